@@ -1,0 +1,46 @@
+# Keyland's make targets: the contract the README, CI and the issues rely on.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: help venv infra up down status test lint
+
+help:
+	@echo "make up      start the whole local stack (Kafka, FerretDB, ...) and wait until ready"
+	@echo "make test    lint, type-check and run every test against the real stack"
+	@echo "make infra   start only Kafka and the database"
+	@echo "make down    stop everything 'make up' started"
+	@echo "make status  what runs and answers"
+
+# The virtual environment, rebuilt when the dependencies change. pip keeps its wheel
+# cache in ~/.cache/pip, so a second machine set-up is fast.
+$(INSTALLED): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt \
+		-e '.[dev]' --config-settings editable_mode=compat
+	touch $@
+
+venv: $(INSTALLED)
+
+infra: venv
+	$(BIN)/keyland stack up
+
+up: infra
+
+down: venv
+	$(BIN)/keyland stack down
+
+status: venv
+	$(BIN)/keyland stack status
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+test: lint infra
+	$(BIN)/pytest

@@ -1,0 +1,70 @@
+"""``admin.commands``: what admins asked for, from the bot's admin menu or the CLI."""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+from pydantic import Field, model_validator
+
+from events.base import Event, TelegramId
+
+TOPIC = "admin.commands"
+
+
+class SubscriptionAdjusted(Event):
+    """An admin adds (or with negatives, removes) months and days of a user's access."""
+
+    event_type: ClassVar[str] = "SubscriptionAdjusted"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    months: int = Field(default=0, ge=-120, le=120)
+    days: int = Field(default=0, ge=-3660, le=3660)
+    admin_id: TelegramId = Field(gt=0)
+    note: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> SubscriptionAdjusted:
+        if self.months == 0 and self.days == 0:
+            raise ValueError("an adjustment needs months or days")
+        return self
+
+
+class BroadcastRequested(Event):
+    """An admin sends a message with named buttons to every user."""
+
+    event_type: ClassVar[str] = "BroadcastRequested"
+    topic: ClassVar[str] = TOPIC
+
+    broadcast_id: uuid.UUID
+    admin_id: TelegramId = Field(gt=0)
+    text: str = Field(min_length=1, max_length=4096)
+    buttons: tuple[str, ...] = ()
+
+    def partition_key(self) -> str:
+        return str(self.broadcast_id)
+
+
+class TestNotificationRequested(Event):
+    """An admin asks for a test message to a user after ``delay_seconds``."""
+
+    __test__ = False  # not a pytest test class, whatever its name says
+
+    event_type: ClassVar[str] = "TestNotificationRequested"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    admin_id: TelegramId = Field(gt=0)
+    delay_seconds: int = Field(ge=0, le=7 * 24 * 3600)
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class UserPurgeRequested(Event):
+    """An admin (or the cleanup job's operator) asks to purge a user's keys and data."""
+
+    event_type: ClassVar[str] = "UserPurgeRequested"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    admin_id: TelegramId = Field(gt=0)

@@ -1,0 +1,43 @@
+"""``bot.actions``: what users did in the bot. Written by services/bot."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from events.base import Event, TelegramId
+
+TOPIC = "bot.actions"
+
+
+class UserStarted(Event):
+    """A user sent /start; ``referrer_id`` comes from the deep link, if any."""
+
+    event_type: ClassVar[str] = "UserStarted"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    username: str | None = None
+    first_name: str | None = None
+    language_code: str | None = None
+    referrer_id: TelegramId | None = Field(default=None, gt=0)
+
+
+class TrialRequested(Event):
+    """A user asked for the free trial."""
+
+    event_type: ClassVar[str] = "TrialRequested"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+
+
+class RegionChosen(Event):
+    """A user picked the country they prefer (shown first in their links)."""
+
+    event_type: ClassVar[str] = "RegionChosen"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    region: str = Field(min_length=1, max_length=64)

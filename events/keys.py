@@ -1,0 +1,57 @@
+"""``keys``: what the provisioner did on the country nodes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+from pydantic import AwareDatetime, Field
+
+from events.base import Event, TelegramId
+
+TOPIC = "keys"
+
+
+class _NodeKeyEvent(Event):
+    telegram_id: TelegramId = Field(gt=0)
+    key_id: uuid.UUID
+    country: str = Field(min_length=1)
+    node: str = Field(min_length=1, description="host:port of the node agent")
+
+
+class KeyActivated(_NodeKeyEvent):
+    """The user's key works on this node; ``link`` is their connection link there."""
+
+    event_type: ClassVar[str] = "KeyActivated"
+    topic: ClassVar[str] = TOPIC
+
+    link: str = Field(min_length=1)
+
+
+class KeyDeactivated(_NodeKeyEvent):
+    """The user's key no longer admits new connections on this node."""
+
+    event_type: ClassVar[str] = "KeyDeactivated"
+    topic: ClassVar[str] = TOPIC
+
+
+class KeyDeleted(_NodeKeyEvent):
+    """The user's key is gone from this node (purge)."""
+
+    event_type: ClassVar[str] = "KeyDeleted"
+    topic: ClassVar[str] = TOPIC
+
+
+class NodeUnreachable(Event):
+    """A node did not answer; the provisioner keeps retrying."""
+
+    event_type: ClassVar[str] = "NodeUnreachable"
+    topic: ClassVar[str] = TOPIC
+
+    country: str = Field(min_length=1)
+    node: str = Field(min_length=1)
+    error: str
+    since: AwareDatetime
+
+    def partition_key(self) -> str:
+        return self.node

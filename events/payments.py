@@ -1,0 +1,62 @@
+"""``payments``: money that moved, confirmed by the payment provider.
+
+Written by services/payments_ingest with ids derived from the provider's payment id, so
+a redelivered webhook yields the same event id.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+from pydantic import AwareDatetime, Field
+
+from events.base import Event, TelegramId
+
+TOPIC = "payments"
+
+Money = Decimal
+
+
+class PaymentSucceeded(Event):
+    """A payment is confirmed succeeded and paid by the provider's API."""
+
+    event_type: ClassVar[str] = "PaymentSucceeded"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    payment_id: str = Field(min_length=1, max_length=128)
+    provider: str = Field(default="yookassa", min_length=1)
+    plan: str = Field(min_length=1, max_length=64)
+    months: int = Field(ge=0, le=120)
+    days: int = Field(default=0, ge=0, le=3660)
+    amount: Money = Field(ge=0, decimal_places=2)
+    currency: str = Field(min_length=3, max_length=3)
+    paid_at: AwareDatetime
+
+
+class PaymentCanceled(Event):
+    """A payment was canceled; the user is told what to do."""
+
+    event_type: ClassVar[str] = "PaymentCanceled"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    payment_id: str = Field(min_length=1, max_length=128)
+    provider: str = Field(default="yookassa", min_length=1)
+    reason: str | None = None
+
+
+class RefundSucceeded(Event):
+    """Money of a payment went back to the user; what that payment added is taken back."""
+
+    event_type: ClassVar[str] = "RefundSucceeded"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    payment_id: str = Field(min_length=1, max_length=128)
+    refund_id: str = Field(min_length=1, max_length=128)
+    provider: str = Field(default="yookassa", min_length=1)
+    amount: Money = Field(ge=0, decimal_places=2)
+    currency: str = Field(min_length=3, max_length=3)
+    refunded_at: AwareDatetime

@@ -1,0 +1,119 @@
+"""The topic catalog: each topic's events, producers, consumers and dead-letter topic.
+
+Every topic is keyed by the user's Telegram id (so one user's events are ordered and one
+consumer writes one user's documents), except where an event says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from events import admin_commands, bot_actions, keys, payments, subscriptions
+from events.base import Event
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic of the catalog (its base name; see :class:`TopicNames` for prefixes)."""
+
+    name: str
+    partitions: int
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    events: tuple[type[Event], ...]
+    key: str = "telegram_id"
+
+    @property
+    def dlq(self) -> str:
+        return dlq_name(self.name)
+
+
+def dlq_name(topic: str) -> str:
+    """The dead-letter topic of ``topic``: the original record + error + consumer."""
+    return f"{topic}.dlq"
+
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(
+        name=bot_actions.TOPIC,
+        partitions=6,
+        producers=("bot",),
+        consumers=("subscription", "provisioner"),
+        events=(bot_actions.UserStarted, bot_actions.TrialRequested, bot_actions.RegionChosen),
+    ),
+    TopicSpec(
+        name=payments.TOPIC,
+        partitions=6,
+        producers=("payments_ingest",),
+        consumers=("subscription", "notifier"),
+        events=(payments.PaymentSucceeded, payments.PaymentCanceled, payments.RefundSucceeded),
+    ),
+    TopicSpec(
+        name=admin_commands.TOPIC,
+        partitions=3,
+        producers=("bot", "cli"),
+        consumers=("subscription", "notifier"),
+        events=(
+            admin_commands.SubscriptionAdjusted,
+            admin_commands.BroadcastRequested,
+            admin_commands.TestNotificationRequested,
+            admin_commands.UserPurgeRequested,
+        ),
+        key="telegram_id (broadcast_id for BroadcastRequested)",
+    ),
+    TopicSpec(
+        name=subscriptions.TOPIC,
+        partitions=6,
+        producers=("subscription",),
+        consumers=("provisioner", "notifier"),
+        events=(
+            subscriptions.UserRegistered,
+            subscriptions.TrialActivated,
+            subscriptions.SubscriptionExtended,
+            subscriptions.SubscriptionShortened,
+            subscriptions.AdjustmentRejected,
+            subscriptions.ReferralBonusCredited,
+            subscriptions.SubscriptionExpired,
+            subscriptions.UserPurged,
+        ),
+    ),
+    TopicSpec(
+        name=keys.TOPIC,
+        partitions=6,
+        producers=("provisioner",),
+        consumers=("notifier",),
+        events=(keys.KeyActivated, keys.KeyDeactivated, keys.KeyDeleted, keys.NodeUnreachable),
+        key="telegram_id (node for NodeUnreachable)",
+    ),
+)
+
+TOPICS_BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in TOPICS}
+
+EVENT_CLASSES: dict[tuple[str, int], type[Event]] = {
+    (cls.event_type, cls.event_version): cls for spec in TOPICS for cls in spec.events
+}
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    """Actual topic names in one installation: the base names behind an optional prefix."""
+
+    prefix: str = ""
+
+    def __call__(self, base: str) -> str:
+        if base not in TOPICS_BY_NAME:
+            raise KeyError(f"unknown topic {base!r}")
+        return f"{self.prefix}{base}"
+
+    def of(self, event: type[Event] | Event) -> str:
+        return self(event.topic)
+
+    def dlq(self, base: str) -> str:
+        return dlq_name(self(base))
+
+    def base(self, actual: str) -> str:
+        """The catalog name behind an actual topic name (without prefix or ``.dlq``)."""
+        name = actual.removeprefix(self.prefix).removesuffix(".dlq")
+        if not actual.startswith(self.prefix) or name not in TOPICS_BY_NAME:
+            raise KeyError(f"{actual!r} is not a topic of this installation")
+        return name

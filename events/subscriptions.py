@@ -1,0 +1,122 @@
+"""``subscriptions``: facts about users' access, written only by services/subscription.
+
+Each fact's id is derived from the event that caused it, so a re-emission after a crash
+or a replay is recognisable downstream.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import AwareDatetime, Field
+
+from events.base import Event, TelegramId
+
+TOPIC = "subscriptions"
+
+
+class ExtensionReason(StrEnum):
+    PAYMENT = "payment"
+    TRIAL = "trial"
+    REFERRAL = "referral"
+    ADMIN = "admin"
+
+
+class UserRegistered(Event):
+    """A new user, with the key id they keep for life."""
+
+    event_type: ClassVar[str] = "UserRegistered"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    key_id: uuid.UUID
+    username: str | None = None
+    language_code: str | None = None
+    referrer_id: TelegramId | None = None
+
+
+class TrialActivated(Event):
+    """The user's one free trial started."""
+
+    event_type: ClassVar[str] = "TrialActivated"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    key_id: uuid.UUID
+    until: AwareDatetime
+
+
+class SubscriptionExtended(Event):
+    """Access now lasts until ``until`` (a payment, trial, referral bonus or admin)."""
+
+    event_type: ClassVar[str] = "SubscriptionExtended"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    key_id: uuid.UUID
+    previous_until: AwareDatetime | None
+    until: AwareDatetime
+    reason: ExtensionReason
+    payment_id: str | None = None
+    first_purchase: bool = False
+
+
+class SubscriptionShortened(Event):
+    """Access was cut back (a refund, or an admin removing time)."""
+
+    event_type: ClassVar[str] = "SubscriptionShortened"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    key_id: uuid.UUID
+    previous_until: AwareDatetime
+    until: AwareDatetime
+    reason: str = Field(min_length=1)
+    payment_id: str | None = None
+
+
+class AdjustmentRejected(Event):
+    """An admin's adjustment was refused; ``reason`` says why, for the admin."""
+
+    event_type: ClassVar[str] = "AdjustmentRejected"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    admin_id: TelegramId = Field(gt=0)
+    reason: str = Field(min_length=1)
+
+
+class ReferralBonusCredited(Event):
+    """The referrer (``telegram_id``) earned days for an invitee's payment."""
+
+    event_type: ClassVar[str] = "ReferralBonusCredited"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    invitee_id: TelegramId = Field(gt=0)
+    payment_id: str = Field(min_length=1)
+    days: int = Field(gt=0)
+    until: AwareDatetime
+
+
+class SubscriptionExpired(Event):
+    """Access that lasted until ``until`` has lapsed; emitted once per (user, until)."""
+
+    event_type: ClassVar[str] = "SubscriptionExpired"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    key_id: uuid.UUID
+    until: AwareDatetime
+
+
+class UserPurged(Event):
+    """The user's keys and personal data are to be deleted everywhere."""
+
+    event_type: ClassVar[str] = "UserPurged"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    key_id: uuid.UUID

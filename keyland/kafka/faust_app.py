@@ -1,0 +1,107 @@
+"""The faust app factory and the one way an agent consumes Keyland events.
+
+Rules from our integration notes: every agent runs at ``concurrency=1`` (faust-streaming
+#606 can commit past an in-flight message otherwise); values are raw bytes decoded by
+``events.codec`` in exactly one place; no faust tables as dedup sets (they survive an
+offset reset and would swallow a replay) — idempotency lives in the database.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import faust
+
+from events import DecodeError, Envelope, Event, decode
+from events.registry import TopicNames
+from keyland.kafka.dlq import DeadLetters, FailedRecord
+from keyland.retry import retry_transient
+from keyland.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Envelope[Event]], Awaitable[None]]
+
+
+class PermanentError(ValueError):
+    """The record is valid JSON but can never be applied; it goes to the DLQ."""
+
+
+def make_app(
+    app_id: str,
+    kafka: KafkaSettings,
+    *,
+    datadir: Path,
+    web_port: int | None = None,
+) -> faust.App:
+    """A faust app on our broker; the consumer group is ``app_id``."""
+    return faust.App(
+        app_id,
+        broker=f"kafka://{kafka.bootstrap}",
+        datadir=str(datadir),
+        store="memory://",
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_acks=-1,
+        topic_disable_leader=True,
+        topic_allow_declare=False,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_every=1,
+        broker_commit_interval=0.5,
+        web_enabled=web_port is not None,
+        web_port=web_port or 6066,
+        web_host="127.0.0.1",
+    )
+
+
+def consume(
+    app: faust.App,
+    topics: TopicNames,
+    base_topic: str,
+    handle: Handler,
+    dead_letters: DeadLetters,
+) -> None:
+    """Register an agent on ``base_topic``: decode, handle, dead-letter what cannot be applied.
+
+    Transient failures (database or Kafka away) are retried until they pass, so the
+    partition waits rather than skipping; the offset is committed only after the handler
+    returned or the record reached the DLQ.
+    """
+    topic = app.topic(
+        topics(base_topic),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+    async def agent(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            try:
+                envelope = decode(message.value, topic=base_topic)
+                await retry_transient(functools.partial(handle, envelope))
+            except (DecodeError, PermanentError) as error:
+                log.warning(
+                    "dead-lettering %s[%s]@%s: %s",
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    error,
+                )
+                record = FailedRecord(
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                    key=message.key,
+                    value=message.value,
+                    headers=list(message.headers or []),
+                )
+                await retry_transient(functools.partial(dead_letters.send, record, error))
+
+    agent.__name__ = f"consume_{base_topic.replace('.', '_')}"
+    app.agent(topic, name=f"{app.conf.id}.{base_topic}", concurrency=1)(agent)

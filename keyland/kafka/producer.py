@@ -1,0 +1,106 @@
+"""The idempotent event publisher: an event counts as published only once Kafka acked it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Self
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from aiokafka.structs import RecordMetadata
+
+from events import Envelope, Event, encode
+from events.registry import TopicNames
+from keyland.settings import KafkaSettings
+
+
+class PublishFailed(RuntimeError):
+    """Kafka did not acknowledge in time; the caller must not claim success."""
+
+
+Headers = list[tuple[str, bytes]]
+
+
+def envelope_headers(envelope: Envelope[Event]) -> Headers:
+    """Headers that let tools route and trace a record without decoding it."""
+    return [
+        ("event_id", str(envelope.event_id).encode()),
+        ("type", envelope.type.encode()),
+        ("version", str(envelope.version).encode()),
+        ("correlation_id", str(envelope.correlation_id).encode()),
+    ]
+
+
+class EventPublisher:
+    """Publishes envelopes to their catalog topic, keyed by the payload's partition key.
+
+    The producer is idempotent (``acks=all``), so a retried send never duplicates a
+    record within a session; duplicates across sessions carry the same ``event_id`` and
+    consumers drop them.
+    """
+
+    def __init__(self, settings: KafkaSettings, *, client_id: str) -> None:
+        self._settings = settings
+        self._client_id = client_id
+        self._topics = TopicNames(settings.topic_prefix)
+        self._timeout_s = settings.publish_timeout_s
+        self._producer: AIOKafkaProducer | None = None
+        self._start_lock = asyncio.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: KafkaSettings, *, client_id: str) -> Self:
+        """The producer itself is built on :meth:`start`, inside the running loop."""
+        return cls(settings, client_id=client_id)
+
+    @property
+    def topics(self) -> TopicNames:
+        return self._topics
+
+    async def start(self) -> None:
+        """Connect (once). Fails with :class:`PublishFailed` when Kafka does not answer."""
+        async with self._start_lock:
+            if self._producer is not None:
+                return
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._settings.bootstrap,
+                client_id=self._client_id,
+                enable_idempotence=True,
+                acks="all",
+                request_timeout_ms=int(self._timeout_s * 1000),
+                linger_ms=2,
+            )
+            try:
+                await asyncio.wait_for(producer.start(), self._timeout_s)
+            except (KafkaError, OSError, TimeoutError) as error:
+                await producer.stop()
+                raise PublishFailed(f"cannot connect to Kafka: {error!r}") from error
+            self._producer = producer
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def publish(self, envelope: Envelope[Event]) -> RecordMetadata:
+        """Send and wait for the acknowledgement of all in-sync replicas."""
+        await self.start()
+        return await self.send_raw(
+            self._topics.of(envelope.payload),
+            key=envelope.key,
+            value=encode(envelope),
+            headers=envelope_headers(envelope),
+        )
+
+    async def send_raw(
+        self, topic: str, *, key: bytes | None, value: bytes | None, headers: Headers
+    ) -> RecordMetadata:
+        """Send already-encoded bytes (the DLQ and redrive use this)."""
+        await self.start()
+        assert self._producer is not None
+        try:
+            return await asyncio.wait_for(
+                self._producer.send_and_wait(topic, value=value, key=key, headers=headers),
+                self._timeout_s,
+            )
+        except (KafkaError, TimeoutError) as error:
+            raise PublishFailed(f"Kafka did not acknowledge on {topic}: {error!r}") from error

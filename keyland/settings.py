@@ -1,0 +1,74 @@
+"""Connection settings shared by every service, read from ``KEYLAND_*`` variables.
+
+One pydantic-settings class per concern. Services gather the ones they need into their
+own settings object at start-up; :func:`load` turns a validation failure into a message
+that names the offending variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_ENV_FILE = ".env"
+
+
+class KafkaSettings(BaseSettings):
+    """Where Kafka is and how our clients talk to it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KEYLAND_KAFKA_", env_file=_ENV_FILE, extra="ignore"
+    )
+
+    bootstrap: str = Field(default="127.0.0.1:9092", min_length=3)
+    topic_prefix: str = Field(
+        default="", description="Prepended to every topic name; tests use it to isolate."
+    )
+    publish_timeout_s: float = Field(default=10.0, gt=0)
+
+
+class MongoSettings(BaseSettings):
+    """The MongoDB-protocol database (FerretDB locally, a replica set in production)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KEYLAND_MONGO_", env_file=_ENV_FILE, extra="ignore"
+    )
+
+    url: str = Field(default="mongodb://127.0.0.1:27017/", pattern=r"^mongodb(\+srv)?://")
+    database: str = Field(default="keyland", min_length=1)
+    timeout_ms: int = Field(default=5000, gt=0)
+
+
+class StackSettings(BaseSettings):
+    """Where the local stack keeps downloads, data and logs (``keyland stack``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KEYLAND_", env_file=_ENV_FILE, extra="ignore")
+
+    cache_dir: Path = Field(default=Path.home() / ".cache" / "keyland")
+    state_dir: Path = Field(default=Path("var"))
+    kafka_version: str = "4.1.1"
+    kafka_heap: str = "512m"
+    kafka_controller_port: int = Field(default=9093, gt=0, lt=65536)
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+class ConfigError(SystemExit):
+    """Start-up cannot go on: the message names the variable to fix."""
+
+
+def load(settings_class: type[S]) -> S:
+    """Build ``settings_class`` from the environment, or fail naming the variable."""
+    try:
+        return settings_class()
+    except ValidationError as error:
+        prefix = str(settings_class.model_config.get("env_prefix", ""))
+        problems = "; ".join(
+            f"{(prefix + '_'.join(str(p) for p in e['loc'])).upper()}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from error

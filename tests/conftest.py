@@ -1,0 +1,68 @@
+"""Session fixtures: real Kafka and database, isolated per test module."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from pymongo.database import Database
+
+from events.registry import TopicNames
+from keyland.kafka.producer import EventPublisher
+from keyland.kafka.topics import ensure_topics
+from keyland.mongo import Document, database
+from keyland.settings import KafkaSettings, MongoSettings
+from tests.endpoints import Endpoints, real_endpoints
+
+
+@pytest.fixture(scope="session")
+def endpoints() -> Iterator[Endpoints]:
+    with real_endpoints() as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def isolation() -> str:
+    """A short unique name for this module's topics and database."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def kafka_settings(endpoints: Endpoints, isolation: str) -> KafkaSettings:
+    return KafkaSettings(
+        bootstrap=endpoints.kafka_bootstrap, topic_prefix=f"{isolation}.", publish_timeout_s=10
+    )
+
+
+@pytest.fixture(scope="module")
+def mongo_settings(endpoints: Endpoints, isolation: str) -> MongoSettings:
+    return MongoSettings(url=endpoints.mongo_url, database=isolation)
+
+
+@pytest.fixture(scope="module")
+def topics(kafka_settings: KafkaSettings) -> TopicNames:
+    return TopicNames(kafka_settings.topic_prefix)
+
+
+@pytest.fixture(scope="module")
+async def created_topics(kafka_settings: KafkaSettings, topics: TopicNames) -> TopicNames:
+    await ensure_topics(kafka_settings.bootstrap, topics)
+    return topics
+
+
+@pytest.fixture
+async def publisher(
+    kafka_settings: KafkaSettings, created_topics: TopicNames
+) -> AsyncIterator[EventPublisher]:
+    publisher = EventPublisher.from_settings(kafka_settings, client_id="tests")
+    yield publisher
+    await publisher.close()
+
+
+@pytest.fixture(scope="module")
+def db(mongo_settings: MongoSettings) -> Iterator[Database[Document]]:
+    handle = database(mongo_settings, app_name="tests")
+    yield handle
+    handle.client.drop_database(handle.name)
+    handle.client.close()

@@ -1,0 +1,47 @@
+"""A real faust worker built from the shared factory, for the integration tests.
+
+Run as ``python -m tests.integration.probe_worker`` with ``KEYLAND_*`` settings and
+``PROBE_APP_ID`` in the environment. Each ``bot.actions`` event it handles is recorded
+in the ``processed`` collection under its event id (a unique-key insert, so redelivery
+records nothing new); a ``RegionChosen`` for region ``"poison"`` is refused as a
+permanent error, to exercise the handler-side dead-letter path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from faust.worker import Worker
+from pymongo.errors import DuplicateKeyError
+
+from events import Envelope, Event
+from events.bot_actions import RegionChosen
+from keyland.kafka.dlq import DeadLetters
+from keyland.kafka.faust_app import PermanentError, consume, make_app
+from keyland.kafka.producer import EventPublisher
+from keyland.mongo import async_database
+from keyland.settings import KafkaSettings, MongoSettings, load
+
+
+def main() -> None:
+    kafka, mongo = load(KafkaSettings), load(MongoSettings)
+    app_id = os.environ["PROBE_APP_ID"]
+    app = make_app(app_id, kafka, datadir=Path(tempfile.mkdtemp(prefix="probe-")))
+    publisher = EventPublisher.from_settings(kafka, client_id=app_id)
+    processed = async_database(mongo, app_name=app_id)["processed"]
+
+    async def record(envelope: Envelope[Event]) -> None:
+        if isinstance(envelope.payload, RegionChosen) and envelope.payload.region == "poison":
+            raise PermanentError("region 'poison' can never be applied")
+        with contextlib.suppress(DuplicateKeyError):  # redelivered: recorded already
+            await processed.insert_one({"_id": str(envelope.event_id), "type": envelope.type})
+
+    consume(app, publisher.topics, "bot.actions", record, DeadLetters(publisher, app_id))
+    Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()
