@@ -61,10 +61,12 @@ class TestNotificationRequested(Event):
 
 
 class UserPurgeRequested(Event):
-    """An admin (or the cleanup job's operator) asks to purge a user's keys and data."""
+    """Purge a user's keys and personal data: an admin's order, or the cleanup job's
+    (``admin_id`` None) for users long inactive."""
 
     event_type: ClassVar[str] = "UserPurgeRequested"
     topic: ClassVar[str] = TOPIC
 
     telegram_id: TelegramId = Field(gt=0)
-    admin_id: TelegramId = Field(gt=0)
+    admin_id: TelegramId | None = Field(default=None, gt=0)
+    reason: str = Field(default="admin", min_length=1, max_length=200)

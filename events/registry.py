@@ -1,7 +1,10 @@
 """The topic catalog: each topic's events, producers, consumers and dead-letter topic.
 
 Every topic is keyed by the user's Telegram id (so one user's events are ordered and one
-consumer writes one user's documents), except where an event says otherwise.
+consumer writes one user's documents), except where an event says otherwise. The topics
+the subscription processor reads have the same partition count, so faust co-partitions
+them: partition N of each lands on the same worker, and one user's records from every
+topic are handled by one agent, one at a time.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         name=admin_commands.TOPIC,
-        partitions=3,
+        partitions=6,
         producers=("bot", "cli"),
         consumers=("subscription", "notifier"),
         events=(
@@ -65,13 +68,14 @@ TOPICS: tuple[TopicSpec, ...] = (
         name=subscriptions.TOPIC,
         partitions=6,
         producers=("subscription",),
-        consumers=("provisioner", "notifier"),
+        consumers=("provisioner", "notifier", "subscription (ReferralBonusEarned only)"),
         events=(
             subscriptions.UserRegistered,
             subscriptions.TrialActivated,
             subscriptions.SubscriptionExtended,
             subscriptions.SubscriptionShortened,
             subscriptions.AdjustmentRejected,
+            subscriptions.ReferralBonusEarned,
             subscriptions.ReferralBonusCredited,
             subscriptions.SubscriptionExpired,
             subscriptions.UserPurged,

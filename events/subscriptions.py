@@ -88,6 +88,23 @@ class AdjustmentRejected(Event):
     reason: str = Field(min_length=1)
 
 
+class ReferralBonusEarned(Event):
+    """An invitee's payment earned their referrer (``telegram_id``) bonus days.
+
+    Keyed by the referrer, so the referrer's own partition applies it (one writer per
+    user); it becomes :class:`ReferralBonusCredited` there.
+    """
+
+    event_type: ClassVar[str] = "ReferralBonusEarned"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    invitee_id: TelegramId = Field(gt=0)
+    invitee_registered_at: AwareDatetime
+    payment_id: str = Field(min_length=1)
+    days: int = Field(gt=0)
+
+
 class ReferralBonusCredited(Event):
     """The referrer (``telegram_id``) earned days for an invitee's payment."""
 
@@ -102,7 +119,11 @@ class ReferralBonusCredited(Event):
 
 
 class SubscriptionExpired(Event):
-    """Access that lasted until ``until`` has lapsed; emitted once per (user, until)."""
+    """Access that lasted until ``until`` has lapsed; emitted once per (user, until).
+
+    A consumer that already knows a later ``until`` for the user ignores it (the user
+    renewed while the expiry was on its way).
+    """
 
     event_type: ClassVar[str] = "SubscriptionExpired"
     topic: ClassVar[str] = TOPIC

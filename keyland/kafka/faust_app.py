@@ -61,18 +61,20 @@ def make_app(
 def consume(
     app: faust.App,
     topics: TopicNames,
-    base_topic: str,
+    base_topics: tuple[str, ...],
     handle: Handler,
     dead_letters: DeadLetters,
 ) -> None:
-    """Register an agent on ``base_topic``: decode, handle, dead-letter what cannot be applied.
+    """Register one agent on ``base_topics``: decode, handle, dead-letter what cannot apply.
 
-    Transient failures (database or Kafka away) are retried until they pass, so the
-    partition waits rather than skipping; the offset is committed only after the handler
-    returned or the record reached the DLQ.
+    One agent over several topics handles their records one at a time; with equal
+    partition counts faust co-partitions them, so one user's records from every topic
+    meet in the same agent (one writer per user). Transient failures (database or Kafka
+    away) are retried until they pass, so the partition waits rather than skipping; the
+    offset is committed only after the handler returned or the record reached the DLQ.
     """
     topic = app.topic(
-        topics(base_topic),
+        *(topics(base) for base in base_topics),
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",
@@ -83,7 +85,7 @@ def consume(
         async for event in stream.events():
             message = event.message
             try:
-                envelope = decode(message.value, topic=base_topic)
+                envelope = decode(message.value, topic=topics.base(message.topic))
                 await retry_transient(functools.partial(handle, envelope))
             except (DecodeError, PermanentError) as error:
                 log.warning(
@@ -103,5 +105,5 @@ def consume(
                 )
                 await retry_transient(functools.partial(dead_letters.send, record, error))
 
-    agent.__name__ = f"consume_{base_topic.replace('.', '_')}"
-    app.agent(topic, name=f"{app.conf.id}.{base_topic}", concurrency=1)(agent)
+    agent.__name__ = "consume_" + "_".join(base.replace(".", "_") for base in base_topics)
+    app.agent(topic, name=f"{app.conf.id}.{agent.__name__}", concurrency=1)(agent)

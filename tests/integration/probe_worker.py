@@ -39,7 +39,7 @@ def main() -> None:
         with contextlib.suppress(DuplicateKeyError):  # redelivered: recorded already
             await processed.insert_one({"_id": str(envelope.event_id), "type": envelope.type})
 
-    consume(app, publisher.topics, "bot.actions", record, DeadLetters(publisher, app_id))
+    consume(app, publisher.topics, ("bot.actions",), record, DeadLetters(publisher, app_id))
     Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
 
 

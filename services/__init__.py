@@ -1,0 +1,1 @@
+"""Keyland's deployables: one package per service."""

@@ -1,0 +1,63 @@
+"""The agent's own durable record of enabled users, in one SQLite file.
+
+Xray keeps users added through its API in memory only; this record is what the agent
+re-applies after Xray restarts. A write is committed before the HTTP answer goes out.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from services.node_agent.domain.keys import KeyId
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS enabled_users (
+    key_id TEXT PRIMARY KEY,
+    enabled_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+) WITHOUT ROWID
+"""
+
+
+class UserStore:
+    """The set of key ids that must be enabled on this node."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+        self._db.execute(_SCHEMA)
+        self._db.commit()
+
+    @classmethod
+    def from_path(cls, path: Path) -> UserStore:
+        """Open (or create) the record at ``path``; its folder is created if missing."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(path, isolation_level="DEFERRED")
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        return cls(connection)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add(self, key_id: KeyId) -> bool:
+        """Record ``key_id`` as enabled; False when it already was."""
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO enabled_users (key_id) VALUES (?)", (key_id,)
+            )
+        return cursor.rowcount == 1
+
+    def remove(self, key_id: KeyId) -> bool:
+        """Forget ``key_id``; False when it was not recorded."""
+        with self._db:
+            cursor = self._db.execute("DELETE FROM enabled_users WHERE key_id = ?", (key_id,))
+        return cursor.rowcount == 1
+
+    def __contains__(self, key_id: object) -> bool:
+        row = self._db.execute("SELECT 1 FROM enabled_users WHERE key_id = ?", (key_id,))
+        return row.fetchone() is not None
+
+    def all(self) -> list[KeyId]:
+        """Every enabled key id, sorted."""
+        rows = self._db.execute("SELECT key_id FROM enabled_users ORDER BY key_id")
+        return [KeyId(key_id) for (key_id,) in rows]

@@ -1,0 +1,1 @@
+"""Pure rules of the node agent: key ids, connection links, what to change in Xray."""

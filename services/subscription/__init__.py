@@ -1,0 +1,1 @@
+"""The subscription processor: turns payments, bot actions and admin commands into access."""

@@ -1,0 +1,1 @@
+"""Pure subscription rules: dates, trial, referral, horizon, refunds. No I/O here."""

@@ -1,0 +1,102 @@
+"""The facts one new ledger entry implies, given the state before and after it."""
+
+from __future__ import annotations
+
+from events import Event
+from events.subscriptions import (
+    AdjustmentRejected,
+    ExtensionReason,
+    ReferralBonusCredited,
+    ReferralBonusEarned,
+    SubscriptionExtended,
+    SubscriptionShortened,
+    TrialActivated,
+    UserPurged,
+    UserRegistered,
+)
+from services.subscription.domain.ledger import Adjusted, Entry, Paid, ReferralEarned, TrialAsked
+from services.subscription.domain.state import Effect, Subscription
+
+_REASONS: dict[type, ExtensionReason] = {
+    Paid: ExtensionReason.PAYMENT,
+    TrialAsked: ExtensionReason.TRIAL,
+    ReferralEarned: ExtensionReason.REFERRAL,
+    Adjusted: ExtensionReason.ADMIN,
+}
+
+
+def facts_for(entry: Entry, before: Subscription, after: Subscription) -> list[Event]:
+    """Facts to publish, in order: who the user is, what the entry did, where access ends."""
+    outcome = after.outcomes[entry.event_id]
+    tg = after.telegram_id
+    facts: list[Event] = []
+    if outcome.effect is Effect.REGISTERED:
+        facts.append(
+            UserRegistered(
+                telegram_id=tg,
+                key_id=after.key_id,
+                username=after.username,
+                language_code=after.language_code,
+                referrer_id=after.referrer_id,
+            )
+        )
+    if outcome.effect is Effect.TRIAL_GRANTED and after.until is not None:
+        facts.append(TrialActivated(telegram_id=tg, key_id=after.key_id, until=after.until))
+    if outcome.effect is Effect.PURGED and outcome.key_id is not None:
+        facts.append(UserPurged(telegram_id=tg, key_id=outcome.key_id))
+    if outcome.effect is Effect.REJECTED and isinstance(entry, Adjusted):
+        facts.append(
+            AdjustmentRejected(telegram_id=tg, admin_id=entry.admin_id, reason=outcome.reason)
+        )
+    if isinstance(entry, Paid) and outcome.referrer_id is not None and outcome.registered_at:
+        facts.append(
+            ReferralBonusEarned(
+                telegram_id=outcome.referrer_id,
+                invitee_id=tg,
+                invitee_registered_at=outcome.registered_at,
+                payment_id=entry.payment_id,
+                days=outcome.referral_days,
+            )
+        )
+    if outcome.effect is Effect.CREDITED and isinstance(entry, ReferralEarned) and after.until:
+        facts.append(
+            ReferralBonusCredited(
+                telegram_id=tg,
+                invitee_id=entry.invitee_id,
+                payment_id=entry.payment_id,
+                days=entry.days,
+                until=after.until,
+            )
+        )
+    facts += _until_moved(entry, before, after, first_purchase=outcome.first_purchase)
+    return facts
+
+
+def _until_moved(
+    entry: Entry, before: Subscription, after: Subscription, *, first_purchase: bool
+) -> list[Event]:
+    if after.until == before.until or after.until is None or not after.registered:
+        return []
+    payment_id = getattr(entry, "payment_id", None)
+    if before.until is not None and after.until < before.until:
+        return [
+            SubscriptionShortened(
+                telegram_id=after.telegram_id,
+                key_id=after.key_id,
+                previous_until=before.until,
+                until=after.until,
+                reason="refund" if payment_id else "admin",
+                payment_id=payment_id,
+            )
+        ]
+    return [
+        SubscriptionExtended(
+            telegram_id=after.telegram_id,
+            key_id=after.key_id,
+            previous_until=before.until,
+            until=after.until,
+            reason=_REASONS.get(type(entry), ExtensionReason.ADMIN),
+            payment_id=payment_id,
+            first_purchase=first_purchase,
+        )
+    ]

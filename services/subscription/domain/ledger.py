@@ -1,0 +1,86 @@
+"""Ledger entries: what happened to one user, each entry from one event (its ``event_id``).
+
+A user's state is a fold of their entries in time order (see :mod:`.fold`), so the same
+set of entries gives the same state whatever order they arrived in and however often.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: uuid.UUID
+    at: AwareDatetime
+
+    def sort_key(self) -> tuple[AwareDatetime, str]:
+        return (self.at, str(self.event_id))
+
+
+class Started(_Entry):
+    """The user sent /start (the first one fixes the referrer)."""
+
+    kind: Literal["started"] = "started"
+    username: str | None = None
+    language_code: str | None = None
+    referrer_id: int | None = None
+
+
+class RegionPicked(_Entry):
+    kind: Literal["region"] = "region"
+    region: str
+
+
+class TrialAsked(_Entry):
+    kind: Literal["trial"] = "trial"
+
+
+class Paid(_Entry):
+    kind: Literal["paid"] = "paid"
+    payment_id: str
+    plan: str
+    months: int
+    days: int
+    amount: Decimal
+    currency: str
+
+
+class Refunded(_Entry):
+    kind: Literal["refunded"] = "refunded"
+    payment_id: str
+    refund_id: str
+    amount: Decimal
+
+
+class Adjusted(_Entry):
+    kind: Literal["adjusted"] = "adjusted"
+    months: int
+    days: int
+    admin_id: int
+
+
+class ReferralEarned(_Entry):
+    """An invitee's payment earned this user (the referrer) bonus days."""
+
+    kind: Literal["referral"] = "referral"
+    invitee_id: int
+    invitee_registered_at: AwareDatetime
+    payment_id: str
+    days: int
+
+
+class Purged(_Entry):
+    kind: Literal["purged"] = "purged"
+    reason: str
+
+
+Entry = Annotated[
+    Started | RegionPicked | TrialAsked | Paid | Refunded | Adjusted | ReferralEarned | Purged,
+    Field(discriminator="kind"),
+]

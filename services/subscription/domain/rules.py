@@ -1,0 +1,13 @@
+"""The business parameters of subscriptions (set from configuration)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class Rules:
+    trial: timedelta = timedelta(days=3)
+    referral_bonus_days_per_month: int = 10
+    max_horizon: timedelta = timedelta(days=5 * 365)

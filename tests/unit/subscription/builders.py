@@ -1,0 +1,79 @@
+"""Ledger entries for domain tests, with readable defaults."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from services.subscription.domain.ledger import (
+    Adjusted,
+    Paid,
+    Purged,
+    ReferralEarned,
+    Refunded,
+    Started,
+    TrialAsked,
+)
+
+T0 = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
+
+
+def at(days: float = 0) -> datetime:
+    return T0 + timedelta(days=days)
+
+
+def _id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def started(day: float = 0, referrer: int | None = None, username: str = "anna") -> Started:
+    return Started(event_id=_id(), at=at(day), username=username, referrer_id=referrer)
+
+
+def trial(day: float = 0) -> TrialAsked:
+    return TrialAsked(event_id=_id(), at=at(day))
+
+
+def paid(
+    day: float = 0, months: int = 1, payment: str | None = None, amount: str = "199.00"
+) -> Paid:
+    return Paid(
+        event_id=_id(),
+        at=at(day),
+        payment_id=payment or f"pay-{uuid.uuid4().hex[:8]}",
+        plan=f"month_{months}",
+        months=months,
+        days=0,
+        amount=Decimal(amount),
+        currency="RUB",
+    )
+
+
+def refunded(payment: str, day: float, amount: str = "199.00") -> Refunded:
+    return Refunded(
+        event_id=_id(),
+        at=at(day),
+        payment_id=payment,
+        refund_id=f"r-{payment}",
+        amount=Decimal(amount),
+    )
+
+
+def adjusted(day: float = 0, months: int = 0, days: int = 0) -> Adjusted:
+    return Adjusted(event_id=_id(), at=at(day), months=months, days=days, admin_id=42)
+
+
+def referral(day: float, invitee: int, invitee_registered: float, days: int = 10) -> ReferralEarned:
+    return ReferralEarned(
+        event_id=_id(),
+        at=at(day),
+        invitee_id=invitee,
+        invitee_registered_at=at(invitee_registered),
+        payment_id=f"pay-of-{invitee}-{day}",
+        days=days,
+    )
+
+
+def purged(day: float) -> Purged:
+    return Purged(event_id=_id(), at=at(day), reason="admin")
