@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,8 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 class Program:
     """``python -m module`` with extra environment; output goes to a log file."""
 
-    def __init__(self, module: str, env: Mapping[str, str], log_file: Path) -> None:
+    def __init__(
+        self, module: str, env: Mapping[str, str], log_file: Path, args: Sequence[str] = ()
+    ) -> None:
         self.module = module
+        self.args = list(args)
         self.env = {**os.environ, **env}
         self.log_file = log_file
         self.process: subprocess.Popen[bytes] | None = None
@@ -24,7 +27,7 @@ class Program:
     def start(self) -> Program:
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", self.module],
+                [sys.executable, "-m", self.module, *self.args],
                 cwd=ROOT,
                 env=self.env,
                 stdin=subprocess.DEVNULL,

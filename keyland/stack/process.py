@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,21 +49,34 @@ class Daemon:
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
     ) -> int:
-        """Start ``argv`` in its own session, output appended to the log file."""
+        """Start ``argv`` in its own session, output appended to the log file.
+
+        ``posix_spawnp`` rather than ``subprocess.Popen``: the daemon outlives this
+        process, and no Popen object is left behind to complain when it is collected.
+        """
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("ab") as log:
-            process = subprocess.Popen(  # noqa: S603 - argv is built by the stack, not by input
+        log = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        if cwd is not None:  # posix_spawn cannot chdir; coreutils' env can
+            argv = ["env", "-C", str(cwd), "--", *argv]
+        try:
+            pid = os.posix_spawnp(
+                argv[0],
                 list(argv),
-                cwd=cwd,
-                env={**os.environ, **(env or {})},
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                {**os.environ, **(env or {})},
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, devnull, 0),
+                    (os.POSIX_SPAWN_DUP2, log, 1),
+                    (os.POSIX_SPAWN_DUP2, log, 2),
+                ],
+                setsid=True,
             )
-        self.pid_file.write_text(f"{process.pid}\n")
-        return process.pid
+        finally:
+            os.close(log)
+            os.close(devnull)
+        self.pid_file.write_text(f"{pid}\n")
+        return pid
 
     def wait_ready(self, probe: Callable[[], bool], timeout_s: float) -> None:
         """Poll ``probe`` until it answers True; fail early if the process died."""

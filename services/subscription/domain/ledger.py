@@ -19,8 +19,10 @@ class _Entry(BaseModel):
     event_id: uuid.UUID
     at: AwareDatetime
 
-    def sort_key(self) -> tuple[AwareDatetime, str]:
-        return (self.at, str(self.event_id))
+    def sort_key(self) -> tuple[AwareDatetime, int, str]:
+        """Time order; at the same instant causes before effects (a payment before its
+        refund, a registration before anything else), then the event id."""
+        return (self.at, _RANK[self.kind], str(self.event_id))  # type: ignore[attr-defined]
 
 
 class Started(_Entry):
@@ -79,6 +81,13 @@ class Purged(_Entry):
     kind: Literal["purged"] = "purged"
     reason: str
 
+
+_RANK = {
+    kind: rank
+    for rank, kind in enumerate(
+        ["started", "region", "trial", "paid", "adjusted", "referral", "refunded", "purged"]
+    )
+}
 
 Entry = Annotated[
     Started | RegionPicked | TrialAsked | Paid | Refunded | Adjusted | ReferralEarned | Purged,

@@ -1,0 +1,68 @@
+"""``python -m services.subscription worker|api|cleanup``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime, timedelta
+
+import typer
+import uvicorn
+
+from keyland.mongo import async_database
+from keyland.settings import ConfigError, MongoSettings, load
+from services.subscription.config import SubscriptionSettings
+
+cli = typer.Typer(help="The subscription processor.", no_args_is_help=True)
+
+
+@cli.command()
+def worker() -> None:
+    """Consume the user topics, sweep expiries, run the weekly cleanup."""
+    from services.subscription.bootstrap import bootstrap  # noqa: PLC0415
+    from services.subscription.entrypoints.worker import run  # noqa: PLC0415
+
+    sys.argv = [sys.argv[0], "worker"]  # faust's Worker reads its own command line
+    run(bootstrap())
+
+
+@cli.command()
+def api() -> None:
+    """Serve the read API."""
+    from services.subscription.entrypoints.read_api import build_app  # noqa: PLC0415
+
+    settings = load(SubscriptionSettings)
+    if settings.api_token is None:
+        raise ConfigError("invalid configuration: KEYLAND_SUBSCRIPTION_API_TOKEN is required")
+    db = async_database(load(MongoSettings), app_name=f"{settings.app_id}-api")
+    app = build_app(db, settings.api_token.get_secret_value())
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning")
+
+
+@cli.command()
+def cleanup(
+    dry_run: bool = typer.Option(False, "--dry-run", help="List, do not request purges."),
+) -> None:
+    """Request purges of users inactive past the configured age (or list them)."""
+    from services.subscription.bootstrap import bootstrap  # noqa: PLC0415
+    from services.subscription.cleanup import inactive_users, request_purges  # noqa: PLC0415
+
+    container = bootstrap()
+    now, age = datetime.now(UTC), timedelta(days=container.settings.cleanup_after_days)
+
+    async def main() -> None:
+        candidates = await inactive_users(container.db["users"], now, age)
+        for c in candidates:
+            typer.echo(
+                f"{c.telegram_id}\t@{c.username or '-'}\tlast active {c.last_activity:%Y-%m-%d}"
+            )
+        if not dry_run:
+            await request_purges(container.publisher, candidates, now, age)
+            await container.publisher.close()
+        typer.echo(f"{len(candidates)} users {'would be' if dry_run else 'were'} asked to purge")
+
+    asyncio.run(main())
+
+
+if __name__ == "__main__":
+    cli()

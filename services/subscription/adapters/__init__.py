@@ -1,0 +1,1 @@
+"""Where the subscription processor keeps its state: ``users`` and ``payments``."""

@@ -1,0 +1,49 @@
+"""The ``payments`` collection: one document per provider payment, for stats and support."""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from keyland.mongo import Document
+from services.subscription.domain.ledger import Entry, Paid, Refunded
+
+
+class Payments:
+    """Record credited payments and their refunds (idempotent upserts by payment id)."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def create_indexes(self) -> None:
+        await self._collection.create_index([("telegram_id", ASCENDING)])
+
+    async def record(self, telegram_id: int, entry: Entry) -> None:
+        if isinstance(entry, Paid):
+            await self._collection.update_one(
+                {"_id": entry.payment_id},
+                {
+                    "$setOnInsert": {"refunds": {}},
+                    "$set": {
+                        "telegram_id": telegram_id,
+                        "plan": entry.plan,
+                        "months": entry.months,
+                        "amount": str(entry.amount),
+                        "currency": entry.currency,
+                        "paid_at": entry.at,
+                        "event_id": str(entry.event_id),
+                    },
+                },
+                upsert=True,
+            )
+        elif isinstance(entry, Refunded):
+            await self._collection.update_one(
+                {"_id": entry.payment_id},
+                {
+                    "$set": {
+                        f"refunds.{entry.refund_id}": str(entry.amount),
+                        "telegram_id": telegram_id,
+                    }
+                },
+                upsert=True,
+            )

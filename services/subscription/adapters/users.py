@@ -1,0 +1,90 @@
+"""The ``users`` collection: each user's ledger, outbox and the read model derived from them.
+
+One document per user, written only by the subscription processor's agent that owns the
+user's partition, so a whole-document write needs no transaction and no concurrent-update
+guard (FerretDB's updates are not atomic against a concurrent writer; there is none).
+The outbox holds facts decided but not yet acknowledged by Kafka, written in the same
+single-document update as the state they describe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from keyland.mongo import Document
+from services.subscription.domain.ledger import Entry
+from services.subscription.domain.state import Subscription
+
+_ENTRIES = TypeAdapter(list[Entry])
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    entries: list[Entry]
+    outbox: list[bytes]
+
+    @property
+    def applied(self) -> set[str]:
+        return {str(entry.event_id) for entry in self.entries}
+
+
+class Users:
+    """Load and save one user's ledger, outbox and read model."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def create_indexes(self) -> None:
+        await self._collection.create_index([("until", ASCENDING)])
+        await self._collection.create_index([("username_lower", ASCENDING)])
+
+    async def load(self, telegram_id: int) -> UserRecord:
+        document = await self._collection.find_one({"_id": telegram_id})
+        if document is None:
+            return UserRecord(entries=[], outbox=[])
+        return UserRecord(
+            entries=_ENTRIES.validate_python(document.get("entries", [])),
+            outbox=[bytes(raw) for raw in document.get("outbox", [])],
+        )
+
+    async def save(
+        self, state: Subscription, entries: list[Entry], outbox: list[bytes], at: datetime
+    ) -> None:
+        document = {
+            **read_model(state),
+            "entries": _ENTRIES.dump_python(entries, mode="json"),
+            "outbox": outbox,
+            "updated_at": at,
+        }
+        await self._collection.replace_one({"_id": state.telegram_id}, document, upsert=True)
+
+    async def clear_outbox(self, telegram_id: int) -> None:
+        await self._collection.update_one({"_id": telegram_id}, {"$set": {"outbox": []}})
+
+
+def read_model(state: Subscription) -> dict[str, Any]:
+    """The fields the bot, admins and operators read (see the read API)."""
+    return {
+        "_id": state.telegram_id,
+        "key_id": str(state.key_id),
+        "registered": state.registered,
+        "registered_at": state.registered_at,
+        "username": state.username,
+        "username_lower": state.username.lower() if state.username else None,
+        "language_code": state.language_code,
+        "referrer_id": state.referrer_id,
+        "region": state.region,
+        "until": state.until,
+        "trial_used": state.trial_used,
+        "purchases": state.purchases,
+        "last_purchase_at": state.last_purchase_at,
+        "referral_days_earned": state.referral_days_earned,
+        "generation": state.generation,
+        "purged_at": state.purged_at,
+    }

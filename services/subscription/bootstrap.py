@@ -1,0 +1,54 @@
+"""The one place the subscription service builds its clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from keyland.kafka.dlq import DeadLetters
+from keyland.kafka.producer import EventPublisher
+from keyland.mongo import Document, async_database
+from keyland.settings import KafkaSettings, MongoSettings, load
+from services.subscription.adapters.payments import Payments
+from services.subscription.adapters.users import Users
+from services.subscription.config import SubscriptionSettings
+from services.subscription.expiry import ExpirySweeper
+from services.subscription.handlers import SubscriptionHandler
+
+
+@dataclass(frozen=True)
+class Container:
+    settings: SubscriptionSettings
+    kafka: KafkaSettings
+    db: AsyncDatabase[Document]
+    publisher: EventPublisher
+    users: Users
+    payments: Payments
+    handler: SubscriptionHandler
+    sweeper: ExpirySweeper
+    dead_letters: DeadLetters
+
+
+def bootstrap() -> Container:
+    settings, kafka, mongo = load(SubscriptionSettings), load(KafkaSettings), load(MongoSettings)
+    db = async_database(mongo, app_name=settings.app_id)
+    publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
+    users, payments = Users(db["users"]), Payments(db["payments"])
+    return Container(
+        settings=settings,
+        kafka=kafka,
+        db=db,
+        publisher=publisher,
+        users=users,
+        payments=payments,
+        handler=SubscriptionHandler(users, payments, publisher, settings.rules()),
+        sweeper=ExpirySweeper(
+            db["users"],
+            db["expiry_marks"],
+            publisher,
+            lookback=timedelta(days=settings.expiry_lookback_days),
+        ),
+        dead_letters=DeadLetters(publisher, settings.app_id),
+    )

@@ -1,0 +1,39 @@
+"""The subscription processor's settings (``KEYLAND_SUBSCRIPTION_*``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.subscription.domain.rules import Rules
+
+
+class SubscriptionSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KEYLAND_SUBSCRIPTION_", env_file=".env", extra="ignore"
+    )
+
+    app_id: str = Field(default="keyland-subscription", min_length=1)
+    data_dir: Path = Path("var/subscription")
+    trial_days: float = Field(default=3, gt=0, le=90)
+    referral_bonus_days_per_month: int = Field(default=10, ge=0, le=365)
+    max_horizon_days: int = Field(default=1825, gt=0)
+    sweep_interval_s: float = Field(default=1.0, gt=0)
+    expiry_lookback_days: int = Field(default=30, gt=0)
+    cleanup_after_days: int = Field(default=182, gt=0)
+    cleanup_interval_s: float = Field(default=7 * 24 * 3600, gt=0)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8081, gt=0, lt=65536)
+    api_token: SecretStr | None = Field(
+        default=None, description="Bearer token of the read API; required to start it."
+    )
+
+    def rules(self) -> Rules:
+        return Rules(
+            trial=timedelta(days=self.trial_days),
+            referral_bonus_days_per_month=self.referral_bonus_days_per_month,
+            max_horizon=timedelta(days=self.max_horizon_days),
+        )

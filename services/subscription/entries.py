@@ -1,0 +1,69 @@
+"""Incoming events as ledger entries (the one place that maps the event vocabulary in)."""
+
+from __future__ import annotations
+
+from events import Envelope, Event
+from events.admin_commands import SubscriptionAdjusted, UserPurgeRequested
+from events.bot_actions import RegionChosen, TrialRequested, UserStarted
+from events.payments import PaymentSucceeded, RefundSucceeded
+from events.subscriptions import ReferralBonusEarned
+from services.subscription.domain.ledger import (
+    Adjusted,
+    Entry,
+    Paid,
+    Purged,
+    ReferralEarned,
+    Refunded,
+    RegionPicked,
+    Started,
+    TrialAsked,
+)
+
+
+def to_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
+    """The user and ledger entry an event makes, or None for events this service ignores."""
+    event, base = envelope.payload, {"event_id": envelope.event_id, "at": envelope.occurred_at}
+    match event:
+        case UserStarted():
+            entry: Entry = Started(
+                **base,
+                username=event.username,
+                language_code=event.language_code,
+                referrer_id=event.referrer_id,
+            )
+        case TrialRequested():
+            entry = TrialAsked(**base)
+        case RegionChosen():
+            entry = RegionPicked(**base, region=event.region)
+        case PaymentSucceeded():
+            entry = Paid(
+                **base,
+                payment_id=f"{event.provider}:{event.payment_id}",
+                plan=event.plan,
+                months=event.months,
+                days=event.days,
+                amount=event.amount,
+                currency=event.currency,
+            )
+        case RefundSucceeded():
+            entry = Refunded(
+                **base,
+                payment_id=f"{event.provider}:{event.payment_id}",
+                refund_id=event.refund_id,
+                amount=event.amount,
+            )
+        case SubscriptionAdjusted():
+            entry = Adjusted(**base, months=event.months, days=event.days, admin_id=event.admin_id)
+        case UserPurgeRequested():
+            entry = Purged(**base, reason=event.reason)
+        case ReferralBonusEarned():
+            entry = ReferralEarned(
+                **base,
+                invitee_id=event.invitee_id,
+                invitee_registered_at=event.invitee_registered_at,
+                payment_id=event.payment_id,
+                days=event.days,
+            )
+        case _:
+            return None
+    return event.telegram_id, entry

@@ -1,0 +1,1 @@
+"""How the subscription service is run: the faust worker, the read API, the cleanup job."""

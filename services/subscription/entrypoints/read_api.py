@@ -1,0 +1,85 @@
+"""The read API for the bot, admins and operators (seed 3.4). Reads only.
+
+Changes to a user go through ``admin.commands`` events, never through this API.
+Every route but ``/health`` needs ``Authorization: Bearer <KEYLAND_SUBSCRIPTION_API_TOKEN>``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from keyland.http import BearerTokenMiddleware
+from keyland.mongo import Document
+
+PUBLIC_FIELDS = (
+    "key_id", "registered", "registered_at", "username", "language_code", "referrer_id",
+    "region", "until", "trial_used", "purchases", "last_purchase_at",
+    "referral_days_earned", "purged_at",
+)  # fmt: skip
+MAX_PAGE = 1000
+
+
+def _public(document: Document) -> dict[str, Any]:
+    user: dict[str, Any] = {"telegram_id": document["_id"]}
+    for name in PUBLIC_FIELDS:
+        value = document.get(name)
+        user[name] = value.isoformat() if isinstance(value, datetime) else value
+    return user
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def build_app(db: AsyncDatabase[Document], token: str) -> Starlette:
+    users = db["users"]
+
+    async def get_user(request: Request) -> Response:
+        raw = request.path_params["telegram_id"]
+        if not raw.isdigit():
+            return _error(422, "telegram_id must be a positive integer")
+        document = await users.find_one({"_id": int(raw)})
+        if document is None:
+            return _error(404, f"no user {raw}")
+        return JSONResponse(_public(document))
+
+    async def find_users(request: Request) -> Response:
+        username = request.query_params.get("username", "").lstrip("@").lower()
+        if not username:
+            return _error(422, "give ?username=")
+        found = [_public(d) async for d in users.find({"username_lower": username}).limit(50)]
+        return JSONResponse({"users": found})
+
+    async def list_ids(request: Request) -> Response:
+        try:
+            after = int(request.query_params.get("after", "0"))
+            limit = min(int(request.query_params.get("limit", str(MAX_PAGE))), MAX_PAGE)
+        except ValueError:
+            return _error(422, "after and limit must be integers")
+        cursor = users.find({"_id": {"$gt": after}, "registered": True}, {"_id": 1})
+        ids = [d["_id"] async for d in cursor.sort("_id", 1).limit(limit)]
+        return JSONResponse(
+            {"telegram_ids": ids, "next_after": ids[-1] if len(ids) == limit else None}
+        )
+
+    async def health(_: Request) -> Response:
+        await db.command("ping")
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        middleware=[Middleware(BearerTokenMiddleware, token=token)],
+        routes=[
+            Route("/health", health),
+            Route("/v1/users", find_users),
+            Route("/v1/users/ids", list_ids),
+            Route("/v1/users/{telegram_id}", get_user),
+        ],
+    )

@@ -1,0 +1,51 @@
+"""The faust worker: one agent over the user topics, the expiry sweep, the weekly cleanup."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import faust
+from faust.worker import Worker
+
+from keyland.kafka.faust_app import consume, make_app
+from services.subscription.bootstrap import Container
+from services.subscription.cleanup import inactive_users, request_purges
+
+log = logging.getLogger(__name__)
+
+# The topics whose events change a user's subscription. ``subscriptions`` carries
+# ReferralBonusEarned back to the referrer's own partition; other facts there are ignored.
+INPUT_TOPICS = ("bot.actions", "payments", "admin.commands", "subscriptions")
+
+
+def build_app(container: Container) -> faust.App:
+    settings = container.settings
+    app = make_app(settings.app_id, container.kafka, datadir=settings.data_dir)
+    consume(
+        app, container.publisher.topics, INPUT_TOPICS, container.handler, container.dead_letters
+    )
+
+    async def prepare() -> None:
+        await container.users.create_indexes()
+        await container.payments.create_indexes()
+
+    async def sweep_expired() -> None:
+        announced = await container.sweeper.sweep(datetime.now(UTC))
+        if announced:
+            log.info("announced %d expired subscriptions", announced)
+
+    async def weekly_cleanup() -> None:
+        now, age = datetime.now(UTC), timedelta(days=settings.cleanup_after_days)
+        candidates = await inactive_users(container.db["users"], now, age)
+        requested = await request_purges(container.publisher, candidates, now, age)
+        log.info("cleanup asked to purge %d inactive users", requested)
+
+    app.task(prepare)
+    app.timer(interval=settings.sweep_interval_s)(sweep_expired)
+    app.timer(interval=settings.cleanup_interval_s)(weekly_cleanup)
+    return app
+
+
+def run(container: Container) -> None:
+    Worker(build_app(container), loglevel="INFO").execute_from_commandline()

@@ -1,0 +1,65 @@
+"""Expiry: one ``SubscriptionExpired`` per (user, until) once access lapses.
+
+The sweeper only reads ``users`` (the agent is their one writer) and remembers what it
+announced in ``expiry_marks`` with unique-key inserts. The event id is derived from
+(user, until) and its time is ``until`` itself, so a repeated sweep, a second sweeper
+or a replay announces the same fact under the same id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import datetime, timedelta
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from events import Envelope, external_event_id
+from events.subscriptions import SubscriptionExpired
+from keyland.kafka.producer import EventPublisher
+from keyland.mongo import Document
+
+PRODUCER = "subscription"
+
+
+class ExpirySweeper:
+    def __init__(
+        self,
+        users: AsyncCollection[Document],
+        marks: AsyncCollection[Document],
+        publisher: EventPublisher,
+        lookback: timedelta,
+    ) -> None:
+        self._users = users
+        self._marks = marks
+        self._publisher = publisher
+        self._lookback = lookback
+
+    async def sweep(self, now: datetime) -> int:
+        """Announce every lapse in the lookback window not announced yet; return how many."""
+        announced = 0
+        query = {"registered": True, "until": {"$lte": now, "$gt": now - self._lookback}}
+        async for user in self._users.find(query, {"until": 1, "key_id": 1}):
+            until: datetime = user["until"]
+            mark = f"{user['_id']}:{until.isoformat()}"
+            if await self._marks.find_one({"_id": mark}) is not None:
+                continue
+            current = await self._users.find_one({"_id": user["_id"]}, {"until": 1})
+            if current is None or current.get("until") != until:
+                continue  # renewed or purged since the query: nothing lapsed
+            expired = SubscriptionExpired(
+                telegram_id=user["_id"], key_id=uuid.UUID(user["key_id"]), until=until
+            )
+            await self._publisher.publish(
+                Envelope.new(
+                    expired,
+                    producer=PRODUCER,
+                    occurred_at=until,
+                    event_id=external_event_id("expiry", mark, expired.event_type),
+                )
+            )
+            with contextlib.suppress(DuplicateKeyError):
+                await self._marks.insert_one({"_id": mark, "announced_at": now})
+            announced += 1
+        return announced

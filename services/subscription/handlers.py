@@ -1,0 +1,73 @@
+"""The subscription processor's one handler: an event in, state and facts out, once.
+
+Steps for each event, all idempotent by event id:
+1. publish whatever the user's outbox still holds (a crash after saving, before Kafka
+   acknowledged, left it there);
+2. an event already in the user's ledger is done (redelivery, restart, replay);
+3. otherwise fold the ledger with the new entry, save state + ledger + the implied facts
+   (the outbox) in one single-document write, then publish the facts and clear the outbox.
+Facts get ids derived from their cause, so a re-published fact is recognisable downstream.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from events import Envelope, Event, derived_event_id, encode
+from events.codec import decode
+from keyland.kafka.producer import EventPublisher
+from services.subscription.adapters.payments import Payments
+from services.subscription.adapters.users import Users
+from services.subscription.domain.facts import facts_for
+from services.subscription.domain.fold import fold
+from services.subscription.domain.rules import Rules
+from services.subscription.entries import to_entry
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "subscription"
+
+
+class SubscriptionHandler:
+    def __init__(
+        self, users: Users, payments: Payments, publisher: EventPublisher, rules: Rules
+    ) -> None:
+        self._users = users
+        self._payments = payments
+        self._publisher = publisher
+        self._rules = rules
+
+    async def __call__(self, envelope: Envelope[Event]) -> None:
+        mapped = to_entry(envelope)
+        if mapped is None:
+            return
+        telegram_id, entry = mapped
+        record = await self._users.load(telegram_id)
+        if record.outbox:
+            await self._publish(telegram_id, record.outbox)
+        if str(entry.event_id) in record.applied:
+            log.info("event %s applied already; skipped", envelope.event_id)
+            return
+        entries = [*record.entries, entry]
+        before = fold(telegram_id, record.entries, self._rules)
+        after = fold(telegram_id, entries, self._rules)
+        facts = [
+            encode(
+                Envelope.new(
+                    fact,
+                    producer=PRODUCER,
+                    occurred_at=envelope.occurred_at,
+                    event_id=derived_event_id(envelope.event_id, fact.event_type),
+                    cause=envelope,
+                )
+            )
+            for fact in facts_for(entry, before, after)
+        ]
+        await self._payments.record(telegram_id, entry)
+        await self._users.save(after, entries, facts, at=envelope.occurred_at)
+        await self._publish(telegram_id, facts)
+
+    async def _publish(self, telegram_id: int, outbox: list[bytes]) -> None:
+        for raw in outbox:
+            await self._publisher.publish(decode(raw))
+        await self._users.clear_outbox(telegram_id)

@@ -1,0 +1,238 @@
+"""The subscription processor against real Kafka and the real database, as a real worker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from pymongo.database import Database
+
+from events import Envelope, Event, external_event_id
+from events.admin_commands import SubscriptionAdjusted
+from events.bot_actions import TrialRequested, UserStarted
+from events.payments import PaymentSucceeded, RefundSucceeded
+from events.registry import TopicNames
+from keyland.kafka.producer import EventPublisher
+from keyland.mongo import Document
+from keyland.settings import KafkaSettings, MongoSettings
+from services.subscription.domain.calendar import add_months
+from tests.kafka_tail import read_topic
+from tests.processes import Program
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def worker_env(
+    kafka_settings: KafkaSettings,
+    mongo_settings: MongoSettings,
+    isolation: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, str]:
+    return {
+        "KEYLAND_KAFKA_BOOTSTRAP": kafka_settings.bootstrap,
+        "KEYLAND_KAFKA_TOPIC_PREFIX": kafka_settings.topic_prefix,
+        "KEYLAND_MONGO_URL": mongo_settings.url,
+        "KEYLAND_MONGO_DATABASE": mongo_settings.database,
+        "KEYLAND_SUBSCRIPTION_APP_ID": f"{isolation}-subscription",
+        "KEYLAND_SUBSCRIPTION_DATA_DIR": str(tmp_path_factory.mktemp("subscription")),
+        "KEYLAND_SUBSCRIPTION_TRIAL_DAYS": "3",
+        "KEYLAND_SUBSCRIPTION_MAX_HORIZON_DAYS": "400",
+    }
+
+
+@pytest.fixture(scope="module")
+def worker(
+    worker_env: dict[str, str], created_topics: TopicNames, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Program]:
+    log = tmp_path_factory.mktemp("logs") / "subscription.log"
+    program = Program("services.subscription", worker_env, log, args=["worker"]).start()
+    yield program
+    program.stop()
+
+
+def envelope(
+    event: Event, at: datetime = NOW, event_id: uuid.UUID | None = None
+) -> Envelope[Event]:
+    return Envelope.new(event, producer="tests", occurred_at=at, event_id=event_id)
+
+
+def payment(
+    telegram_id: int, payment_id: str, months: int = 1, at: datetime = NOW
+) -> Envelope[Event]:
+    event = PaymentSucceeded(
+        telegram_id=telegram_id,
+        payment_id=payment_id,
+        plan=f"month_{months}",
+        months=months,
+        amount=Decimal("199.00") * months,
+        currency="RUB",
+        paid_at=at,
+    )
+    return envelope(event, at, external_event_id("yookassa", payment_id, event.event_type))
+
+
+async def eventually(check: Callable[[], bool], program: Program, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert program.process is not None and program.process.poll() is None, program.log()[-4000:]
+        assert time.monotonic() < deadline, f"timed out; worker log:\n{program.log()[-4000:]}"
+        await asyncio.sleep(0.2)
+
+
+def user(db: Database[Document], telegram_id: int) -> Document:
+    return db.users.find_one({"_id": telegram_id}) or {}
+
+
+async def facts_about(
+    kafka: KafkaSettings, topics: TopicNames, telegram_id: int
+) -> list[Envelope[Event]]:
+    everything = await read_topic(kafka.bootstrap, topics("subscriptions"), timeout_s=3)
+    return [e for e in everything if getattr(e.payload, "telegram_id", None) == telegram_id]
+
+
+async def test_trial_is_granted_once(
+    worker: Program,
+    publisher: EventPublisher,
+    db: Database[Document],
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+) -> None:
+    await publisher.publish(envelope(UserStarted(telegram_id=101, username="Anna")))
+    await publisher.publish(envelope(TrialRequested(telegram_id=101), NOW + timedelta(seconds=1)))
+    await publisher.publish(envelope(TrialRequested(telegram_id=101), NOW + timedelta(seconds=2)))
+    await eventually(lambda: user(db, 101).get("trial_used") is True, worker)
+    await eventually(lambda: len(user(db, 101).get("entries", [])) == 3, worker)
+    assert user(db, 101)["until"] == NOW + timedelta(seconds=1, days=3)
+    types = [e.type for e in await facts_about(kafka_settings, topics, 101)]
+    assert types.count("TrialActivated") == 1
+    assert types.count("UserRegistered") == 1
+
+
+async def test_payment_redelivered_across_worker_crashes_extends_once(
+    worker: Program,
+    publisher: EventPublisher,
+    db: Database[Document],
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+) -> None:
+    await publisher.publish(envelope(UserStarted(telegram_id=102)))
+    paid = payment(102, "pay-102")
+    for _ in range(3):
+        await publisher.publish(paid)
+        await eventually(lambda: user(db, 102).get("purchases") == 1, worker)
+        worker.kill()
+        worker.start()
+    await publisher.publish(envelope(TrialRequested(telegram_id=102), NOW + timedelta(seconds=5)))
+    await eventually(lambda: len(user(db, 102).get("entries", [])) == 3, worker)
+    assert user(db, 102)["until"] == _plus_month(NOW)
+    extended = [
+        e
+        for e in await facts_about(kafka_settings, topics, 102)
+        if e.type == "SubscriptionExtended"
+    ]
+    assert len({e.event_id for e in extended}) == 1
+
+
+async def test_referrer_is_credited_once_per_payment(
+    worker: Program, publisher: EventPublisher, db: Database[Document]
+) -> None:
+    await publisher.publish(envelope(UserStarted(telegram_id=201), NOW - timedelta(days=1)))
+    await publisher.publish(envelope(UserStarted(telegram_id=202, referrer_id=201)))
+    first, second = (
+        payment(202, "pay-202-a", months=2),
+        payment(202, "pay-202-b", months=1, at=NOW + timedelta(hours=1)),
+    )
+    for paid in (first, first, second, first):
+        await publisher.publish(paid)
+    await eventually(lambda: user(db, 201).get("referral_days_earned") == 30, worker)
+    await asyncio.sleep(1)
+    assert user(db, 201)["referral_days_earned"] == 30
+    assert user(db, 201)["until"] == NOW + timedelta(days=30)
+
+
+async def test_adjustment_past_the_horizon_is_rejected_with_its_reason(
+    worker: Program,
+    publisher: EventPublisher,
+    db: Database[Document],
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+) -> None:
+    await publisher.publish(envelope(UserStarted(telegram_id=301)))
+    await publisher.publish(envelope(SubscriptionAdjusted(telegram_id=301, months=14, admin_id=9)))
+    await publisher.publish(envelope(SubscriptionAdjusted(telegram_id=301, days=5, admin_id=9)))
+    await eventually(lambda: len(user(db, 301).get("entries", [])) == 3, worker)
+    assert user(db, 301)["until"] == NOW + timedelta(days=5)
+    rejected = [
+        e for e in await facts_about(kafka_settings, topics, 301) if e.type == "AdjustmentRejected"
+    ]
+    assert len(rejected) == 1
+    assert "maximum horizon of 400 days" in rejected[0].payload.reason  # type: ignore[attr-defined]
+
+
+async def test_refund_takes_back_what_the_payment_added(
+    worker: Program, publisher: EventPublisher, db: Database[Document]
+) -> None:
+    await publisher.publish(envelope(UserStarted(telegram_id=401)))
+    await publisher.publish(payment(401, "pay-401-a"))
+    await publisher.publish(payment(401, "pay-401-b", at=NOW + timedelta(minutes=1)))
+    refund = RefundSucceeded(
+        telegram_id=401,
+        payment_id="pay-401-b",
+        refund_id="refund-401",
+        amount=Decimal("199.00"),
+        currency="RUB",
+        refunded_at=NOW + timedelta(minutes=2),
+    )
+    await publisher.publish(envelope(refund, NOW + timedelta(minutes=2)))
+    await eventually(lambda: len(user(db, 401).get("entries", [])) == 4, worker)
+    assert user(db, 401)["until"] == _plus_month(NOW)
+    assert db.payments.find_one({"_id": "yookassa:pay-401-b"})["refunds"] == {
+        "refund-401": "199.00"
+    }  # type: ignore[index]
+
+
+async def test_replaying_every_topic_from_offset_zero_changes_nothing(
+    worker: Program,
+    worker_env: dict[str, str],
+    publisher: EventPublisher,
+    db: Database[Document],
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    await publisher.publish(envelope(UserStarted(telegram_id=501)))
+    await publisher.publish(payment(501, "pay-501"))
+    await eventually(lambda: user(db, 501).get("purchases") == 1, worker)
+    worker.stop()
+    users_before = list(db.users.find().sort("_id"))
+    facts_before = await read_topic(kafka_settings.bootstrap, topics("subscriptions"), timeout_s=3)
+
+    replay_env = {
+        **worker_env,
+        "KEYLAND_SUBSCRIPTION_APP_ID": worker_env["KEYLAND_SUBSCRIPTION_APP_ID"] + "-replay",
+    }
+    replay_log = tmp_path_factory.mktemp("replay") / "replay.log"
+    replay = Program("services.subscription", replay_env, replay_log, args=["worker"]).start()
+    try:
+        marker = envelope(UserStarted(telegram_id=502))
+        await publisher.publish(marker)
+        await eventually(lambda: user(db, 502).get("registered") is True, replay)
+    finally:
+        replay.stop()
+        worker.start()
+    assert [u for u in db.users.find().sort("_id") if u["_id"] != 502] == users_before
+    facts_after = await read_topic(kafka_settings.bootstrap, topics("subscriptions"), timeout_s=3)
+    replayed = sorted(
+        str(e.event_id) for e in facts_after if getattr(e.payload, "telegram_id", None) != 502
+    )
+    assert replayed == sorted(str(e.event_id) for e in facts_before)
+
+
+def _plus_month(moment: datetime) -> datetime:
+    return add_months(moment, 1)
