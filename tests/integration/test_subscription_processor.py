@@ -17,6 +17,7 @@ from events.admin_commands import SubscriptionAdjusted
 from events.bot_actions import TrialRequested, UserStarted
 from events.payments import PaymentSucceeded, RefundSucceeded
 from events.registry import TopicNames
+from events.subscriptions import AdjustmentRejected
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, MongoSettings
@@ -80,7 +81,8 @@ def payment(
 async def eventually(check: Callable[[], bool], program: Program, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
-        assert program.process is not None and program.process.poll() is None, program.log()[-4000:]
+        assert program.process is not None
+        assert program.process.poll() is None, program.log()[-4000:]
         assert time.monotonic() < deadline, f"timed out; worker log:\n{program.log()[-4000:]}"
         await asyncio.sleep(0.2)
 
@@ -172,7 +174,8 @@ async def test_adjustment_past_the_horizon_is_rejected_with_its_reason(
         e for e in await facts_about(kafka_settings, topics, 301) if e.type == "AdjustmentRejected"
     ]
     assert len(rejected) == 1
-    assert "maximum horizon of 400 days" in rejected[0].payload.reason  # type: ignore[attr-defined]
+    assert isinstance(rejected[0].payload, AdjustmentRejected)
+    assert "maximum horizon of 400 days" in rejected[0].payload.reason
 
 
 async def test_refund_takes_back_what_the_payment_added(
@@ -192,9 +195,9 @@ async def test_refund_takes_back_what_the_payment_added(
     await publisher.publish(envelope(refund, NOW + timedelta(minutes=2)))
     await eventually(lambda: len(user(db, 401).get("entries", [])) == 4, worker)
     assert user(db, 401)["until"] == _plus_month(NOW)
-    assert db.payments.find_one({"_id": "yookassa:pay-401-b"})["refunds"] == {
-        "refund-401": "199.00"
-    }  # type: ignore[index]
+    refunded = db.payments.find_one({"_id": "yookassa:pay-401-b"})
+    assert refunded is not None
+    assert refunded["refunds"] == {"refund-401": "199.00"}
 
 
 async def test_replaying_every_topic_from_offset_zero_changes_nothing(

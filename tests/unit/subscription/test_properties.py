@@ -65,12 +65,11 @@ def test_access_never_ends_before_a_payment_time_plus_its_months_without_refunds
 ) -> None:
     state = fold(USER, entries, RULES)
     removing = any(
-        e.kind in {"refunded", "purged"} or (e.kind == "adjusted" and e.months < 0)
-        for e in entries  # type: ignore[union-attr]
+        e.kind in {"refunded", "purged"} or (e.kind == "adjusted" and e.months < 0) for e in entries
     )
     if removing:
         return
     for e in entries:
         if e.kind == "paid" and state.outcomes[e.event_id].effect.value == "extended":
             assert state.until is not None
-            assert state.until >= e.at + timedelta(days=28 * e.months)  # type: ignore[union-attr]
+            assert state.until >= e.at + timedelta(days=28 * e.months)
