@@ -1,0 +1,1 @@
+"""Payments ingest: YooKassa webhooks in, confirmed payment events out to Kafka."""

@@ -1,0 +1,1 @@
+"""The YooKassa API, through its official SDK."""

@@ -1,0 +1,36 @@
+"""The one place payments ingest builds its clients."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from yookassa.domain.common import SecurityHelper
+
+from keyland.kafka.producer import EventPublisher
+from keyland.settings import KafkaSettings, load
+from services.payments_ingest.adapters.yookassa_api import YooKassaApi
+from services.payments_ingest.config import PaymentsSettings
+from services.payments_ingest.domain.trust import networks
+from services.payments_ingest.entrypoints.http import build_app
+from services.payments_ingest.handlers import IngestHandlers
+
+
+def bootstrap() -> tuple[PaymentsSettings, Starlette]:
+    settings, kafka = load(PaymentsSettings), load(KafkaSettings)
+    publisher = EventPublisher.from_settings(kafka, client_id="payments_ingest")
+    trusted = [*settings.extra_trusted_networks]
+    if settings.trust_yookassa_networks:
+        trusted += SecurityHelper.YOOKASSA_NETWORKS
+    handlers = IngestHandlers(
+        api=YooKassaApi.configure(
+            settings.yookassa_shop_id,
+            settings.yookassa_secret_key.get_secret_value(),
+            settings.yookassa_api_url,
+            settings.yookassa_timeout_s,
+        ),
+        publisher=publisher,
+        plans=settings.plan_book(),
+        trusted_networks=networks(trusted),
+        trusted_proxies=networks(settings.trusted_proxies),
+        return_url=settings.return_url,
+    )
+    return settings, build_app(handlers, settings.internal_token.get_secret_value())

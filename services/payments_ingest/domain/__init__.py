@@ -1,0 +1,1 @@
+"""Pure rules: whom to trust, and what makes a notification creditable."""

@@ -1,0 +1,149 @@
+"""Payments ingest use cases: a notification in → at most one event to Kafka; a new payment."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from yookassa.domain.notification import WebhookNotificationFactory
+
+from events import Envelope, Event, external_event_id
+from keyland.kafka.producer import EventPublisher, PublishFailed
+from services.payments_ingest.adapters.yookassa_api import (
+    ApiObject,
+    YooKassaApi,
+    YooKassaUnavailable,
+)
+from services.payments_ingest.domain.notifications import (
+    NotCreditable,
+    Plan,
+    canceled,
+    refunded,
+    succeeded,
+)
+from services.payments_ingest.domain.trust import Network
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "payments_ingest"
+ORDER_NAMESPACE = uuid.UUID("7c1e0f0a-3d52-5a8e-b6b1-9e2f4c8d0a37")
+_OBJECT_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+
+
+class Rejected(Exception):
+    """An answer other than 200; nothing was published."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _time(value: Any) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError as error:
+        raise Rejected(400, f"the API object has no valid time: {value!r}") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass
+class IngestHandlers:
+    api: YooKassaApi
+    publisher: EventPublisher
+    plans: dict[str, Plan]
+    trusted_networks: Sequence[Network]
+    trusted_proxies: Sequence[Network]
+    return_url: str
+
+    async def notification(self, body: Any) -> str:
+        """Turn one notification into its event, confirmed by the API; say what happened."""
+        try:
+            WebhookNotificationFactory().create(body)
+            event, object_id = str(body["event"]), str(body["object"]["id"])
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise Rejected(400, f"malformed notification: {error}") from error
+        if not _OBJECT_ID.match(object_id):
+            raise Rejected(400, "malformed object id")
+        match event:
+            case "payment.succeeded":
+                payment = await self._fetch(self.api.payment, object_id)
+                paid_at = _time(payment.get("captured_at") or payment.get("created_at"))
+                return await self._publish(
+                    lambda: succeeded(payment, self.plans, paid_at), object_id, paid_at
+                )
+            case "payment.canceled":
+                payment = await self._fetch(self.api.payment, object_id)
+                return await self._publish(lambda: canceled(payment), object_id, datetime.now(UTC))
+            case "refund.succeeded":
+                refund = await self._fetch(self.api.refund, object_id)
+                payment = await self._fetch(self.api.payment, str(refund.get("payment_id")))
+                at = _time(refund.get("created_at"))
+                return await self._publish(lambda: refunded(refund, payment, at), object_id, at)
+            case _:
+                log.info("notification %s for %s needs nothing from us", event, object_id)
+                return "ignored"
+
+    async def _fetch(self, lookup: Any, object_id: str) -> ApiObject:
+        try:
+            found: ApiObject | None = await lookup(object_id)
+        except YooKassaUnavailable as error:
+            log.warning("YooKassa API unavailable: %s", error)
+            raise Rejected(503, "payment provider API unavailable; retry later") from error
+        if found is None:
+            raise Rejected(400, f"the API does not know {object_id}")
+        return found
+
+    async def _publish(self, decide: Any, object_id: str, at: datetime) -> str:
+        try:
+            payload: Event = decide()
+        except NotCreditable as refusal:
+            log.warning("notification for %s not creditable: %s", object_id, refusal)
+            raise Rejected(409 if refusal.retry else 400, str(refusal)) from refusal
+        envelope = Envelope.new(
+            payload,
+            producer=PRODUCER,
+            occurred_at=at,
+            event_id=external_event_id("yookassa", object_id, payload.event_type),
+        )
+        try:
+            await self.publisher.publish(envelope)
+        except PublishFailed as error:
+            log.warning("event %s not acknowledged by Kafka: %s", envelope.event_id, error)
+            raise Rejected(503, "event store unavailable; retry later") from error
+        log.info("published %s %s for %s", envelope.type, envelope.event_id, object_id)
+        return "published"
+
+    async def create_payment(
+        self, telegram_id: int, plan_name: str, order_id: str
+    ) -> dict[str, str]:
+        """Create a YooKassa payment for a plan; the same order gives the same payment."""
+        plan = self.plans.get(plan_name)
+        if plan is None:
+            raise Rejected(
+                422, f"unknown plan {plan_name!r}; plans: {', '.join(sorted(self.plans))}"
+            )
+        try:
+            created = await self.api.create_payment(
+                amount=plan.price,
+                currency=plan.currency,
+                description=f"Keyland {plan.name}, пользователь номер: {telegram_id}",
+                metadata={"telegram_id": str(telegram_id), "plan": plan.name},
+                return_url=self.return_url,
+                idempotency_key=str(
+                    uuid.uuid5(ORDER_NAMESPACE, f"{telegram_id}:{plan.name}:{order_id}")
+                ),
+            )
+        except YooKassaUnavailable as error:
+            raise Rejected(503, "payment provider API unavailable; retry later") from error
+        confirmation = created.get("confirmation") or {}
+        return {
+            "payment_id": str(created["id"]),
+            "status": str(created.get("status")),
+            "confirmation_url": str(confirmation.get("confirmation_url", "")),
+        }
