@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,3 +60,31 @@ class Program:
 
     def log(self) -> str:
         return self.log_file.read_text(errors="replace")
+
+
+def free_port() -> int:
+    """A loopback TCP port that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def wait_http(url: str, program: Program | None = None, timeout_s: float = 30) -> None:
+    """Wait until ``url`` answers any HTTP status (the server is up)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+        except httpx.TransportError:
+            if (
+                program is not None
+                and program.process is not None
+                and program.process.poll() is not None
+            ):
+                raise RuntimeError(f"{program.module} exited:\n{program.log()[-3000:]}") from None
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not answer in {timeout_s}s") from None
+            time.sleep(0.1)
+        else:
+            return

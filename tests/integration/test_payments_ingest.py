@@ -1,0 +1,303 @@
+"""YooKassa → payments ingest → Kafka → subscription processor, all real, on a private broker.
+
+The module runs its own Kafka broker (same jars as the stack, other ports) so it can stop
+and start it without disturbing other tests. YooKassa is the local emulator; our
+ingest talks to it through the official SDK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from pymongo.database import Database
+
+from emulators.serving import BackgroundServer
+from emulators.yookassa import DeliveryPolicy, EmulatorConfig, build_app
+from events import Envelope, Event
+from events.registry import TopicNames
+from keyland.kafka.topics import ensure_topics
+from keyland.mongo import Document
+from keyland.settings import KafkaSettings, MongoSettings, StackSettings
+from keyland.stack.kafka import Kafka
+from tests.kafka_tail import read_topic
+from tests.processes import Program, free_port, wait_http
+
+SHOP, SECRET, TOKEN = "100500", "test_secret_key", "internal-test-token"
+
+
+@pytest.fixture(scope="module")
+def private_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kafka]:
+    stack = StackSettings(
+        state_dir=tmp_path_factory.mktemp("private-kafka"),
+        kafka_controller_port=free_port(),
+        kafka_heap="384m",
+    )
+    kafka = Kafka(stack, KafkaSettings(bootstrap=f"127.0.0.1:{free_port()}"))
+    kafka.start()
+    yield kafka
+    kafka.stop()
+
+
+@pytest.fixture(scope="module")
+def kafka(private_kafka: Kafka, isolation: str) -> KafkaSettings:
+    settings = KafkaSettings(
+        bootstrap=private_kafka.bootstrap, topic_prefix=f"{isolation}.", publish_timeout_s=3
+    )
+    asyncio.run(ensure_topics(settings.bootstrap, TopicNames(settings.topic_prefix)))
+    return settings
+
+
+@pytest.fixture(scope="module")
+def ingest_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def emulator(ingest_port: int) -> Iterator[BackgroundServer]:
+    server = BackgroundServer()
+    config = EmulatorConfig(
+        shop_id=SHOP,
+        secret_key=SECRET,
+        public_url=server.url,
+        webhook_url=f"http://127.0.0.1:{ingest_port}/webhooks/yookassa",
+        delivery=DeliveryPolicy(attempts=1, base_delay_s=0.1, timeout_s=10),
+    )
+    server.start(build_app(config))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def env(
+    kafka: KafkaSettings,
+    mongo_settings: MongoSettings,
+    isolation: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, str]:
+    return {
+        "KEYLAND_KAFKA_BOOTSTRAP": kafka.bootstrap,
+        "KEYLAND_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
+        "KEYLAND_KAFKA_PUBLISH_TIMEOUT_S": "3",
+        "KEYLAND_MONGO_URL": mongo_settings.url,
+        "KEYLAND_MONGO_DATABASE": mongo_settings.database,
+        "KEYLAND_SUBSCRIPTION_APP_ID": f"{isolation}-subscription",
+        "KEYLAND_SUBSCRIPTION_DATA_DIR": str(tmp_path_factory.mktemp("subscription")),
+    }
+
+
+@pytest.fixture(scope="module")
+def ingest(
+    env: dict[str, str],
+    emulator: BackgroundServer,
+    ingest_port: int,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    settings = {
+        **env,
+        "KEYLAND_PAYMENTS_PORT": str(ingest_port),
+        "KEYLAND_PAYMENTS_YOOKASSA_SHOP_ID": SHOP,
+        "KEYLAND_PAYMENTS_YOOKASSA_SECRET_KEY": SECRET,
+        "KEYLAND_PAYMENTS_YOOKASSA_API_URL": f"{emulator.url}/v3",
+        "KEYLAND_PAYMENTS_EXTRA_TRUSTED_NETWORKS": '["127.0.0.1/32"]',
+        "KEYLAND_PAYMENTS_INTERNAL_TOKEN": TOKEN,
+    }
+    program = Program(
+        "services.payments_ingest", settings, tmp_path_factory.mktemp("ingest") / "ingest.log"
+    ).start()
+    url = f"http://127.0.0.1:{ingest_port}"
+    wait_http(f"{url}/health", program)
+    yield url
+    program.stop()
+
+
+@pytest.fixture(scope="module")
+def worker(
+    env: dict[str, str], kafka: KafkaSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Program]:
+    log = tmp_path_factory.mktemp("worker") / "subscription.log"
+    program = Program("services.subscription", env, log, args=["worker"]).start()
+    yield program
+    program.stop()
+
+
+def buy(ingest: str, telegram_id: int, plan: str = "month_1") -> str:
+    answer = httpx.post(
+        f"{ingest}/payments",
+        json={"telegram_id": telegram_id, "plan": plan, "order_id": uuid.uuid4().hex},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["confirmation_url"].endswith(answer.json()["payment_id"])
+    return str(answer.json()["payment_id"])
+
+
+def control(emulator: BackgroundServer, path: str, **params: Any) -> dict[str, Any]:
+    answer = httpx.post(
+        f"{emulator.url}/emulator/{path}", params={"wait": "true", **params}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def answered(delivery: dict[str, Any]) -> int:
+    return int(delivery["attempts"][-1]["status"])
+
+
+def user(db: Database[Document], telegram_id: int) -> Document:
+    return db.users.find_one({"_id": telegram_id}) or {}
+
+
+async def eventually(check: Callable[[], bool], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.2)
+
+
+async def published_for(kafka: KafkaSettings, payment_id: str) -> list[Envelope[Event]]:
+    topic = TopicNames(kafka.topic_prefix)("payments")
+    events = await read_topic(kafka.bootstrap, topic, timeout_s=2)
+    return [e for e in events if getattr(e.payload, "payment_id", None) == payment_id]
+
+
+async def event_ids_for(kafka: KafkaSettings, payment_id: str) -> set[uuid.UUID]:
+    return {e.event_id for e in await published_for(kafka, payment_id)}
+
+
+async def test_webhook_delivered_three_times_across_processor_crashes_extends_once(
+    ingest: str,
+    emulator: BackgroundServer,
+    worker: Program,
+    db: Database[Document],
+    kafka: KafkaSettings,
+) -> None:
+    payment_id = buy(ingest, 7001)
+    first = control(emulator, f"payments/{payment_id}/pay")["deliveries"][0]
+    assert answered(first) == 200
+    await eventually(lambda: user(db, 7001).get("purchases") == 1)
+    until = user(db, 7001)["until"]
+    for _ in range(2):
+        worker.kill()
+        again = control(emulator, f"deliveries/{first['id']}/redeliver")["deliveries"][0]
+        assert answered(again) == 200
+        worker.start()
+    await asyncio.sleep(3)
+    assert user(db, 7001)["purchases"] == 1
+    assert user(db, 7001)["until"] == until
+    redelivered = await published_for(kafka, payment_id)
+    assert [e.type for e in redelivered] == ["PaymentSucceeded"] * 3
+    assert len({e.event_id for e in redelivered}) == 1  # the same event each time
+
+
+async def test_forged_notification_for_a_pending_payment_credits_nothing(
+    ingest: str, emulator: BackgroundServer, kafka: KafkaSettings
+) -> None:
+    payment_id = buy(ingest, 7002)
+    forged = {
+        "type": "notification",
+        "event": "payment.succeeded",
+        "object": {
+            "id": payment_id,
+            "status": "succeeded",
+            "paid": True,
+            "amount": {"value": "199.00", "currency": "RUB"},
+        },
+    }
+    delivery = _send_raw(emulator, json.dumps(forged).encode())
+    assert answered(delivery) == 409  # the API says pending: YooKassa may ask again later
+    assert await published_for(kafka, payment_id) == []
+
+
+async def test_forged_notification_for_an_unknown_payment_credits_nothing(
+    ingest: str, emulator: BackgroundServer, kafka: KafkaSettings
+) -> None:
+    forged_id = "2f5a0e6b-000f-5000-8000-000000000000"
+    forged = {
+        "type": "notification",
+        "event": "payment.succeeded",
+        "object": {"id": forged_id, "status": "succeeded", "paid": True},
+    }
+    assert answered(_send_raw(emulator, json.dumps(forged).encode())) == 400
+    assert await published_for(kafka, forged_id) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[]",
+        b'{"type": "notification"}',
+        b'{"type":"notification","event":"payment.succeeded","object":{"id":"../../x"}}',
+    ],
+)
+async def test_malformed_body_is_refused(
+    ingest: str, emulator: BackgroundServer, body: bytes
+) -> None:
+    assert answered(_send_raw(emulator, body)) == 400
+
+
+def test_untrusted_source_is_refused(ingest: str) -> None:
+    stranger = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+    body = {"type": "notification", "event": "payment.succeeded", "object": {"id": "x"}}
+    assert stranger.post(f"{ingest}/webhooks/yookassa", json=body).status_code == 403
+    forwarded = stranger.post(
+        f"{ingest}/webhooks/yookassa", json=body, headers={"X-Forwarded-For": "127.0.0.1"}
+    )
+    assert forwarded.status_code == 403  # only a trusted proxy may say who the client is
+    stranger.close()
+
+
+def test_payments_api_needs_the_token(ingest: str) -> None:
+    order = {"telegram_id": 1, "plan": "month_1", "order_id": "o1"}
+    assert httpx.post(f"{ingest}/payments", json=order).status_code == 401
+    wrong = httpx.post(f"{ingest}/payments", json=order, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    unknown_plan = httpx.post(
+        f"{ingest}/payments",
+        json={**order, "plan": "forever"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert unknown_plan.status_code == 422
+
+
+async def test_kafka_down_answers_503_and_the_redelivery_credits_once(
+    ingest: str,
+    emulator: BackgroundServer,
+    worker: Program,
+    private_kafka: Kafka,
+    db: Database[Document],
+    kafka: KafkaSettings,
+) -> None:
+    payment_id = buy(ingest, 7003)
+    private_kafka.stop()
+    try:
+        refused = control(emulator, f"payments/{payment_id}/pay")["deliveries"][0]
+        assert answered(refused) == 503
+    finally:
+        await asyncio.to_thread(private_kafka.start)
+    await asyncio.sleep(1)
+    redelivered = control(emulator, f"deliveries/{refused['id']}/redeliver")["deliveries"][0]
+    assert answered(redelivered) == 200
+    await eventually(lambda: user(db, 7003).get("purchases") == 1, timeout_s=90)
+    # The send that timed out may still land once the broker is back: under the same
+    # event id, so it changes nothing.
+    assert len(await event_ids_for(kafka, payment_id)) == 1
+    assert user(db, 7003)["purchases"] == 1
+
+
+def _send_raw(emulator: BackgroundServer, body: bytes) -> dict[str, Any]:
+    answer = httpx.post(
+        f"{emulator.url}/emulator/notifications", params={"wait": "true"}, content=body, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    delivery: dict[str, Any] = answer.json()["deliveries"][0]
+    return delivery
