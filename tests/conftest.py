@@ -66,3 +66,22 @@ def db(mongo_settings: MongoSettings) -> Iterator[Database[Document]]:
     yield handle
     handle.client.drop_database(handle.name)
     handle.client.close()
+
+
+@pytest.fixture(scope="module")
+def service_env(
+    kafka_settings: KafkaSettings,
+    mongo_settings: MongoSettings,
+    isolation: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, str]:
+    """Environment for our services started by this module: its topics and database."""
+    return {
+        "KEYLAND_KAFKA_BOOTSTRAP": kafka_settings.bootstrap,
+        "KEYLAND_KAFKA_TOPIC_PREFIX": kafka_settings.topic_prefix,
+        "KEYLAND_KAFKA_PUBLISH_TIMEOUT_S": str(kafka_settings.publish_timeout_s),
+        "KEYLAND_MONGO_URL": mongo_settings.url,
+        "KEYLAND_MONGO_DATABASE": mongo_settings.database,
+        "KEYLAND_SUBSCRIPTION_APP_ID": f"{isolation}-subscription",
+        "KEYLAND_SUBSCRIPTION_DATA_DIR": str(tmp_path_factory.mktemp("subscription")),
+    }

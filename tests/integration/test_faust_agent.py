@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, MongoSettings
 from tests.processes import Program
+from tests.waiting import eventually
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +53,6 @@ def trial(telegram_id: int) -> Envelope[TrialRequested]:
     return Envelope.new(
         TrialRequested(telegram_id=telegram_id), producer="tests", occurred_at=datetime.now(UTC)
     )
-
-
-async def eventually(check: Callable[[], bool], program: Program, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert program.process is not None
-        assert program.process.poll() is None, f"worker exited:\n{program.log()[-3000:]}"
-        assert time.monotonic() < deadline, f"timed out; worker log:\n{program.log()[-3000:]}"
-        await asyncio.sleep(0.2)
 
 
 async def committed_total(bootstrap: str, group: str) -> int:

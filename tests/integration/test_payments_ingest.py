@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -24,10 +23,11 @@ from events import Envelope, Event
 from events.registry import TopicNames
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document
-from keyland.settings import KafkaSettings, MongoSettings, StackSettings
+from keyland.settings import KafkaSettings, StackSettings
 from keyland.stack.kafka import Kafka
 from tests.kafka_tail import read_topic
 from tests.processes import Program, free_port, wait_http
+from tests.waiting import eventually
 
 SHOP, SECRET, TOKEN = "100500", "test_secret_key", "internal-test-token"
 
@@ -75,20 +75,12 @@ def emulator(ingest_port: int) -> Iterator[BackgroundServer]:
 
 
 @pytest.fixture(scope="module")
-def env(
-    kafka: KafkaSettings,
-    mongo_settings: MongoSettings,
-    isolation: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, str]:
+def env(service_env: dict[str, str], kafka: KafkaSettings) -> dict[str, str]:
+    """Our services on the private broker (the shared database)."""
     return {
+        **service_env,
         "KEYLAND_KAFKA_BOOTSTRAP": kafka.bootstrap,
-        "KEYLAND_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
         "KEYLAND_KAFKA_PUBLISH_TIMEOUT_S": "3",
-        "KEYLAND_MONGO_URL": mongo_settings.url,
-        "KEYLAND_MONGO_DATABASE": mongo_settings.database,
-        "KEYLAND_SUBSCRIPTION_APP_ID": f"{isolation}-subscription",
-        "KEYLAND_SUBSCRIPTION_DATA_DIR": str(tmp_path_factory.mktemp("subscription")),
     }
 
 
@@ -154,13 +146,6 @@ def answered(delivery: dict[str, Any]) -> int:
 
 def user(db: Database[Document], telegram_id: int) -> Document:
     return db.users.find_one({"_id": telegram_id}) or {}
-
-
-async def eventually(check: Callable[[], bool], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.2)
 
 
 async def published_for(kafka: KafkaSettings, payment_id: str) -> list[Envelope[Event]]:

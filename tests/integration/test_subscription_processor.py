@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -20,28 +19,19 @@ from events.registry import TopicNames
 from events.subscriptions import AdjustmentRejected
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
-from keyland.settings import KafkaSettings, MongoSettings
+from keyland.settings import KafkaSettings
 from services.subscription.domain.calendar import add_months
 from tests.kafka_tail import read_topic
 from tests.processes import Program
+from tests.waiting import eventually
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture(scope="module")
-def worker_env(
-    kafka_settings: KafkaSettings,
-    mongo_settings: MongoSettings,
-    isolation: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, str]:
+def worker_env(service_env: dict[str, str]) -> dict[str, str]:
     return {
-        "KEYLAND_KAFKA_BOOTSTRAP": kafka_settings.bootstrap,
-        "KEYLAND_KAFKA_TOPIC_PREFIX": kafka_settings.topic_prefix,
-        "KEYLAND_MONGO_URL": mongo_settings.url,
-        "KEYLAND_MONGO_DATABASE": mongo_settings.database,
-        "KEYLAND_SUBSCRIPTION_APP_ID": f"{isolation}-subscription",
-        "KEYLAND_SUBSCRIPTION_DATA_DIR": str(tmp_path_factory.mktemp("subscription")),
+        **service_env,
         "KEYLAND_SUBSCRIPTION_TRIAL_DAYS": "3",
         "KEYLAND_SUBSCRIPTION_MAX_HORIZON_DAYS": "400",
     }
@@ -76,15 +66,6 @@ def payment(
         paid_at=at,
     )
     return envelope(event, at, external_event_id("yookassa", payment_id, event.event_type))
-
-
-async def eventually(check: Callable[[], bool], program: Program, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert program.process is not None
-        assert program.process.poll() is None, program.log()[-4000:]
-        assert time.monotonic() < deadline, f"timed out; worker log:\n{program.log()[-4000:]}"
-        await asyncio.sleep(0.2)
 
 
 def user(db: Database[Document], telegram_id: int) -> Document:
