@@ -27,9 +27,10 @@ $(INSTALLED): pyproject.toml constraints.txt
 venv: $(INSTALLED)
 
 infra: venv
-	$(BIN)/keyland stack up
+	$(BIN)/keyland stack up --only-infra
 
-up: infra
+up: venv
+	$(BIN)/keyland stack up
 
 down: venv
 	$(BIN)/keyland stack down

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import typer
 
-from keyland.stack.components import infrastructure
+from events.registry import TopicNames
+from keyland.kafka.topics import ensure_topics
+from keyland.settings import KafkaSettings, load
+from keyland.stack.components import Component, everything, infrastructure
 
 app = typer.Typer(help="Operate a Keyland installation.", no_args_is_help=True)
 stack_app = typer.Typer(help="The local stack on loopback: Kafka, the database, services.")
@@ -14,22 +19,32 @@ app.add_typer(stack_app, name="stack")
 @stack_app.command("fetch")
 def stack_fetch() -> None:
     """Download and build what the stack runs (cached; later runs are instant)."""
-    for component in infrastructure():
+    for component in everything():
         typer.echo(f"{component.daemon.name}: {component.fetch()}")
 
 
+def _components(only_infra: bool) -> list[Component]:
+    return infrastructure() if only_infra else everything()
+
+
 @stack_app.command("up")
-def stack_up() -> None:
+def stack_up(
+    only_infra: bool = typer.Option(False, "--only-infra", help="Kafka and the database only."),
+) -> None:
     """Start every component that is not running and wait until each answers."""
-    for component in infrastructure():
+    components = _components(only_infra)
+    for index, component in enumerate(components):
         component.start()
         typer.echo(f"{component.daemon.name}: ready (pid {component.daemon.pid()})")
+        if index == 0:  # Kafka answers: every catalog topic and DLQ must exist
+            kafka = load(KafkaSettings)
+            asyncio.run(ensure_topics(kafka.bootstrap, TopicNames(kafka.topic_prefix)))
 
 
 @stack_app.command("down")
 def stack_down() -> None:
     """Stop every component, last started first."""
-    for component in reversed(infrastructure()):
+    for component in reversed(everything()):
         stopped = component.stop()
         typer.echo(f"{component.daemon.name}: {'stopped' if stopped else 'not running'}")
 
@@ -38,7 +53,7 @@ def stack_down() -> None:
 def stack_status() -> None:
     """Which components run and answer; exits 1 when any does not."""
     healthy = True
-    for component in infrastructure():
+    for component in everything():
         pid = component.daemon.pid()
         answers = pid is not None and component.ready()
         healthy = healthy and answers
