@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help venv infra up down status test lint
+.PHONY: help venv infra up down status test lint bench
 
 help:
 	@echo "make up      start the whole local stack (Kafka, FerretDB, ...) and wait until ready"
@@ -15,6 +15,7 @@ help:
 	@echo "make infra   start only Kafka and the database"
 	@echo "make down    stop everything 'make up' started"
 	@echo "make status  what runs and answers"
+	@echo "make bench   benchmarks against the local stack, figures printed"
 
 # The virtual environment, rebuilt when the dependencies change. pip keeps its wheel
 # cache in ~/.cache/pip, so a second machine set-up is fast.
@@ -45,3 +46,6 @@ lint: venv
 
 test: lint infra
 	$(BIN)/pytest
+
+bench: up
+	$(BIN)/python -m bench.payments

@@ -11,6 +11,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -286,3 +287,38 @@ def _send_raw(emulator: BackgroundServer, body: bytes) -> dict[str, Any]:
     assert answer.status_code == 200, answer.text
     delivery: dict[str, Any] = answer.json()["deliveries"][0]
     return delivery
+
+
+async def test_refund_through_yookassa_takes_the_time_back(
+    ingest: str,
+    emulator: BackgroundServer,
+    worker: Program,
+    db: Database[Document],
+    kafka: KafkaSettings,
+) -> None:
+    payment_id = buy(ingest, 7004)
+    control(emulator, f"payments/{payment_id}/pay")
+    await eventually(lambda: user(db, 7004).get("purchases") == 1, worker)
+    refund = control(emulator, f"payments/{payment_id}/refund")["deliveries"][0]
+    assert answered(refund) == 200
+    await eventually(
+        lambda: (
+            user(db, 7004)["until"] <= user(db, 7004)["last_purchase_at"] + timedelta(seconds=5)
+        ),
+        worker,
+    )
+    assert [e.type for e in await published_for(kafka, payment_id)] == [
+        "PaymentSucceeded",
+        "RefundSucceeded",
+    ]
+
+
+async def test_canceled_payment_is_published_for_the_notifier(
+    ingest: str, emulator: BackgroundServer, kafka: KafkaSettings
+) -> None:
+    payment_id = buy(ingest, 7005)
+    canceled = control(emulator, f"payments/{payment_id}/cancel")["deliveries"][0]
+    assert answered(canceled) == 200
+    published = await published_for(kafka, payment_id)
+    assert [e.type for e in published] == ["PaymentCanceled"]
+    assert published[0].payload.partition_key() == "7005"
