@@ -28,7 +28,9 @@ from keyland.settings import KafkaSettings, load
 LOCAL = {k: v for k, v in dotenv_values("var/local.env").items() if v is not None}
 INGEST = f"http://127.0.0.1:{os.environ.get('KEYLAND_PAYMENTS_PORT', '8080')}"
 EMULATOR = "http://127.0.0.1:8765"
-TOKEN = os.environ.get("KEYLAND_PAYMENTS_INTERNAL_TOKEN") or LOCAL["KEYLAND_PAYMENTS_INTERNAL_TOKEN"]
+TOKEN = (
+    os.environ.get("KEYLAND_PAYMENTS_INTERNAL_TOKEN") or LOCAL["KEYLAND_PAYMENTS_INTERNAL_TOKEN"]
+)
 
 
 async def create_payments(client: httpx.AsyncClient, count: int) -> list[str]:
@@ -46,7 +48,9 @@ async def create_payments(client: httpx.AsyncClient, count: int) -> list[str]:
     return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
-async def latency_round(client: httpx.AsyncClient, consumer: AIOKafkaConsumer, count: int) -> list[float]:
+async def latency_round(
+    client: httpx.AsyncClient, consumer: AIOKafkaConsumer, count: int
+) -> list[float]:
     payments = await create_payments(client, count)
     pending = set(payments)
     started: dict[str, float] = {}
@@ -61,7 +65,9 @@ async def latency_round(client: httpx.AsyncClient, consumer: AIOKafkaConsumer, c
             for batch in (await consumer.getmany(timeout_ms=200)).values():
                 for record in batch:
                     envelope = decode(record.value)
-                    payment_id = str(getattr(envelope.payload, "payment_id", "")).removeprefix("yookassa:")
+                    payment_id = str(getattr(envelope.payload, "payment_id", "")).removeprefix(
+                        "yookassa:"
+                    )
                     if envelope.type == "SubscriptionExtended" and payment_id in pending:
                         arrived[payment_id] = time.perf_counter()
                         pending.discard(payment_id)
@@ -79,7 +85,9 @@ async def throughput(client: httpx.AsyncClient, count: int, in_flight: int = 64)
         for payment_id in payments:
             (await client.post(f"{EMULATOR}/emulator/payments/{payment_id}/pay")).raise_for_status()
     finally:
-        await client.put(f"{EMULATOR}/emulator/webhook", json={"url": f"{INGEST}/webhooks/yookassa"})
+        await client.put(
+            f"{EMULATOR}/emulator/webhook", json={"url": f"{INGEST}/webhooks/yookassa"}
+        )
     gate = asyncio.Semaphore(in_flight)
 
     async def notify(payment_id: str) -> None:
@@ -100,7 +108,9 @@ def quantile(values: list[float], q: float) -> float:
 async def main() -> None:
     kafka = load(KafkaSettings)
     consumer = AIOKafkaConsumer(
-        TopicNames(kafka.topic_prefix)("subscriptions"), bootstrap_servers=kafka.bootstrap, auto_offset_reset="latest"
+        TopicNames(kafka.topic_prefix)("subscriptions"),
+        bootstrap_servers=kafka.bootstrap,
+        auto_offset_reset="latest",
     )
     await consumer.start()
     await consumer.getmany(timeout_ms=1000)  # join and position at the end
@@ -111,7 +121,9 @@ async def main() -> None:
         for count in (1, 10, 100):
             samples = await latency_round(client, consumer, count)
             ms = [s * 1000 for s in samples]
-            print(f"{count:>10} {statistics.median(ms):>8.1f} {quantile(ms, 0.99):>8.1f} {max(ms):>8.1f}")
+            print(
+                f"{count:>10} {statistics.median(ms):>8.1f} {quantile(ms, 0.99):>8.1f} {max(ms):>8.1f}"
+            )
         rate = await throughput(client, 500)
         print(f"sustained: {rate:.0f} payments/s accepted into Kafka (500 webhooks, 64 in flight)")
     await consumer.stop()

@@ -24,6 +24,14 @@ from services.node_agent.domain.keys import KeyId
 
 T = TypeVar("T")
 
+# gRPC backs off up to two minutes between reconnects by default; Xray restarting on the
+# same host should be noticed within seconds, whatever the length of the outage.
+_RECONNECT_QUICKLY = [
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.min_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
+
 _UNREACHABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
@@ -68,7 +76,7 @@ class XrayApi:
     ) -> XrayApi:
         """A client for ``host:port`` of Xray's API inbound (connects lazily)."""
         return cls(
-            grpc.aio.insecure_channel(address),
+            grpc.aio.insecure_channel(address, options=_RECONNECT_QUICKLY),
             inbound_tag=inbound_tag,
             flow=flow,
             timeout_s=timeout_s,

@@ -1,0 +1,72 @@
+"""The one place the node agent's clients are built, when the server starts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+
+from services.node_agent.adapters.user_store import UserStore
+from services.node_agent.adapters.xray_api import XrayApi
+from services.node_agent.config import NodeAgentSettings
+from services.node_agent.domain.links import LinkTemplate, RealityParams
+from services.node_agent.entrypoints.http import create_app
+from services.node_agent.entrypoints.watcher import XrayWatcher
+from services.node_agent.handlers import NodeUsers
+
+
+@dataclass
+class RunningAgent:
+    """The built clients and the watcher task, closed together."""
+
+    users: NodeUsers
+    xray: XrayApi
+    store: UserStore
+    watcher_task: asyncio.Task[None]
+
+    async def aclose(self) -> None:
+        self.watcher_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.watcher_task
+        await self.xray.close()
+        self.store.close()
+
+
+def link_template(settings: NodeAgentSettings) -> LinkTemplate:
+    reality = None
+    if settings.security == "reality":
+        reality = RealityParams(
+            public_key=settings.reality_public_key,
+            short_id=settings.reality_short_id,
+            server_name=settings.reality_server_name,
+            fingerprint=settings.reality_fingerprint,
+        )
+    return LinkTemplate(
+        country=settings.country,
+        host=settings.public_host,
+        port=settings.public_port,
+        flow=settings.flow,
+        reality=reality,
+    )
+
+
+async def start_agent(settings: NodeAgentSettings) -> RunningAgent:
+    """Open the record, connect to Xray and start the watcher (inside the event loop)."""
+    store = UserStore.from_path(settings.state_file)
+    xray = XrayApi.from_address(
+        settings.xray_api,
+        inbound_tag=settings.xray_inbound_tag,
+        flow=settings.flow,
+        timeout_s=settings.xray_timeout_s,
+    )
+    users = NodeUsers(xray, store, link_template(settings))
+    watcher = XrayWatcher(users, settings.watch_interval_s)
+    task = asyncio.create_task(watcher.run(), name="xray-watcher")
+    return RunningAgent(users=users, xray=xray, store=store, watcher_task=task)
+
+
+def build_app(settings: NodeAgentSettings) -> Starlette:
+    """The ASGI app for ``settings``; nothing is connected until it starts."""
+    return create_app(settings.token, lambda: start_agent(settings))

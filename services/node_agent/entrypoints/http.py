@@ -1,0 +1,152 @@
+"""The node agent's HTTP API, used by the provisioner.
+
+Every route except ``GET /v1/health`` needs ``Authorization: Bearer <token>``.
+
+- ``PUT /v1/users/{key_id}``: enable (idempotent); answers the user's connection link.
+- ``DELETE /v1/users/{key_id}``: disable (idempotent).
+- ``GET /v1/users``: the enabled key ids.
+- ``GET /v1/users/{key_id}/traffic``: uplink and downlink bytes since Xray started.
+- ``GET /v1/health``: 200 when the agent runs and Xray answers, 503 otherwise.
+
+A key id that is not a UUID is answered 422; Xray unreachable is answered 503.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.node_agent.adapters.xray_api import XrayRejected, XrayUnavailable
+from services.node_agent.domain.keys import KeyId, MalformedKeyId, parse_key_id
+from services.node_agent.handlers import NodeUsers
+
+HEALTH_PATH = "/v1/health"
+
+
+class Running(Protocol):
+    """What the lifespan needs from the built agent (see ``bootstrap``)."""
+
+    users: NodeUsers
+
+    async def aclose(self) -> None: ...
+
+
+class BearerAuth:
+    """Refuses, with 401 and before any route runs, requests without the node's token."""
+
+    def __init__(self, app: ASGIApp, token: SecretStr, open_paths: frozenset[str]) -> None:
+        self.app = app
+        self.expected = f"Bearer {token.get_secret_value()}".encode()
+        self.open_paths = open_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in self.open_paths:
+            given = Headers(scope=scope).get("authorization", "").encode()
+            if not hmac.compare_digest(given, self.expected):
+                response = JSONResponse(
+                    {"error": "unauthorized"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="keyland-node"'},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _users(request: Request) -> NodeUsers:
+    users: NodeUsers = request.state.users
+    return users
+
+
+def _key_id(request: Request) -> KeyId:
+    return parse_key_id(str(request.path_params["key_id"]))
+
+
+async def enable_user(request: Request) -> Response:
+    key_id = _key_id(request)
+    link = await _users(request).enable(key_id)
+    return JSONResponse({"key_id": key_id, "enabled": True, "link": link})
+
+
+async def disable_user(request: Request) -> Response:
+    key_id = _key_id(request)
+    await _users(request).disable(key_id)
+    return JSONResponse({"key_id": key_id, "enabled": False})
+
+
+async def list_users(request: Request) -> Response:
+    return JSONResponse({"key_ids": _users(request).enabled()})
+
+
+async def user_traffic(request: Request) -> Response:
+    key_id = _key_id(request)
+    users = _users(request)
+    traffic = await users.traffic(key_id)
+    return JSONResponse(
+        {
+            "key_id": key_id,
+            "enabled": users.is_enabled(key_id),
+            "uplink_bytes": traffic.uplink,
+            "downlink_bytes": traffic.downlink,
+        }
+    )
+
+
+async def health(request: Request) -> Response:
+    try:
+        uptime_s = await _users(request).xray_uptime_s()
+    except (XrayUnavailable, XrayRejected):
+        return JSONResponse({"agent": "up", "xray": "unreachable"}, status_code=503)
+    return JSONResponse({"agent": "up", "xray": "up", "xray_uptime_s": uptime_s})
+
+
+async def _malformed(_: Request, error: Exception) -> Response:
+    return JSONResponse({"error": str(error)}, status_code=422)
+
+
+async def _unavailable(_: Request, error: Exception) -> Response:
+    return JSONResponse({"error": f"xray unavailable: {error}"}, status_code=503)
+
+
+async def _rejected(_: Request, error: Exception) -> Response:
+    return JSONResponse({"error": f"xray refused: {error}"}, status_code=502)
+
+
+def create_app(token: SecretStr, build: Callable[[], Awaitable[Running]]) -> Starlette:
+    """The ASGI app; ``build`` makes the clients when the server starts, not before."""
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, NodeUsers]]:
+        running = await build()
+        try:
+            yield {"users": running.users}
+        finally:
+            await running.aclose()
+
+    return Starlette(
+        routes=[
+            Route("/v1/users", list_users, methods=["GET"]),
+            Route("/v1/users/{key_id}", enable_user, methods=["PUT"]),
+            Route("/v1/users/{key_id}", disable_user, methods=["DELETE"]),
+            Route("/v1/users/{key_id}/traffic", user_traffic, methods=["GET"]),
+            Route(HEALTH_PATH, health, methods=["GET"]),
+        ],
+        middleware=[Middleware(BearerAuth, token=token, open_paths=frozenset({HEALTH_PATH}))],
+        exception_handlers={
+            MalformedKeyId: _malformed,
+            XrayUnavailable: _unavailable,
+            XrayRejected: _rejected,
+        },
+        lifespan=lifespan,
+    )

@@ -1,0 +1,65 @@
+"""What the node agent does for each request, and how it brings Xray back in line.
+
+The durable record is the truth. A change is written to the record first and then to
+Xray, and every change (requests and reconciliation alike) holds one lock, so a
+reconciliation never acts on a record that a request is halfway through changing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.node_agent.adapters.user_store import UserStore
+from services.node_agent.adapters.xray_api import Traffic, XrayApi
+from services.node_agent.domain.keys import KeyId
+from services.node_agent.domain.links import LinkTemplate, connection_link
+from services.node_agent.domain.reconcile import Changes, changes_needed
+
+
+class NodeUsers:
+    """The users of this node, kept identical in the record and in Xray."""
+
+    def __init__(self, xray: XrayApi, store: UserStore, links: LinkTemplate) -> None:
+        self.xray = xray
+        self.store = store
+        self.links = links
+        self._lock = asyncio.Lock()
+
+    async def enable(self, key_id: KeyId) -> str:
+        """Enable ``key_id`` (idempotent) and answer its connection link for this node.
+
+        When Xray is unreachable the key stays recorded and :class:`XrayUnavailable`
+        propagates; the watcher applies the key as soon as Xray answers again.
+        """
+        async with self._lock:
+            self.store.add(key_id)
+            await self.xray.add_user(key_id)
+        return connection_link(key_id, self.links)
+
+    async def disable(self, key_id: KeyId) -> None:
+        """Disable ``key_id`` (idempotent): no new connection is accepted after this."""
+        async with self._lock:
+            self.store.remove(key_id)
+            await self.xray.remove_user(key_id)
+
+    def enabled(self) -> list[KeyId]:
+        return self.store.all()
+
+    def is_enabled(self, key_id: KeyId) -> bool:
+        return key_id in self.store
+
+    async def traffic(self, key_id: KeyId) -> Traffic:
+        return await self.xray.traffic(key_id)
+
+    async def xray_uptime_s(self) -> int:
+        return await self.xray.uptime_s()
+
+    async def reconcile(self) -> Changes:
+        """Add recorded users missing from Xray and remove users the record does not hold."""
+        async with self._lock:
+            changes = changes_needed(self.store.all(), await self.xray.users())
+            for key_id in changes.to_add:
+                await self.xray.add_user(key_id)
+            for email in changes.to_remove:
+                await self.xray.remove_user(email)
+        return changes
