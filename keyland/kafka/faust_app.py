@@ -52,6 +52,9 @@ def make_app(
         consumer_auto_offset_reset="earliest",
         broker_commit_every=1,
         broker_commit_interval=0.5,
+        # A crashed worker's partitions move to a live one after 10 s, not faust's 60 s.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
         web_enabled=web_port is not None,
         web_port=web_port or 6066,
         web_host="127.0.0.1",
