@@ -1,0 +1,1 @@
+"""What the bot and the notifier share about Telegram: callback data, the API client."""

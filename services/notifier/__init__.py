@@ -1,0 +1,1 @@
+"""The notifier: durable, once-only messages to users — notices, reminders, broadcasts."""

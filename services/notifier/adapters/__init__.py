@@ -1,0 +1,1 @@
+"""The notifier's storage (notices, claims, broadcasts) and its Telegram sender."""

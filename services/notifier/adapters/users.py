@@ -1,0 +1,43 @@
+"""What the notifier reads about users (``users`` belongs to the subscription service)
+and what it records itself (``recipients``: who blocked the bot)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from keyland.mongo import Document
+
+
+@dataclass(frozen=True)
+class Recipient:
+    telegram_id: int
+    language_code: str | None
+    until: datetime | None
+
+
+class Users:
+    def __init__(
+        self, users: AsyncCollection[Document], recipients: AsyncCollection[Document]
+    ) -> None:
+        self._users = users
+        self._recipients = recipients
+
+    async def get(self, telegram_id: int) -> Recipient:
+        doc = (
+            await self._users.find_one({"_id": telegram_id}, {"language_code": 1, "until": 1}) or {}
+        )
+        return Recipient(telegram_id, doc.get("language_code"), doc.get("until"))
+
+    async def reachable_ids(self) -> list[int]:
+        """Every registered user who has not blocked the bot, in id order."""
+        blocked = {doc["_id"] async for doc in self._recipients.find({"blocked": True}, {"_id": 1})}
+        cursor = self._users.find({"registered": True}, {"_id": 1}).sort("_id", 1)
+        return [doc["_id"] async for doc in cursor if doc["_id"] not in blocked]
+
+    async def mark_blocked(self, telegram_id: int, blocked: bool, at: datetime) -> None:
+        await self._recipients.update_one(
+            {"_id": telegram_id}, {"$set": {"blocked": blocked, "changed_at": at}}, upsert=True
+        )

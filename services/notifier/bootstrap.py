@@ -1,0 +1,76 @@
+"""The one place the notifier builds its clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from keyland.kafka.dlq import DeadLetters
+from keyland.kafka.producer import EventPublisher
+from keyland.mongo import Document, async_database
+from keyland.settings import KafkaSettings, MongoSettings, load
+from keyland.telegram.client import make_bot
+from services.notifier.adapters.broadcasts import Broadcasts
+from services.notifier.adapters.claims import Claims
+from services.notifier.adapters.notices import Notices
+from services.notifier.adapters.telegram import TelegramSender
+from services.notifier.adapters.users import Users
+from services.notifier.broadcaster import Broadcaster
+from services.notifier.config import NotifierSettings
+from services.notifier.handlers import NotifierHandler
+from services.notifier.scheduler import Scheduler
+
+
+@dataclass(frozen=True)
+class Container:
+    settings: NotifierSettings
+    kafka: KafkaSettings
+    db: AsyncDatabase[Document]
+    publisher: EventPublisher
+    dead_letters: DeadLetters
+    notices: Notices
+    broadcasts: Broadcasts
+    handler: NotifierHandler
+    scheduler: Scheduler
+    broadcaster: Broadcaster
+    sender: TelegramSender
+
+
+def bootstrap() -> Container:
+    settings, kafka, mongo = load(NotifierSettings), load(KafkaSettings), load(MongoSettings)
+    db = async_database(mongo, app_name=settings.app_id)
+    publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
+    sender = TelegramSender(
+        make_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url),
+        per_second=settings.messages_per_second,
+        per_chat_per_second=settings.messages_per_chat_per_second,
+    )
+    notices, claims = Notices(db["notices"]), Claims(db["claims"], settings.instance)
+    users = Users(db["users"], db["recipients"])
+    broadcasts = Broadcasts(db["broadcasts"], db["broadcast_deliveries"])
+    lease = timedelta(seconds=settings.claim_lease_s)
+    return Container(
+        settings=settings,
+        kafka=kafka,
+        db=db,
+        publisher=publisher,
+        dead_letters=DeadLetters(publisher, settings.app_id),
+        notices=notices,
+        broadcasts=broadcasts,
+        handler=NotifierHandler(
+            notices, db["broadcasts"], settings.reminders(), settings.regions()
+        ),
+        scheduler=Scheduler(notices, claims, users, sender, lease),
+        broadcaster=Broadcaster(
+            broadcasts,
+            claims,
+            users,
+            sender,
+            lambda: datetime.now(UTC),
+            claim_lease=lease,
+            senders=settings.broadcast_senders,
+        ),
+        sender=sender,
+    )

@@ -1,0 +1,1 @@
+"""Pure rules of what to tell whom and when."""

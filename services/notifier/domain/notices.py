@@ -1,0 +1,57 @@
+"""A notice: one message to one user, planned for a time, sent at most once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+Button = tuple[str, str]
+"""An inline button as (what, value): ``("menu", "profile")`` or ``("region", "finland")``."""
+
+
+class Kind(StrEnum):
+    REMINDER = "reminder"
+    EXPIRED = "expired"
+    TRIAL = "trial_activated"
+    FIRST_PAYMENT = "first_payment"
+    RENEWAL = "renewal"
+    ADMIN_EXTENDED = "extended_by_admin"
+    REFERRAL = "referral_bonus"
+    CANCELED = "payment_canceled"
+    REFUND = "refund"
+    REJECTED = "adjustment_rejected"
+    TEST = "test"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """``period_until``: for reminders and expiry, the end of the period the notice is
+    about; it is sent only if the user's access still ends then (not renewed since)."""
+
+    id: str
+    telegram_id: int
+    kind: Kind
+    due: datetime
+    period_until: datetime | None = None
+    values: dict[str, str | int] = field(default_factory=dict)
+    buttons: tuple[Button, ...] = ()
+
+
+def days_left(until: datetime, now: datetime) -> int:
+    """Whole days left, rounded up (23 hours left is "1 day")."""
+    remaining = until - now
+    return max(0, -(-remaining // timedelta(days=1)))
+
+
+def still_relevant(notice: Notice, current_until: datetime | None, now: datetime) -> str | None:
+    """None when the notice should go out now; otherwise why it is skipped."""
+    if notice.period_until is None:
+        return None
+    if current_until is None:
+        return "the user has no access period any more"
+    if abs(current_until - notice.period_until) > timedelta(milliseconds=1):
+        return "the access period changed since this was planned (renewed or shortened)"
+    if notice.kind is Kind.EXPIRED and current_until > now:
+        return "access has not ended yet"
+    return None

@@ -1,0 +1,133 @@
+"""From events to notices: what each fact means for the user's inbox.
+
+Immediate notices get ids from their cause event (a redelivered event plans nothing
+new); period notices (reminders before the end, the expiry notice at the end) get ids
+from (user, threshold, until), so each period has one of each, and a renewal plans a
+new set for the new end while the old set is skipped at send time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from events import Envelope, Event
+from events.admin_commands import TestNotificationRequested
+from events.payments import PaymentCanceled
+from events.subscriptions import (
+    AdjustmentRejected,
+    ExtensionReason,
+    ReferralBonusCredited,
+    SubscriptionExtended,
+    SubscriptionShortened,
+    TrialActivated,
+)
+from services.notifier.domain.notices import Button, Kind, Notice
+
+_CONNECT: tuple[Button, ...] = (("menu", "connect"), ("menu", "profile"))
+_BUY: tuple[Button, ...] = (("menu", "buy"),)
+
+
+def _date(moment: datetime) -> str:
+    return f"{moment:%d.%m.%Y %H:%M} UTC"
+
+
+def period_notices(
+    telegram_id: int, until: datetime, planned_at: datetime, reminders: Sequence[timedelta]
+) -> list[Notice]:
+    """Reminders ``reminders`` before ``until`` (those still ahead) and the expiry notice."""
+    stamp = until.isoformat()
+    notices = [
+        Notice(
+            id=f"{telegram_id}:reminder:{int(before.total_seconds())}:{stamp}",
+            telegram_id=telegram_id,
+            kind=Kind.REMINDER,
+            due=until - before,
+            period_until=until,
+            values={"until": _date(until)},
+            buttons=_BUY,
+        )
+        for before in reminders
+        if until - before > planned_at
+    ]
+    notices.append(
+        Notice(
+            id=f"{telegram_id}:expired:{stamp}",
+            telegram_id=telegram_id,
+            kind=Kind.EXPIRED,
+            due=until,
+            period_until=until,
+            values={"until": _date(until)},
+            buttons=_BUY,
+        )
+    )
+    return notices
+
+
+def plan(
+    envelope: Envelope[Event], reminders: Sequence[timedelta], regions: Sequence[str]
+) -> list[Notice]:
+    """The notices an event implies (none for events that tell the user nothing)."""
+    event, at = envelope.payload, envelope.occurred_at
+
+    def now(kind: Kind, to: int, buttons: tuple[Button, ...] = (), **values: str | int) -> Notice:
+        return Notice(f"{envelope.event_id}:{kind}", to, kind, at, None, values, buttons)
+
+    match event:
+        case TrialActivated():
+            return [now(Kind.TRIAL, event.telegram_id, _CONNECT, until=_date(event.until)),
+                    *period_notices(event.telegram_id, event.until, at, reminders)]  # fmt: skip
+        case SubscriptionExtended():
+            immediate = {
+                ExtensionReason.PAYMENT: Kind.FIRST_PAYMENT
+                if event.first_purchase
+                else Kind.RENEWAL,
+                ExtensionReason.ADMIN: Kind.ADMIN_EXTENDED,
+            }.get(event.reason)
+            buttons = (
+                tuple(("region", r) for r in regions)
+                if immediate is Kind.FIRST_PAYMENT
+                else _CONNECT
+            )
+            told = (
+                [now(immediate, event.telegram_id, buttons, until=_date(event.until))]
+                if immediate
+                else []
+            )
+            return [*told, *period_notices(event.telegram_id, event.until, at, reminders)]
+        case SubscriptionShortened():
+            told = (
+                [now(Kind.REFUND, event.telegram_id, until=_date(event.until))]
+                if event.reason == "refund"
+                else []
+            )
+            return [*told, *period_notices(event.telegram_id, event.until, at, reminders)]
+        case ReferralBonusCredited():
+            return [
+                now(Kind.REFERRAL, event.telegram_id, days=event.days, until=_date(event.until))
+            ]
+        case PaymentCanceled():
+            return [now(Kind.CANCELED, event.telegram_id, _BUY)]
+        case AdjustmentRejected():
+            return [
+                now(
+                    Kind.REJECTED,
+                    event.admin_id,
+                    telegram_id=event.telegram_id,
+                    reason=event.reason,
+                )
+            ]
+        case TestNotificationRequested():
+            notice = now(Kind.TEST, event.telegram_id, text=event.text)
+            return [
+                Notice(
+                    notice.id,
+                    notice.telegram_id,
+                    notice.kind,
+                    at + timedelta(seconds=event.delay_seconds),
+                    None,
+                    notice.values,
+                )
+            ]
+        case _:
+            return []

@@ -1,0 +1,1 @@
+"""How the notifier runs: one faust worker with the consumer, the scheduler, broadcasts."""

@@ -1,0 +1,49 @@
+"""The notifier's faust worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import faust
+from faust.worker import Worker
+
+from keyland.kafka.faust_app import consume, make_app
+from services.notifier.bootstrap import Container
+
+log = logging.getLogger(__name__)
+
+INPUT_TOPICS = ("subscriptions", "payments", "admin.commands")
+
+
+def build_app(container: Container) -> faust.App:
+    settings = container.settings
+    app = make_app(settings.app_id, container.kafka, datadir=settings.data_dir)
+    consume(
+        app, container.publisher.topics, INPUT_TOPICS, container.handler, container.dead_letters
+    )
+
+    async def prepare() -> None:
+        await container.notices.create_indexes()
+        await container.broadcasts.create_indexes()
+
+    async def send_due() -> None:
+        await container.scheduler.run_once(datetime.now(UTC))
+
+    async def broadcasts() -> None:
+        while True:  # one broadcast loop per process; a broadcast can take minutes
+            try:
+                await container.broadcaster.run_once()
+            except Exception:  # a loop that dies silently would stop every broadcast
+                log.exception("broadcast round failed; retrying")
+            await asyncio.sleep(1)
+
+    app.task(prepare)
+    app.timer(interval=settings.scheduler_interval_s)(send_due)
+    app.task(broadcasts)
+    return app
+
+
+def run(container: Container) -> None:
+    Worker(build_app(container), loglevel="INFO").execute_from_commandline()

@@ -1,0 +1,51 @@
+"""The notifier's consumer: events become planned notices and broadcasts."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import timedelta
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from events import Envelope, Event
+from events.admin_commands import BroadcastRequested
+from keyland.mongo import Document
+from services.notifier.adapters.notices import Notices
+from services.notifier.domain.planning import plan
+
+
+class NotifierHandler:
+    def __init__(
+        self,
+        notices: Notices,
+        broadcasts: AsyncCollection[Document],
+        reminders: Sequence[timedelta],
+        regions: Sequence[str],
+    ) -> None:
+        self._notices = notices
+        self._broadcasts = broadcasts
+        self._reminders = reminders
+        self._regions = regions
+
+    async def __call__(self, envelope: Envelope[Event]) -> None:
+        if isinstance(envelope.payload, BroadcastRequested):
+            await self._broadcast(envelope.payload, envelope)
+            return
+        planned = plan(envelope, self._reminders, self._regions)
+        if planned:
+            await self._notices.plan(planned, planned_at=envelope.occurred_at)
+
+    async def _broadcast(self, request: BroadcastRequested, envelope: Envelope[Event]) -> None:
+        with contextlib.suppress(DuplicateKeyError):  # redelivered: already there
+            await self._broadcasts.insert_one(
+                {
+                    "_id": str(request.broadcast_id),
+                    "admin_id": request.admin_id,
+                    "text": request.text,
+                    "buttons": list(request.buttons),
+                    "status": "preparing",
+                    "requested_at": envelope.occurred_at,
+                }
+            )
