@@ -1,0 +1,124 @@
+"""What each fact puts in a user's inbox, and when (pure)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from events import Envelope, Event
+from events.admin_commands import TestNotificationRequested
+from events.payments import PaymentCanceled
+from events.subscriptions import (
+    AdjustmentRejected,
+    ExtensionReason,
+    SubscriptionExtended,
+    TrialActivated,
+)
+from services.notifier.domain.notices import Kind, Notice, days_left, still_relevant
+from services.notifier.domain.planning import plan
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+KEY = uuid.uuid4()
+REMINDERS = [timedelta(days=3), timedelta(days=1)]
+
+
+def at(event: Event, moment: datetime = NOW) -> Envelope[Event]:
+    return Envelope.new(event, producer="tests", occurred_at=moment)
+
+
+def extended(
+    until: datetime, reason: ExtensionReason = ExtensionReason.PAYMENT, first: bool = False
+) -> Envelope[Event]:
+    return at(
+        SubscriptionExtended(
+            telegram_id=5,
+            key_id=KEY,
+            previous_until=None,
+            until=until,
+            reason=reason,
+            first_purchase=first,
+        )
+    )
+
+
+class TestPeriods:
+    def test_a_month_gets_two_reminders_and_the_expiry_notice(self) -> None:
+        until = NOW + timedelta(days=30)
+        period = [n for n in plan(extended(until), REMINDERS, []) if n.period_until]
+        assert [(n.kind, n.due) for n in period] == [
+            (Kind.REMINDER, until - timedelta(days=3)),
+            (Kind.REMINDER, until - timedelta(days=1)),
+            (Kind.EXPIRED, until),
+        ]
+
+    def test_a_three_day_trial_skips_the_reminder_already_past(self) -> None:
+        until = NOW + timedelta(days=2)
+        kinds = [
+            n.kind
+            for n in plan(at(TrialActivated(telegram_id=5, key_id=KEY, until=until)), REMINDERS, [])
+        ]
+        assert kinds == [Kind.TRIAL, Kind.REMINDER, Kind.EXPIRED]
+
+    def test_same_period_same_ids_new_period_new_ids(self) -> None:
+        until = NOW + timedelta(days=30)
+        first = {n.id for n in plan(extended(until), REMINDERS, []) if n.period_until}
+        again = {n.id for n in plan(extended(until), REMINDERS, []) if n.period_until}
+        renewed = {
+            n.id
+            for n in plan(extended(until + timedelta(days=30)), REMINDERS, [])
+            if n.period_until
+        }
+        assert first == again
+        assert not first & renewed
+
+    def test_redelivered_event_plans_the_same_immediate_notice(self) -> None:
+        envelope = extended(NOW + timedelta(days=30))
+        assert plan(envelope, REMINDERS, []) == plan(envelope, REMINDERS, [])
+
+
+class TestImmediate:
+    def test_first_purchase_asks_for_a_region(self) -> None:
+        notices = plan(
+            extended(NOW + timedelta(days=30), first=True), REMINDERS, ["finland", "germany"]
+        )
+        assert notices[0].kind is Kind.FIRST_PAYMENT
+        assert notices[0].buttons == (("region", "finland"), ("region", "germany"))
+
+    def test_renewal_says_keys_work_again(self) -> None:
+        assert plan(extended(NOW + timedelta(days=30)), REMINDERS, [])[0].kind is Kind.RENEWAL
+
+    def test_referral_extension_has_no_message_of_its_own(self) -> None:
+        notices = plan(extended(NOW + timedelta(days=30), ExtensionReason.REFERRAL), REMINDERS, [])
+        assert all(n.period_until for n in notices)
+
+    def test_canceled_payment_tells_what_to_do(self) -> None:
+        notices = plan(at(PaymentCanceled(telegram_id=5, payment_id="p")), REMINDERS, [])
+        assert [(n.kind, n.buttons) for n in notices] == [(Kind.CANCELED, (("menu", "buy"),))]
+
+    def test_rejected_adjustment_goes_to_the_admin(self) -> None:
+        notices = plan(
+            at(AdjustmentRejected(telegram_id=5, admin_id=42, reason="too far")), REMINDERS, []
+        )
+        assert [(n.telegram_id, n.values["reason"]) for n in notices] == [(42, "too far")]
+
+    def test_test_notification_is_due_after_its_delay(self) -> None:
+        request = TestNotificationRequested(telegram_id=5, admin_id=42, delay_seconds=30, text="hi")
+        assert [n.due for n in plan(at(request), REMINDERS, [])] == [NOW + timedelta(seconds=30)]
+
+
+class TestSendTime:
+    notice = Notice("n", 5, Kind.REMINDER, NOW, period_until=NOW + timedelta(days=1))
+
+    def test_unchanged_period_is_sent(self) -> None:
+        assert still_relevant(self.notice, NOW + timedelta(days=1), NOW) is None
+
+    def test_renewed_user_is_skipped(self) -> None:
+        assert still_relevant(self.notice, NOW + timedelta(days=31), NOW) is not None
+
+    def test_expiry_notice_waits_for_the_end(self) -> None:
+        expired = Notice("e", 5, Kind.EXPIRED, NOW, period_until=NOW + timedelta(hours=1))
+        assert still_relevant(expired, NOW + timedelta(hours=1), NOW) == "access has not ended yet"
+
+    def test_days_left_rounds_up(self) -> None:
+        assert days_left(NOW + timedelta(hours=23), NOW) == 1
+        assert days_left(NOW + timedelta(days=2, minutes=1), NOW) == 3
