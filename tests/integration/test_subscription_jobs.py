@@ -193,6 +193,10 @@ async def test_read_api_finds_users_by_id_and_username(
         assert [u["telegram_id"] for u in by_name.json()["users"]] == [1001]
         assert 1001 in (await api.get("/v1/users/ids")).json()["telegram_ids"]
         assert (await api.get("/v1/users/424242")).status_code == 404
+        assert (await api.get("/v1/users/1001/referrals")).json() == {"invited": 0, "bonus_days": 0}
+        stats = (await api.get("/v1/stats")).json()
+        assert stats["users"] >= 1
+        assert set(stats) == {"users", "active", "trials", "paid", "revenue", "trial_to_paid"}
         assert (await api.get("/v1/users/abc")).status_code == 422
 
 

@@ -6,7 +6,7 @@ Every route but ``/health`` needs ``Authorization: Bearer <KEYLAND_SUBSCRIPTION_
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from keyland.http import BearerTokenMiddleware
 from keyland.mongo import Document
+from services.subscription.stats import business_stats
 
 PUBLIC_FIELDS = (
     "key_id", "registered", "registered_at", "username", "language_code", "referrer_id",
@@ -70,6 +71,21 @@ def build_app(db: AsyncDatabase[Document], token: str) -> Starlette:
             {"telegram_ids": ids, "next_after": ids[-1] if len(ids) == limit else None}
         )
 
+    async def referrals(request: Request) -> Response:
+        raw = request.path_params["telegram_id"]
+        if not raw.isdigit():
+            return _error(422, "telegram_id must be a positive integer")
+        referrer = await users.find_one({"_id": int(raw)}, {"referral_days_earned": 1})
+        if referrer is None:
+            return _error(404, f"no user {raw}")
+        invited = await users.count_documents({"referrer_id": int(raw)})
+        return JSONResponse(
+            {"invited": invited, "bonus_days": referrer.get("referral_days_earned", 0)}
+        )
+
+    async def stats(_: Request) -> Response:
+        return JSONResponse(await business_stats(db, datetime.now(UTC)))
+
     async def health(_: Request) -> Response:
         await db.command("ping")
         return JSONResponse({"status": "ok"})
@@ -80,6 +96,8 @@ def build_app(db: AsyncDatabase[Document], token: str) -> Starlette:
             Route("/health", health),
             Route("/v1/users", find_users),
             Route("/v1/users/ids", list_ids),
+            Route("/v1/users/{telegram_id}/referrals", referrals),
+            Route("/v1/stats", stats),
             Route("/v1/users/{telegram_id}", get_user),
         ],
     )

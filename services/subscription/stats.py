@@ -1,0 +1,36 @@
+"""Business figures for admins: users, active, trials, paid, revenue, conversion."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from keyland.mongo import Document
+
+
+async def business_stats(db: AsyncDatabase[Document], now: datetime) -> dict[str, Any]:
+    users = db["users"]
+    registered = {"registered": True}
+    total = await users.count_documents(registered)
+    active = await users.count_documents({**registered, "until": {"$gt": now}})
+    trials = await users.count_documents({"trial_used": True})
+    paid = await users.count_documents({"purchases": {"$gt": 0}})
+    paid_after_trial = await users.count_documents({"trial_used": True, "purchases": {"$gt": 0}})
+    revenue: dict[str, Decimal] = defaultdict(Decimal)
+    async for payment in db["payments"].find({}, {"amount": 1, "currency": 1, "refunds": 1}):
+        if payment.get("amount") is None:
+            continue
+        refunded = sum((Decimal(v) for v in (payment.get("refunds") or {}).values()), Decimal(0))
+        revenue[payment["currency"]] += Decimal(payment["amount"]) - refunded
+    return {
+        "users": total,
+        "active": active,
+        "trials": trials,
+        "paid": paid,
+        "revenue": {currency: str(amount) for currency, amount in sorted(revenue.items())},
+        "trial_to_paid": round(paid_after_trial / trials, 4) if trials else 0.0,
+    }
