@@ -8,12 +8,16 @@ import typer
 
 from events.registry import TopicNames
 from keyland.kafka.topics import ensure_topics
+from keyland.ops.cli import dlq_app, lag, replay
 from keyland.settings import KafkaSettings, load
 from keyland.stack.components import Component, everything, infrastructure
 
 app = typer.Typer(help="Operate a Keyland installation.", no_args_is_help=True)
 stack_app = typer.Typer(help="The local stack on loopback: Kafka, the database, services.")
 app.add_typer(stack_app, name="stack")
+app.add_typer(dlq_app, name="dlq")
+app.command("replay")(replay)
+app.command("lag")(lag)
 
 
 @stack_app.command("fetch")

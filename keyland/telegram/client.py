@@ -10,5 +10,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 def make_bot(token: str, api_url: str | None = None) -> Bot:
     """A bot on ``api_url`` (an emulator) or on Telegram itself when None."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else AiohttpSession()
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else AiohttpSession()
+    )
     return Bot(token, session=session, default=DefaultBotProperties(link_preview_is_disabled=True))

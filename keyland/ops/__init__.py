@@ -1,0 +1,1 @@
+"""Operator tools behind the ``keyland`` command line: replay, dead letters, lag."""

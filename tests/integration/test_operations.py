@@ -1,0 +1,157 @@
+"""The operator's tools against the real broker: replay and dead letters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from events import Envelope, encode
+from events.bot_actions import TrialRequested
+from events.registry import TopicNames
+from keyland.kafka.dlq import DeadLetters, FailedRecord
+from keyland.kafka.producer import EventPublisher
+from keyland.ops import dlq
+from keyland.ops.kafka_admin import committed, extents, plain_consumer
+from keyland.ops.replay import ReplayRefused, apply_replay, plan_replay
+from keyland.settings import KafkaSettings
+from tests.kafka_tail import read_topic
+
+
+def trial(telegram_id: int) -> Envelope[TrialRequested]:
+    return Envelope.new(
+        TrialRequested(telegram_id=telegram_id), producer="tests", occurred_at=datetime.now(UTC)
+    )
+
+
+class TestReplay:
+    async def test_replay_is_refused_while_the_group_has_members(
+        self,
+        publisher: EventPublisher,
+        kafka_settings: KafkaSettings,
+        topics: TopicNames,
+        isolation: str,
+    ) -> None:
+        group = f"{isolation}-busy"
+        member = AIOKafkaConsumer(
+            topics("bot.actions"), bootstrap_servers=kafka_settings.bootstrap, group_id=group
+        )
+        await member.start()
+        try:
+            await member.getmany(timeout_ms=2000)
+            with pytest.raises(ReplayRefused, match="active member"):
+                await plan_replay(
+                    kafka_settings.bootstrap, topics, topics("bot.actions"), group, from_offset=0
+                )
+        finally:
+            await member.stop()
+
+    @pytest.mark.parametrize("topic", ["bot.actions.dlq", "__consumer_offsets", "not-ours"])
+    async def test_only_catalog_source_topics_can_be_replayed(
+        self, created_topics: TopicNames, kafka_settings: KafkaSettings, topic: str
+    ) -> None:
+        actual = (
+            created_topics(topic.removesuffix(".dlq")) + ".dlq" if topic.endswith(".dlq") else topic
+        )
+        with pytest.raises(ReplayRefused):
+            await plan_replay(
+                kafka_settings.bootstrap, created_topics, actual, "any", from_offset=0
+            )
+
+    async def test_replay_rewinds_a_stopped_group(
+        self,
+        publisher: EventPublisher,
+        kafka_settings: KafkaSettings,
+        topics: TopicNames,
+        isolation: str,
+    ) -> None:
+        for telegram_id in range(1, 13):
+            await publisher.publish(trial(telegram_id))
+        group, topic = f"{isolation}-reader", topics("bot.actions")
+        reader = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=kafka_settings.bootstrap,
+            group_id=group,
+            auto_offset_reset="earliest",
+        )
+        await reader.start()
+        read = 0
+        while read < 12:
+            read += sum(len(b) for b in (await reader.getmany(timeout_ms=2000)).values())
+        await reader.commit()
+        await reader.stop()
+        assert sum((await committed(kafka_settings.bootstrap, group)).values()) >= 12
+
+        moves = await plan_replay(kafka_settings.bootstrap, topics, topic, group, from_offset=0)
+        assert all(move.target == 0 for move in moves)
+        assert sum(move.current or 0 for move in moves) >= 12
+        await apply_replay(kafka_settings.bootstrap, topic, group, moves)
+        after = await committed(kafka_settings.bootstrap, group)
+        assert {tp.partition: offset for tp, offset in after.items() if tp.topic == topic} == {
+            m.partition: 0 for m in moves
+        }
+
+    async def test_replay_by_time_lands_after_older_records(
+        self,
+        publisher: EventPublisher,
+        kafka_settings: KafkaSettings,
+        topics: TopicNames,
+        isolation: str,
+    ) -> None:
+        moves = await plan_replay(
+            kafka_settings.bootstrap,
+            topics,
+            topics("bot.actions"),
+            f"{isolation}-late",
+            from_time=datetime.now(UTC),
+        )
+        ends = await _ends(kafka_settings.bootstrap, topics("bot.actions"))
+        assert {m.partition: m.target for m in moves} == ends
+
+
+class TestDeadLetters:
+    async def test_dead_letters_are_counted_shown_and_redriven_once(
+        self, publisher: EventPublisher, kafka_settings: KafkaSettings, topics: TopicNames
+    ) -> None:
+        refused = trial(4242)
+        source = topics("bot.actions")
+        record = FailedRecord(
+            source,
+            0,
+            7,
+            refused.key,
+            encode(refused),
+            [("event_id", str(refused.event_id).encode())],
+        )
+        await DeadLetters(publisher, "tests-consumer").send(record, ValueError("database said no"))
+
+        counts = await dlq.counts(kafka_settings.bootstrap, topics)
+        assert counts[topics.dlq("bot.actions")] == (1, 1)
+        [letter] = await dlq.read(
+            kafka_settings.bootstrap, topics.dlq("bot.actions"), only_waiting=True
+        )
+        assert letter.error == "ValueError: database said no"
+        assert letter.headers["dlq.source.offset"] == b"7"
+
+        assert (
+            await dlq.redrive(kafka_settings.bootstrap, publisher, topics.dlq("bot.actions")) == 1
+        )
+        assert (
+            await dlq.redrive(kafka_settings.bootstrap, publisher, topics.dlq("bot.actions")) == 0
+        )
+        again = [
+            e
+            for e in await read_topic(kafka_settings.bootstrap, source, timeout_s=2)
+            if e.event_id == refused.event_id
+        ]
+        assert len(again) == 1
+        assert (await dlq.counts(kafka_settings.bootstrap, topics))[topics.dlq("bot.actions")] == (
+            1,
+            0,
+        )
+
+
+async def _ends(bootstrap: str, topic: str) -> dict[int, int]:
+    async with plain_consumer(bootstrap) as consumer:
+        return {tp.partition: span.end for tp, span in (await extents(consumer, topic)).items()}
