@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import typer
 
 from events.registry import TopicNames
 from keyland.kafka.topics import ensure_topics
 from keyland.ops.cli import dlq_app, lag, replay
-from keyland.settings import KafkaSettings, load
+from keyland.settings import KafkaSettings, StackSettings, load
 from keyland.stack.components import Component, everything, infrastructure
+from keyland.stack.services import SupervisedServices, service_specs
+from keyland.stack.supervisor import Supervisor
 
 app = typer.Typer(help="Operate a Keyland installation.", no_args_is_help=True)
 stack_app = typer.Typer(help="The local stack on loopback: Kafka, the database, services.")
@@ -53,6 +56,27 @@ def stack_down() -> None:
         typer.echo(f"{component.daemon.name}: {'stopped' if stopped else 'not running'}")
 
 
+@stack_app.command("supervise", hidden=True)
+def stack_supervise() -> None:
+    """Run the services in the foreground under the supervisor (``stack up`` does this)."""
+    stack = load(StackSettings)
+    log_dir = stack.state_dir / "log"
+    children = [spec.child(log_dir) for spec in service_specs(stack)]
+    Supervisor(children, log_dir / "crashes.jsonl", stack.state_dir / "run" / "services.json").run()
+
+
+@stack_app.command("crashes")
+def stack_crashes(limit: int = typer.Option(10, "--limit", min=1)) -> None:
+    """The last crashes the supervisor recorded: service, time, exit code, log tail."""
+    path = load(StackSettings).state_dir / "log" / "crashes.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    for record in records[-limit:]:
+        typer.echo(f"{record['at']} {record['service']} exited {record['exit_code']}")
+        typer.echo("    " + record["log_tail"].replace("\n", "\n    ")[-2000:])
+    if not records:
+        typer.echo("no crashes recorded")
+
+
 @stack_app.command("status")
 def stack_status() -> None:
     """Which components run and answer; exits 1 when any does not."""
@@ -63,4 +87,7 @@ def stack_status() -> None:
         healthy = healthy and answers
         state = "ready" if answers else ("not answering" if pid else "stopped")
         typer.echo(f"{component.daemon.name}: {state} (log {component.daemon.log_file})")
+        if isinstance(component, SupervisedServices):
+            for line in component.describe():
+                typer.echo(line)
     raise typer.Exit(0 if healthy else 1)
