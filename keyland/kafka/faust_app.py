@@ -16,7 +16,7 @@ from typing import Any
 
 import faust
 
-from events import DecodeError, Envelope, Event, decode
+from events import Envelope, Event, decode
 from events.registry import TopicNames
 from keyland.kafka.dlq import DeadLetters, FailedRecord
 from keyland.retry import retry_transient
@@ -90,9 +90,12 @@ def consume(
             try:
                 envelope = decode(message.value, topic=topics.base(message.topic))
                 await retry_transient(functools.partial(handle, envelope))
-            except (DecodeError, PermanentError) as error:
+            except Exception as error:  # noqa: BLE001 - anything not transient is this record's fault
+                # Invalid records (DecodeError, PermanentError) and failures no retry can
+                # cure (the database refusing a document, a bug) go to the DLQ with their
+                # error, so the partition keeps moving and the record waits for a redrive.
                 log.warning(
-                    "dead-lettering %s[%s]@%s: %s",
+                    "dead-lettering %s[%s]@%s: %r",
                     message.topic,
                     message.partition,
                     message.offset,

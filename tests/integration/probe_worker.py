@@ -4,7 +4,8 @@ Run as ``python -m tests.integration.probe_worker`` with ``KEYLAND_*`` settings 
 ``PROBE_APP_ID`` in the environment. Each ``bot.actions`` event it handles is recorded
 in the ``processed`` collection under its event id (a unique-key insert, so redelivery
 records nothing new); a ``RegionChosen`` for region ``"poison"`` is refused as a
-permanent error, to exercise the handler-side dead-letter path.
+permanent error and region ``"bug"`` raises an unexpected error, to exercise the
+handler-side dead-letter paths.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def main() -> None:
     async def record(envelope: Envelope[Event]) -> None:
         if isinstance(envelope.payload, RegionChosen) and envelope.payload.region == "poison":
             raise PermanentError("region 'poison' can never be applied")
+        if isinstance(envelope.payload, RegionChosen) and envelope.payload.region == "bug":
+            raise RuntimeError("a handler bug")
         with contextlib.suppress(DuplicateKeyError):  # redelivered: recorded already
             await processed.insert_one({"_id": str(envelope.event_id), "type": envelope.type})
 

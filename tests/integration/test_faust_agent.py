@@ -126,6 +126,10 @@ async def test_poison_records_go_to_the_dlq_and_the_agent_keeps_consuming(
         occurred_at=datetime.now(UTC),
     )
     await publisher.publish(refused)
+    buggy = Envelope.new(
+        RegionChosen(telegram_id=5, region="bug"), producer="tests", occurred_at=datetime.now(UTC)
+    )
+    await publisher.publish(buggy)
     after = trial(5)  # same key, so same partition: it sits behind the poison records
     await publisher.publish(after)
 
@@ -134,10 +138,15 @@ async def test_poison_records_go_to_the_dlq_and_the_agent_keeps_consuming(
     )
     assert db.processed.count_documents({}) == before + 1
 
-    dead = await read_all(kafka_settings.bootstrap, topics.dlq("bot.actions"), expected=2)
-    assert [value for value, _ in dead] == [b"{not json", refused.model_dump_json().encode()]
+    dead = await read_all(kafka_settings.bootstrap, topics.dlq("bot.actions"), expected=3)
+    assert [value for value, _ in dead] == [
+        b"{not json",
+        refused.model_dump_json().encode(),
+        buggy.model_dump_json().encode(),
+    ]
     assert b"not JSON" in dead[0][1]["dlq.error"]
     assert b"PermanentError" in dead[1][1]["dlq.error"]
+    assert b"RuntimeError: a handler bug" in dead[2][1]["dlq.error"]
     for _, headers in dead:
         assert headers["dlq.source.topic"] == source.encode()
         assert headers["dlq.consumer"].endswith(b"-probe")

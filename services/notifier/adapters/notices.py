@@ -28,7 +28,8 @@ def _document(notice: Notice, planned_at: datetime) -> Document:
         "due": notice.due,
         "period_until": notice.period_until,
         "values": notice.values,
-        "buttons": [list(button) for button in notice.buttons],
+        # FerretDB stores no nested arrays: each button is a small document.
+        "buttons": [{"kind": kind, "value": value} for kind, value in notice.buttons],
         "status": PLANNED,
         "planned_at": planned_at,
     }
@@ -42,7 +43,7 @@ def _notice(document: Document) -> Notice:
         due=document["due"],
         period_until=document.get("period_until"),
         values=document.get("values") or {},
-        buttons=tuple((str(a), str(b)) for a, b in document.get("buttons") or []),
+        buttons=tuple((str(b["kind"]), str(b["value"])) for b in document.get("buttons") or []),
     )
 
 

@@ -1,0 +1,156 @@
+"""Notices reach users once and on time, through real aiogram, Kafka, database, emulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+from pymongo.database import Database
+
+from emulators.serving import BackgroundServer
+from events import Envelope, Event, external_event_id
+from events.admin_commands import TestNotificationRequested
+from events.bot_actions import UserStarted
+from events.payments import PaymentSucceeded
+from events.registry import TopicNames
+from keyland.kafka.producer import EventPublisher
+from keyland.mongo import Document
+from tests.notifier_harness import BOT, notifier, telegram
+from tests.processes import Program
+from tests.telegram_chat import TelegramUser
+from tests.waiting import eventually
+
+REMINDER_BEFORE_S = 4
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[BackgroundServer]:
+    with telegram() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def workers(
+    service_env: dict[str, str],
+    created_topics: TopicNames,
+    emulator: BackgroundServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Program, Program]]:
+    logs = tmp_path_factory.mktemp("notifier")
+    subscription = Program(
+        "services.subscription", service_env, logs / "subscription.log", args=["worker"]
+    ).start()
+    reminder_days = str(REMINDER_BEFORE_S / 86400)
+    sender = notifier(
+        service_env, emulator, logs, reminder_days=f"[{reminder_days}]", claim_lease_s="3"
+    ).start()
+    yield subscription, sender
+    sender.stop()
+    subscription.stop()
+
+
+@pytest.fixture
+async def chats(emulator: BackgroundServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=emulator.url, timeout=90) as client:
+        yield client
+
+
+def paid(telegram_id: int, at: datetime, days: int) -> Envelope[Event]:
+    event = PaymentSucceeded(
+        telegram_id=telegram_id, payment_id=f"p-{telegram_id}-{at.timestamp()}", plan="day", months=0, days=days,
+        amount=Decimal("10.00"), currency="RUB", paid_at=at,
+    )  # fmt: skip
+    return Envelope.new(
+        event,
+        producer="tests",
+        occurred_at=at,
+        event_id=external_event_id("yookassa", event.payment_id, event.event_type),
+    )
+
+
+async def user_who_wrote(
+    chats: httpx.AsyncClient, publisher: EventPublisher, telegram_id: int
+) -> TelegramUser:
+    user = TelegramUser(chats, BOT, telegram_id, username=f"u{telegram_id}", language_code="en")
+    await user.send("/start")
+    await publisher.publish(
+        Envelope.new(
+            UserStarted(telegram_id=telegram_id, language_code="en"),
+            producer="tests",
+            occurred_at=datetime.now(UTC) - timedelta(days=2),
+        )
+    )
+    return user
+
+
+def texts(messages: list[dict[str, object]]) -> list[str]:
+    return [str(m.get("text")) for m in messages]
+
+
+async def test_test_notification_arrives_after_the_asked_delay(
+    workers: tuple[Program, Program], publisher: EventPublisher, chats: httpx.AsyncClient
+) -> None:
+    user = await user_who_wrote(chats, publisher, 3001)
+    asked = datetime.now(UTC)
+    request = TestNotificationRequested(telegram_id=3001, admin_id=1, delay_seconds=3, text="ping")
+    await publisher.publish(Envelope.new(request, producer="tests", occurred_at=asked))
+    [message] = await user.bot_messages(min_count=1, timeout_s=30)
+    assert "ping" in str(message["text"])
+    assert int(str(message["date"])) >= int((asked + timedelta(seconds=3)).timestamp())
+
+
+async def test_renewed_user_gets_no_reminder_or_expiry_notice(
+    workers: tuple[Program, Program],
+    publisher: EventPublisher,
+    chats: httpx.AsyncClient,
+    db: Database[Document],
+) -> None:
+    user = await user_who_wrote(chats, publisher, 3002)
+    now = datetime.now(UTC)
+    await publisher.publish(
+        paid(3002, now - timedelta(days=1) + timedelta(seconds=8), days=1)
+    )  # ends in 8 s
+    await publisher.publish(paid(3002, now, days=30))  # renewed before the reminder is due
+    await asyncio.sleep(12)
+    sent = texts(await user.bot_messages(min_count=2, timeout_s=30))
+    assert len(sent) == 2
+    assert "Payment received" in sent[0]
+    assert "extended" in sent[1]
+    old_period = list(
+        db.notices.find(
+            {"telegram_id": 3002, "kind": {"$in": ["reminder", "expired"]}, "status": "skipped"}
+        )
+    )
+    assert {n["kind"] for n in old_period} == {"reminder", "expired"}
+
+
+async def test_reminder_and_expiry_are_sent_once_across_a_notifier_crash(
+    workers: tuple[Program, Program],
+    publisher: EventPublisher,
+    chats: httpx.AsyncClient,
+    db: Database[Document],
+) -> None:
+    _, sender = workers
+    user = await user_who_wrote(chats, publisher, 3003)
+    await publisher.publish(
+        paid(3003, datetime.now(UTC) - timedelta(days=1) + timedelta(seconds=10), days=1)
+    )
+    await user.bot_messages(min_count=2, timeout_s=30)  # the payment notice and the reminder
+    sender.kill()
+    sender.start()
+    await eventually(
+        lambda: (
+            db.notices.count_documents({"telegram_id": 3003, "kind": "expired", "status": "sent"})
+            == 1
+        ),
+        sender,
+    )
+    await asyncio.sleep(3)  # the restarted notifier has run its rounds meanwhile
+    sent = texts(await user.bot_messages(min_count=3, timeout_s=30))
+    assert len(sent) == 3
+    assert ["ends in" in t for t in sent].count(True) == 1
+    assert ["ended" in t for t in sent].count(True) == 1
