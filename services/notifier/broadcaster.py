@@ -55,7 +55,7 @@ class Broadcaster:
     async def _run(self, broadcast: Document) -> None:
         broadcast_id = str(broadcast["_id"])
         if broadcast["status"] == "preparing":
-            recipients = await self._users.reachable_ids()
+            recipients = await self._users.reachable()
             await self._broadcasts.add_recipients(broadcast_id, recipients)
             progress = await self._sender.send(
                 broadcast["admin_id"], self._progress_text({}, len(recipients), False)
@@ -98,11 +98,9 @@ class Broadcaster:
                 if claimed_at is not None and claimed_at < now - self._lease:
                     await self._broadcasts.finish_delivery(delivery["_id"], "unconfirmed", now)
                 continue
-            recipient = await self._users.get(delivery["telegram_id"])
+            recipient, language = delivery["telegram_id"], delivery.get("language_code")
             result = await self._sender.send(
-                recipient.telegram_id,
-                broadcast["text"],
-                broadcast_buttons(buttons, recipient.language_code),
+                recipient, broadcast["text"], broadcast_buttons(buttons, language)
             )
             await self._broadcasts.finish_delivery(
                 delivery["_id"],
@@ -112,7 +110,7 @@ class Broadcaster:
                 error=result.error,
             )
             if result.outcome is Outcome.BLOCKED:
-                await self._users.mark_blocked(recipient.telegram_id, True, self._clock())
+                await self._users.mark_blocked(recipient, True, self._clock())
 
     async def _report(self, broadcast: Document) -> None:
         while True:

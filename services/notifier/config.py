@@ -30,7 +30,7 @@ class NotifierSettings(BaseSettings):
     claim_lease_s: float = Field(default=60.0, gt=0)
     messages_per_second: float = Field(default=30.0, gt=0)
     messages_per_chat_per_second: float = Field(default=1.0, gt=0)
-    broadcast_senders: int = Field(default=8, ge=1, le=64)
+    broadcast_senders: int = Field(default=16, ge=1, le=64)
     countries_file: Path | None = Field(
         default=None,
         description="The provisioner's countries file: region buttons after a first purchase.",

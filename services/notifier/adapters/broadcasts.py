@@ -16,6 +16,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
 from keyland.mongo import Document
+from services.notifier.adapters.users import Recipient
 
 PENDING = "pending"
 
@@ -36,15 +37,16 @@ class Broadcasts:
             async for doc in self._broadcasts.find({"status": {"$in": ["preparing", "sending"]}})
         ]
 
-    async def add_recipients(self, broadcast_id: str, telegram_ids: list[int]) -> None:
+    async def add_recipients(self, broadcast_id: str, recipients: list[Recipient]) -> None:
         documents = [
             {
-                "_id": f"{broadcast_id}:{tg}",
+                "_id": f"{broadcast_id}:{r.telegram_id}",
                 "broadcast_id": broadcast_id,
-                "telegram_id": tg,
+                "telegram_id": r.telegram_id,
+                "language_code": r.language_code,
                 "status": PENDING,
             }
-            for tg in telegram_ids
+            for r in recipients
         ]
         for start in range(0, len(documents), 500):
             with contextlib.suppress(BulkWriteError):  # some were added before a restart

@@ -31,11 +31,17 @@ class Users:
         )
         return Recipient(telegram_id, doc.get("language_code"), doc.get("until"))
 
-    async def reachable_ids(self) -> list[int]:
+    async def reachable(self) -> list[Recipient]:
         """Every registered user who has not blocked the bot, in id order."""
         blocked = {doc["_id"] async for doc in self._recipients.find({"blocked": True}, {"_id": 1})}
-        cursor = self._users.find({"registered": True}, {"_id": 1}).sort("_id", 1)
-        return [doc["_id"] async for doc in cursor if doc["_id"] not in blocked]
+        cursor = self._users.find({"registered": True}, {"language_code": 1, "until": 1}).sort(
+            "_id", 1
+        )
+        return [
+            Recipient(doc["_id"], doc.get("language_code"), doc.get("until"))
+            async for doc in cursor
+            if doc["_id"] not in blocked
+        ]
 
     async def mark_blocked(self, telegram_id: int, blocked: bool, at: datetime) -> None:
         await self._recipients.update_one(
