@@ -1,0 +1,1 @@
+"""The bot's ports to the outside: read API, payments, links, events, FSM storage."""

@@ -1,0 +1,103 @@
+"""The subscription read API (``GET /v1/users/...``, ``/v1/stats``): what the bot knows
+about users. Reads only; changes go through events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Self, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from services.bot.adapters.http_api import JsonApi
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Account(BaseModel):
+    """One user as the read model has them."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    telegram_id: int
+    registered: bool = False
+    registered_at: datetime | None = None
+    username: str | None = None
+    language_code: str | None = None
+    referrer_id: int | None = None
+    region: str | None = None
+    until: datetime | None = None
+    trial_used: bool = False
+    purchases: int = 0
+    last_purchase_at: datetime | None = None
+    referral_days_earned: int = 0
+    purged_at: datetime | None = None
+
+    def active_at(self, moment: datetime) -> bool:
+        return self.until is not None and self.until > moment
+
+
+class Referrals(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    invited: int = Field(ge=0)
+    bonus_days: int = Field(ge=0)
+
+
+class Stats(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    users: int
+    active: int
+    trials: int
+    paid: int
+    revenue: dict[str, Decimal]
+    trial_to_paid: float
+
+
+class _Found(BaseModel):
+    users: list[Account]
+
+
+class ReadApi:
+    """Client of the subscription read API."""
+
+    def __init__(self, api: JsonApi) -> None:
+        self._api = api
+
+    @classmethod
+    def from_url(cls, url: str, token: str, timeout_s: float) -> Self:
+        return cls(JsonApi.from_url(url, token, service="read API", timeout_s=timeout_s))
+
+    async def user(self, telegram_id: int) -> Account | None:
+        """The user, or None when the read model has never heard of them."""
+        response = await self._api.request("GET", f"/v1/users/{telegram_id}")
+        if response.status_code == 404:
+            return None
+        return self._parse(response, Account)
+
+    async def by_username(self, username: str) -> list[Account]:
+        response = await self._api.request("GET", "/v1/users", params={"username": username})
+        return self._parse(response, _Found).users
+
+    async def referrals(self, telegram_id: int) -> Referrals:
+        """Friends invited and bonus days earned; nothing yet for an unknown user."""
+        response = await self._api.request("GET", f"/v1/users/{telegram_id}/referrals")
+        if response.status_code == 404:
+            return Referrals(invited=0, bonus_days=0)
+        return self._parse(response, Referrals)
+
+    async def stats(self) -> Stats:
+        return self._parse(await self._api.request("GET", "/v1/stats"), Stats)
+
+    def _parse(self, response: httpx.Response, model: type[M]) -> M:
+        if response.status_code != 200:
+            raise self._api.unexpected(response)
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as error:
+            raise self._api.unexpected(response) from error
+
+    async def close(self) -> None:
+        await self._api.close()

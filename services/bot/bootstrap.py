@@ -1,0 +1,112 @@
+"""The one place the bot builds its clients and its dispatcher."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from pymongo import AsyncMongoClient
+
+from keyland.kafka.producer import EventPublisher
+from keyland.mongo import Document
+from keyland.settings import KafkaSettings, MongoSettings, load
+from keyland.telegram.client import make_bot
+from services.bot.adapters.events import BotEvents
+from services.bot.adapters.fsm_storage import FsmStorage
+from services.bot.adapters.links import Links
+from services.bot.adapters.payments import Payments
+from services.bot.adapters.read_api import ReadApi
+from services.bot.adapters.regions import Regions
+from services.bot.adapters.telegram_pace import RetryAfter
+from services.bot.config import BotSettings
+from services.bot.entrypoints.commands import publish_commands
+from services.bot.middlewares.in_flight import InFlight
+from services.bot.middlewares.viewer import ViewerMiddleware
+from services.bot.routers import root_router
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Container:
+    settings: BotSettings
+    bot: Bot
+    dispatcher: Dispatcher
+    events: BotEvents
+    read_api: ReadApi
+    payments: Payments
+    links: Links
+    storage: FsmStorage
+    in_flight: InFlight
+
+    async def close(self, drain_timeout_s: float = 20) -> None:
+        """Let updates being handled finish, then release every client (the FSM storage
+        closes its database client)."""
+        if not await self.in_flight.drained(drain_timeout_s):
+            log.warning("closing with updates still being handled")
+        await self.bot.session.close()
+        await self.read_api.close()
+        await self.payments.close()
+        await self.links.close()
+        await self.events.close()
+        await self.storage.close()
+
+
+def bootstrap(
+    settings: BotSettings | None = None,
+    kafka: KafkaSettings | None = None,
+    mongo: MongoSettings | None = None,
+) -> Container:
+    """Everything the bot needs, from the environment unless given."""
+    settings = settings or load(BotSettings)
+    kafka = kafka or load(KafkaSettings)
+    mongo = mongo or load(MongoSettings)
+    timeout = settings.http_timeout_s
+    bot = make_bot(settings.token.get_secret_value(), settings.telegram_api_url)
+    bot.session.middleware(RetryAfter())
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        mongo.url,
+        appname=settings.app_id,
+        serverSelectionTimeoutMS=mongo.timeout_ms,
+        connectTimeoutMS=mongo.timeout_ms,
+        tz_aware=True,
+    )
+    storage = FsmStorage(client, db_name=mongo.database, collection_name=settings.fsm_collection)
+    read_api = ReadApi.from_url(
+        settings.read_api_url, settings.read_api_token.get_secret_value(), timeout
+    )
+    payments = Payments.from_url(
+        settings.payments_url, settings.payments_token.get_secret_value(), timeout
+    )
+    links = Links.from_url(settings.links_url, settings.links_token.get_secret_value(), timeout)
+    events = BotEvents(
+        EventPublisher.from_settings(kafka, client_id=settings.app_id), bot_id=settings.bot_id
+    )
+    dispatcher = Dispatcher(
+        storage=storage,
+        settings=settings,
+        read_api=read_api,
+        payments=payments,
+        links=links,
+        events=events,
+        regions=Regions(settings.countries_file),
+    )
+    in_flight = InFlight()
+    dispatcher.update.outer_middleware(in_flight)
+    viewer = ViewerMiddleware(read_api, settings.admin_ids)
+    dispatcher.message.outer_middleware(viewer)
+    dispatcher.callback_query.outer_middleware(viewer)
+    dispatcher.include_router(root_router())
+    dispatcher.startup.register(publish_commands)
+    return Container(
+        settings=settings,
+        bot=bot,
+        dispatcher=dispatcher,
+        events=events,
+        read_api=read_api,
+        payments=payments,
+        links=links,
+        storage=storage,
+        in_flight=in_flight,
+    )

@@ -1,0 +1,154 @@
+"""Bot settings (``KEYLAND_BOT_*``).
+
+Plans are the bot's own list of what it offers; keep them in line with the payments
+ingest's ``KEYLAND_PAYMENTS_PLANS`` (the ingest refuses a plan it does not know).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_URL = r"^https?://"
+
+
+def _json(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise ValueError(f"not valid JSON: {error}") from error
+
+
+class PlanSpec(BaseModel):
+    """What one plan gives and costs (as shown on its button)."""
+
+    months: int = Field(ge=0, le=120)
+    days: int = Field(default=0, ge=0, le=3660)
+    price: Decimal = Field(gt=0, decimal_places=2)
+    currency: str = Field(default="RUB", min_length=3, max_length=3)
+
+
+DEFAULT_PLANS = {
+    "month_1": PlanSpec(months=1, price=Decimal("199.00")),
+    "month_3": PlanSpec(months=3, price=Decimal("549.00")),
+    "month_6": PlanSpec(months=6, price=Decimal("999.00")),
+    "month_12": PlanSpec(months=12, price=Decimal("1799.00")),
+}
+
+
+class BotSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KEYLAND_BOT_", env_file=".env", extra="ignore")
+
+    app_id: str = Field(default="keyland-bot", min_length=1)
+    token: SecretStr = Field(description="The bot's token from @BotFather (123:abc...).")
+    telegram_api_url: str | None = Field(
+        default=None,
+        pattern=_URL,
+        description="Bot API server; unset means Telegram itself (set for the emulator).",
+    )
+    username: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_]{3,64}$",
+        description="The bot's @username for referral links; unset: asked from getMe.",
+    )
+    admin_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="Telegram ids allowed into /admin: 1,2 or a JSON list [1, 2].",
+    )
+    read_api_url: str = Field(default="http://127.0.0.1:8081", pattern=_URL)
+    read_api_token: SecretStr = Field(description="KEYLAND_SUBSCRIPTION_API_TOKEN's value.")
+    payments_url: str = Field(default="http://127.0.0.1:8080", pattern=_URL)
+    payments_token: SecretStr = Field(description="KEYLAND_PAYMENTS_INTERNAL_TOKEN's value.")
+    links_url: str = Field(default="http://127.0.0.1:8082", pattern=_URL)
+    links_token: SecretStr = Field(description="Bearer token of the provisioner's links API.")
+    http_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    plans: Annotated[dict[str, PlanSpec], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_PLANS),
+        min_length=1,
+        description='JSON: {"month_1": {"months": 1, "days": 0, "price": "199.00", "currency": "RUB"}}',
+    )
+    support_contact: str = Field(default="@keyland_support", min_length=1, max_length=200)
+    countries_file: Path | None = Field(
+        default=None,
+        description="The provisioner's countries file: the regions a user may choose.",
+    )
+    fsm_collection: str = Field(default="bot_fsm", min_length=1)
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="Public HTTPS URL Telegram posts updates to (webhook mode).",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        validate_default=True,
+        description="Sent by Telegram in X-Telegram-Bot-Api-Secret-Token (webhook mode).",
+    )
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8083, gt=0, lt=65536)
+    webhook_path: str = Field(default="/telegram/webhook", pattern=r"^/[A-Za-z0-9/_.-]*$")
+
+    # Decoded here rather than by pydantic-settings, so a malformed value is a validation
+    # error that names the variable instead of a bare parsing error.
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("["):
+            return _json(value)
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    @field_validator("plans", mode="before")
+    @classmethod
+    def _plans_json(cls, value: Any) -> Any:
+        return _json(value) if isinstance(value, str) else value
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not _TOKEN.match(value.get_secret_value()):
+            raise ValueError("a bot token looks like 123456:ABC-def_ghi")
+        return value
+
+    @field_validator("plans")
+    @classmethod
+    def _plans_give_time(cls, value: dict[str, PlanSpec]) -> dict[str, PlanSpec]:
+        for name, plan in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9_]{1,32}", name):
+                raise ValueError(f"plan name {name!r}: letters, digits and _ only, up to 32")
+            if plan.months == 0 and plan.days == 0:
+                raise ValueError(f"plan {name!r} gives no time")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("mode") == "webhook":
+            if value is None:
+                raise ValueError("required in webhook mode")
+            if not re.match(_URL, value):
+                raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("mode") == "webhook":
+            if value is None:
+                raise ValueError("required in webhook mode")
+            if not _WEBHOOK_SECRET.match(value.get_secret_value()):
+                raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @property
+    def bot_id(self) -> int:
+        return int(self.token.get_secret_value().split(":", 1)[0])

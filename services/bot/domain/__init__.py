@@ -1,0 +1,1 @@
+"""Pure rules of the bot: admin command syntax, durations, deep links. No I/O."""

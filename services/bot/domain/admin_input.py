@@ -1,0 +1,175 @@
+"""The admin panel's text syntax (as in the seed), parsed without side effects.
+
+Every parser returns a value or raises :class:`Invalid`, whose ``key`` names the locale
+text that explains what was expected (with ``values`` to fill it in). Nothing else is
+raised, whatever the input.
+
+- a user: ``tgid=123456789`` or ``username=name`` (``@`` optional);
+- time: ``months+=N`` and/or ``days+=N``, N signed (``days+=-3`` takes time away);
+- broadcast buttons: ``Кнопки: profile myKeys support`` / ``Buttons: ...``, or ``нет``;
+- a delay: whole seconds, ``0`` to ``604800`` (a week);
+- ``EXIT`` cancels any step.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+MAX_TELEGRAM_ID = 2**53
+MONTHS_LIMIT = 120
+DAYS_LIMIT = 3660
+MAX_DELAY_S = 7 * 24 * 3600
+MAX_BROADCAST_CHARS = 4096
+
+_SPACES_AROUND_OPERATORS = re.compile(r"\s*(\+=|-=|=)\s*")
+_TOKEN_SEPARATORS = re.compile(r"[\s,;]+")
+_USERNAME = re.compile(r"@?([A-Za-z0-9_]{1,32})")
+_NUMBER = re.compile(r"[+-]?\d{1,7}")
+_BUTTONS_PREFIX = re.compile(r"^\s*(кнопки|buttons)\s*:?\s*", re.IGNORECASE)
+_NO_BUTTONS = frozenset({"нет", "no", "none", "без кнопок", "-"})
+_EXIT = frozenset({"exit", "/exit", "/cancel", "выход"})
+
+
+class Invalid(ValueError):
+    """The input does not fit; ``key`` is the locale text saying what is expected."""
+
+    def __init__(self, key: str, values: dict[str, str] | None = None) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values or {}
+
+
+@dataclass(frozen=True)
+class ByTelegramId:
+    telegram_id: int
+
+    def __str__(self) -> str:
+        return f"tgid={self.telegram_id}"
+
+
+@dataclass(frozen=True)
+class ByUsername:
+    username: str
+
+    def __str__(self) -> str:
+        return f"username={self.username}"
+
+
+Target = ByTelegramId | ByUsername
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    months: int
+    days: int
+
+
+def is_exit(text: str | None) -> bool:
+    return (text or "").strip().lower() in _EXIT
+
+
+def _tokens(text: str) -> list[str]:
+    joined = _SPACES_AROUND_OPERATORS.sub(lambda m: m.group(1), text.strip())
+    return [token for token in _TOKEN_SEPARATORS.split(joined) if token]
+
+
+def _target(token: str) -> Target:
+    name, _, value = token.partition("=")
+    match name.lower():
+        case "tgid" | "id" if value.isascii() and value.isdigit():
+            telegram_id = int(value)
+            if 0 < telegram_id < MAX_TELEGRAM_ID:
+                return ByTelegramId(telegram_id)
+        case "username" if (found := _USERNAME.fullmatch(value)) is not None:
+            return ByUsername(found.group(1))
+    raise Invalid("admin_target_expected")
+
+
+def parse_target(text: str) -> Target:
+    """Exactly one user: ``tgid=123`` or ``username=name``."""
+    tokens = _tokens(text)
+    if len(tokens) != 1:
+        raise Invalid("admin_target_expected")
+    return _target(tokens[0])
+
+
+def parse_adjustment(text: str) -> Adjustment:
+    """``months+=N`` and/or ``days+=N``, each at most once, together changing something."""
+    return _adjustment(_tokens(text))
+
+
+def _adjustment(tokens: Sequence[str]) -> Adjustment:
+    if not tokens:
+        raise Invalid("admin_adjustment_expected")
+    amounts: dict[str, int] = {}
+    for token in tokens:
+        name, operator, value = token.partition("+=")
+        unit = name.lower()
+        if not operator or unit not in ("months", "days") or not _NUMBER.fullmatch(value):
+            raise Invalid("admin_adjustment_expected")
+        if unit in amounts:
+            raise Invalid("admin_adjustment_repeated", {"name": unit})
+        amounts[unit] = int(value)
+    months, days = amounts.get("months", 0), amounts.get("days", 0)
+    if abs(months) > MONTHS_LIMIT or abs(days) > DAYS_LIMIT:
+        raise Invalid(
+            "admin_adjustment_range", {"months": str(MONTHS_LIMIT), "days": str(DAYS_LIMIT)}
+        )
+    if months == 0 and days == 0:
+        raise Invalid("admin_adjustment_zero")
+    if months * days < 0:
+        raise Invalid("admin_adjustment_signs")
+    return Adjustment(months, days)
+
+
+def parse_target_with_adjustment(text: str) -> tuple[Target, Adjustment | None]:
+    """A user, optionally followed by the adjustment on the same line."""
+    tokens = _tokens(text)
+    if not tokens:
+        raise Invalid("admin_target_expected")
+    target = _target(tokens[0])
+    return target, (_adjustment(tokens[1:]) if len(tokens) > 1 else None)
+
+
+def parse_delay(text: str) -> int:
+    """Whole seconds from now, up to a week."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 7 or int(value) > MAX_DELAY_S:
+        raise Invalid("admin_delay_expected", {"max": str(MAX_DELAY_S)})
+    return int(value)
+
+
+def parse_target_with_delay(text: str) -> tuple[Target, int | None]:
+    """A user, optionally followed by the delay in seconds on the same line."""
+    tokens = _tokens(text)
+    if not tokens or len(tokens) > 2:
+        raise Invalid("admin_target_expected")
+    target = _target(tokens[0])
+    return target, (parse_delay(tokens[1]) if len(tokens) == 2 else None)
+
+
+def parse_buttons(text: str, available: Sequence[str]) -> tuple[str, ...]:
+    """Button names from ``available`` (case-insensitive), or none for ``нет``."""
+    stripped = text.strip()
+    if stripped.lower() in _NO_BUTTONS:
+        return ()
+    names = _tokens(_BUTTONS_PREFIX.sub("", stripped, count=1))
+    if not names:
+        raise Invalid("admin_buttons_expected", {"names": " ".join(available)})
+    canonical = {name.lower(): name for name in available}
+    unknown = [name for name in names if name.lower() not in canonical]
+    if unknown:
+        raise Invalid(
+            "admin_buttons_unknown",
+            {"unknown": " ".join(unknown)[:200], "names": " ".join(available)},
+        )
+    return tuple(dict.fromkeys(canonical[name.lower()] for name in names))
+
+
+def broadcast_text(text: str | None) -> str:
+    """The message to broadcast, as the admin typed it."""
+    if text is None or not text.strip() or len(text) > MAX_BROADCAST_CHARS:
+        raise Invalid("admin_broadcast_text_expected", {"max": str(MAX_BROADCAST_CHARS)})
+    return text

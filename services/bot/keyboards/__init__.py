@@ -1,0 +1,1 @@
+"""Inline keyboards, labelled in the viewer's language."""

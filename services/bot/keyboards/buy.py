@@ -1,0 +1,47 @@
+"""Plan buttons and the pay button."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from keyland.telegram.callbacks import MenuAction
+from services.bot.callbacks import BuyPlan
+from services.bot.config import PlanSpec
+from services.bot.middlewares.viewer import Viewer
+
+
+def duration(viewer: Viewer, plan: PlanSpec) -> str:
+    parts = []
+    if plan.months:
+        parts.append(viewer.t("plan_months", n=plan.months))
+    if plan.days:
+        parts.append(viewer.t("plan_days", n=plan.days))
+    return " ".join(parts)
+
+
+def plans(viewer: Viewer, offered: Mapping[str, PlanSpec]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for name, plan in offered.items():
+        builder.button(
+            text=viewer.t(
+                "plan_label",
+                duration=duration(viewer, plan),
+                price=plan.price,
+                currency=plan.currency,
+            ),
+            callback_data=BuyPlan(plan=name),
+        )
+    builder.button(text=viewer.t("button_menu"), callback_data=MenuAction(action="menu"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def pay(viewer: Viewer, plan: PlanSpec, url: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=viewer.t("button_pay", price=plan.price, currency=plan.currency), url=url)
+    builder.button(text=viewer.t("button_menu"), callback_data=MenuAction(action="menu"))
+    builder.adjust(1)
+    return builder.as_markup()

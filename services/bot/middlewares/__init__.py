@@ -1,0 +1,1 @@
+"""Middlewares: who is talking to the bot, in which language."""

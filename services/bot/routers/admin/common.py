@@ -1,0 +1,61 @@
+"""What the admin tools share: finding the user an admin names, showing them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.bot.adapters.read_api import Account, ReadApi
+from services.bot.callbacks import AdminTool
+from services.bot.domain.admin_input import ByTelegramId, Invalid, Target
+from services.bot.domain.display import date, days_left
+from services.bot.middlewares.viewer import Viewer
+
+COMMANDS = ("admin", *AdminTool)
+
+
+async def resolve(read_api: ReadApi, target: Target) -> Account:
+    """The one user ``target`` names, or :class:`Invalid` explaining why not."""
+    if isinstance(target, ByTelegramId):
+        found = await read_api.user(target.telegram_id)
+        matches = [found] if found is not None else []
+    else:
+        matches = await read_api.by_username(target.username)
+    if not matches:
+        raise Invalid("admin_user_not_found", {"target": str(target)})
+    if len(matches) > 1:
+        ids = ", ".join(f"tgid={m.telegram_id}" for m in matches[:10])
+        raise Invalid("admin_user_ambiguous", {"target": str(target), "ids": ids})
+    return matches[0]
+
+
+def label(account: Account) -> str:
+    name = f" @{account.username}" if account.username else ""
+    return f"{account.telegram_id}{name}"
+
+
+def card(viewer: Viewer, account: Account) -> str:
+    """Everything the read model says about one user."""
+    now, dash = datetime.now(UTC), "—"
+    if account.until is None:
+        access = viewer.t("admin_access_none")
+    elif account.active_at(now):
+        access = viewer.t(
+            "admin_access_active", until=date(account.until), days=days_left(account.until, now)
+        )
+    else:
+        access = viewer.t("admin_access_ended", until=date(account.until))
+    text = viewer.t(
+        "admin_user_card",
+        user=label(account),
+        registered=date(account.registered_at) if account.registered_at else dash,
+        access=access,
+        trial=viewer.t("profile_trial_used" if account.trial_used else "profile_trial_available"),
+        purchases=account.purchases,
+        last_purchase=date(account.last_purchase_at) if account.last_purchase_at else dash,
+        region=account.region or dash,
+        referrer=account.referrer_id or dash,
+        bonus_days=account.referral_days_earned,
+    )
+    if account.purged_at is not None:
+        text += "\n" + viewer.t("admin_user_purged", at=date(account.purged_at))
+    return text

@@ -1,0 +1,75 @@
+"""``/admin``: the tools menu (also ``/find``, ``/broadcast``, ``/addtime``, ``/test``,
+``/stats``); ``EXIT`` leaves any tool at any step. Registered before the tools' steps,
+so these win over a step that takes any text."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from services.bot.adapters.read_api import ReadApi
+from services.bot.callbacks import AdminMenu, AdminTool
+from services.bot.domain.admin_input import is_exit
+from services.bot.keyboards.admin import admin_menu
+from services.bot.middlewares.viewer import Viewer
+from services.bot.routers.admin import add_time, broadcast, find_user, stats, test_notification
+from services.bot.routers.common import Trigger, respond
+from services.bot.states import ADMIN_FLOWS
+
+Begin = Callable[[Trigger, Bot, Viewer, FSMContext, ReadApi], Awaitable[None]]
+TOOLS: dict[AdminTool, Begin] = {
+    AdminTool.FIND: find_user.begin,
+    AdminTool.BROADCAST: broadcast.begin,
+    AdminTool.ADD_TIME: add_time.begin,
+    AdminTool.TEST: test_notification.begin,
+    AdminTool.STATS: stats.begin,
+}
+
+
+async def show_panel(trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext) -> None:
+    await state.clear()
+    await respond(trigger, bot, viewer.t("admin_menu"), reply_markup=admin_menu(viewer))
+
+
+async def leave(message: Message, viewer: Viewer, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(viewer.t("admin_cancelled"), reply_markup=admin_menu(viewer))
+
+
+async def open_tool(
+    callback: CallbackQuery,
+    *,
+    callback_data: AdminMenu,
+    bot: Bot,
+    viewer: Viewer,
+    state: FSMContext,
+    read_api: ReadApi,
+) -> None:
+    await state.clear()
+    await TOOLS[callback_data.tool](callback, bot, viewer, state, read_api)
+
+
+async def tool_command(
+    message: Message,
+    *,
+    command: CommandObject,
+    bot: Bot,
+    viewer: Viewer,
+    state: FSMContext,
+    read_api: ReadApi,
+) -> None:
+    await state.clear()
+    await TOOLS[AdminTool(command.command)](message, bot, viewer, state, read_api)
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(leave, StateFilter(*ADMIN_FLOWS), F.text.func(is_exit))
+    router.message.register(show_panel, Command("admin"))
+    router.message.register(tool_command, Command(*AdminTool))
+    router.callback_query.register(open_tool, AdminMenu.filter())
+    return router

@@ -1,0 +1,85 @@
+"""Buying: plan buttons, then a payment from the payments ingest and its pay button."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery
+
+from keyland.telegram.callbacks import MenuAction
+from services.bot.adapters.payments import Payments, PlanRefused
+from services.bot.callbacks import BuyPlan
+from services.bot.config import BotSettings
+from services.bot.keyboards import buy as keyboards
+from services.bot.keyboards.menu import back_to_menu
+from services.bot.middlewares.viewer import Viewer
+from services.bot.routers.common import Trigger, respond
+
+log = logging.getLogger(__name__)
+
+
+async def show_plans(trigger: Trigger, bot: Bot, viewer: Viewer, settings: BotSettings) -> None:
+    await respond(
+        trigger,
+        bot,
+        viewer.t("buy_choose"),
+        reply_markup=keyboards.plans(viewer, settings.plans),
+    )
+
+
+def order_id(callback: CallbackQuery, plan: str) -> str:
+    """One order per plan button of one plans message: tapping it twice (two callback
+    queries, two ids) gives the same payment; "Buy" again shows new buttons, a new order."""
+    if callback.message is None:  # too old for Telegram to say which message it was
+        return f"callback:{callback.id}:{plan}"
+    return f"message:{callback.message.chat.id}:{callback.message.message_id}:{plan}"
+
+
+async def buy_plan(
+    callback: CallbackQuery,
+    *,
+    callback_data: BuyPlan,
+    bot: Bot,
+    viewer: Viewer,
+    settings: BotSettings,
+    payments: Payments,
+) -> None:
+    plan = settings.plans.get(callback_data.plan)
+    if plan is None:
+        await respond(
+            callback,
+            bot,
+            viewer.t("buy_unknown_plan"),
+            reply_markup=keyboards.plans(viewer, settings.plans),
+        )
+        return
+    try:
+        checkout = await payments.create(
+            viewer.telegram_id, callback_data.plan, order_id(callback, callback_data.plan)
+        )
+    except PlanRefused as refusal:
+        # The bot's plans and the ingest's differ: an operator must align them.
+        log.error("payments ingest refused plan %s: %s", callback_data.plan, refusal)  # noqa: TRY400
+        await respond(callback, bot, viewer.t("buy_failed"), reply_markup=back_to_menu(viewer))
+        return
+    await respond(
+        callback,
+        bot,
+        viewer.t(
+            "buy_pay",
+            duration=keyboards.duration(viewer, plan),
+            price=plan.price,
+            currency=plan.currency,
+        ),
+        reply_markup=keyboards.pay(viewer, plan, checkout.confirmation_url),
+    )
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(show_plans, Command("buy"))
+    router.callback_query.register(show_plans, MenuAction.filter(F.action == "buy"))
+    router.callback_query.register(buy_plan, BuyPlan.filter())
+    return router

@@ -1,0 +1,24 @@
+"""Answering a command and a button press alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot
+from aiogram.types import CallbackQuery, Message
+
+Trigger = Message | CallbackQuery
+
+
+def chat_of(trigger: Trigger) -> int:
+    """Where to answer: the message's chat, or for a button the chat it sits in."""
+    if isinstance(trigger, CallbackQuery):
+        return trigger.message.chat.id if trigger.message else trigger.from_user.id
+    return trigger.chat.id
+
+
+async def respond(trigger: Trigger, bot: Bot, text: str, **kwargs: Any) -> Message:
+    """Send ``text`` as a new message; a button press is acknowledged first."""
+    if isinstance(trigger, CallbackQuery):
+        await trigger.answer()
+    return await bot.send_message(chat_of(trigger), text, **kwargs)

@@ -1,0 +1,55 @@
+"""``/start`` (with the ``ref_<id>`` deep link of an inviter) and the main menu."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message, Update
+
+from events.bot_actions import UserStarted
+from keyland.telegram.callbacks import MenuAction
+from services.bot.adapters.events import BotEvents, update_origin
+from services.bot.domain.display import referrer_from
+from services.bot.keyboards.menu import main_menu
+from services.bot.middlewares.viewer import Viewer
+from services.bot.routers.common import Trigger, respond
+
+
+async def start(
+    message: Message,
+    *,
+    command: CommandObject,
+    viewer: Viewer,
+    events: BotEvents,
+    event_update: Update,
+    state: FSMContext,
+) -> None:
+    await state.clear()
+    user = viewer.user
+    await events.publish(
+        UserStarted(
+            telegram_id=user.id,
+            username=user.username,
+            first_name=user.first_name,
+            language_code=user.language_code,
+            referrer_id=referrer_from(command.args, user.id),
+        ),
+        update_origin(event_update),
+    )
+    await message.answer(
+        viewer.t("menu_greeting", name=user.first_name), reply_markup=main_menu(viewer)
+    )
+
+
+async def menu(trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext) -> None:
+    await state.clear()
+    await respond(trigger, bot, viewer.t("menu_title"), reply_markup=main_menu(viewer))
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(start, CommandStart())
+    router.message.register(menu, Command("menu", "help"))
+    router.callback_query.register(menu, MenuAction.filter(F.action == "menu"))
+    return router
