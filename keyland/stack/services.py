@@ -11,7 +11,14 @@ from pathlib import Path
 import httpx
 
 from keyland.settings import StackSettings
-from keyland.stack.local_env import YOOKASSA_EMULATOR_PORT, emulating_yookassa, local_env
+from keyland.stack.local_env import (
+    EMULATED_BOT_USERNAME,
+    TELEGRAM_EMULATOR_PORT,
+    YOOKASSA_EMULATOR_PORT,
+    emulating_telegram,
+    emulating_yookassa,
+    local_env,
+)
 from keyland.stack.process import Daemon
 from keyland.stack.supervisor import Child
 
@@ -55,6 +62,18 @@ def service_specs(stack: StackSettings) -> list[ServiceSpec]:
                 health_url=f"http://127.0.0.1:{YOOKASSA_EMULATOR_PORT}/emulator/webhook",
             )
         )  # fmt: skip
+    if emulating_telegram(env):
+        specs.append(
+            ServiceSpec(
+                "telegram-emulator", "emulators.telegram",
+                args=(
+                    "--port", str(TELEGRAM_EMULATOR_PORT),
+                    "--token", env["KEYLAND_EMULATED_BOT_TOKEN"],
+                    "--bot-username", EMULATED_BOT_USERNAME,
+                ),
+                health_url=f"http://127.0.0.1:{TELEGRAM_EMULATOR_PORT}/emulator/bots",
+            )
+        )  # fmt: skip
     specs += [
         ServiceSpec("subscription", "services.subscription", ("worker",), env=env),
         ServiceSpec(
@@ -65,6 +84,8 @@ def service_specs(stack: StackSettings) -> list[ServiceSpec]:
             "payments-ingest", "services.payments_ingest", env=env,
             health_url=f"http://127.0.0.1:{env['KEYLAND_PAYMENTS_PORT']}/health",
         ),
+        ServiceSpec("notifier", "services.notifier", env=env),
+        ServiceSpec("bot", "services.bot", env=env),
     ]  # fmt: skip
     return specs
 
