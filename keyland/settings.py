@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _ENV_FILE = ".env"
@@ -52,6 +52,11 @@ class StackSettings(BaseSettings):
     kafka_version: str = "4.1.1"
     kafka_heap: str = "512m"
     kafka_controller_port: int = Field(default=9093, gt=0, lt=65536)
+
+    @field_validator("cache_dir", "state_dir")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
 
 
 S = TypeVar("S", bound=BaseSettings)
