@@ -84,4 +84,5 @@ def service_env(
         "KEYLAND_MONGO_DATABASE": mongo_settings.database,
         "KEYLAND_SUBSCRIPTION_APP_ID": f"{isolation}-subscription",
         "KEYLAND_SUBSCRIPTION_DATA_DIR": str(tmp_path_factory.mktemp("subscription")),
+        "KEYLAND_SUBSCRIPTION_KEY_SECRET": f"key-secret-of-{isolation}-for-tests-only",
     }

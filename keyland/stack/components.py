@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Protocol
 
 from keyland.settings import KafkaSettings, MongoSettings, StackSettings, load
 from keyland.stack.ferretdb import FerretDB
 from keyland.stack.kafka import Kafka
+from keyland.stack.local_env import LOCAL_NODES, local_env
+from keyland.stack.node import Node
 from keyland.stack.process import Daemon
 from keyland.stack.services import SupervisedServices
 
@@ -26,6 +30,30 @@ def infrastructure() -> list[Component]:
     return [Kafka(stack, load(KafkaSettings)), FerretDB(stack, load(MongoSettings))]
 
 
+def local_nodes(stack: StackSettings) -> list[Component]:
+    """Two country nodes on loopback (real Xray + agent each), and the countries file
+    naming them, unless the operator brought a countries file of their own."""
+    env = local_env(stack.state_dir)
+    nodes = [
+        Node(
+            stack,
+            country,
+            vless_port=vless,
+            api_port=api,
+            agent_port=agent,
+            token=env["KEYLAND_PROVISIONER_NODE_TOKEN"],
+        )
+        for country, vless, api, agent in LOCAL_NODES
+    ]
+    countries = Path(env["KEYLAND_PROVISIONER_COUNTRIES_FILE"])
+    if countries == (stack.state_dir / "countries.json").resolve() and not countries.exists():
+        countries.write_text(
+            json.dumps({node.name: [node.url.removeprefix("http://")] for node in nodes}, indent=2)
+        )
+    return [part for node in nodes for part in node.components()]
+
+
 def everything() -> list[Component]:
-    """The whole local stack: infrastructure, then the supervised services."""
-    return [*infrastructure(), SupervisedServices(load(StackSettings))]
+    """The whole local stack: infrastructure, two local nodes, the supervised services."""
+    stack = load(StackSettings)
+    return [*infrastructure(), *local_nodes(stack), SupervisedServices(stack)]

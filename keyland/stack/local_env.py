@@ -21,9 +21,12 @@ SUBSCRIPTION_API_PORT = 8081
 PROVISIONER_API_PORT = 8082
 EMULATED_BOT_USERNAME = "keyland_local_bot"
 DEMO_ADMIN_ID = 1
+# Two local country nodes: (country, VLESS port, Xray API port, agent port).
+LOCAL_NODES = (("finland", 10443, 10085, 18471), ("germany", 10444, 10086, 18472))
 
 _SECRETS = (
     "KEYLAND_SUBSCRIPTION_API_TOKEN",
+    "KEYLAND_SUBSCRIPTION_KEY_SECRET",
     "KEYLAND_PAYMENTS_INTERNAL_TOKEN",
     "KEYLAND_PROVISIONER_API_TOKEN",
     "KEYLAND_PROVISIONER_NODE_TOKEN",
@@ -52,6 +55,7 @@ def local_env(state_dir: Path) -> dict[str, str]:
     made = _secrets(state_dir)
     defaults = {
         "KEYLAND_SUBSCRIPTION_API_TOKEN": made["KEYLAND_SUBSCRIPTION_API_TOKEN"],
+        "KEYLAND_SUBSCRIPTION_KEY_SECRET": made["KEYLAND_SUBSCRIPTION_KEY_SECRET"],
         "KEYLAND_PAYMENTS_INTERNAL_TOKEN": made["KEYLAND_PAYMENTS_INTERNAL_TOKEN"],
         "KEYLAND_PAYMENTS_PORT": str(PAYMENTS_PORT),
         "KEYLAND_SUBSCRIPTION_API_PORT": str(SUBSCRIPTION_API_PORT),
@@ -66,6 +70,24 @@ def local_env(state_dir: Path) -> dict[str, str]:
         "KEYLAND_BOT_LINKS_TOKEN": _configured("KEYLAND_PROVISIONER_API_TOKEN")
         or made["KEYLAND_PROVISIONER_API_TOKEN"],
     }
+    countries = str((state_dir / "countries.json").resolve())
+    node_token = (
+        _configured("KEYLAND_PROVISIONER_NODE_TOKEN") or made["KEYLAND_PROVISIONER_NODE_TOKEN"]
+    )
+    env |= {
+        "KEYLAND_PROVISIONER_COUNTRIES_FILE": _configured("KEYLAND_PROVISIONER_COUNTRIES_FILE")
+        or countries,
+        "KEYLAND_PROVISIONER_NODE_TOKEN": node_token,
+        "KEYLAND_PROVISIONER_SUBSCRIPTION_SECRET": _configured(
+            "KEYLAND_PROVISIONER_SUBSCRIPTION_SECRET"
+        )
+        or made["KEYLAND_PROVISIONER_SUBSCRIPTION_SECRET"],
+        "KEYLAND_PROVISIONER_API_TOKEN": env["KEYLAND_BOT_LINKS_TOKEN"],
+        "KEYLAND_PROVISIONER_API_PORT": str(PROVISIONER_API_PORT),
+    }
+    env["KEYLAND_BOT_COUNTRIES_FILE"] = env["KEYLAND_NOTIFIER_COUNTRIES_FILE"] = env[
+        "KEYLAND_PROVISIONER_COUNTRIES_FILE"
+    ]
     if not _configured("KEYLAND_PAYMENTS_YOOKASSA_SHOP_ID"):
         env |= {
             "KEYLAND_PAYMENTS_YOOKASSA_SHOP_ID": "local-shop",

@@ -84,6 +84,11 @@ def service_specs(stack: StackSettings) -> list[ServiceSpec]:
             "payments-ingest", "services.payments_ingest", env=env,
             health_url=f"http://127.0.0.1:{env['KEYLAND_PAYMENTS_PORT']}/health",
         ),
+        ServiceSpec("provisioner", "services.provisioner", ("worker",), env=env),
+        ServiceSpec(
+            "provisioner-api", "services.provisioner", ("api",), env=env,
+            health_url=f"http://127.0.0.1:{env['KEYLAND_PROVISIONER_API_PORT']}/health",
+        ),
         ServiceSpec("notifier", "services.notifier", env=env),
         ServiceSpec("bot", "services.bot", env=env),
     ]  # fmt: skip

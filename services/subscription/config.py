@@ -25,6 +25,10 @@ class SubscriptionSettings(BaseSettings):
     expiry_lookback_days: int = Field(default=30, gt=0)
     cleanup_after_days: int = Field(default=182, gt=0)
     cleanup_interval_s: float = Field(default=7 * 24 * 3600, gt=0)
+    key_secret: SecretStr = Field(
+        min_length=32,
+        description="Derives users' key ids (their VLESS credentials); keep it secret and never change it.",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8081, gt=0, lt=65536)
     api_token: SecretStr | None = Field(
@@ -36,4 +40,5 @@ class SubscriptionSettings(BaseSettings):
             trial=timedelta(days=self.trial_days),
             referral_bonus_days_per_month=self.referral_bonus_days_per_month,
             max_horizon=timedelta(days=self.max_horizon_days),
+            key_secret=self.key_secret.get_secret_value().encode(),
         )

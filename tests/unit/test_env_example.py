@@ -13,12 +13,18 @@ from services.bot.config import BotSettings
 from services.node_agent.config import NodeAgentSettings
 from services.notifier.config import NotifierSettings
 from services.payments_ingest.config import PaymentsSettings
+from services.provisioner.config import (
+    NodeAccessSettings,
+    ProvisionerSettings,
+    SubscriptionPageSettings,
+)
 from services.subscription.config import SubscriptionSettings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 SETTINGS: list[type[BaseSettings]] = [
     KafkaSettings, MongoSettings, StackSettings, SubscriptionSettings, PaymentsSettings,
-    NotifierSettings, BotSettings, NodeAgentSettings,
+    NotifierSettings, BotSettings, NodeAgentSettings, ProvisionerSettings, NodeAccessSettings,
+    SubscriptionPageSettings,
 ]  # fmt: skip
 
 

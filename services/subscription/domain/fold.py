@@ -41,7 +41,7 @@ from services.subscription.domain.state import Effect, Outcome, PaymentRecord, S
 def fold(telegram_id: int, entries: Iterable[Entry], rules: Rules) -> Subscription:
     """The state after every distinct entry (by event id), applied in time order."""
     unique = {entry.event_id: entry for entry in entries}
-    state = Subscription(telegram_id)
+    state = Subscription(telegram_id, key_secret=rules.key_secret)
     for entry in sorted(unique.values(), key=lambda e: e.sort_key()):
         state.outcomes[entry.event_id] = _apply(state, entry, rules)
     return state

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 
@@ -11,3 +11,4 @@ class Rules:
     trial: timedelta = timedelta(days=3)
     referral_bonus_days_per_month: int = 10
     max_horizon: timedelta = timedelta(days=5 * 365)
+    key_secret: bytes = field(default=b"", repr=False)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-KEY_NAMESPACE = uuid.UUID("0b9f4f5e-8f4a-5d86-a1f7-2c0d3f6e9b11")
 
+def key_id_for(telegram_id: int, generation: int, secret: bytes) -> uuid.UUID:
+    """The user's key id: stable for life, new only after a purge (next generation).
 
-def key_id_for(telegram_id: int, generation: int) -> uuid.UUID:
-    """The user's key id: stable for life, new only after a purge (next generation)."""
-    return uuid.uuid5(KEY_NAMESPACE, f"{telegram_id}:{generation}")
+    It is the VLESS credential itself, so it must not be computable from the Telegram id:
+    an HMAC under the deployment's secret makes it unguessable, yet the same on every
+    replay (as long as the secret stays).
+    """
+    digest = hmac.new(secret, f"key:{telegram_id}:{generation}".encode(), hashlib.sha256).digest()
+    return uuid.UUID(bytes=digest[:16], version=4)
 
 
 class Effect(StrEnum):
@@ -55,6 +61,7 @@ class Subscription:
     """The state of one Telegram user, as the fold of their ledger leaves it."""
 
     telegram_id: int
+    key_secret: bytes = field(default=b"", repr=False)
     generation: int = 0
     registered_at: datetime | None = None
     username: str | None = None
@@ -77,7 +84,7 @@ class Subscription:
 
     @property
     def key_id(self) -> uuid.UUID:
-        return key_id_for(self.telegram_id, self.generation)
+        return key_id_for(self.telegram_id, self.generation, self.key_secret)
 
     def active_at(self, moment: datetime) -> bool:
         return self.until is not None and self.until > moment

@@ -20,7 +20,10 @@ from tests.unit.subscription.builders import (
 )
 
 RULES = Rules(
-    trial=timedelta(days=3), referral_bonus_days_per_month=10, max_horizon=timedelta(days=365)
+    key_secret=b"unit-test-secret-of-thirty-two-bytes",
+    trial=timedelta(days=3),
+    referral_bonus_days_per_month=10,
+    max_horizon=timedelta(days=365),
 )
 USER = 1001
 
@@ -171,8 +174,9 @@ class TestPurge:
     def test_purge_ends_access_and_the_next_start_gets_a_new_key(self) -> None:
         before = fold(USER, [started(0), paid(0)], RULES)
         after = fold(USER, [started(0), paid(0), purged(40), started(50)], RULES)
-        assert before.key_id == key_id_for(USER, 0)
-        assert after.key_id == key_id_for(USER, 1)
+        assert before.key_id == key_id_for(USER, 0, RULES.key_secret)
+        assert after.key_id == key_id_for(USER, 1, RULES.key_secret)
+        assert before.key_id != key_id_for(USER, 0, b"another deployment's secret")
         assert after.until is None
         assert after.registered_at == at(50)
 

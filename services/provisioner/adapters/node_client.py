@@ -1,0 +1,104 @@
+"""The node agents' HTTP API (``services/node_agent``), one client per node.
+
+Every call has a timeout; anything but the answer we expect (the agent or its Xray down,
+a refused token, a timeout) is :class:`NodeUnavailable`, which the caller retries later
+with backoff. One ``httpx.AsyncClient`` (one connection pool) serves every node.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Self
+
+import httpx
+from pydantic import SecretStr
+
+from services.provisioner.config import NodeAccessSettings
+from services.provisioner.domain.subscription_page import Usage
+
+
+class NodeUnavailable(ConnectionError):
+    """The node did not do what was asked; the message says how it failed."""
+
+
+class NodeClient:
+    """Enable, disable and list keys on one node agent."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, address: str, token: SecretStr, scheme: str = "http"
+    ) -> None:
+        self._http = http
+        self.address = address
+        self._base = f"{scheme}://{address}"
+        self._headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
+
+    async def enable(self, key_id: uuid.UUID) -> str:
+        """Enable ``key_id`` (idempotent); its connection link on this node."""
+        answer = await self._call("PUT", f"/v1/users/{key_id}")
+        link = answer.get("link")
+        if not isinstance(link, str) or not link:
+            raise NodeUnavailable(f"{self.address}: enabling {key_id} answered no link")
+        return link
+
+    async def disable(self, key_id: uuid.UUID) -> None:
+        """Disable ``key_id`` (idempotent): the node accepts no new connection with it."""
+        await self._call("DELETE", f"/v1/users/{key_id}")
+
+    async def enabled_keys(self) -> set[uuid.UUID]:
+        """The keys enabled on the node (anything that is not a UUID is left out)."""
+        answer = await self._call("GET", "/v1/users")
+        keys: set[uuid.UUID] = set()
+        for text in answer.get("key_ids", []):
+            try:
+                keys.add(uuid.UUID(str(text)))
+            except ValueError:
+                continue
+        return keys
+
+    async def usage(self, key_id: uuid.UUID) -> Usage:
+        """Bytes ``key_id`` moved through this node since its Xray started."""
+        answer = await self._call("GET", f"/v1/users/{key_id}/traffic")
+        return Usage(int(answer.get("uplink_bytes", 0)), int(answer.get("downlink_bytes", 0)))
+
+    async def _call(self, method: str, path: str) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, self._base + path, headers=self._headers)
+        except httpx.HTTPError as error:
+            raise NodeUnavailable(f"{self.address}: {type(error).__name__}: {error}") from error
+        if response.status_code != httpx.codes.OK:
+            raise NodeUnavailable(
+                f"{self.address}: {method} {path} answered {response.status_code}: "
+                f"{response.text[:200]}"
+            )
+        try:
+            answer = response.json()
+        except ValueError as error:
+            raise NodeUnavailable(f"{self.address}: {method} {path}: not JSON") from error
+        if not isinstance(answer, dict):
+            raise NodeUnavailable(f"{self.address}: {method} {path}: not a JSON object")
+        return answer
+
+
+class NodeClients:
+    """Clients for any node, sharing one connection pool and the configured tokens."""
+
+    def __init__(self, http: httpx.AsyncClient, access: NodeAccessSettings) -> None:
+        self._http = http
+        self._access = access
+
+    @classmethod
+    def from_settings(cls, access: NodeAccessSettings) -> Self:
+        timeout = httpx.Timeout(access.node_timeout_s, connect=min(2.0, access.node_timeout_s))
+        return cls(httpx.AsyncClient(timeout=timeout), access)
+
+    def has_token(self, address: str) -> bool:
+        return self._access.token_for(address) is not None
+
+    def for_node(self, address: str) -> NodeClient:
+        token = self._access.token_for(address)
+        if token is None:
+            raise KeyError(f"no token for node {address}")
+        return NodeClient(self._http, address, token, self._access.node_scheme)
+
+    async def close(self) -> None:
+        await self._http.aclose()

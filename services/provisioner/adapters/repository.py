@@ -1,0 +1,199 @@
+"""The ``node_keys`` collection, owned by the provisioner: three kinds of document, each
+with exactly one writer (FerretDB's updates are not atomic against a concurrent writer).
+
+- ``user:<telegram_id>``: a user's access and the event ids it has recorded. Written only
+  by the agent that owns the user's partition.
+- ``applied:<key_id>@<node>``: what the provisioner last did or saw for one key on one
+  node (state, link). Written only by that node's loop (and deleted, once the loop has
+  stopped, when the node leaves the countries file).
+- ``node:<node>``: the node's current outage, if any. Written like the above.
+
+Whole documents are replaced (``replace_one`` with upsert); nothing else is needed when a
+document has one writer. No transactions, change streams, TTL indexes or ``$lookup``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from keyland.mongo import Document
+from services.provisioner.domain.access import Cause, KeyState, UserAccess
+from services.provisioner.domain.plan import Applied
+from services.provisioner.domain.subscription_page import CountryLink
+
+
+def _user_id(telegram_id: int) -> str:
+    return f"user:{telegram_id}"
+
+
+def _key(text: str | None) -> uuid.UUID | None:
+    return None if text is None else uuid.UUID(text)
+
+
+def _access_document(access: UserAccess) -> Document:
+    cause = access.last_cause
+    return {
+        "_id": _user_id(access.telegram_id),
+        "kind": "user",
+        "telegram_id": access.telegram_id,
+        "key_id": None if access.key_id is None else str(access.key_id),
+        "until": access.until,
+        "lapsed_until": access.lapsed_until,
+        "retired_keys": sorted(str(k) for k in access.retired_keys),
+        "region": access.region,
+        "seen": sorted(str(e) for e in access.seen),
+        "cause": None
+        if cause is None
+        else {
+            "event_id": str(cause.event_id),
+            "correlation_id": str(cause.correlation_id),
+            "at": cause.at,
+        },
+    }
+
+
+def _access(document: Document) -> UserAccess:
+    cause: dict[str, Any] | None = document.get("cause")
+    return UserAccess(
+        telegram_id=document["telegram_id"],
+        key_id=_key(document.get("key_id")),
+        until=document.get("until"),
+        lapsed_until=document.get("lapsed_until"),
+        retired_keys=frozenset(uuid.UUID(k) for k in document.get("retired_keys", [])),
+        region=document.get("region"),
+        seen=frozenset(uuid.UUID(e) for e in document.get("seen", [])),
+        last_cause=None
+        if cause is None
+        else Cause(uuid.UUID(cause["event_id"]), uuid.UUID(cause["correlation_id"]), cause["at"]),
+    )
+
+
+class UserAccesses:
+    """Users' access documents (the agent writes; node loops and the API read)."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def create_indexes(self) -> None:
+        await self._collection.create_index([("kind", ASCENDING)])
+        await self._collection.create_index([("key_id", ASCENDING)])
+        await self._collection.create_index([("node", ASCENDING)])
+
+    async def load(self, telegram_id: int) -> UserAccess:
+        document = await self._collection.find_one({"_id": _user_id(telegram_id)})
+        return UserAccess(telegram_id) if document is None else _access(document)
+
+    async def save(self, access: UserAccess) -> None:
+        document = _access_document(access)
+        await self._collection.replace_one({"_id": document["_id"]}, document, upsert=True)
+
+    async def some(self, telegram_ids: Iterable[int]) -> list[UserAccess]:
+        """The known users among ``telegram_ids`` (without their seen event ids)."""
+        ids = [_user_id(t) for t in telegram_ids]
+        cursor = self._collection.find({"_id": {"$in": ids}}, {"seen": 0})
+        return [_access(d) async for d in cursor]
+
+    async def every(self) -> AsyncIterator[UserAccess]:
+        """Every user (without their seen event ids, which only the agent needs)."""
+        async for document in self._collection.find({"kind": "user"}, {"seen": 0}):
+            yield _access(document)
+
+    async def holding(self, key_id: uuid.UUID) -> UserAccess | None:
+        """The user whose current key is ``key_id``, if any."""
+        document = await self._collection.find_one(
+            {"kind": "user", "key_id": str(key_id)}, {"seen": 0}
+        )
+        return None if document is None else _access(document)
+
+
+@dataclass(frozen=True)
+class Outage:
+    since: datetime
+    error: str
+    announced: bool
+
+
+class NodeRecords:
+    """What was applied on each node, and nodes' outages (each node's loop writes its own)."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def applied_on(
+        self, node: str, keys: Iterable[uuid.UUID] | None = None
+    ) -> dict[uuid.UUID, Applied]:
+        query: Document = {"kind": "applied", "node": node}
+        if keys is not None:
+            query["key_id"] = {"$in": [str(k) for k in keys]}
+        found = {}
+        async for d in self._collection.find(query):
+            key = uuid.UUID(d["key_id"])
+            found[key] = Applied(key, KeyState(d["state"]), d.get("link"), d.get("until"))
+        return found
+
+    async def save_applied(
+        self, node: str, country: str, telegram_id: int, applied: Applied, at: datetime
+    ) -> None:
+        document_id = f"applied:{applied.key_id}@{node}"
+        document = {
+            "_id": document_id,
+            "kind": "applied",
+            "key_id": str(applied.key_id),
+            "node": node,
+            "country": country,
+            "telegram_id": telegram_id,
+            "state": applied.state.value,
+            "link": applied.link,
+            "until": applied.until,
+            "updated_at": at,
+        }
+        await self._collection.replace_one({"_id": document_id}, document, upsert=True)
+
+    async def links(self, key_id: uuid.UUID) -> list[CountryLink]:
+        """The links of ``key_id`` on every node where it is enabled."""
+        query = {"kind": "applied", "key_id": str(key_id), "state": KeyState.ENABLED.value}
+        return [
+            CountryLink(d["country"], d["node"], d["link"])
+            async for d in self._collection.find(query)
+            if d.get("link")
+        ]
+
+    async def nodes_of(self, key_id: uuid.UUID) -> list[str]:
+        """Every node where ``key_id`` was ever applied."""
+        query = {"kind": "applied", "key_id": str(key_id)}
+        return [d["node"] async for d in self._collection.find(query, {"node": 1})]
+
+    async def nodes(self) -> set[str]:
+        """Every node with records."""
+        found = await self._collection.distinct("node", {"kind": {"$in": ["applied", "node"]}})
+        return {str(node) for node in found}
+
+    async def forget_node(self, node: str) -> int:
+        """Drop every record of a node that left the countries file."""
+        result = await self._collection.delete_many({"node": node})
+        return result.deleted_count
+
+    async def outage(self, node: str) -> Outage | None:
+        document = await self._collection.find_one({"_id": f"node:{node}"})
+        if document is None or document.get("down_since") is None:
+            return None
+        return Outage(document["down_since"], document.get("error", ""), document["announced"])
+
+    async def save_outage(self, node: str, country: str, outage: Outage | None) -> None:
+        document = {
+            "_id": f"node:{node}",
+            "kind": "node",
+            "node": node,
+            "country": country,
+            "down_since": None if outage is None else outage.since,
+            "error": None if outage is None else outage.error,
+            "announced": False if outage is None else outage.announced,
+        }
+        await self._collection.replace_one({"_id": document["_id"]}, document, upsert=True)

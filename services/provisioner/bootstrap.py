@@ -1,0 +1,137 @@
+"""The one place the provisioner builds its clients: for the worker and for the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from keyland.kafka.dlq import DeadLetters
+from keyland.kafka.producer import EventPublisher
+from keyland.mongo import Document, async_database
+from keyland.settings import ConfigError, KafkaSettings, MongoSettings, load
+from services.provisioner.adapters.countries_file import CountriesFile
+from services.provisioner.adapters.node_client import NodeClients
+from services.provisioner.adapters.repository import NodeRecords, UserAccesses
+from services.provisioner.config import (
+    NodeAccessSettings,
+    ProvisionerSettings,
+    SubscriptionPageSettings,
+)
+from services.provisioner.converge import NodeConverger
+from services.provisioner.domain.countries import Countries, CountriesError
+from services.provisioner.entrypoints.fleet import Fleet
+from services.provisioner.entrypoints.node_loop import Backoff, NodeLoop
+from services.provisioner.handlers import AccessHandler
+
+COLLECTION = "node_keys"
+
+
+@dataclass(frozen=True)
+class Container:
+    settings: ProvisionerSettings
+    kafka: KafkaSettings
+    publisher: EventPublisher
+    accesses: UserAccesses
+    records: NodeRecords
+    clients: NodeClients
+    fleet: Fleet
+    handler: AccessHandler
+    dead_letters: DeadLetters
+
+
+def tokens_cover(access: NodeAccessSettings) -> Callable[[Countries], None]:
+    """A check that every node of a countries file has a token."""
+
+    def check(countries: Countries) -> None:
+        missing = sorted(a for a in countries if access.token_for(a) is None)
+        if missing:
+            raise CountriesError(
+                f"no token for {', '.join(missing)}: set KEYLAND_PROVISIONER_NODE_TOKEN "
+                "or add them to KEYLAND_PROVISIONER_NODE_TOKENS"
+            )
+
+    return check
+
+
+def bootstrap() -> Container:
+    settings, access = load(ProvisionerSettings), load(NodeAccessSettings)
+    kafka, mongo = load(KafkaSettings), load(MongoSettings)
+    countries_file = CountriesFile(settings.countries_file)
+    usable = tokens_cover(access)
+    try:
+        countries = countries_file.read()
+        usable(countries)
+    except CountriesError as error:
+        raise ConfigError(
+            f"invalid configuration: KEYLAND_PROVISIONER_COUNTRIES_FILE: {error}"
+        ) from error
+
+    collection = async_database(mongo, app_name=settings.app_id)[COLLECTION]
+    accesses, records = UserAccesses(collection), NodeRecords(collection)
+    publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
+    clients = NodeClients.from_settings(access)
+
+    def build_loop(address: str, country: str) -> NodeLoop:
+        converger = NodeConverger(
+            address,
+            country,
+            clients.for_node(address),
+            accesses=accesses,
+            records=records,
+            publisher=publisher,
+            unknown_key_grace=timedelta(seconds=settings.unknown_key_grace_s),
+            outage_grace=timedelta(seconds=settings.outage_grace_s),
+        )
+        return NodeLoop(
+            converger,
+            reconcile_interval_s=settings.reconcile_interval_s,
+            backoff=Backoff(settings.retry_initial_s, settings.retry_max_s),
+        )
+
+    fleet = Fleet(
+        countries_file,
+        countries,
+        build_loop,
+        records,
+        usable=usable,
+        poll_s=settings.countries_poll_s,
+    )
+    return Container(
+        settings=settings,
+        kafka=kafka,
+        publisher=publisher,
+        accesses=accesses,
+        records=records,
+        clients=clients,
+        fleet=fleet,
+        handler=AccessHandler(accesses, fleet.notify),
+        dead_letters=DeadLetters(publisher, settings.app_id),
+    )
+
+
+@dataclass(frozen=True)
+class ApiContainer:
+    settings: SubscriptionPageSettings
+    db: AsyncDatabase[Document]
+    accesses: UserAccesses
+    records: NodeRecords
+    clients: NodeClients
+
+
+def bootstrap_api() -> ApiContainer:
+    settings, access, mongo = (
+        load(SubscriptionPageSettings),
+        load(NodeAccessSettings),
+        load(MongoSettings),
+    )
+    db = async_database(mongo, app_name="keyland-provisioner-api")
+    return ApiContainer(
+        settings=settings,
+        db=db,
+        accesses=UserAccesses(db[COLLECTION]),
+        records=NodeRecords(db[COLLECTION]),
+        clients=NodeClients.from_settings(access),
+    )

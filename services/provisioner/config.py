@@ -1,0 +1,109 @@
+"""The provisioner's settings (``KEYLAND_PROVISIONER_*``), one class per concern.
+
+Build them with :func:`keyland.settings.load`, which stops start-up with a message naming
+the variable that is missing or malformed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from services.provisioner.domain.countries import is_node_address
+
+_CONFIG = SettingsConfigDict(env_prefix="KEYLAND_PROVISIONER_", env_file=".env", extra="ignore")
+
+NodeToken = Annotated[SecretStr, Field(min_length=16)]
+
+
+class ProvisionerSettings(BaseSettings):
+    """The worker: where the countries are, how often it looks, how it retries."""
+
+    model_config = _CONFIG
+
+    app_id: str = Field(default="keyland-provisioner", min_length=1)
+    data_dir: Path = Path("var/provisioner")
+    countries_file: Path = Field(
+        description='JSON {"country": ["host:port of a node agent", ...]}; re-read on change.'
+    )
+    countries_poll_s: float = Field(default=1.0, gt=0, le=60)
+    reconcile_interval_s: float = Field(
+        default=5.0, gt=0, description="How often every node is compared with desired state."
+    )
+    retry_initial_s: float = Field(default=0.2, gt=0, description="First wait after a failure.")
+    retry_max_s: float = Field(default=5.0, gt=0, description="Cap of the doubling waits.")
+    outage_grace_s: float = Field(
+        default=10.0, ge=0, description="A node failing this long is announced unreachable."
+    )
+    unknown_key_grace_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="A key on a node that no user owns is removed after this long.",
+    )
+
+
+class NodeAccessSettings(BaseSettings):
+    """How the provisioner (worker and API) talks to the node agents."""
+
+    model_config = _CONFIG
+
+    node_token: NodeToken | None = Field(
+        default=None, description="Bearer token of every node agent without its own."
+    )
+    node_tokens: Annotated[dict[str, NodeToken], NoDecode] = Field(
+        default_factory=dict, description='Per-node tokens, JSON {"host:port": "token"}.'
+    )
+    node_scheme: Literal["http", "https"] = "http"
+    node_timeout_s: float = Field(default=5.0, gt=0, le=60)
+
+    @field_validator("node_tokens", mode="before")
+    @classmethod
+    def _json(cls, value: Any) -> Any:
+        """Decoded here rather than by the settings source, so that a malformed value is
+        reported naming the variable like any other."""
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as error:
+            raise ValueError(f'expected JSON {{"host:port": "token"}}: {error}') from error
+
+    @field_validator("node_tokens")
+    @classmethod
+    def _addresses(cls, tokens: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        wrong = [address for address in tokens if not is_node_address(address)]
+        if wrong:
+            raise ValueError(f"keys must be host:port, not {wrong}")
+        return tokens
+
+    def token_for(self, address: str) -> SecretStr | None:
+        return self.node_tokens.get(address, self.node_token)
+
+
+class SubscriptionPageSettings(BaseSettings):
+    """The subscription API: ``/sub/{token}`` for VPN clients, ``/v1`` for the bot."""
+
+    model_config = _CONFIG
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8082, gt=0, lt=65536)
+    subscription_secret: SecretStr = Field(
+        min_length=32, description="Signs the subscription URLs; changing it voids all of them."
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8082",
+        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        description="Where VPN clients reach this API; subscription URLs start with it.",
+    )
+    profile_title: str = Field(default="Keyland", min_length=1, max_length=64)
+    update_interval_hours: int = Field(default=12, gt=0, le=24 * 7)
+    traffic_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    api_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Bearer token of /v1 (the bot asks there for a user's URL); unset: no /v1.",
+    )

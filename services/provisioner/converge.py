@@ -1,0 +1,183 @@
+"""Bringing one node in line with the users' access, and telling ``keys`` what changed.
+
+One :class:`NodeConverger` per node, driven by that node's loop one step at a time, so it
+is the only writer of the node's records. A step calls the node first, then publishes its
+fact, then records it: a crash in between repeats the (idempotent) node call and publishes
+the fact again under the same id, derived from (key, node, until), so the repetition is
+recognisable downstream.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from events import Envelope, Event, derived_event_id, external_event_id
+from events.keys import KeyActivated, KeyDeactivated, KeyDeleted, NodeUnreachable
+from keyland.kafka.producer import EventPublisher
+from services.provisioner.adapters.node_client import NodeClient
+from services.provisioner.adapters.repository import NodeRecords, Outage, UserAccesses
+from services.provisioner.domain.access import Cause, KeyState
+from services.provisioner.domain.plan import (
+    Action,
+    Applied,
+    Step,
+    due_evictions,
+    plan_node,
+    record_view,
+    wanted_keys,
+)
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "provisioner"
+
+
+def _millis(moment: datetime) -> datetime:
+    """``moment`` at the database's precision, so an id made from it survives a restart."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+class NodeConverger:
+    def __init__(
+        self,
+        address: str,
+        country: str,
+        client: NodeClient,
+        *,
+        accesses: UserAccesses,
+        records: NodeRecords,
+        publisher: EventPublisher,
+        unknown_key_grace: timedelta,
+        outage_grace: timedelta,
+    ) -> None:
+        self.address = address
+        self.country = country
+        self._client = client
+        self._accesses = accesses
+        self._records = records
+        self._publisher = publisher
+        self._unknown_key_grace = unknown_key_grace
+        self._outage_grace = outage_grace
+        self._unknown_since: dict[uuid.UUID, datetime] = {}
+        self._outage: Outage | None = None
+        self._outage_loaded = False
+
+    async def converge_users(self, telegram_ids: Iterable[int], now: datetime) -> int:
+        """Apply the access of these users, trusting the record for what the node has."""
+        wanted = wanted_keys(await self._accesses.some(telegram_ids), now)
+        applied = await self._records.applied_on(self.address, wanted)
+        steps = plan_node(wanted, applied, record_view(applied))
+        await self._run(steps, now)
+        return len(steps)
+
+    async def reconcile(self, now: datetime) -> int:
+        """Compare the node's real keys with every user's access and repair both ways."""
+        on_node = await self._client.enabled_keys()
+        wanted = wanted_keys([a async for a in self._accesses.every()], now)
+        applied = await self._records.applied_on(self.address)
+        steps = plan_node(wanted, applied, on_node)
+        unknown = {s.key_id for s in steps if s.action is Action.EVICT}
+        due, self._unknown_since = due_evictions(
+            unknown, self._unknown_since, now, self._unknown_key_grace
+        )
+        steps = [s for s in steps if s.action is not Action.EVICT or s.key_id in due]
+        await self._run(steps, now)
+        return len(steps)
+
+    async def failed(self, error: str, now: datetime) -> None:
+        """Note a failed round; announce the outage once it lasted the grace period."""
+        outage = await self._current_outage()
+        if outage is None:
+            log.warning("node %s (%s) unreachable: %s", self.address, self.country, error)
+            outage = Outage(_millis(now), error, announced=False)
+            await self._save_outage(outage)
+        if not outage.announced and now - outage.since >= self._outage_grace:
+            event = NodeUnreachable(
+                country=self.country, node=self.address, error=error[:500], since=outage.since
+            )
+            source_id = f"{self.address}@{outage.since.isoformat()}"
+            event_id = external_event_id(PRODUCER, source_id, event.event_type)
+            await self._publish(event, event_id, None, now)
+            await self._save_outage(replace(outage, announced=True))
+
+    async def answered(self, now: datetime) -> None:
+        """Note a successful round: an outage, if there was one, is over."""
+        outage = await self._current_outage()
+        if outage is not None:
+            log.warning(
+                "node %s (%s) answers again after %.1f s",
+                self.address,
+                self.country,
+                (now - outage.since).total_seconds(),
+            )
+            await self._save_outage(None)
+
+    async def _run(self, steps: list[Step], now: datetime) -> None:
+        for step in steps:
+            await self._do(step, now)
+
+    async def _do(self, step: Step, now: datetime) -> None:
+        want = step.wanted
+        if want is None:  # evict: a key no user owns
+            await self._client.disable(step.key_id)
+            log.warning("removed key %s that nobody owns from %s", step.key_id, self.address)
+            return
+        link = None
+        if step.action is Action.ENABLE:
+            link = await self._client.enable(step.key_id)
+        elif step.action is Action.REVOKE:
+            await self._client.disable(step.key_id)
+        if step.announce:
+            await self._announce(step, link, now)
+        applied = Applied(step.key_id, want.state, link, want.until)
+        await self._records.save_applied(self.address, self.country, want.telegram_id, applied, now)
+        log.info("%s %s on %s: %s", step.action, step.key_id, self.address, want.state)
+
+    async def _announce(self, step: Step, link: str | None, now: datetime) -> None:
+        want = step.wanted
+        assert want is not None
+        until = want.until.isoformat() if want.until else "-"
+        tg, key, country, node = want.telegram_id, want.key_id, self.country, self.address
+        event: Event
+        if want.state is KeyState.ENABLED:
+            assert link is not None
+            event = KeyActivated(telegram_id=tg, key_id=key, country=country, node=node, link=link)
+            discriminator = f"{node}|{until}"
+        elif want.state is KeyState.DISABLED:
+            event = KeyDeactivated(telegram_id=tg, key_id=key, country=country, node=node)
+            discriminator = f"{node}|{until}"
+        else:
+            event = KeyDeleted(telegram_id=tg, key_id=key, country=country, node=node)
+            discriminator = node
+        event_id = derived_event_id(want.key_id, event.event_type, discriminator)
+        await self._publish(event, event_id, want.cause, now)
+
+    async def _publish(
+        self, event: Event, event_id: uuid.UUID, cause: Cause | None, now: datetime
+    ) -> None:
+        await self._publisher.publish(
+            Envelope(
+                event_id=event_id,
+                type=event.event_type,
+                version=event.event_version,
+                occurred_at=now,
+                producer=PRODUCER,
+                correlation_id=cause.correlation_id if cause else event_id,
+                causation_id=cause.event_id if cause else None,
+                payload=event,
+            )
+        )
+
+    async def _current_outage(self) -> Outage | None:
+        if not self._outage_loaded:
+            self._outage = await self._records.outage(self.address)
+            self._outage_loaded = True
+        return self._outage
+
+    async def _save_outage(self, outage: Outage | None) -> None:
+        await self._records.save_outage(self.address, self.country, outage)
+        self._outage = outage

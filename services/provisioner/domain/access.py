@@ -1,0 +1,162 @@
+"""A user's access as the provisioner knows it, recorded from the ``subscriptions`` facts.
+
+Rules (event times and ``until`` values only; the wall clock enters as ``now`` when asking
+whether access is active at a moment):
+- ``until`` is the one the latest fact carried. The subscription service publishes one
+  user's facts in the order it decided them, so the latest fact is its current view, even
+  when it carries an earlier ``until`` than before (a refund, an admin shortening).
+- an expiry records the ``until`` that lapsed. Access is active while ``until`` is in the
+  future and later than every lapsed ``until``; so an expiry for an older ``until`` than
+  the known one (the user renewed while it was on its way) changes nothing.
+- a purge retires the key for good: deleted on every node and never enabled again. The
+  next key the user gets (after a purge the subscription service issues a new one) starts
+  without access until a fact gives it an ``until``.
+- every event id is recorded once: a redelivered or replayed event changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+
+class KeyState(StrEnum):
+    """What a key must be on every node."""
+
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class Cause:
+    """The event behind the latest change, for the lineage of the facts it leads to."""
+
+    event_id: uuid.UUID
+    correlation_id: uuid.UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
+class KeySeen:
+    """The user's key (``UserRegistered``)."""
+
+    key_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class UntilSet:
+    """Access now lasts until ``until`` (trial, extension, shortening, referral bonus)."""
+
+    until: datetime
+    key_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Lapsed:
+    """Access that lasted until ``until`` has lapsed (``SubscriptionExpired``)."""
+
+    key_id: uuid.UUID
+    until: datetime
+
+
+@dataclass(frozen=True)
+class Purged:
+    """The key is to be deleted everywhere (``UserPurged``)."""
+
+    key_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class RegionPicked:
+    """The country the user prefers, listed first on their subscription page."""
+
+    region: str
+
+
+Change = KeySeen | UntilSet | Lapsed | Purged | RegionPicked
+
+
+@dataclass(frozen=True)
+class UserAccess:
+    """Everything the provisioner needs to know about one user's keys."""
+
+    telegram_id: int
+    key_id: uuid.UUID | None = None
+    until: datetime | None = None
+    lapsed_until: datetime | None = None
+    retired_keys: frozenset[uuid.UUID] = frozenset()
+    region: str | None = None
+    seen: frozenset[uuid.UUID] = frozenset()
+    last_cause: Cause | None = None
+
+    def active_at(self, now: datetime) -> bool:
+        if self.key_id is None or self.until is None or self.until <= now:
+            return False
+        return self.lapsed_until is None or self.until > self.lapsed_until
+
+    def desired(self, now: datetime) -> dict[uuid.UUID, KeyState]:
+        """Every key of the user and what it must be on every node at ``now``."""
+        wanted = dict.fromkeys(self.retired_keys, KeyState.DELETED)
+        if self.key_id is not None:
+            wanted[self.key_id] = KeyState.ENABLED if self.active_at(now) else KeyState.DISABLED
+        return wanted
+
+    def ignores(self, change: Change) -> bool:
+        """True when ``change`` cannot alter access: an expiry older than the known
+        ``until`` (stale) or a fact about a retired key."""
+        key = getattr(change, "key_id", None)
+        if key is not None and key in self.retired_keys:
+            return True
+        return (
+            isinstance(change, Lapsed)
+            and change.key_id == self.key_id
+            and self.until is not None
+            and self.until > change.until
+        )
+
+
+def record(access: UserAccess, change: Change, cause: Cause) -> UserAccess:
+    """``access`` after ``change`` (once per event id: a repeated event returns it as is)."""
+    if cause.event_id in access.seen:
+        return access
+    return replace(_apply(access, change), seen=access.seen | {cause.event_id}, last_cause=cause)
+
+
+def _apply(access: UserAccess, change: Change) -> UserAccess:
+    if isinstance(change, RegionPicked):
+        return replace(access, region=change.region)
+    if isinstance(change, Purged):
+        retired = access.retired_keys | {change.key_id}
+        if access.key_id == change.key_id:
+            return replace(access, key_id=None, until=None, lapsed_until=None, retired_keys=retired)
+        return replace(access, retired_keys=retired)
+    if change.key_id is not None and change.key_id in access.retired_keys:
+        return access  # a purged key never comes back
+    current = _adopt(access, change.key_id)
+    if isinstance(change, UntilSet):
+        return replace(current, until=change.until)
+    if isinstance(change, Lapsed):
+        lapsed = change.until
+        if current.lapsed_until is not None:
+            lapsed = max(current.lapsed_until, change.until)
+        return replace(current, lapsed_until=lapsed)
+    return current
+
+
+def _adopt(access: UserAccess, key: uuid.UUID | None) -> UserAccess:
+    """``access`` for ``key``: a key other than the current one is the user's next
+    generation, so the current one is retired and access starts afresh."""
+    if key is None or key == access.key_id:
+        return access
+    if access.key_id is None:
+        return replace(access, key_id=key)
+    return replace(
+        access,
+        key_id=key,
+        until=None,
+        lapsed_until=None,
+        retired_keys=access.retired_keys | {access.key_id},
+    )

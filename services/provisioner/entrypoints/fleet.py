@@ -1,0 +1,120 @@
+"""The node loops of every node in the countries file, following the file as it changes.
+
+A node added to the file gets a loop whose first round is a full reconciliation: every
+active user is back-filled. A node removed from the file loses its loop and its records
+(it is no longer managed; decommissioning it is the operator's business). A file that
+cannot be used is logged and the last good one stays in force.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Callable
+
+from keyland.retry import retry_transient
+from services.provisioner.adapters.countries_file import CountriesFile
+from services.provisioner.adapters.repository import NodeRecords
+from services.provisioner.domain.countries import Countries, CountriesError
+from services.provisioner.entrypoints.node_loop import NodeLoop
+
+log = logging.getLogger(__name__)
+
+
+class Fleet:
+    def __init__(
+        self,
+        countries_file: CountriesFile,
+        countries: Countries,
+        build_loop: Callable[[str, str], NodeLoop],
+        records: NodeRecords,
+        *,
+        usable: Callable[[Countries], None],
+        poll_s: float,
+    ) -> None:
+        """``countries`` were read and checked at start-up; ``usable`` raises
+        :class:`CountriesError` for a new version that cannot be used (say, a node
+        without a token)."""
+        self._file = countries_file
+        self._countries = dict(countries)
+        self._build_loop = build_loop
+        self._records = records
+        self._usable = usable
+        self._poll_s = poll_s
+        self._loops = {address: build_loop(address, c) for address, c in countries.items()}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def countries(self) -> Countries:
+        return dict(self._countries)
+
+    def notify(self, telegram_id: int) -> None:
+        """The user's access changed: every node applies it at its next round."""
+        for loop in self._loops.values():
+            loop.notify(telegram_id)
+
+    async def run(self) -> None:
+        """Run every node's loop and follow the countries file, until cancelled."""
+        try:
+            for address in await retry_transient(self._records.nodes):
+                if address not in self._countries:  # it left the file while we were away
+                    await self._forget(address, "gone from the countries file")
+            for address in self._loops:
+                self._start(address)
+            log.info("managing %d nodes: %s", len(self._loops), self._countries)
+            while True:
+                await asyncio.sleep(self._poll_s)
+                await self.follow_file()
+        finally:
+            for address in list(self._tasks):
+                await self._stop(address)
+
+    async def follow_file(self) -> None:
+        """Apply the countries file if it changed and can be used."""
+        problem: CountriesError | None = None
+        try:
+            countries = self._file.changed()
+            if countries is not None:
+                self._usable(countries)
+        except CountriesError as error:
+            problem = error
+        if problem is not None:
+            log.error("%s; keeping the %d nodes in use", problem, len(self._countries))
+            return
+        if countries is None or countries == self._countries:
+            return
+        for address, country in self._countries.items():
+            if countries.get(address) != country:
+                await self._stop(address)
+                del self._loops[address]
+                await self._forget(address, f"{country}, left the countries file")
+        for address, country in countries.items():
+            if address not in self._loops:
+                self._loops[address] = self._build_loop(address, country)
+                self._start(address)
+                log.warning("node %s (%s) joined; back-filling active users", address, country)
+        self._countries = dict(countries)
+
+    async def _forget(self, address: str, why: str) -> None:
+        forgotten = await retry_transient(functools.partial(self._records.forget_node, address))
+        log.warning("node %s (%s): no longer managed, %d records dropped", address, why, forgotten)
+
+    def _start(self, address: str) -> None:
+        task = asyncio.create_task(self._loops[address].run(), name=f"node-loop-{address}")
+        task.add_done_callback(_log_unexpected_end)
+        self._tasks[address] = task
+
+    async def _stop(self, address: str) -> None:
+        task = self._tasks.pop(address, None)
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _log_unexpected_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s ended", task.get_name(), exc_info=task.exception())

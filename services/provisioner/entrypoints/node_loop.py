@@ -1,0 +1,118 @@
+"""One loop per node: apply what the agent recorded, reconcile on a timer, back off on failure.
+
+Each round is either a full reconciliation (at start, every ``reconcile_interval_s``, and
+after any failure) or the users the agent reported changed since the last round. A failed
+round waits a capped, doubling delay before the next; other nodes' loops and the Kafka
+partition never wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from services.provisioner.adapters.node_client import NodeUnavailable
+from services.provisioner.converge import NodeConverger
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Backoff:
+    """Delays that double from ``initial_s`` up to ``max_s``, until :meth:`reset`."""
+
+    def __init__(self, initial_s: float, max_s: float) -> None:
+        self.initial_s = initial_s
+        self.max_s = max(max_s, initial_s)
+        self._next_s = initial_s
+
+    def next(self) -> float:
+        delay, self._next_s = self._next_s, min(self._next_s * 2, self.max_s)
+        return delay
+
+    def reset(self) -> None:
+        self._next_s = self.initial_s
+
+
+class NodeLoop:
+    """Drives one node's :class:`NodeConverger` until cancelled."""
+
+    def __init__(
+        self,
+        converger: NodeConverger,
+        *,
+        reconcile_interval_s: float,
+        backoff: Backoff,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.converger = converger
+        self.reconcile_interval_s = reconcile_interval_s
+        self.backoff = backoff
+        self.clock = clock
+        self.pending: set[int] = set()
+        self._wake = asyncio.Event()
+        self._next_reconcile = 0.0  # monotonic; 0 means "at the next round"
+
+    @property
+    def address(self) -> str:
+        return self.converger.address
+
+    def notify(self, telegram_id: int) -> None:
+        """The user's access changed: apply it at the next round."""
+        self.pending.add(telegram_id)
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Rounds until cancelled; a failed round is retried after a backoff delay."""
+        while True:
+            self._wake.clear()
+            if await self._round():
+                self.backoff.reset()
+                await self._idle()
+            else:
+                self._next_reconcile = 0.0  # after any failure, compare everything
+                await asyncio.sleep(self.backoff.next())
+
+    async def _round(self) -> bool:
+        now = self.clock()
+        try:
+            if time.monotonic() >= self._next_reconcile:
+                self.pending.clear()  # a reconciliation covers every user
+                changed = await self.converger.reconcile(now)
+                self._next_reconcile = time.monotonic() + self.reconcile_interval_s
+            elif self.pending:
+                batch, self.pending = self.pending, set()
+                changed = await self.converger.converge_users(batch, now)
+            else:
+                return True
+            await self.converger.answered(now)
+        except NodeUnavailable as error:
+            await self._note_failure(str(error), now)
+            return False
+        except Exception:  # the database or Kafka away, or a bug: retry, never stop the loop
+            log.exception("round on node %s failed; retrying", self.address)
+            return False
+        if changed:
+            log.info("node %s: %d changes applied", self.address, changed)
+        return True
+
+    async def _note_failure(self, error: str, now: datetime) -> None:
+        try:
+            await self.converger.failed(error, now)
+        except Exception:
+            log.exception("cannot record the outage of node %s", self.address)
+
+    async def _idle(self) -> None:
+        """Wait for news from the agent or the next reconciliation, whichever comes first."""
+        if self.pending:
+            return
+        timeout = max(0.0, self._next_reconcile - time.monotonic())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)

@@ -1,0 +1,41 @@
+"""The faust worker: the agent over ``subscriptions`` (and ``bot.actions`` for the preferred
+region), and the fleet of node loops with the countries-file watcher beside it."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+from faust.worker import Worker
+
+from keyland.kafka.faust_app import consume, make_app
+from keyland.retry import retry_transient
+from services.provisioner.bootstrap import Container
+
+# Co-partitioned (six partitions each, keyed by Telegram id): one user's records from both
+# meet in the same agent, so the agent is the one writer of that user's document.
+INPUT_TOPICS = ("subscriptions", "bot.actions")
+
+
+def build_app(container: Container) -> faust.App:
+    settings = container.settings
+    app = make_app(settings.app_id, container.kafka, datadir=settings.data_dir)
+    consume(
+        app, container.publisher.topics, INPUT_TOPICS, container.handler, container.dead_letters
+    )
+
+    async def run_fleet() -> None:
+        await retry_transient(container.accesses.create_indexes)
+        try:
+            await container.fleet.run()
+        finally:
+            await container.clients.close()
+            await container.publisher.close()
+
+    app.task(run_fleet)
+    return app
+
+
+def run(container: Container) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per node call
+    Worker(build_app(container), loglevel="INFO").execute_from_commandline()

@@ -1,0 +1,198 @@
+"""Helpers for running the provisioner against real nodes: its environment, the countries
+file, the facts the subscription service would publish, and looks at nodes and topics."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from events import Envelope, Event
+from events.keys import KeyActivated
+from events.subscriptions import (
+    ExtensionReason,
+    SubscriptionExpired,
+    SubscriptionExtended,
+    TrialActivated,
+    UserPurged,
+    UserRegistered,
+)
+from keyland.kafka.producer import EventPublisher
+from keyland.settings import StackSettings
+from keyland.stack.node import Node
+from tests.kafka_tail import read_topic
+from tests.nodes import agent_client, free_port
+
+_telegram_ids = itertools.count(random.randrange(10**6, 10**9, 10**5))
+
+
+def address(node: Node) -> str:
+    """``host:port`` of the node's agent, as the countries file names it."""
+    return node.url.removeprefix("http://")
+
+
+def new_node(state_dir: Path, name: str) -> Node:
+    """A node on free loopback ports with its own token, not started yet (so that a caller
+    holding it can stop it even when starting fails halfway)."""
+    return Node(
+        StackSettings(state_dir=state_dir),
+        name,
+        vless_port=free_port(),
+        api_port=free_port(),
+        agent_port=free_port(),
+        token=secrets.token_urlsafe(24),
+    )
+
+
+def write_text(path: Path, text: str) -> None:
+    """Replace the file's content atomically (the provisioner polls it)."""
+    partial = path.with_suffix(".partial")
+    partial.write_text(text)
+    partial.replace(path)
+
+
+def write_countries(path: Path, nodes: list[Node]) -> None:
+    """A countries file listing ``nodes`` under their names."""
+    countries: dict[str, list[str]] = {}
+    for node in nodes:
+        countries.setdefault(node.name, []).append(address(node))
+    write_text(path, json.dumps(countries))
+
+
+def node_tokens(nodes: list[Node]) -> str:
+    """``KEYLAND_PROVISIONER_NODE_TOKENS`` for ``nodes`` (each test node has its own token)."""
+    return json.dumps({address(n): n.agent.environment["KEYLAND_NODE_TOKEN"] for n in nodes})
+
+
+def keys_on(node: Node) -> set[str]:
+    """The key ids the node's agent has enabled (empty when the agent does not answer)."""
+    with agent_client(node) as api:
+        try:
+            response = api.get("/v1/users")
+        except OSError:
+            return set()
+    if response.status_code != 200:
+        return set()
+    return set(response.json()["key_ids"])
+
+
+@dataclass(frozen=True)
+class User:
+    """A user as the subscription service would describe them."""
+
+    telegram_id: int
+    key_id: uuid.UUID
+
+    @classmethod
+    def new(cls) -> User:
+        return cls(next(_telegram_ids), uuid.uuid4())
+
+    @property
+    def key(self) -> str:
+        return str(self.key_id)
+
+    def registered(self) -> UserRegistered:
+        return UserRegistered(telegram_id=self.telegram_id, key_id=self.key_id)
+
+    def trial(self, until: datetime) -> TrialActivated:
+        return TrialActivated(telegram_id=self.telegram_id, key_id=self.key_id, until=until)
+
+    def extended(self, previous: datetime | None, until: datetime) -> SubscriptionExtended:
+        return SubscriptionExtended(
+            telegram_id=self.telegram_id,
+            key_id=self.key_id,
+            previous_until=previous,
+            until=until,
+            reason=ExtensionReason.PAYMENT,
+            payment_id=f"pay-{uuid.uuid4().hex[:8]}",
+        )
+
+    def expired(self, until: datetime) -> SubscriptionExpired:
+        return SubscriptionExpired(telegram_id=self.telegram_id, key_id=self.key_id, until=until)
+
+    def purged(self) -> UserPurged:
+        return UserPurged(telegram_id=self.telegram_id, key_id=self.key_id)
+
+
+def fact(event: Event, at: datetime | None = None) -> Envelope[Event]:
+    return Envelope.new(event, producer="subscription", occurred_at=at or datetime.now(UTC))
+
+
+async def publish(publisher: EventPublisher, *events: Event) -> list[Envelope[Event]]:
+    """Publish ``events`` in order, as the subscription service would; their envelopes."""
+    sent = [fact(event) for event in events]
+    for envelope in sent:
+        await publisher.publish(envelope)
+    return sent
+
+
+async def start_trial(publisher: EventPublisher, days: float = 3) -> tuple[User, datetime]:
+    user = User.new()
+    until = (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0)
+    await publish(publisher, user.registered(), user.trial(until))
+    return user, until
+
+
+async def activations(
+    bootstrap: str, topic: str, key_id: uuid.UUID, expected: int, timeout_s: float = 30
+) -> list[Envelope[KeyActivated]]:
+    """``KeyActivated`` events of ``key_id``, once at least ``expected`` are on the topic."""
+
+    def of_key(found: list[Envelope[Event]]) -> list[Envelope[KeyActivated]]:
+        return [
+            e  # type: ignore[misc]
+            for e in found
+            if isinstance(e.payload, KeyActivated) and e.payload.key_id == key_id
+        ]
+
+    found = await read_topic(
+        bootstrap, topic, until=lambda f: len(of_key(f)) >= expected, timeout_s=timeout_s
+    )
+    return of_key(found)
+
+
+async def wait_for_topics(bootstrap: str, names: list[str], timeout_s: float = 60) -> None:
+    """Wait until the broker's metadata lists ``names``. A faust worker subscribing before
+    that ignores the missing topics and idles until its next metadata refresh (minutes)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not all(consumer.partitions_for_topic(name) for name in names):
+            assert time.monotonic() < deadline, f"topics {names} not in the metadata"
+            await consumer._client.force_metadata_update()
+            await asyncio.sleep(0.1)
+    finally:
+        await consumer.stop()
+
+
+async def read_raw(
+    bootstrap: str, topic: str, *, until: int, timeout_s: float = 30
+) -> list[tuple[bytes | None, dict[str, bytes]]]:
+    """Values and headers of the records on ``topic`` (undecoded: poison stays poison)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        partitions = consumer.partitions_for_topic(topic)
+        while not partitions and time.monotonic() < deadline:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic)
+            await asyncio.sleep(0.1)
+        consumer.assign([TopicPartition(topic, p) for p in partitions or ()])
+        found: list[tuple[bytes | None, dict[str, bytes]]] = []
+        while len(found) < until and time.monotonic() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=300)).values():
+                found += [(r.value, dict(r.headers)) for r in batch]
+        return found
+    finally:
+        await consumer.stop()
