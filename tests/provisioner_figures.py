@@ -28,7 +28,7 @@ import typer
 
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
-from keyland.kafka.topics import ensure_topics
+from keyland.kafka.topics import ensure_topics, wait_until_visible
 from keyland.mongo import database
 from keyland.settings import KafkaSettings, MongoSettings
 from keyland.stack.node import Node
@@ -41,7 +41,6 @@ from tests.provisioning import (
     new_node,
     node_tokens,
     publish,
-    wait_for_topics,
     write_countries,
 )
 
@@ -78,7 +77,7 @@ async def measure(endpoints: Endpoints, users: int, outages: int, home: Path) ->
     mongo = MongoSettings(url=endpoints.mongo_url, database=prefix)
     topics = TopicNames(kafka.topic_prefix)
     await ensure_topics(kafka.bootstrap, topics)
-    await wait_for_topics(kafka.bootstrap, [topics("subscriptions"), topics("bot.actions")])
+    await wait_until_visible(kafka.bootstrap, [topics("subscriptions"), topics("bot.actions")])
     nodes: list[Node] = []
     publisher = EventPublisher.from_settings(kafka, client_id="figures")
     worker: Program | None = None

@@ -160,21 +160,6 @@ async def activations(
     return of_key(found)
 
 
-async def wait_for_topics(bootstrap: str, names: list[str], timeout_s: float = 60) -> None:
-    """Wait until the broker's metadata lists ``names``. A faust worker subscribing before
-    that ignores the missing topics and idles until its next metadata refresh (minutes)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        deadline = time.monotonic() + timeout_s
-        while not all(consumer.partitions_for_topic(name) for name in names):
-            assert time.monotonic() < deadline, f"topics {names} not in the metadata"
-            await consumer._client.force_metadata_update()
-            await asyncio.sleep(0.1)
-    finally:
-        await consumer.stop()
-
-
 async def read_raw(
     bootstrap: str, topic: str, *, until: int, timeout_s: float = 30
 ) -> list[tuple[bytes | None, dict[str, bytes]]]:

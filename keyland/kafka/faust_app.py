@@ -8,17 +8,21 @@ offset reset and would swallow a replay) — idempotency lives in the database.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import faust
+from faust.worker import Worker
 
 from events import Envelope, Event, decode
 from events.registry import TopicNames
 from keyland.kafka.dlq import DeadLetters, FailedRecord
+from keyland.kafka.topics import wait_until_visible
 from keyland.retry import retry_transient
 from keyland.settings import KafkaSettings
 
@@ -59,6 +63,14 @@ def make_app(
         web_port=web_port or 6066,
         web_host="127.0.0.1",
     )
+
+
+def run_worker(app: faust.App, kafka: KafkaSettings, base_topics: tuple[str, ...]) -> None:
+    """Run ``app`` as a faust worker once the topics it reads are visible."""
+    names = TopicNames(kafka.topic_prefix)
+    asyncio.run(wait_until_visible(kafka.bootstrap, [names(base) for base in base_topics]))
+    sys.argv = [sys.argv[0], "worker"]  # faust's Worker reads its own command line
+    Worker(app, loglevel="INFO").execute_from_commandline()
 
 
 def consume(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
@@ -40,3 +44,30 @@ async def ensure_topics(
         elif code != _ALREADY_EXISTS:
             raise for_code(code)(f"cannot create topic {name}")
     return created
+
+
+class TopicsMissing(RuntimeError):
+    """The topics a worker reads are not in the broker's metadata."""
+
+
+async def wait_until_visible(bootstrap: str, names: list[str], timeout_s: float = 60) -> None:
+    """Wait until the broker's metadata lists ``names``.
+
+    A faust worker that subscribes before that ignores the missing topics and idles until
+    its next metadata refresh, minutes later; so workers wait here first, and fail with
+    the names when the topics never appear.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not all(consumer.partitions_for_topic(name) for name in names):
+            if time.monotonic() > deadline:
+                missing = [n for n in names if not consumer.partitions_for_topic(n)]
+                raise TopicsMissing(
+                    f"topics {missing} do not exist; create them (keyland stack up)"
+                )
+            await consumer._client.force_metadata_update()
+            await asyncio.sleep(0.1)
+    finally:
+        await consumer.stop()

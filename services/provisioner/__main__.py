@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 import uvicorn
 
@@ -17,7 +15,6 @@ def worker() -> None:
     from services.provisioner.entrypoints.worker import run  # noqa: PLC0415
 
     container = bootstrap()
-    sys.argv = [sys.argv[0], "worker"]  # faust's Worker reads its own command line
     run(container)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from datetime import UTC, datetime, timedelta
 
 import typer
@@ -22,7 +21,6 @@ def worker() -> None:
     from services.subscription.bootstrap import bootstrap  # noqa: PLC0415
     from services.subscription.entrypoints.worker import run  # noqa: PLC0415
 
-    sys.argv = [sys.argv[0], "worker"]  # faust's Worker reads its own command line
     run(bootstrap())
 
 

@@ -28,6 +28,7 @@ from events.bot_actions import RegionChosen
 from events.keys import KeyActivated, KeyDeactivated, KeyDeleted, NodeUnreachable
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
+from keyland.kafka.topics import wait_until_visible
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings
 from keyland.stack.node import Node
@@ -45,7 +46,6 @@ from tests.provisioning import (
     publish,
     read_raw,
     start_trial,
-    wait_for_topics,
     write_countries,
     write_text,
 )
@@ -103,7 +103,7 @@ def env(
 @pytest.fixture(scope="module")
 async def visible_topics(kafka_settings: KafkaSettings, created_topics: TopicNames) -> TopicNames:
     names = [created_topics(base) for base in ("subscriptions", "bot.actions", "keys")]
-    await wait_for_topics(kafka_settings.bootstrap, names)
+    await wait_until_visible(kafka_settings.bootstrap, names)
     return created_topics
 
 

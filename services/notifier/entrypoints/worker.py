@@ -7,9 +7,8 @@ import logging
 from datetime import UTC, datetime
 
 import faust
-from faust.worker import Worker
 
-from keyland.kafka.faust_app import consume, make_app
+from keyland.kafka.faust_app import consume, make_app, run_worker
 from services.notifier.bootstrap import Container
 
 log = logging.getLogger(__name__)
@@ -46,4 +45,4 @@ def build_app(container: Container) -> faust.App:
 
 
 def run(container: Container) -> None:
-    Worker(build_app(container), loglevel="INFO").execute_from_commandline()
+    run_worker(build_app(container), container.kafka, INPUT_TOPICS)

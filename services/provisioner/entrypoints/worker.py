@@ -6,9 +6,8 @@ from __future__ import annotations
 import logging
 
 import faust
-from faust.worker import Worker
 
-from keyland.kafka.faust_app import consume, make_app
+from keyland.kafka.faust_app import consume, make_app, run_worker
 from keyland.retry import retry_transient
 from services.provisioner.bootstrap import Container
 
@@ -38,4 +37,4 @@ def build_app(container: Container) -> faust.App:
 
 def run(container: Container) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per node call
-    Worker(build_app(container), loglevel="INFO").execute_from_commandline()
+    run_worker(build_app(container), container.kafka, INPUT_TOPICS)

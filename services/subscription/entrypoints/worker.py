@@ -6,9 +6,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import faust
-from faust.worker import Worker
 
-from keyland.kafka.faust_app import consume, make_app
+from keyland.kafka.faust_app import consume, make_app, run_worker
 from services.subscription.bootstrap import Container
 from services.subscription.cleanup import inactive_users, request_purges
 
@@ -48,4 +47,4 @@ def build_app(container: Container) -> faust.App:
 
 
 def run(container: Container) -> None:
-    Worker(build_app(container), loglevel="INFO").execute_from_commandline()
+    run_worker(build_app(container), container.kafka, INPUT_TOPICS)
