@@ -1,0 +1,244 @@
+"""The whole user journey through every real part: Telegram (emulated) → bot → Kafka →
+subscription → provisioner → two real Xray nodes, YooKassa (emulated) → payments ingest,
+and the notifier back to Telegram.
+
+/start with a referral link → trial → links shown and a page fetched through a node →
+buy → webhook → "choose a region" → region chosen → the referrer credited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pymongo.database import Database
+
+from emulators.serving import BackgroundServer
+from emulators.yookassa import DeliveryPolicy, EmulatorConfig, build_app
+from events.registry import TopicNames
+from keyland.mongo import Document
+from tests.nodes import PAGE, PageServer, VlessClient
+from tests.notifier_harness import BOT, BOT_TOKEN, notifier, telegram
+from tests.processes import Program, free_port, wait_http
+from tests.provisioning import new_node, node_tokens, write_countries
+from tests.telegram_chat import TelegramUser
+from tests.waiting import eventually
+
+SHOP, SHOP_SECRET = "100500", "journey-shop-secret"
+TOKENS = {name: f"{name}-token-for-the-journey-test" for name in ("read", "payments", "links")}
+REFERRER, INVITEE = 8001, 8002
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    state = tmp_path_factory.mktemp("nodes")
+    made = {name: new_node(state, name) for name in ("finland", "germany")}
+    try:
+        for node in made.values():
+            node.start()
+        yield made
+    finally:
+        for node in made.values():
+            node.stop()
+
+
+@pytest.fixture(scope="module")
+def tg() -> Iterator[BackgroundServer]:
+    with telegram() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def ports() -> dict[str, int]:
+    return {name: free_port() for name in ("ingest", "read", "links")}
+
+
+@pytest.fixture(scope="module")
+def yookassa(ports: dict[str, int]) -> Iterator[BackgroundServer]:
+    server = BackgroundServer()
+    webhook = f"http://127.0.0.1:{ports['ingest']}/webhooks/yookassa"
+    config = EmulatorConfig(
+        SHOP,
+        SHOP_SECRET,
+        server.url,
+        webhook,
+        delivery=DeliveryPolicy(attempts=5, base_delay_s=0.2),
+    )
+    server.start(build_app(config))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(
+    service_env: dict[str, str],
+    created_topics: TopicNames,
+    isolation: str,
+    nodes: dict[str, Any],
+    tg: BackgroundServer,
+    yookassa: BackgroundServer,
+    ports: dict[str, int],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, Program]]:
+    """Every service of ours as a real process, wired as ``make up`` wires them."""
+    logs = tmp_path_factory.mktemp("journey")
+    countries = logs / "countries.json"
+    write_countries(countries, list(nodes.values()))
+    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    env = {
+        **service_env,
+        "KEYLAND_SUBSCRIPTION_API_PORT": str(ports["read"]),
+        "KEYLAND_SUBSCRIPTION_API_TOKEN": TOKENS["read"],
+        "KEYLAND_PAYMENTS_PORT": str(ports["ingest"]),
+        "KEYLAND_PAYMENTS_YOOKASSA_SHOP_ID": SHOP,
+        "KEYLAND_PAYMENTS_YOOKASSA_SECRET_KEY": SHOP_SECRET,
+        "KEYLAND_PAYMENTS_YOOKASSA_API_URL": f"{yookassa.url}/v3",
+        "KEYLAND_PAYMENTS_EXTRA_TRUSTED_NETWORKS": '["127.0.0.1/32"]',
+        "KEYLAND_PAYMENTS_INTERNAL_TOKEN": TOKENS["payments"],
+        "KEYLAND_PROVISIONER_APP_ID": f"{isolation}-provisioner",
+        "KEYLAND_PROVISIONER_DATA_DIR": str(logs / "provisioner"),
+        "KEYLAND_PROVISIONER_COUNTRIES_FILE": str(countries),
+        "KEYLAND_PROVISIONER_NODE_TOKENS": node_tokens(list(nodes.values())),
+        "KEYLAND_PROVISIONER_RECONCILE_INTERVAL_S": "1",
+        "KEYLAND_PROVISIONER_SUBSCRIPTION_SECRET": "journey-subscription-secret-32-chars-long",
+        "KEYLAND_PROVISIONER_API_TOKEN": TOKENS["links"],
+        "KEYLAND_PROVISIONER_API_PORT": str(ports["links"]),
+        "KEYLAND_PROVISIONER_PUBLIC_URL": url["links"],
+        "KEYLAND_NOTIFIER_COUNTRIES_FILE": str(countries),
+        "KEYLAND_BOT_APP_ID": f"{isolation}-bot",
+        "KEYLAND_BOT_TOKEN": BOT_TOKEN,
+        "KEYLAND_BOT_TELEGRAM_API_URL": tg.url,
+        "KEYLAND_BOT_USERNAME": BOT,
+        "KEYLAND_BOT_READ_API_URL": url["read"],
+        "KEYLAND_BOT_READ_API_TOKEN": TOKENS["read"],
+        "KEYLAND_BOT_PAYMENTS_URL": url["ingest"],
+        "KEYLAND_BOT_PAYMENTS_TOKEN": TOKENS["payments"],
+        "KEYLAND_BOT_LINKS_URL": url["links"],
+        "KEYLAND_BOT_LINKS_TOKEN": TOKENS["links"],
+        "KEYLAND_BOT_COUNTRIES_FILE": str(countries),
+    }
+    programs = {
+        "subscription": Program(
+            "services.subscription", env, logs / "subscription.log", args=["worker"]
+        ),
+        "read-api": Program("services.subscription", env, logs / "read-api.log", args=["api"]),
+        "ingest": Program("services.payments_ingest", env, logs / "ingest.log"),
+        "provisioner": Program(
+            "services.provisioner", env, logs / "provisioner.log", args=["worker"]
+        ),
+        "links-api": Program("services.provisioner", env, logs / "links-api.log", args=["api"]),
+        "notifier": notifier(env, tg, logs),
+        "bot": Program("services.bot", env, logs / "bot.log"),
+    }
+    try:
+        for program in programs.values():
+            program.start()
+        for name in ("read", "ingest", "links"):
+            wait_http(f"{url[name]}/health", timeout_s=60)
+        yield programs
+    finally:
+        for program in reversed(programs.values()):
+            program.stop()
+
+
+@pytest.fixture
+async def telegram_client(tg: BackgroundServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=tg.url, timeout=70) as client:
+        yield client
+
+
+def button(message: dict[str, Any], data: str) -> bool:
+    return any(b.get("callback_data") == data for row in message.get("buttons") or [] for b in row)
+
+
+async def message_with(
+    user: TelegramUser, predicate: Any, timeout_s: float = 60, *, after: int = 0
+) -> dict[str, Any]:
+    """The first bot message, from the ``after``-th on, that satisfies ``predicate``."""
+    wanted = after + 1
+    while True:
+        messages = await user.bot_messages(min_count=wanted, timeout_s=timeout_s)
+        for message in messages[after:]:
+            if predicate(message):
+                return message
+        wanted = len(messages) + 1
+
+
+async def received(user: TelegramUser) -> int:
+    return len(await user.bot_messages())
+
+
+async def test_referral_trial_links_traffic_payment_region_and_bonus(
+    stack: dict[str, Program],
+    telegram_client: httpx.AsyncClient,
+    yookassa: BackgroundServer,
+    nodes: dict[str, Any],
+    db: Database[Document],
+    tmp_path: Path,
+) -> None:
+    referrer = TelegramUser(telegram_client, BOT, REFERRER, first_name="Rita", language_code="en")
+    invitee = TelegramUser(telegram_client, BOT, INVITEE, first_name="Ivan", language_code="en")
+
+    await referrer.send("/start")
+    await message_with(referrer, lambda m: button(m, "menu:trial"))
+    await invitee.send(f"/start ref_{REFERRER}")
+    menu = await message_with(invitee, lambda m: button(m, "menu:trial"))
+    await eventually(
+        lambda: (db.users.find_one({"_id": INVITEE}) or {}).get("referrer_id") == REFERRER,
+        stack["subscription"],
+    )
+
+    await invitee.press(menu, "menu:trial")
+    await eventually(
+        lambda: (db.users.find_one({"_id": INVITEE}) or {}).get("trial_used") is True,
+        stack["subscription"],
+    )
+
+    links: list[str] = []
+    for _ in range(30):  # the keys appear on the nodes within moments of the trial
+        before = await received(invitee)
+        await invitee.press(menu, "menu:connect")
+        shown = await message_with(invitee, lambda m: bool(m.get("text")), after=before)
+        links = re.findall(r"vless://\S+", str(shown.get("text")))
+        if len(links) == 2:
+            break
+        await asyncio.sleep(1)
+    assert len(links) == 2, "links for both countries"
+    finland = next(link for link in links if "finland" in link.lower())
+    with PageServer() as page, VlessClient(finland, nodes["finland"].xray.build, tmp_path) as vless:
+        assert vless.fetch(page) == PAGE
+
+    await invitee.press(menu, "menu:buy")
+    plans = await message_with(invitee, lambda m: button(m, "buy:month_1"))
+    before = await received(invitee)
+    await invitee.press(plans, "buy:month_1")
+    pay = await message_with(
+        invitee,
+        lambda m: any("url" in b for row in m.get("buttons") or [] for b in row),
+        after=before,
+    )
+    confirmation = next(b["url"] for row in pay["buttons"] for b in row if "url" in b)
+    payment_id = confirmation.rsplit("/", 1)[-1]
+    paid = await telegram_client.post(
+        f"{yookassa.url}/emulator/payments/{payment_id}/pay", params={"wait": "true"}
+    )
+    assert paid.status_code == 200
+
+    choose = await message_with(invitee, lambda m: button(m, "region:germany"))
+    await invitee.press(choose, "region:germany")
+    await eventually(
+        lambda: (db.users.find_one({"_id": INVITEE}) or {}).get("region") == "germany",
+        stack["subscription"],
+    )
+
+    await eventually(
+        lambda: (db.users.find_one({"_id": REFERRER}) or {}).get("referral_days_earned") == 10,
+        stack["subscription"],
+    )
+    bonus = await message_with(referrer, lambda m: "earned 10 days" in str(m.get("text")))
+    assert "10" in str(bonus["text"])
