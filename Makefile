@@ -49,3 +49,4 @@ test: lint infra
 
 bench: up
 	$(BIN)/python -m bench.payments
+	$(BIN)/python -m bench.notifier
