@@ -47,10 +47,14 @@ def bootstrap() -> Container:
         per_second=settings.messages_per_second,
         per_chat_per_second=settings.messages_per_chat_per_second,
     )
-    notices, claims = Notices(db["notices"]), Claims(db["claims"], settings.instance)
+    notices, claims = (
+        Notices(db["notices"], db["notice_outcomes"]),
+        Claims(db["claims"], settings.instance),
+    )
     users = Users(db["users"], db["recipients"])
     broadcasts = Broadcasts(db["broadcasts"], db["broadcast_deliveries"])
     lease = timedelta(seconds=settings.claim_lease_s)
+    scheduler = Scheduler(notices, claims, users, sender, lease)
     return Container(
         settings=settings,
         kafka=kafka,
@@ -60,9 +64,13 @@ def bootstrap() -> Container:
         notices=notices,
         broadcasts=broadcasts,
         handler=NotifierHandler(
-            notices, db["broadcasts"], settings.reminders(), settings.regions()
+            notices,
+            db["broadcasts"],
+            settings.reminders(),
+            settings.regions(),
+            on_planned=scheduler.offer,
         ),
-        scheduler=Scheduler(notices, claims, users, sender, lease),
+        scheduler=scheduler,
         broadcaster=Broadcaster(
             broadcasts,
             claims,

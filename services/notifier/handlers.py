@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -13,6 +13,7 @@ from events import Envelope, Event
 from events.admin_commands import BroadcastRequested
 from keyland.mongo import Document
 from services.notifier.adapters.notices import Notices
+from services.notifier.domain.notices import Notice
 from services.notifier.domain.planning import plan
 
 
@@ -23,7 +24,9 @@ class NotifierHandler:
         broadcasts: AsyncCollection[Document],
         reminders: Sequence[timedelta],
         regions: Sequence[str],
+        on_planned: Callable[[list[Notice]], None] = lambda _: None,
     ) -> None:
+        self._on_planned = on_planned
         self._notices = notices
         self._broadcasts = broadcasts
         self._reminders = reminders
@@ -36,6 +39,7 @@ class NotifierHandler:
         planned = plan(envelope, self._reminders, self._regions)
         if planned:
             await self._notices.plan(planned, planned_at=envelope.occurred_at)
+            self._on_planned(planned)
 
     async def _broadcast(self, request: BroadcastRequested, envelope: Envelope[Event]) -> None:
         with contextlib.suppress(DuplicateKeyError):  # redelivered: already there

@@ -1,7 +1,9 @@
-"""The ``notices`` collection: planned messages and what became of them.
+"""``notices`` (planned messages) and ``notice_outcomes`` (what became of them).
 
-The planner inserts (unique id: planning twice changes nothing); only the instance that
-claimed a notice writes its outcome.
+Both are insert-only: the planner inserts a notice once (a unique id: planning twice
+changes nothing) and the instance that claimed it inserts its outcome. No update ever
+touches the big collection, because FerretDB's SQLite backend finds by ``_id`` quickly but
+updates only after scanning the collection (about 0.5 s per update at 100,000 notices).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ def _document(notice: Notice, planned_at: datetime) -> Document:
         "values": notice.values,
         # FerretDB stores no nested arrays: each button is a small document.
         "buttons": [{"kind": kind, "value": value} for kind, value in notice.buttons],
-        "status": PLANNED,
         "planned_at": planned_at,
     }
 
@@ -48,11 +49,14 @@ def _notice(document: Document) -> Notice:
 
 
 class Notices:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(
+        self, collection: AsyncCollection[Document], outcomes: AsyncCollection[Document]
+    ) -> None:
         self._collection = collection
+        self._outcomes = outcomes
 
     async def create_indexes(self) -> None:
-        await self._collection.create_index([("status", ASCENDING), ("due", ASCENDING)])
+        await self._collection.create_index([("due", ASCENDING)])
         await self._collection.create_index([("telegram_id", ASCENDING)])
 
     async def plan(self, notices: list[Notice], planned_at: datetime) -> int:
@@ -63,17 +67,19 @@ class Notices:
                 created += 1
         return created
 
-    async def due(self, now: datetime, limit: int) -> list[Notice]:
-        cursor = self._collection.find({"status": PLANNED, "due": {"$lte": now}}).sort(
+    async def due(self, since: datetime, until: datetime, limit: int) -> list[Notice]:
+        """Notices due in [``since``, ``until``], whatever became of them (see ``status``)."""
+        cursor = self._collection.find({"due": {"$gte": since, "$lte": until}}).sort(
             "due", ASCENDING
         )
         return [_notice(doc) async for doc in cursor.limit(limit)]
 
     async def finish(self, notice_id: str, status: str, at: datetime, **details: Any) -> None:
-        await self._collection.update_one(
-            {"_id": notice_id}, {"$set": {"status": status, "finished_at": at, **details}}
-        )
+        with contextlib.suppress(DuplicateKeyError):  # recorded already (settled twice)
+            await self._outcomes.insert_one(
+                {"_id": notice_id, "status": status, "finished_at": at, **details}
+            )
 
-    async def status(self, notice_id: str) -> str | None:
-        document = await self._collection.find_one({"_id": notice_id}, {"status": 1})
-        return None if document is None else str(document["status"])
+    async def status(self, notice_id: str) -> str:
+        document = await self._outcomes.find_one({"_id": notice_id}, {"status": 1})
+        return PLANNED if document is None else str(document["status"])

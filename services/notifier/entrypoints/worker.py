@@ -30,6 +30,14 @@ def build_app(container: Container) -> faust.App:
     async def send_due() -> None:
         await container.scheduler.run_once(datetime.now(UTC))
 
+    async def load_due() -> None:
+        while True:
+            try:
+                await container.scheduler.refresh(datetime.now(UTC))
+            except Exception:  # a dead loader would stop every planned notice
+                log.exception("loading due notices failed; retrying")
+            await asyncio.sleep(container.scheduler.refresh_every.total_seconds())
+
     async def broadcasts() -> None:
         while True:  # one broadcast loop per process; a broadcast can take minutes
             try:
@@ -39,6 +47,7 @@ def build_app(container: Container) -> faust.App:
             await asyncio.sleep(1)
 
     app.task(prepare)
+    app.task(load_due)
     app.timer(interval=settings.scheduler_interval_s)(send_due)
     app.task(broadcasts)
     return app
