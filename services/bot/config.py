@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from keyland.plans import DEFAULT_PLANS, PlanSpec
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -25,23 +26,6 @@ def _json(raw: str) -> Any:
         return json.loads(raw)
     except ValueError as error:
         raise ValueError(f"not valid JSON: {error}") from error
-
-
-class PlanSpec(BaseModel):
-    """What one plan gives and costs (as shown on its button)."""
-
-    months: int = Field(ge=0, le=120)
-    days: int = Field(default=0, ge=0, le=3660)
-    price: Decimal = Field(gt=0, decimal_places=2)
-    currency: str = Field(default="RUB", min_length=3, max_length=3)
-
-
-DEFAULT_PLANS = {
-    "month_1": PlanSpec(months=1, price=Decimal("199.00")),
-    "month_3": PlanSpec(months=3, price=Decimal("549.00")),
-    "month_6": PlanSpec(months=6, price=Decimal("999.00")),
-    "month_12": PlanSpec(months=12, price=Decimal("1799.00")),
-}
 
 
 class BotSettings(BaseSettings):

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from keyland.plans import DEFAULT_PLANS, PlanSpec
 from services.payments_ingest.domain.notifications import Plan
 from services.payments_ingest.domain.trust import networks
-
-
-class PlanSpec(BaseModel):
-    months: int = Field(ge=0, le=120)
-    days: int = Field(default=0, ge=0, le=3660)
-    price: Decimal = Field(gt=0, decimal_places=2)
-    currency: str = Field(default="RUB", min_length=3, max_length=3)
-
-
-DEFAULT_PLANS = {
-    "month_1": PlanSpec(months=1, price=Decimal("199.00")),
-    "month_3": PlanSpec(months=3, price=Decimal("549.00")),
-    "month_6": PlanSpec(months=6, price=Decimal("999.00")),
-    "month_12": PlanSpec(months=12, price=Decimal("1799.00")),
-}
 
 
 class PaymentsSettings(BaseSettings):

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from keyland.plans import PlanSpec
 from keyland.telegram.callbacks import MenuAction
 from services.bot.callbacks import BuyPlan
-from services.bot.config import PlanSpec
 from services.bot.middlewares.viewer import Viewer
 
 
