@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help venv infra up down status test lint bench
+.PHONY: help venv infra up down status test lint bench demo
 
 help:
 	@echo "make up      start the whole local stack (Kafka, FerretDB, ...) and wait until ready"
@@ -15,6 +15,7 @@ help:
 	@echo "make infra   start only Kafka and the database"
 	@echo "make down    stop everything 'make up' started"
 	@echo "make status  what runs and answers"
+	@echo "make demo    a scripted user journey through the running stack, with timings"
 	@echo "make bench   benchmarks against the local stack, figures printed"
 
 # The virtual environment, rebuilt when the dependencies change. pip keeps its wheel
@@ -46,6 +47,9 @@ lint: venv
 
 test: lint infra
 	$(BIN)/pytest
+
+demo: up
+	$(BIN)/keyland demo
 
 bench: up
 	$(BIN)/python -m bench.payments

@@ -23,6 +23,18 @@ app.command("replay")(replay)
 app.command("lag")(lag)
 
 
+@app.command("demo")
+def demo() -> None:
+    """Play a referral → trial → keys → payment → region → bonus journey on the local stack."""
+    from keyland.demo import DemoFailed, run  # noqa: PLC0415
+
+    try:
+        run()
+    except DemoFailed as failure:
+        typer.echo(f"demo failed: {failure} (is `make up` running?)", err=True)
+        raise typer.Exit(1) from failure
+
+
 @stack_app.command("fetch")
 def stack_fetch() -> None:
     """Download and build what the stack runs (cached; later runs are instant)."""
