@@ -11,6 +11,7 @@ For tests that need a real HTTP server in-process (an emulator, or a webhook rec
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from types import TracebackType
@@ -68,3 +69,13 @@ class BackgroundServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening socket for an emulator's command line; exits naming the address
+    when it cannot be had (port taken, bad host)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as error:
+        sys.exit(f"cannot listen on {host}:{port}: {error.strerror or error}")

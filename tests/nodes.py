@@ -34,16 +34,9 @@ from keyland.stack.node import (
     XrayServer,
 )
 from keyland.stack.process import Daemon
+from tests.processes import free_port
 
 PAGE = b"<html><body>Keyland through VLESS</body></html>\n" * 200
-
-
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def start_node(state_dir: Path, name: str, xray_build: XrayBuild | None = None) -> Node:

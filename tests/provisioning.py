@@ -30,7 +30,8 @@ from keyland.kafka.producer import EventPublisher
 from keyland.settings import StackSettings
 from keyland.stack.node import Node
 from tests.kafka_tail import read_topic
-from tests.nodes import agent_client, free_port
+from tests.nodes import agent_client
+from tests.processes import free_port
 
 _telegram_ids = itertools.count(random.randrange(10**6, 10**9, 10**5))
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import socket
-import sys
 
 import uvicorn
 
+from emulators.serving import listening_socket
 from emulators.telegram.app import EmulatorConfig, build_app
 from emulators.telegram.delivery import WebhookPolicy
 from emulators.telegram.limits import RateLimits
@@ -47,14 +46,6 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--webhook-attempts", type=int, default=5, help="tries per update")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     return parser
-
-
-def listening_socket(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        return socket.create_server((host, port), family=family)
-    except OSError as error:
-        sys.exit(f"cannot listen on {host}:{port}: {error.strerror or error}")
 
 
 def configuration(parser: argparse.ArgumentParser, args: argparse.Namespace) -> EmulatorConfig:

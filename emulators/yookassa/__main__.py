@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import socket
-import sys
 from dataclasses import replace
 
 import uvicorn
 
+from emulators.serving import listening_socket
 from emulators.yookassa.app import EmulatorConfig, build_app
 from emulators.yookassa.delivery import DeliveryPolicy
 
@@ -41,14 +40,6 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--delivery-timeout", type=float, default=5.0, help="per try, seconds")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     return parser
-
-
-def listening_socket(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        return socket.create_server((host, port), family=family)
-    except OSError as error:
-        sys.exit(f"cannot listen on {host}:{port}: {error.strerror or error}")
 
 
 def main(argv: list[str] | None = None) -> None:
