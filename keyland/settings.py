@@ -59,6 +59,18 @@ class StackSettings(BaseSettings):
         return value.expanduser()
 
 
+class ServesOperations(BaseSettings):
+    """Where a worker without an HTTP API serves ``/health`` and ``/metrics``.
+
+    A service's settings inherit these under its own prefix (``KEYLAND_NOTIFIER_OPS_PORT``).
+    """
+
+    ops_host: str = "127.0.0.1"
+    ops_port: int | None = Field(
+        default=None, gt=0, lt=65536, description="Unset: no /health or /metrics served."
+    )
+
+
 S = TypeVar("S", bound=BaseSettings)
 
 

@@ -12,7 +12,8 @@ import asyncio
 import functools
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,11 @@ from events import Envelope, Event, decode
 from events.registry import TopicNames
 from keyland.kafka.dlq import DeadLetters, FailedRecord
 from keyland.kafka.topics import wait_until_visible
+from keyland.observability import metrics
+from keyland.observability.logs import event_context
+from keyland.observability.ops_server import Check, OpsServer
+from keyland.ops.kafka_admin import plain_consumer
+from keyland.ops.lag import group_lags
 from keyland.retry import retry_transient
 from keyland.settings import KafkaSettings
 
@@ -70,7 +76,39 @@ def run_worker(app: faust.App, kafka: KafkaSettings, base_topics: tuple[str, ...
     names = TopicNames(kafka.topic_prefix)
     asyncio.run(wait_until_visible(kafka.bootstrap, [names(base) for base in base_topics]))
     sys.argv = [sys.argv[0], "worker"]  # faust's Worker reads its own command line
-    Worker(app, loglevel="INFO").execute_from_commandline()
+    # Logging is ours (keyland.observability.logs), configured by the entry point.
+    Worker(app, loglevel="INFO", override_logging=False).execute_from_commandline()
+
+
+def serve_operations(
+    app: faust.App,
+    kafka: KafkaSettings,
+    *,
+    host: str,
+    port: int | None,
+    checks: Mapping[str, Check],
+    lag_every_s: float = 15.0,
+) -> None:
+    """Serve the worker's ``/health`` and ``/metrics`` on ``host:port`` (nothing when
+    ``port`` is None) and keep its consumer-lag gauges current."""
+    if port is None:
+        return
+    server = OpsServer(host, port, checks)
+    group, prefix = app.conf.id, kafka.topic_prefix
+
+    async def serve() -> None:
+        await server.serve()
+
+    async def refresh_lag() -> None:
+        try:
+            async with plain_consumer(kafka.bootstrap) as consumer:
+                for lag in await group_lags(kafka.bootstrap, group, consumer, prefix):
+                    metrics.CONSUMER_LAG.labels(group, lag.topic.removeprefix(prefix)).set(lag.lag)
+        except Exception as error:  # noqa: BLE001 - a missed refresh shows as a stale gauge
+            log.warning("consumer lag not refreshed: %r", error)
+
+    app.task(serve)
+    app.timer(interval=lag_every_s)(refresh_lag)
 
 
 def consume(
@@ -96,12 +134,25 @@ def consume(
         value_serializer="raw",
     )
 
+    consumer = app.conf.id
+
+    async def apply(envelope: Envelope[Event], topic: str) -> None:
+        with event_context(envelope.event_id, envelope.correlation_id, envelope.type):
+            started = time.perf_counter()
+            await retry_transient(functools.partial(handle, envelope))
+            took = time.perf_counter() - started
+            metrics.EVENT_HANDLING_SECONDS.labels(consumer, envelope.type).observe(took)
+            metrics.EVENTS_PROCESSED.labels(consumer, topic, envelope.type).inc()
+            log.info("handled %s from %s in %.1f ms", envelope.type, topic, took * 1000)
+
     async def agent(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
+            topic, kind = topics.base(message.topic), "undecodable"
             try:
-                envelope = decode(message.value, topic=topics.base(message.topic))
-                await retry_transient(functools.partial(handle, envelope))
+                envelope = decode(message.value, topic=topic)
+                kind = envelope.type
+                await apply(envelope, topic)
             except Exception as error:  # noqa: BLE001 - anything not transient is this record's fault
                 # Invalid records (DecodeError, PermanentError) and failures no retry can
                 # cure (the database refusing a document, a bug) go to the DLQ with their
@@ -122,6 +173,7 @@ def consume(
                     headers=list(message.headers or []),
                 )
                 await retry_transient(functools.partial(dead_letters.send, record, error))
+                metrics.EVENTS_FAILED.labels(consumer, topic, kind, type(error).__name__).inc()
 
     agent.__name__ = "consume_" + "_".join(base.replace(".", "_") for base in base_topics)
     app.agent(topic, name=f"{app.conf.id}.{agent.__name__}", concurrency=1)(agent)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aiokafka import AIOKafkaConsumer
+
 from keyland.ops.kafka_admin import committed, extents, groups, plain_consumer
 
 
@@ -14,16 +16,24 @@ class Lag:
     lag: int
 
 
-async def lags(bootstrap: str, prefix: str = "") -> list[Lag]:
+async def group_lags(
+    bootstrap: str, group: str, consumer: AIOKafkaConsumer, prefix: str = ""
+) -> list[Lag]:
+    """The group's lag on each topic it committed offsets for (``prefix`` filters topics);
+    a partition without a committed offset counts from its beginning."""
+    offsets = await committed(bootstrap, group)
     found: list[Lag] = []
-    async with plain_consumer(bootstrap) as consumer:
-        for group in await groups(bootstrap):
-            offsets = await committed(bootstrap, group)
-            by_topic: dict[str, int] = {}
-            for topic in sorted({tp.topic for tp in offsets if tp.topic.startswith(prefix)}):
-                spans = await extents(consumer, topic)
-                by_topic[topic] = sum(
-                    span.end - offsets.get(tp, span.beginning) for tp, span in spans.items()
-                )
-            found += [Lag(group, topic, lag) for topic, lag in by_topic.items()]
+    for topic in sorted({tp.topic for tp in offsets if tp.topic.startswith(prefix)}):
+        spans = await extents(consumer, topic)
+        lag = sum(span.end - offsets.get(tp, span.beginning) for tp, span in spans.items())
+        found.append(Lag(group, topic, lag))
     return found
+
+
+async def lags(bootstrap: str, prefix: str = "") -> list[Lag]:
+    async with plain_consumer(bootstrap) as consumer:
+        return [
+            lag
+            for group in await groups(bootstrap)
+            for lag in await group_lags(bootstrap, group, consumer, prefix)
+        ]

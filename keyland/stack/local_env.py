@@ -19,6 +19,8 @@ TELEGRAM_EMULATOR_PORT = 8766
 PAYMENTS_PORT = 8080
 SUBSCRIPTION_API_PORT = 8081
 PROVISIONER_API_PORT = 8082
+# /health and /metrics of the workers without an HTTP API of their own.
+OPS_PORTS = {"SUBSCRIPTION": 9101, "PROVISIONER": 9102, "NOTIFIER": 9103, "BOT": 9104}
 EMULATED_BOT_USERNAME = "keyland_local_bot"
 DEMO_ADMIN_ID = 1
 # Two local country nodes: (country, VLESS port, Xray API port, agent port).
@@ -85,6 +87,7 @@ def local_env(state_dir: Path) -> dict[str, str]:
         "KEYLAND_PROVISIONER_API_TOKEN": env["KEYLAND_BOT_LINKS_TOKEN"],
         "KEYLAND_PROVISIONER_API_PORT": str(PROVISIONER_API_PORT),
     }
+    env |= {f"KEYLAND_{name}_OPS_PORT": str(port) for name, port in OPS_PORTS.items()}
     env["KEYLAND_BOT_COUNTRIES_FILE"] = env["KEYLAND_NOTIFIER_COUNTRIES_FILE"] = env[
         "KEYLAND_PROVISIONER_COUNTRIES_FILE"
     ]

@@ -45,6 +45,10 @@ class ServiceSpec:
         )
 
 
+def _ops_health(env: dict[str, str], service: str) -> str:
+    return f"http://127.0.0.1:{env[f'KEYLAND_{service}_OPS_PORT']}/health"
+
+
 def service_specs(stack: StackSettings) -> list[ServiceSpec]:
     """Every program of the local stack besides Kafka and the database, in start order."""
     env = local_env(stack.state_dir)
@@ -75,7 +79,10 @@ def service_specs(stack: StackSettings) -> list[ServiceSpec]:
             )
         )  # fmt: skip
     specs += [
-        ServiceSpec("subscription", "services.subscription", ("worker",), env=env),
+        ServiceSpec(
+            "subscription", "services.subscription", ("worker",), env=env,
+            health_url=_ops_health(env, "SUBSCRIPTION"),
+        ),
         ServiceSpec(
             "subscription-api", "services.subscription", ("api",), env=env,
             health_url=f"http://127.0.0.1:{env['KEYLAND_SUBSCRIPTION_API_PORT']}/health",
@@ -84,13 +91,18 @@ def service_specs(stack: StackSettings) -> list[ServiceSpec]:
             "payments-ingest", "services.payments_ingest", env=env,
             health_url=f"http://127.0.0.1:{env['KEYLAND_PAYMENTS_PORT']}/health",
         ),
-        ServiceSpec("provisioner", "services.provisioner", ("worker",), env=env),
+        ServiceSpec(
+            "provisioner", "services.provisioner", ("worker",), env=env,
+            health_url=_ops_health(env, "PROVISIONER"),
+        ),
         ServiceSpec(
             "provisioner-api", "services.provisioner", ("api",), env=env,
             health_url=f"http://127.0.0.1:{env['KEYLAND_PROVISIONER_API_PORT']}/health",
         ),
-        ServiceSpec("notifier", "services.notifier", env=env),
-        ServiceSpec("bot", "services.bot", env=env),
+        ServiceSpec(
+            "notifier", "services.notifier", env=env, health_url=_ops_health(env, "NOTIFIER")
+        ),
+        ServiceSpec("bot", "services.bot", env=env, health_url=_ops_health(env, "BOT")),
     ]  # fmt: skip
     return specs
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import typer
 
@@ -14,12 +13,15 @@ cli = typer.Typer(help="The Keyland Telegram bot.", add_completion=False)
 @cli.command()
 def run() -> None:
     """Serve users and admins until stopped."""
+    from keyland.observability.logs import configure_logging, secret_values  # noqa: PLC0415
     from services.bot.bootstrap import bootstrap  # noqa: PLC0415
     from services.bot.entrypoints.polling import run_polling  # noqa: PLC0415
     from services.bot.entrypoints.webhook import run_webhook  # noqa: PLC0415
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     container = bootstrap()
+    from keyland.settings import MongoSettings, load  # noqa: PLC0415
+
+    configure_logging("bot", secret_values(container.settings, load(MongoSettings)))
     if container.settings.mode == "webhook":
         run_webhook(container)
     else:

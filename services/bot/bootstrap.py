@@ -10,6 +10,8 @@ from pymongo import AsyncMongoClient
 
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
+from keyland.observability import checks as health_checks
+from keyland.observability.ops_server import Check
 from keyland.settings import KafkaSettings, MongoSettings, load
 from keyland.telegram.client import make_bot
 from services.bot.adapters.events import BotEvents
@@ -21,6 +23,7 @@ from services.bot.adapters.regions import Regions
 from services.bot.adapters.telegram_pace import RetryAfter
 from services.bot.config import BotSettings
 from services.bot.entrypoints.commands import publish_commands
+from services.bot.middlewares.counted import Counted
 from services.bot.middlewares.in_flight import InFlight
 from services.bot.middlewares.viewer import ViewerMiddleware
 from services.bot.routers import root_router
@@ -39,6 +42,7 @@ class Container:
     links: Links
     storage: FsmStorage
     in_flight: InFlight
+    checks: dict[str, Check]
 
     async def close(self, drain_timeout_s: float = 20) -> None:
         """Let updates being handled finish, then release every client (the FSM storage
@@ -93,6 +97,7 @@ def bootstrap(
         regions=Regions(settings.countries_file),
     )
     in_flight = InFlight()
+    dispatcher.update.outer_middleware(Counted())
     dispatcher.update.outer_middleware(in_flight)
     viewer = ViewerMiddleware(read_api, settings.admin_ids)
     dispatcher.message.outer_middleware(viewer)
@@ -109,4 +114,8 @@ def bootstrap(
         links=links,
         storage=storage,
         in_flight=in_flight,
+        checks={
+            "database": health_checks.database(client[mongo.database]),
+            "kafka": health_checks.kafka(kafka.bootstrap),
+        },
     )

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from keyland.plans import DEFAULT_PLANS, PlanSpec
+from keyland.settings import ServesOperations
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -28,7 +29,7 @@ def _json(raw: str) -> Any:
         raise ValueError(f"not valid JSON: {error}") from error
 
 
-class BotSettings(BaseSettings):
+class BotSettings(ServesOperations):
     model_config = SettingsConfigDict(env_prefix="KEYLAND_BOT_", env_file=".env", extra="ignore")
 
     app_id: str = Field(default="keyland-bot", min_length=1)

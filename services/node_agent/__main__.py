@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import uvicorn
 
+from keyland.observability.logs import configure_logging, secret_values
 from keyland.settings import load
 from services.node_agent.bootstrap import build_app
 from services.node_agent.config import NodeAgentSettings
@@ -13,14 +12,13 @@ from services.node_agent.config import NodeAgentSettings
 
 def main() -> None:
     settings = load(NodeAgentSettings)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(f"node-agent-{settings.listen_port}", secret_values(settings))
     uvicorn.run(
         build_app(settings),
         host=settings.listen_host,
         port=settings.listen_port,
         log_level="info",
+        log_config=None,
         access_log=False,
     )
 

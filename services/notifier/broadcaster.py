@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from keyland.mongo import Document
+from keyland.observability import metrics
 from keyland.texts import text
 from services.notifier.adapters.broadcasts import PENDING, Broadcasts
 from services.notifier.adapters.claims import Claims
@@ -122,6 +123,8 @@ class Broadcaster:
         if message_id is None:
             return
         counts = await self._broadcasts.counts(str(broadcast["_id"]))
+        for state, count in {**counts, "total": broadcast["total"]}.items():
+            metrics.BROADCAST_DELIVERIES.labels(state).set(count)
         await self._sender.edit(
             broadcast["admin_id"], message_id, self._progress_text(counts, broadcast["total"], done)
         )

@@ -9,10 +9,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from keyland.settings import ServesOperations
 
 
-class NotifierSettings(BaseSettings):
+class NotifierSettings(ServesOperations):
     model_config = SettingsConfigDict(
         env_prefix="KEYLAND_NOTIFIER_", env_file=".env", extra="ignore"
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from keyland.observability import metrics
 from services.notifier.adapters.claims import Claims
 from services.notifier.adapters.notices import (
     FAILED,
@@ -85,6 +86,7 @@ class Scheduler:
             if skip is not None:
                 if await self._claims.claim("notice", notice.id, now):
                     await self._notices.finish(notice.id, SKIPPED, now, reason=skip)
+                    metrics.NOTICES.labels(notice.kind, "skipped").inc()
                 continue
             if not await self._claims.claim("notice", notice.id, now):
                 if not await self._settle_if_abandoned(notice.id, now):
@@ -101,11 +103,13 @@ class Scheduler:
             await self._notices.finish(
                 notice.id, status, now, message_id=result.message_id, error=result.error
             )
+            metrics.NOTICES.labels(notice.kind, str(result.outcome)).inc()
             if result.outcome is Outcome.BLOCKED:
                 await self._users.mark_blocked(notice.telegram_id, True, now)
             elif result.outcome is Outcome.SENT:
                 sent += 1
                 lateness = (now - notice.due).total_seconds()
+                metrics.NOTICE_LATENESS_SECONDS.labels(notice.kind).observe(max(lateness, 0.0))
                 log.info(
                     "sent %s to %s (%.1fs after due)", notice.kind, notice.telegram_id, lateness
                 )

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import logging
-
 import uvicorn
 
+from keyland.observability.logs import configure_logging, secret_values
+from keyland.settings import KafkaSettings, load
 from services.payments_ingest.bootstrap import bootstrap
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings, app = bootstrap()
+    configure_logging("payments-ingest", secret_values(settings, load(KafkaSettings)))
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level="warning", proxy_headers=False
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        log_config=None,
+        proxy_headers=False,
     )
 
 

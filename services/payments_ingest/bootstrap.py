@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 from yookassa.domain.common import SecurityHelper
 
 from keyland.kafka.producer import EventPublisher
+from keyland.observability.checks import kafka as kafka_check
 from keyland.settings import KafkaSettings, load
 from services.payments_ingest.adapters.yookassa_api import YooKassaApi
 from services.payments_ingest.config import PaymentsSettings
@@ -33,4 +34,9 @@ def bootstrap() -> tuple[PaymentsSettings, Starlette]:
         trusted_proxies=networks(settings.trusted_proxies),
         return_url=settings.return_url,
     )
-    return settings, build_app(handlers, settings.internal_token.get_secret_value())
+    app = build_app(
+        handlers,
+        settings.internal_token.get_secret_value(),
+        checks={"kafka": kafka_check(kafka.bootstrap)},
+    )
+    return settings, app

@@ -14,6 +14,7 @@ from yookassa.domain.notification import WebhookNotificationFactory
 
 from events import Envelope, Event, external_event_id
 from keyland.kafka.producer import EventPublisher, PublishFailed
+from keyland.observability import metrics
 from services.payments_ingest.adapters.yookassa_api import (
     ApiObject,
     YooKassaApi,
@@ -66,8 +67,9 @@ class IngestHandlers:
         try:
             WebhookNotificationFactory().create(body)
             event, object_id = str(body["event"]), str(body["object"]["id"])
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
-            raise Rejected(400, f"malformed notification: {error}") from error
+        except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as error:
+            # ArithmeticError: the SDK parses amounts with Decimal ("Infinity" → InvalidOperation)
+            raise Rejected(400, f"malformed notification: {error!r}") from error
         if not _OBJECT_ID.match(object_id):
             raise Rejected(400, "malformed object id")
         match event:
@@ -116,6 +118,7 @@ class IngestHandlers:
         except PublishFailed as error:
             log.warning("event %s not acknowledged by Kafka: %s", envelope.event_id, error)
             raise Rejected(503, "event store unavailable; retry later") from error
+        metrics.PAYMENT_EVENTS_PUBLISHED.labels(envelope.type).inc()
         log.info("published %s %s for %s", envelope.type, envelope.event_id, object_id)
         return "published"
 

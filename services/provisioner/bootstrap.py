@@ -33,6 +33,7 @@ COLLECTION = "node_keys"
 class Container:
     settings: ProvisionerSettings
     kafka: KafkaSettings
+    db: AsyncDatabase[Document]
     publisher: EventPublisher
     accesses: UserAccesses
     records: NodeRecords
@@ -69,7 +70,8 @@ def bootstrap() -> Container:
             f"invalid configuration: KEYLAND_PROVISIONER_COUNTRIES_FILE: {error}"
         ) from error
 
-    collection = async_database(mongo, app_name=settings.app_id)[COLLECTION]
+    db = async_database(mongo, app_name=settings.app_id)
+    collection = db[COLLECTION]
     accesses, records = UserAccesses(collection), NodeRecords(collection)
     publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
     clients = NodeClients.from_settings(access)
@@ -102,6 +104,7 @@ def bootstrap() -> Container:
     return Container(
         settings=settings,
         kafka=kafka,
+        db=db,
         publisher=publisher,
         accesses=accesses,
         records=records,

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from keyland.settings import ServesOperations
 from services.provisioner.domain.countries import is_node_address
 
 _CONFIG = SettingsConfigDict(env_prefix="KEYLAND_PROVISIONER_", env_file=".env", extra="ignore")
@@ -20,7 +21,7 @@ _CONFIG = SettingsConfigDict(env_prefix="KEYLAND_PROVISIONER_", env_file=".env",
 NodeToken = Annotated[SecretStr, Field(min_length=16)]
 
 
-class ProvisionerSettings(BaseSettings):
+class ProvisionerSettings(ServesOperations):
     """The worker: where the countries are, how often it looks, how it retries."""
 
     model_config = _CONFIG

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from events import Envelope, Event, derived_event_id, external_event_id
 from events.keys import KeyActivated, KeyDeactivated, KeyDeleted, NodeUnreachable
 from keyland.kafka.producer import EventPublisher
+from keyland.observability import metrics
 from services.provisioner.adapters.node_client import NodeClient
 from services.provisioner.adapters.repository import NodeRecords, Outage, UserAccesses
 from services.provisioner.domain.access import Cause, KeyState
@@ -34,11 +35,22 @@ from services.provisioner.domain.plan import (
 log = logging.getLogger(__name__)
 
 PRODUCER = "provisioner"
+KEY_USABLE_WINDOW = timedelta(hours=1)
 
 
 def _millis(moment: datetime) -> datetime:
     """``moment`` at the database's precision, so an id made from it survives a restart."""
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _observe_key_usable(cause: Cause | None, node: str, now: datetime) -> None:
+    """Time from the granting event to the key enabled here; a key re-applied long after
+    (a reconciliation of old state, a replay) measures no request and is left out."""
+    if cause is None:
+        return
+    latency = (now - cause.at).total_seconds()
+    if 0 <= latency <= KEY_USABLE_WINDOW.total_seconds():
+        metrics.KEY_USABLE_SECONDS.labels(node).observe(latency)
 
 
 class NodeConverger:
@@ -145,6 +157,7 @@ class NodeConverger:
         event: Event
         if want.state is KeyState.ENABLED:
             assert link is not None
+            _observe_key_usable(want.cause, self.address, now)
             event = KeyActivated(telegram_id=tg, key_id=key, country=country, node=node, link=link)
             discriminator = f"{node}|{until}"
         elif want.state is KeyState.DISABLED:

@@ -9,6 +9,7 @@ import typer
 import uvicorn
 
 from keyland.mongo import async_database
+from keyland.observability.logs import configure_logging, secret_values
 from keyland.settings import ConfigError, MongoSettings, load
 from services.subscription.config import SubscriptionSettings
 
@@ -21,7 +22,11 @@ def worker() -> None:
     from services.subscription.bootstrap import bootstrap  # noqa: PLC0415
     from services.subscription.entrypoints.worker import run  # noqa: PLC0415
 
-    run(bootstrap())
+    container = bootstrap()
+    configure_logging(
+        "subscription", secret_values(container.settings, container.kafka, load(MongoSettings))
+    )
+    run(container)
 
 
 @cli.command()
@@ -29,12 +34,15 @@ def api() -> None:
     """Serve the read API."""
     from services.subscription.entrypoints.read_api import build_app  # noqa: PLC0415
 
-    settings = load(SubscriptionSettings)
+    settings, mongo = load(SubscriptionSettings), load(MongoSettings)
     if settings.api_token is None:
         raise ConfigError("invalid configuration: KEYLAND_SUBSCRIPTION_API_TOKEN is required")
-    db = async_database(load(MongoSettings), app_name=f"{settings.app_id}-api")
-    app = build_app(db, settings.api_token.get_secret_value())
-    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning")
+    configure_logging("subscription-api", secret_values(settings, mongo))
+    db = async_database(mongo, app_name=f"{settings.app_id}-api")
+    app = build_app(db, settings.api_token.get_secret_value(), settings.stats_interval_s)
+    uvicorn.run(
+        app, host=settings.api_host, port=settings.api_port, log_level="warning", log_config=None
+    )
 
 
 @cli.command()

@@ -6,12 +6,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from keyland.settings import ServesOperations
 from services.subscription.domain.rules import Rules
 
 
-class SubscriptionSettings(BaseSettings):
+class SubscriptionSettings(ServesOperations):
     model_config = SettingsConfigDict(
         env_prefix="KEYLAND_SUBSCRIPTION_", env_file=".env", extra="ignore"
     )
@@ -31,6 +32,9 @@ class SubscriptionSettings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8081, gt=0, lt=65536)
+    stats_interval_s: float = Field(
+        default=60.0, gt=0, description="How often the read API refreshes business gauges."
+    )
     api_token: SecretStr | None = Field(
         default=None, description="Bearer token of the read API; required to start it."
     )

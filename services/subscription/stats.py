@@ -10,6 +10,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from keyland.mongo import Document
+from keyland.observability import metrics
 
 
 async def business_stats(db: AsyncDatabase[Document], now: datetime) -> dict[str, Any]:
@@ -34,3 +35,14 @@ async def business_stats(db: AsyncDatabase[Document], now: datetime) -> dict[str
         "revenue": {currency: str(amount) for currency, amount in sorted(revenue.items())},
         "trial_to_paid": round(paid_after_trial / trials, 4) if trials else 0.0,
     }
+
+
+def set_business_gauges(stats: dict[str, Any]) -> None:
+    """Expose :func:`business_stats` figures as Prometheus gauges."""
+    metrics.USERS.set(stats["users"])
+    metrics.ACTIVE_SUBSCRIPTIONS.set(stats["active"])
+    metrics.TRIALS.set(stats["trials"])
+    metrics.PAID_USERS.set(stats["paid"])
+    metrics.TRIAL_TO_PAID.set(stats["trial_to_paid"])
+    for currency, amount in stats["revenue"].items():
+        metrics.REVENUE.labels(currency).set(float(amount))

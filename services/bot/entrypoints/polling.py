@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from services.bot.bootstrap import Container
+from services.bot.entrypoints.operations import operations
 
 log = logging.getLogger(__name__)
 
@@ -14,14 +15,15 @@ async def run_polling(container: Container, *, handle_signals: bool = True) -> N
     every client."""
     bot, dispatcher = container.bot, container.dispatcher
     try:
-        await container.events.connect()
-        # A webhook left from webhook mode would make getUpdates fail.
-        await bot.delete_webhook(drop_pending_updates=False)
-        await dispatcher.start_polling(
-            bot,
-            allowed_updates=dispatcher.resolve_used_update_types(),
-            handle_signals=handle_signals,
-            close_bot_session=False,
-        )
+        async with operations(container):
+            await container.events.connect()
+            # A webhook left from webhook mode would make getUpdates fail.
+            await bot.delete_webhook(drop_pending_updates=False)
+            await dispatcher.start_polling(
+                bot,
+                allowed_updates=dispatcher.resolve_used_update_types(),
+                handle_signals=handle_signals,
+                close_bot_session=False,
+            )
     finally:
         await container.close()

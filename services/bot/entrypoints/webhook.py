@@ -8,10 +8,13 @@ a shutdown is redelivered by Telegram. ``GET /health`` answers 200 for superviso
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 from services.bot.bootstrap import Container
+from services.bot.entrypoints.operations import operations
 
 
 def build_webhook_app(container: Container) -> web.Application:
@@ -32,6 +35,10 @@ def build_webhook_app(container: Container) -> web.Application:
     async def close_clients(_: web.Application) -> None:
         await container.close()
 
+    async def serve_operations(_: web.Application) -> AsyncIterator[None]:
+        async with operations(container):
+            yield
+
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
@@ -43,6 +50,7 @@ def build_webhook_app(container: Container) -> web.Application:
     setup_application(app, dispatcher, bot=bot)
     app.on_startup.append(register_webhook)
     app.on_cleanup.append(close_clients)
+    app.cleanup_ctx.append(serve_operations)
     return app
 
 

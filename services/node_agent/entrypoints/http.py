@@ -7,6 +7,7 @@ Every route except ``GET /v1/health`` needs ``Authorization: Bearer <token>``.
 - ``GET /v1/users``: the enabled key ids.
 - ``GET /v1/users/{key_id}/traffic``: uplink and downlink bytes since Xray started.
 - ``GET /v1/health``: 200 when the agent runs and Xray answers, 503 otherwise.
+- ``GET /metrics``: Prometheus metrics of the agent process (token required).
 
 A key id that is not a UUID is answered 422; Xray unreachable is answered 503.
 """
@@ -27,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from keyland.observability.ops_server import metrics
 from services.node_agent.adapters.xray_api import XrayRejected, XrayUnavailable
 from services.node_agent.domain.keys import KeyId, MalformedKeyId, parse_key_id
 from services.node_agent.handlers import NodeUsers
@@ -141,6 +143,7 @@ def create_app(token: SecretStr, build: Callable[[], Awaitable[Running]]) -> Sta
             Route("/v1/users/{key_id}", disable_user, methods=["DELETE"]),
             Route("/v1/users/{key_id}/traffic", user_traffic, methods=["GET"]),
             Route(HEALTH_PATH, health, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ],
         middleware=[Middleware(BearerAuth, token=token, open_paths=frozenset({HEALTH_PATH}))],
         exception_handlers={

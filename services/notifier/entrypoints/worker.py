@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import faust
 
-from keyland.kafka.faust_app import consume, make_app, run_worker
+from keyland.kafka.faust_app import consume, make_app, run_worker, serve_operations
+from keyland.observability.checks import worker_checks
 from services.notifier.bootstrap import Container
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,13 @@ def build_app(container: Container) -> faust.App:
                 log.exception("broadcast round failed; retrying")
             await asyncio.sleep(1)
 
+    serve_operations(
+        app,
+        container.kafka,
+        host=settings.ops_host,
+        port=settings.ops_port,
+        checks=worker_checks(container.db, container.kafka.bootstrap),
+    )
     app.task(prepare)
     app.task(load_due)
     app.timer(interval=settings.scheduler_interval_s)(send_due)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -23,6 +23,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from keyland.http import BearerTokenMiddleware
+from keyland.observability import metrics
+from keyland.observability.ops_server import Check, ops_routes
 from services.payments_ingest.domain.trust import client_address, is_trusted
 from services.payments_ingest.handlers import IngestHandlers, Rejected
 
@@ -41,10 +43,18 @@ class NewPayment(BaseModel):
     order_id: str = Field(min_length=1, max_length=128, description="Caller's id of the order.")
 
 
-def build_app(handlers: IngestHandlers, internal_token: str) -> Starlette:
-    """The ASGI app; ``internal_token`` guards everything but the webhook and health."""
+def build_app(
+    handlers: IngestHandlers, internal_token: str, checks: Mapping[str, Check]
+) -> Starlette:
+    """The ASGI app; ``internal_token`` guards everything but the webhook and health
+    (``/metrics`` too: this port faces the internet)."""
 
     async def webhook(request: Request) -> Response:
+        answer = await answer_webhook(request)
+        metrics.WEBHOOKS.labels(str(answer.status_code)).inc()
+        return answer
+
+    async def answer_webhook(request: Request) -> Response:
         peer = request.client.host if request.client else None
         source = client_address(
             peer, request.headers.get("x-forwarded-for"), handlers.trusted_proxies
@@ -57,7 +67,8 @@ def build_app(handlers: IngestHandlers, internal_token: str) -> Starlette:
             return _answer(413, "body too large")
         try:
             body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            # RecursionError: nesting too deep for the parser ("[[[[..." within MAX_BODY)
             return _answer(400, "body is not JSON")
         try:
             outcome = await handlers.notification(body)
@@ -70,16 +81,16 @@ def build_app(handlers: IngestHandlers, internal_token: str) -> Starlette:
             order = NewPayment.model_validate_json(await request.body())
         except ValidationError as error:
             return _answer(
-                422, "invalid order", errors=error.errors(include_url=False, include_context=False)
+                422,
+                "invalid order",
+                # No input: for a body that is not JSON it is bytes, which JSON cannot carry.
+                errors=error.errors(include_url=False, include_context=False, include_input=False),
             )
         try:
             created = await handlers.create_payment(order.telegram_id, order.plan, order.order_id)
         except Rejected as rejection:
             return _answer(rejection.status, rejection.message)
         return JSONResponse(created, status_code=201)
-
-    async def health(_: Request) -> Response:
-        return _answer(200, "ok")
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -98,6 +109,6 @@ def build_app(handlers: IngestHandlers, internal_token: str) -> Starlette:
         routes=[
             Route("/webhooks/yookassa", webhook, methods=["POST"]),
             Route("/payments", create_payment, methods=["POST"]),
-            Route("/health", health),
+            *ops_routes(checks),
         ],
     )

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from keyland.observability import metrics
 from services.provisioner.adapters.node_client import NodeUnavailable
 from services.provisioner.converge import NodeConverger
 
@@ -94,11 +95,15 @@ class NodeLoop:
                 return True
             await self.converger.answered(now)
         except NodeUnavailable as error:
+            metrics.PROVISIONING_FAILURES.labels(self.address, "unreachable").inc()
+            metrics.NODE_UP.labels(self.address).set(0)
             await self._note_failure(str(error), now)
             return False
         except Exception:  # the database or Kafka away, or a bug: retry, never stop the loop
+            metrics.PROVISIONING_FAILURES.labels(self.address, "error").inc()
             log.exception("round on node %s failed; retrying", self.address)
             return False
+        metrics.NODE_UP.labels(self.address).set(1)
         if changed:
             log.info("node %s: %d changes applied", self.address, changed)
         return True

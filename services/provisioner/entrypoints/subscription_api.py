@@ -10,7 +10,7 @@
   ``GET /v1/users/{telegram_id}/links``: ``{links: {country: link}, subscription_url}``
   for the bot, behind ``Authorization: Bearer <KEYLAND_PROVISIONER_API_TOKEN>`` (served
   only when set).
-- ``GET /health``.
+- ``GET /health`` (the database answers), ``GET /metrics`` (with the API token).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, Router
 
 from keyland.http import BearerTokenMiddleware
+from keyland.observability import checks
+from keyland.observability.ops_server import ops_routes
 from services.provisioner.bootstrap import ApiContainer
 from services.provisioner.domain.subscription_page import (
     Usage,
@@ -118,10 +120,6 @@ def build_app(container: ApiContainer) -> Starlette:
             {"links": links, "subscription_url": f"{settings.public_url.rstrip('/')}/sub/{token}"}
         )
 
-    async def health(_: Request) -> Response:
-        await container.db.command("ping")
-        return JSONResponse({"status": "ok"})
-
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         try:
@@ -129,17 +127,16 @@ def build_app(container: ApiContainer) -> Starlette:
         finally:
             await container.clients.close()
 
-    routes: list[Route | Mount] = [
-        Route("/health", health),
-        Route("/sub/{token}", subscription),
-    ]
-    if settings.api_token is not None:
+    health, metrics_route = ops_routes({"database": checks.database(container.db)})
+    routes: list[Route | Mount] = [health, Route("/sub/{token}", subscription)]
+    if settings.api_token is not None:  # /metrics, like /v1, only with the token
         internal = Router(
             [
                 Route("/users/{telegram_id}/subscription", user_subscription),
                 Route("/users/{telegram_id}/links", user_links),
             ]
         )
-        guarded = BearerTokenMiddleware(internal, settings.api_token.get_secret_value(), public=())
-        routes.append(Mount("/v1", app=guarded))
+        token = settings.api_token.get_secret_value()
+        routes.append(Mount("/v1", app=BearerTokenMiddleware(internal, token, public=())))
+        routes.append(Route("/metrics", BearerTokenMiddleware(metrics_route.app, token, public=())))
     return Starlette(routes=routes, lifespan=lifespan)

@@ -7,7 +7,8 @@ import logging
 
 import faust
 
-from keyland.kafka.faust_app import consume, make_app, run_worker
+from keyland.kafka.faust_app import consume, make_app, run_worker, serve_operations
+from keyland.observability.checks import worker_checks
 from keyland.retry import retry_transient
 from services.provisioner.bootstrap import Container
 
@@ -31,6 +32,13 @@ def build_app(container: Container) -> faust.App:
             await container.clients.close()
             await container.publisher.close()
 
+    serve_operations(
+        app,
+        container.kafka,
+        host=settings.ops_host,
+        port=settings.ops_port,
+        checks=worker_checks(container.db, container.kafka.bootstrap),
+    )
     app.task(run_fleet)
     return app
 

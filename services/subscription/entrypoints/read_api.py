@@ -1,11 +1,16 @@
 """The read API for the bot, admins and operators (seed 3.4). Reads only.
 
 Changes to a user go through ``admin.commands`` events, never through this API.
-Every route but ``/health`` needs ``Authorization: Bearer <KEYLAND_SUBSCRIPTION_API_TOKEN>``.
+Every route but ``/health`` needs ``Authorization: Bearer <KEYLAND_SUBSCRIPTION_API_TOKEN>``,
+``/metrics`` too (it carries the business gauges: users, active, trials, revenue).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +23,11 @@ from starlette.routing import Route
 
 from keyland.http import BearerTokenMiddleware
 from keyland.mongo import Document
-from services.subscription.stats import business_stats
+from keyland.observability import checks
+from keyland.observability.ops_server import ops_routes
+from services.subscription.stats import business_stats, set_business_gauges
+
+log = logging.getLogger(__name__)
 
 PUBLIC_FIELDS = (
     "key_id", "registered", "registered_at", "username", "language_code", "referrer_id",
@@ -40,7 +49,17 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def build_app(db: AsyncDatabase[Document], token: str) -> Starlette:
+async def refresh_business_gauges(db: AsyncDatabase[Document], every_s: float) -> None:
+    """Keep the business gauges of ``/metrics`` current (queries too slow for a scrape)."""
+    while True:
+        try:
+            set_business_gauges(await business_stats(db, datetime.now(UTC)))
+        except Exception as error:  # noqa: BLE001 - stale gauges until the next round
+            log.warning("business figures not refreshed: %r", error)
+        await asyncio.sleep(every_s)
+
+
+def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60.0) -> Starlette:
     users = db["users"]
 
     async def get_user(request: Request) -> Response:
@@ -86,14 +105,19 @@ def build_app(db: AsyncDatabase[Document], token: str) -> Starlette:
     async def stats(_: Request) -> Response:
         return JSONResponse(await business_stats(db, datetime.now(UTC)))
 
-    async def health(_: Request) -> Response:
-        await db.command("ping")
-        return JSONResponse({"status": "ok"})
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        refresher = asyncio.create_task(refresh_business_gauges(db, stats_every_s))
+        try:
+            yield
+        finally:
+            refresher.cancel()
 
     return Starlette(
+        lifespan=lifespan,
         middleware=[Middleware(BearerTokenMiddleware, token=token)],
         routes=[
-            Route("/health", health),
+            *ops_routes({"database": checks.database(db)}),
             Route("/v1/users", find_users),
             Route("/v1/users/ids", list_ids),
             Route("/v1/users/{telegram_id}/referrals", referrals),

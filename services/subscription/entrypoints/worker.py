@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import faust
 
-from keyland.kafka.faust_app import consume, make_app, run_worker
+from keyland.kafka.faust_app import consume, make_app, run_worker, serve_operations
+from keyland.observability.checks import worker_checks
 from services.subscription.bootstrap import Container
 from services.subscription.cleanup import inactive_users, request_purges
 
@@ -40,6 +41,13 @@ def build_app(container: Container) -> faust.App:
         requested = await request_purges(container.publisher, candidates, now, age)
         log.info("cleanup asked to purge %d inactive users", requested)
 
+    serve_operations(
+        app,
+        container.kafka,
+        host=settings.ops_host,
+        port=settings.ops_port,
+        checks=worker_checks(container.db, container.kafka.bootstrap),
+    )
     app.task(prepare)
     app.timer(interval=settings.sweep_interval_s)(sweep_expired)
     app.timer(interval=settings.cleanup_interval_s)(weekly_cleanup)

@@ -1,0 +1,192 @@
+"""What an operator sees of running services: /health, /metrics and JSON logs with event ids.
+
+A real subscription worker (faust, Kafka, FerretDB) and its read API run as child
+processes; the tests read their endpoints and log files as Prometheus and a log shipper
+would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from events import Envelope, Event
+from events.bot_actions import TrialRequested, UserStarted
+from events.registry import TopicNames
+from keyland.kafka.producer import EventPublisher
+from tests.processes import Program, free_port, wait_http
+from tests.waiting import eventually
+
+API_TOKEN = "read-api-token-for-observability-tests"
+
+
+@pytest.fixture(scope="module")
+def ports() -> dict[str, int]:
+    return {"ops": free_port(), "api": free_port()}
+
+
+@pytest.fixture(scope="module")
+def worker(
+    service_env: dict[str, str],
+    created_topics: TopicNames,
+    ports: dict[str, int],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Program]:
+    env = {**service_env, "KEYLAND_SUBSCRIPTION_OPS_PORT": str(ports["ops"])}
+    log = tmp_path_factory.mktemp("observed") / "subscription.log"
+    program = Program("services.subscription", env, log, args=["worker"]).start()
+    wait_http(f"http://127.0.0.1:{ports['ops']}/health", program, timeout_s=90)
+    yield program
+    program.stop()
+
+
+@pytest.fixture(scope="module")
+def read_api(
+    service_env: dict[str, str], ports: dict[str, int], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    env = {
+        **service_env,
+        "KEYLAND_SUBSCRIPTION_API_PORT": str(ports["api"]),
+        "KEYLAND_SUBSCRIPTION_API_TOKEN": API_TOKEN,
+        "KEYLAND_SUBSCRIPTION_STATS_INTERVAL_S": "0.5",
+    }
+    log = tmp_path_factory.mktemp("observed-api") / "api.log"
+    program = Program("services.subscription", env, log, args=["api"]).start()
+    url = f"http://127.0.0.1:{ports['api']}"
+    wait_http(f"{url}/health", program)
+    yield url
+    program.stop()
+
+
+def samples(url: str, name: str, headers: dict[str, str] | None = None) -> list[Any]:
+    """Every sample of metric family ``name`` (without the ``_total`` suffix) at ``url``."""
+    answer = httpx.get(url, headers=headers or {}, timeout=5)
+    answer.raise_for_status()
+    return [
+        sample
+        for family in text_string_to_metric_families(answer.text)
+        if family.name == name
+        for sample in family.samples
+    ]
+
+
+def counted(url: str, name: str, **labels: str) -> float:
+    return sum(
+        float(s.value)
+        for s in samples(url, name)
+        if s.name.endswith("_total") and labels.items() <= s.labels.items()
+    )
+
+
+def log_lines(program: Program) -> list[dict[str, Any]]:
+    found = []
+    for line in program.log().splitlines():
+        if line.startswith("{"):
+            found.append(json.loads(line))
+    return found
+
+
+async def trial(publisher: EventPublisher, telegram_id: int) -> Envelope[Event]:
+    now = datetime.now(UTC)
+    started = Envelope.new(UserStarted(telegram_id=telegram_id), producer="tests", occurred_at=now)
+    await publisher.publish(started)
+    asked = Envelope.new(
+        TrialRequested(telegram_id=telegram_id), producer="tests", occurred_at=now, cause=started
+    )
+    await publisher.publish(asked)
+    return asked
+
+
+async def test_worker_counts_handled_events_and_logs_them_as_json_with_their_ids_and_no_secret(
+    worker: Program, publisher: EventPublisher, ports: dict[str, int], service_env: dict[str, str]
+) -> None:
+    metrics_url = f"http://127.0.0.1:{ports['ops']}/metrics"
+    group = service_env["KEYLAND_SUBSCRIPTION_APP_ID"]
+    before = counted(metrics_url, "keyland_events_processed", consumer=group, type="TrialRequested")
+    asked = await trial(publisher, 7101)
+
+    def trial_counted() -> bool:
+        return (
+            counted(metrics_url, "keyland_events_processed", consumer=group, type="TrialRequested")
+            == before + 1
+        )
+
+    await eventually(trial_counted, worker, timeout_s=60)
+    handled = [line for line in log_lines(worker) if line.get("event_id") == str(asked.event_id)]
+    assert handled, "no log line carries the handled event's id"
+    assert {line["correlation_id"] for line in handled} == {str(asked.correlation_id)}
+    assert {line["event_type"] for line in handled} == {"TrialRequested"}
+    assert {line["service"] for line in handled} == {"subscription"}
+    assert {"time", "level", "logger", "message"} <= handled[0].keys()
+    assert service_env["KEYLAND_SUBSCRIPTION_KEY_SECRET"] not in worker.log()
+
+
+async def test_a_poison_record_is_counted_as_failed_by_error(
+    worker: Program,
+    publisher: EventPublisher,
+    ports: dict[str, int],
+    topics: TopicNames,
+    service_env: dict[str, str],
+) -> None:
+    metrics_url = f"http://127.0.0.1:{ports['ops']}/metrics"
+    group = service_env["KEYLAND_SUBSCRIPTION_APP_ID"]
+    labels = {"consumer": group, "topic": "bot.actions", "type": "undecodable"}
+    before = counted(metrics_url, "keyland_events_failed", **labels)
+    await publisher.send_raw(topics("bot.actions"), key=b"7103", value=b"{not json", headers=[])
+    await eventually(
+        lambda: counted(metrics_url, "keyland_events_failed", **labels) == before + 1,
+        worker,
+        timeout_s=60,
+    )
+    failed = [
+        s
+        for s in samples(metrics_url, "keyland_events_failed")
+        if s.labels == {**labels, "error": "DecodeError"}
+    ]
+    assert failed, "the error class is a label"
+
+
+def test_worker_health_names_its_checks(worker: Program, ports: dict[str, int]) -> None:
+    answer = httpx.get(f"http://127.0.0.1:{ports['ops']}/health", timeout=10)
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "checks": {"database": "ok", "kafka": "ok"}}
+
+
+async def test_worker_reports_its_consumer_lag(
+    worker: Program, ports: dict[str, int], service_env: dict[str, str]
+) -> None:
+    metrics_url = f"http://127.0.0.1:{ports['ops']}/metrics"
+    group = service_env["KEYLAND_SUBSCRIPTION_APP_ID"]
+
+    def lag_of_bot_actions() -> list[float]:
+        return [
+            s.value
+            for s in samples(metrics_url, "keyland_consumer_lag")
+            if s.labels == {"consumer": group, "topic": "bot.actions"}
+        ]
+
+    await eventually(lambda: lag_of_bot_actions() == [0.0], worker, timeout_s=60)
+
+
+async def test_read_api_metrics_need_the_token_and_carry_business_gauges(
+    worker: Program, read_api: str, publisher: EventPublisher
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        assert (await client.get(f"{read_api}/metrics")).status_code == 401
+        health = await client.get(f"{read_api}/health")
+    assert health.json() == {"status": "ok", "checks": {"database": "ok"}}
+    await trial(publisher, 7104)
+    auth = {"Authorization": f"Bearer {API_TOKEN}"}
+
+    def gauge(name: str) -> float:
+        return sum(float(s.value) for s in samples(f"{read_api}/metrics", name, auth))
+
+    await eventually(lambda: gauge("keyland_trials") >= 1, worker, timeout_s=60)
+    assert gauge("keyland_users") >= gauge("keyland_trials")
+    assert gauge("keyland_active_subscriptions") >= 1
