@@ -80,6 +80,20 @@ def run_worker(app: faust.App, kafka: KafkaSettings, base_topics: tuple[str, ...
     Worker(app, loglevel="INFO", override_logging=False).execute_from_commandline()
 
 
+def close_on_shutdown(app: faust.App, *closers: Callable[[], Awaitable[None]]) -> None:
+    """Close the service's own clients (its publisher, its bot session) when faust stops,
+    after the agents stopped consuming."""
+
+    async def close(_: Any, /, *__: Any, signal: Any, **___: Any) -> None:
+        for closer in closers:
+            try:
+                await closer()
+            except Exception as error:  # noqa: BLE001 - the others still close
+                log.warning("closing on shutdown failed: %r", error)
+
+    app.on_before_shutdown.connect(close, weak=False)
+
+
 def serve_operations(
     app: faust.App,
     kafka: KafkaSettings,

@@ -20,14 +20,21 @@ async def ensure_topics(
     specs: tuple[TopicSpec, ...] = TOPICS,
     *,
     replication_factor: int = 1,
+    min_insync_replicas: int | None = None,
 ) -> list[str]:
     """Create every catalog topic and its DLQ that does not exist yet; return the created.
+
+    Locally one broker: replication 1. In production 3 and ``min_insync_replicas=2``, so
+    an event our producers saw acknowledged (``acks=all``) is on two brokers at least.
 
     ``create_topics`` does not raise when a topic exists (error code 36), so the
     response is checked: "already exists" is fine, any other error code raises.
     """
+    configs = (
+        {} if min_insync_replicas is None else {"min.insync.replicas": str(min_insync_replicas)}
+    )
     wanted = [
-        NewTopic(name, spec.partitions, replication_factor)
+        NewTopic(name, spec.partitions, replication_factor, topic_configs=configs)
         for spec in specs
         for name in (topics(spec.name), topics.dlq(spec.name))
     ]

@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 
 import faust
 
-from keyland.kafka.faust_app import consume, make_app, run_worker, serve_operations
+from keyland.kafka.faust_app import (
+    close_on_shutdown,
+    consume,
+    make_app,
+    run_worker,
+    serve_operations,
+)
 from keyland.observability.checks import worker_checks
 from services.notifier.bootstrap import Container
 
@@ -54,6 +60,7 @@ def build_app(container: Container) -> faust.App:
         port=settings.ops_port,
         checks=worker_checks(container.db, container.kafka.bootstrap),
     )
+    close_on_shutdown(app, container.publisher.close, container.sender.close)
     app.task(prepare)
     app.task(load_due)
     app.timer(interval=settings.scheduler_interval_s)(send_due)

@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import faust
 
-from keyland.kafka.faust_app import consume, make_app, run_worker, serve_operations
+from keyland.kafka.faust_app import (
+    close_on_shutdown,
+    consume,
+    make_app,
+    run_worker,
+    serve_operations,
+)
 from keyland.observability.checks import worker_checks
 from services.subscription.bootstrap import Container
 from services.subscription.cleanup import inactive_users, request_purges
@@ -48,6 +54,7 @@ def build_app(container: Container) -> faust.App:
         port=settings.ops_port,
         checks=worker_checks(container.db, container.kafka.bootstrap),
     )
+    close_on_shutdown(app, container.publisher.close)
     app.task(prepare)
     app.timer(interval=settings.sweep_interval_s)(sweep_expired)
     app.timer(interval=settings.cleanup_interval_s)(weekly_cleanup)

@@ -1,0 +1,49 @@
+"""Production runs one systemd unit per service: the same programs the local stack runs."""
+
+from __future__ import annotations
+
+import configparser
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from keyland.settings import StackSettings
+from keyland.stack.services import ROOT, service_specs
+
+UNITS = sorted((ROOT / "infra" / "systemd").glob("*.service"))
+PYTHON = "/opt/keyland/.venv/bin/python"
+
+
+def unit(path: Path) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(path)
+    return parser
+
+
+def program(path: Path) -> tuple[str, tuple[str, ...]]:
+    python, flag, module, *args = unit(path)["Service"]["ExecStart"].split()
+    assert (python, flag) == (PYTHON, "-m")
+    return module, tuple(args)
+
+
+def test_every_service_of_the_local_stack_has_a_unit_and_no_unit_is_extra(
+    tmp_path: Path,
+) -> None:
+    ours = {
+        (spec.module, spec.args)
+        for spec in service_specs(StackSettings(state_dir=tmp_path))
+        if spec.module.startswith("services.")
+    }
+    assert {program(path) for path in UNITS} == ours
+
+
+@pytest.mark.parametrize("path", UNITS, ids=lambda p: p.stem)
+def test_unit_restarts_always_and_runs_an_existing_module(path: Path) -> None:
+    service = unit(path)["Service"]
+    assert service["Restart"] == "always"
+    assert service["EnvironmentFile"] == "/etc/keyland/keyland.env"
+    module, _ = program(path)
+    assert importlib.util.find_spec(module) is not None
+    assert unit(path)["Install"]["WantedBy"] == "multi-user.target"
