@@ -1,0 +1,37 @@
+"""The example Prometheus files name only metrics Keyland exports, and every port is ours."""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client import REGISTRY
+
+from keyland.observability import metrics
+from keyland.stack.local_env import OPS_PORTS, PAYMENTS_PORT, PROVISIONER_API_PORT
+from keyland.stack.services import ROOT
+
+PROMETHEUS = ROOT / "infra" / "prometheus"
+
+
+def exported_names() -> set[str]:
+    assert metrics.WEBHOOKS is not None  # the catalog is imported, so registered
+    names: set[str] = set()
+    for family in REGISTRY.collect():
+        names |= {sample.name for sample in family.samples} | {family.name}
+        if family.type == "counter":
+            names.add(f"{family.name}_total")
+        if family.type == "histogram":
+            names |= {f"{family.name}_{suffix}" for suffix in ("bucket", "sum", "count")}
+    return names
+
+
+def test_alerts_refer_only_to_exported_metrics() -> None:
+    used = set(re.findall(r"\bkeyland_[a-z_]+", (PROMETHEUS / "alerts.yml").read_text()))
+    assert used, "the alerts use Keyland's metrics"
+    assert used - exported_names() == set()
+
+
+def test_scrape_targets_are_the_local_stack_ports() -> None:
+    config = (PROMETHEUS / "prometheus.yml").read_text()
+    for port in [*OPS_PORTS.values(), PAYMENTS_PORT, PROVISIONER_API_PORT]:
+        assert f"127.0.0.1:{port}" in config
