@@ -9,7 +9,8 @@ import typer
 
 from events.registry import TopicNames
 from keyland.kafka.topics import ensure_topics
-from keyland.ops.cli import dlq_app, lag, replay
+from keyland.ops.cli import dlq_app, lag, replay, state_app
+from keyland.ops.users_cli import users_app
 from keyland.settings import KafkaSettings, StackSettings, load
 from keyland.stack.components import Component, everything, infrastructure
 from keyland.stack.services import SupervisedServices, service_specs
@@ -19,13 +20,18 @@ app = typer.Typer(help="Operate a Keyland installation.", no_args_is_help=True)
 stack_app = typer.Typer(help="The local stack on loopback: Kafka, the database, services.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(state_app, name="state")
+app.add_typer(users_app, name="users")
+topics_app = typer.Typer(help="The catalog's topics on the configured Kafka.")
+app.add_typer(topics_app, name="topics")
 app.command("replay")(replay)
 app.command("lag")(lag)
 
 
 @app.command("demo")
 def demo() -> None:
-    """Play a referral → trial → keys → payment → region → bonus journey on the local stack."""
+    """Play a journey on the local stack: referral, trial, keys, traffic, payment, reminder,
+    expiry and the key blocked, with each step's latency."""
     from keyland.demo import DemoFailed, run  # noqa: PLC0415
 
     try:
@@ -33,6 +39,33 @@ def demo() -> None:
     except DemoFailed as failure:
         typer.echo(f"demo failed: {failure} (is `make up` running?)", err=True)
         raise typer.Exit(1) from failure
+
+
+@topics_app.command("ensure")
+def topics_ensure(
+    replication_factor: int = typer.Option(
+        1, "--replication-factor", min=1, help="3 on a production cluster."
+    ),
+    min_insync_replicas: int | None = typer.Option(
+        None, "--min-insync-replicas", min=1, help="2 on a production cluster."
+    ),
+) -> None:
+    """Create every catalog topic and its DLQ that is missing (existing ones are left alone)."""
+    if min_insync_replicas is not None and min_insync_replicas > replication_factor:
+        typer.echo("--min-insync-replicas cannot exceed --replication-factor", err=True)
+        raise typer.Exit(2)
+    kafka = load(KafkaSettings)
+    created = asyncio.run(
+        ensure_topics(
+            kafka.bootstrap,
+            TopicNames(kafka.topic_prefix),
+            replication_factor=replication_factor,
+            min_insync_replicas=min_insync_replicas,
+        )
+    )
+    for name in created:
+        typer.echo(f"created {name}")
+    typer.echo(f"{len(created)} topics created; the others existed")
 
 
 @stack_app.command("fetch")

@@ -1,4 +1,4 @@
-"""``keyland replay``, ``keyland dlq ...`` and ``keyland lag``."""
+"""``keyland replay``, ``keyland dlq ...``, ``keyland lag`` and ``keyland state hash``."""
 
 from __future__ import annotations
 
@@ -10,14 +10,17 @@ from rich.progress import Progress
 
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
+from keyland.mongo import database
 from keyland.ops import dlq as dead_letters
 from keyland.ops.lag import lags
 from keyland.ops.replay import ReplayRefused, apply_replay, plan_replay
-from keyland.settings import KafkaSettings, load
+from keyland.ops.state_hash import state_hash
+from keyland.settings import KafkaSettings, MongoSettings, load
 
 dlq_app = typer.Typer(
     help="Dead-letter topics: what failed, and sending it again.", no_args_is_help=True
 )
+state_app = typer.Typer(help="The state rebuilt from the topics.", no_args_is_help=True)
 
 
 def _kafka() -> tuple[KafkaSettings, TopicNames]:
@@ -110,3 +113,17 @@ def dlq_redrive(
             await publisher.close()
 
     typer.echo(f"{asyncio.run(main())} dead letters sent back")
+
+
+@state_app.command("hash")
+def state_hash_command() -> None:
+    """Counts and a canonical sha256 of users, payments and node keys: equal before and
+    after a replay or a rebuild from the topics (see keyland/ops/state_hash.py)."""
+    db = database(load(MongoSettings), app_name="keyland-cli")
+    try:
+        found = state_hash(db)
+    finally:
+        db.client.close()
+    for collection in found.collections:
+        typer.echo(f"{collection.name:<10} {collection.count:>8}  {collection.digest}")
+    typer.echo(f"{'state':<10} {sum(found.counts.values()):>8}  {found.digest}")

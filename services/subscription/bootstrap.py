@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from keyland.kafka.catch_up import CatchUp
 from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
@@ -36,6 +37,12 @@ def bootstrap() -> Container:
     db = async_database(mongo, app_name=settings.app_id)
     publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
     users, payments = Users(db["users"]), Payments(db["payments"])
+    # Imported here: the worker module imports this one.
+    from services.subscription.entrypoints.worker import INPUT_TOPICS  # noqa: PLC0415
+
+    caught_up = CatchUp(
+        kafka.bootstrap, settings.app_id, [publisher.topics(t) for t in INPUT_TOPICS]
+    )
     return Container(
         settings=settings,
         kafka=kafka,
@@ -49,6 +56,7 @@ def bootstrap() -> Container:
             db["expiry_marks"],
             publisher,
             lookback=timedelta(days=settings.expiry_lookback_days),
+            caught_up=caught_up,
         ),
         dead_letters=DeadLetters(publisher, settings.app_id),
     )

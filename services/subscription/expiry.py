@@ -3,13 +3,17 @@
 The sweeper only reads ``users`` (the agent is their one writer) and remembers what it
 announced in ``expiry_marks`` with unique-key inserts. The event id is derived from
 (user, until) and its time is ``until`` itself, so a repeated sweep, a second sweeper
-or a replay announces the same fact under the same id.
+or a replay announces the same fact under the same id. It sweeps only once the agent has
+caught up with its topics (``caught_up``): a worker reading history again (a replay, a
+rebuild) holds state part-way through it, where a user shortened by an admin may not
+have the payment that came first yet, and would be announced lapsed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -30,14 +34,18 @@ class ExpirySweeper:
         marks: AsyncCollection[Document],
         publisher: EventPublisher,
         lookback: timedelta,
+        caught_up: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._users = users
         self._marks = marks
         self._publisher = publisher
         self._lookback = lookback
+        self._caught_up = caught_up
 
     async def sweep(self, now: datetime) -> int:
         """Announce every lapse in the lookback window not announced yet; return how many."""
+        if self._caught_up is not None and not await self._caught_up():
+            return 0
         announced = 0
         query = {"registered": True, "until": {"$lte": now, "$gt": now - self._lookback}}
         async for user in self._users.find(query, {"until": 1, "key_id": 1}):

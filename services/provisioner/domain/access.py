@@ -122,7 +122,12 @@ def record(access: UserAccess, change: Change, cause: Cause) -> UserAccess:
     """``access`` after ``change`` (once per event id: a repeated event returns it as is)."""
     if cause.event_id in access.seen:
         return access
-    return replace(_apply(access, change), seen=access.seen | {cause.event_id}, last_cause=cause)
+    # A region choice (``bot.actions``) changes no key, so it is no key change's cause; it
+    # also keeps the cause independent of how the two input topics interleave on a replay.
+    last_cause = access.last_cause if isinstance(change, RegionPicked) else cause
+    return replace(
+        _apply(access, change), seen=access.seen | {cause.event_id}, last_cause=last_cause
+    )
 
 
 def _apply(access: UserAccess, change: Change) -> UserAccess:

@@ -56,9 +56,12 @@ class Users:
     async def save(
         self, state: Subscription, entries: list[Entry], outbox: list[bytes], at: datetime
     ) -> None:
+        # Kept in time order, not arrival order: the same ledger makes the same document
+        # however the input topics interleaved (a rebuild reads them in another order).
+        ledger = sorted(entries, key=lambda entry: entry.sort_key())
         document = {
             **read_model(state),
-            "entries": _ENTRIES.dump_python(entries, mode="json"),
+            "entries": _ENTRIES.dump_python(ledger, mode="json"),
             "outbox": outbox,
             "updated_at": at,
         }

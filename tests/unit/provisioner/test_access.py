@@ -85,7 +85,9 @@ class TestOncePerEvent:
         assert record(access, UntilSet(at(30), KEY), first) == access
 
     def test_the_last_cause_is_kept_for_lineage(self) -> None:
-        first = cause()
-        access = record(UserAccess(USER), RegionPicked("germany"), first)
-        assert access.last_cause == first
+        first, region = cause(), cause()
+        access = record(UserAccess(USER), UntilSet(at(30), KEY), first)
+        access = record(access, RegionPicked("germany"), region)
+        assert access.last_cause == first  # a region choice changes no key
         assert access.region == "germany"
+        assert region.event_id in access.seen
