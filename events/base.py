@@ -29,3 +29,4 @@ class Event(BaseModel):
 
 
 TelegramId = int
+MAX_TELEGRAM_ID = 2**53  # Telegram ids have at most 52 significant bits

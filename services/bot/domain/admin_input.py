@@ -17,11 +17,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-MAX_TELEGRAM_ID = 2**53
+from events.base import MAX_TELEGRAM_ID
+
 MONTHS_LIMIT = 120
 DAYS_LIMIT = 3660
 MAX_DELAY_S = 7 * 24 * 3600
-MAX_BROADCAST_CHARS = 4096
+# Telegram counts a message in UTF-16 code units, up to 4096; the preview that quotes the
+# broadcast adds its own lines, so the broadcast itself must leave room for them.
+MAX_BROADCAST_CHARS = 3800
 
 _SPACES_AROUND_OPERATORS = re.compile(r"\s*(\+=|-=|=)\s*")
 _TOKEN_SEPARATORS = re.compile(r"[\s,;]+")
@@ -170,6 +173,7 @@ def parse_buttons(text: str, available: Sequence[str]) -> tuple[str, ...]:
 
 def broadcast_text(text: str | None) -> str:
     """The message to broadcast, as the admin typed it."""
-    if text is None or not text.strip() or len(text) > MAX_BROADCAST_CHARS:
+    too_long = text is not None and len(text.encode("utf-16-le")) // 2 > MAX_BROADCAST_CHARS
+    if text is None or not text.strip() or too_long:
         raise Invalid("admin_broadcast_text_expected", {"max": str(MAX_BROADCAST_CHARS)})
     return text

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from events.base import MAX_TELEGRAM_ID
 from events.payments import PaymentCanceled, PaymentSucceeded, RefundSucceeded
 
 
@@ -38,7 +39,8 @@ class NotCreditable(ValueError):
         self.retry = retry
 
 
-_DESCRIPTION_ID = re.compile(r"пользователь\s+номер\s*:\s*(\d+)", re.IGNORECASE)
+_DESCRIPTION_ID = re.compile(r"пользователь\s+номер\s*:\s*([0-9]+)", re.IGNORECASE)
+_TELEGRAM_ID = re.compile(r"[0-9]{1,16}")
 
 
 def _amount(obj: dict[str, Any]) -> tuple[Decimal, str]:
@@ -55,9 +57,13 @@ def telegram_id_of(payment: dict[str, Any]) -> int:
     if raw is None:
         match = _DESCRIPTION_ID.search(str(payment.get("description") or ""))
         raw = match.group(1) if match else None
-    if raw is None or not str(raw).isdigit() or int(raw) <= 0:
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if raw is None or not _TELEGRAM_ID.fullmatch(str(raw)):
         raise NotCreditable("the payment names no Telegram user", retry=False)
-    return int(raw)
+    telegram_id = int(str(raw))
+    if not 0 < telegram_id < MAX_TELEGRAM_ID:
+        raise NotCreditable("the payment names no Telegram user", retry=False)
+    return telegram_id
 
 
 def plan_of(payment: dict[str, Any], plans: dict[str, Plan]) -> Plan:
