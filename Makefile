@@ -54,3 +54,5 @@ demo: up
 bench: up
 	$(BIN)/python -m bench.payments
 	$(BIN)/python -m bench.notifier
+	$(BIN)/python -m bench.users
+	$(BIN)/python -m bench.journey_latency

@@ -21,6 +21,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from dotenv import dotenv_values
 
+from bench.measure import quantile
 from events import decode
 from events.registry import TopicNames
 from keyland.settings import KafkaSettings, load
@@ -33,19 +34,24 @@ TOKEN = (
 )
 
 
-async def create_payments(client: httpx.AsyncClient, count: int) -> list[str]:
+async def create_payments(
+    client: httpx.AsyncClient, count: int, telegram_ids: list[int] | None = None
+) -> list[str]:
+    """``count`` pending month payments at the ingest, one per user of ``telegram_ids``
+    (default: fresh ids)."""
     base = 10_000_000 + int(time.time()) % 1_000_000 * 100
+    payers = telegram_ids or [base + i for i in range(count)]
 
-    async def one(i: int) -> str:
+    async def one(telegram_id: int) -> str:
         answer = await client.post(
             f"{INGEST}/payments",
-            json={"telegram_id": base + i, "plan": "month_1", "order_id": uuid.uuid4().hex},
+            json={"telegram_id": telegram_id, "plan": "month_1", "order_id": uuid.uuid4().hex},
             headers={"Authorization": f"Bearer {TOKEN}"},
         )
         answer.raise_for_status()
         return str(answer.json()["payment_id"])
 
-    return list(await asyncio.gather(*(one(i) for i in range(count))))
+    return list(await asyncio.gather(*(one(t) for t in payers[:count])))
 
 
 async def latency_round(
@@ -99,10 +105,6 @@ async def throughput(client: httpx.AsyncClient, count: int, in_flight: int = 64)
     started = time.perf_counter()
     await asyncio.gather(*(notify(p) for p in payments))
     return count / (time.perf_counter() - started)
-
-
-def quantile(values: list[float], q: float) -> float:
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 async def main() -> None:

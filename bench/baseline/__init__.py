@@ -1,0 +1,1 @@
+"""BASELINE for the benchmarks (seed-style Flask + pymongo), not a Keyland component."""

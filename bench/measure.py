@@ -1,0 +1,233 @@
+"""What the benchmarks measure with: percentiles, the processes' CPU and memory, and the
+moment a key is enabled on each node (the node agent's own record).
+
+CPU and memory are read from ``/proc/<pid>/stat`` and ``/proc/<pid>/status`` (Linux),
+without psutil: CPU seconds are the process's user + system time at the end of a level
+minus at its start; peak RSS is the largest ``VmRSS`` sampled every 0.2 s meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The value at rank ``q`` (0..1) of the sorted ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def spread_ms(seconds: list[float]) -> str:
+    """``p50 p95 p99 max`` in milliseconds, aligned; dashes when nothing was measured."""
+    if not seconds:
+        return f"{'-':>8} {'-':>8} {'-':>8} {'-':>8}"
+    ms = [s * 1000 for s in seconds]
+    return " ".join(f"{quantile(ms, q):>8.0f}" for q in (0.5, 0.95, 0.99, 1.0))
+
+
+SPREAD_HEADER = f"{'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}"
+
+
+def _cpu_s(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime + stime
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+@dataclass
+class Usage:
+    cpu_s: float = 0.0
+    peak_rss_mb: float = 0.0
+
+
+@dataclass
+class ProcessSampler:
+    """CPU seconds and peak RSS of named processes while the ``async with`` block runs."""
+
+    pids: Mapping[str, int]
+    interval_s: float = 0.2
+    usage: dict[str, Usage] = field(default_factory=dict)
+    _cpu_at_start: dict[str, float] = field(default_factory=dict)
+    _task: asyncio.Task[None] | None = None
+
+    def _sample_rss(self) -> None:
+        for name, pid in self.pids.items():
+            rss = _rss_mb(pid)
+            if rss is not None:
+                entry = self.usage.setdefault(name, Usage())
+                entry.peak_rss_mb = max(entry.peak_rss_mb, rss)
+
+    async def _sample(self) -> None:
+        while True:
+            self._sample_rss()
+            await asyncio.sleep(self.interval_s)
+
+    async def __aenter__(self) -> ProcessSampler:
+        self.usage = {name: Usage() for name in self.pids}
+        self._cpu_at_start = {
+            name: cpu for name, pid in self.pids.items() if (cpu := _cpu_s(pid)) is not None
+        }
+        self._task = asyncio.create_task(self._sample())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._sample_rss()
+        for name, pid in self.pids.items():
+            cpu = _cpu_s(pid)
+            if cpu is not None and name in self._cpu_at_start:
+                self.usage[name].cpu_s = cpu - self._cpu_at_start[name]
+
+    def total_cpu_s(self, names: Iterable[str] | None = None) -> float:
+        chosen = self.usage if names is None else {n: self.usage[n] for n in names}
+        return sum(u.cpu_s for u in chosen.values())
+
+
+def stack_pids(state_dir: Path) -> dict[str, int]:
+    """Every process of the running local stack: the supervisor's children (from its
+    ``services.json``), the node agents and Xrays, Kafka and FerretDB (pid files)."""
+    run = state_dir / "run"
+    found: dict[str, int] = {}
+    for _ in range(50):  # the supervisor rewrites the file in place every 0.2 s
+        with contextlib.suppress(OSError, ValueError):
+            children = json.loads((run / "services.json").read_text())
+            found = {name: int(c["pid"]) for name, c in children.items() if c.get("pid")}
+            break
+        time.sleep(0.01)
+    for pid_file in sorted(run.glob("*.pid")):
+        if pid_file.stem != "supervisor":
+            with contextlib.suppress(OSError, ValueError):
+                found[pid_file.stem] = int(pid_file.read_text().strip())
+    return found
+
+
+def print_usage(title: str, levels: Mapping[int, ProcessSampler]) -> None:
+    """One row per process, one ``CPU s / peak RSS MB`` column pair per level."""
+    names = sorted({name for sampler in levels.values() for name in sampler.usage})
+    print(title)
+    print(f"{'process':<30}" + "".join(f"{f'{n} users: CPU s / RSS MB':>28}" for n in levels))
+    for name in names:
+        cells = []
+        for sampler in levels.values():
+            usage = sampler.usage.get(name, Usage())
+            cells.append(f"{usage.cpu_s:>18.1f} / {usage.peak_rss_mb:>6.0f}")
+        print(f"{name:<30}" + "".join(f"{c:>28}" for c in cells))
+    totals = "".join(f"{f'{s.total_cpu_s():.1f}':>19}{'':9}" for s in levels.values())
+    print(f"{'total CPU s':<30}{totals}")
+
+
+@dataclass
+class Agent:
+    """A node agent's HTTP API, as the provisioner reaches it."""
+
+    name: str
+    url: str
+    token: str
+
+
+class NodeWatcher:
+    """Polls every node agent's list of enabled keys and notes when each awaited key first
+    appears there (the agent records a key just before it gives it to Xray, within one
+    gRPC call)."""
+
+    def __init__(self, client: httpx.AsyncClient, agents: list[Agent], interval_s: float = 0.1):
+        self.client = client
+        self.agents = agents
+        self.interval_s = interval_s
+        self.wanted: set[str] = set()
+        self.enabled_at: dict[str, dict[str, float]] = {a.name: {} for a in agents}
+        self.latest: dict[str, set[str]] = {a.name: set() for a in agents}
+        self.polls = 0
+        self._polled = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _poll_once(self) -> None:
+        async def listed(agent: Agent) -> set[str]:
+            answer = await self.client.get(
+                f"{agent.url}/v1/users", headers={"Authorization": f"Bearer {agent.token}"}
+            )
+            answer.raise_for_status()
+            return set(answer.json()["key_ids"])
+
+        lists = await asyncio.gather(*(listed(a) for a in self.agents))
+        now = time.perf_counter()
+        for agent, keys in zip(self.agents, lists, strict=True):
+            self.latest[agent.name] = keys
+            enabled = self.enabled_at[agent.name]
+            for key in self.wanted & keys:
+                enabled.setdefault(key, now)
+        self.polls += 1
+        self._polled.set()
+        self._polled = asyncio.Event()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                await self._poll_once()
+            await asyncio.sleep(self.interval_s)
+
+    async def __aenter__(self) -> NodeWatcher:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    def expect(self, keys: Iterable[str]) -> None:
+        self.wanted.update(keys)
+
+    def usable_at(self, key: str) -> float | None:
+        """When ``key`` was enabled on every node (the last of them), or None."""
+        times = [self.enabled_at[a.name].get(key) for a in self.agents]
+        return None if None in times else max(t for t in times if t is not None)
+
+    def removed_everywhere(self, key: str) -> bool:
+        return all(key not in keys for keys in self.latest.values())
+
+    async def wait(self, keys: Iterable[str], *, enabled: bool, timeout_s: float) -> int:
+        """Wait until every key is enabled (or removed) on every node; how many are not."""
+        keys = list(keys)
+        deadline = time.monotonic() + timeout_s
+        first_poll = self.polls + 1
+
+        def missing() -> int:
+            if self.polls <= first_poll:
+                return len(keys)
+            if enabled:
+                return sum(self.usable_at(k) is None for k in keys)
+            return sum(not self.removed_everywhere(k) for k in keys)
+
+        while missing() and (remaining := deadline - time.monotonic()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._polled.wait(), remaining)
+        return missing()
