@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import signal
 import subprocess
 import time
@@ -100,7 +101,10 @@ class Supervisor:
             for child in self.children
         }
         self.status_file.parent.mkdir(parents=True, exist_ok=True)
-        self.status_file.write_text(json.dumps(status, indent=2))
+        # Readers (`stack status`, readiness) must never see a half-written file.
+        partial = self.status_file.with_suffix(".tmp")
+        partial.write_text(json.dumps(status, indent=2))
+        os.replace(partial, self.status_file)
 
     def step(self, now: float) -> None:
         """One supervision round: notice exits, schedule and perform restarts."""
