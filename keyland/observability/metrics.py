@@ -7,7 +7,7 @@ answer status — never a user id.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600)
 
@@ -81,10 +81,27 @@ BOT_UPDATES = Counter(
     "keyland_bot_updates", "Telegram updates handled, by type and result.", ["type", "result"]
 )
 
-# Business (the subscription read API refreshes them from the database)
-USERS = Gauge("keyland_users", "Registered users.")
-ACTIVE_SUBSCRIPTIONS = Gauge("keyland_active_subscriptions", "Users with access now.")
-TRIALS = Gauge("keyland_trials", "Users who took the trial.")
-PAID_USERS = Gauge("keyland_paid_users", "Users who paid at least once.")
-TRIAL_TO_PAID = Gauge("keyland_trial_to_paid_ratio", "Share of trial users who paid later.")
-REVENUE = Gauge("keyland_revenue", "Paid minus refunded, by currency.", ["currency"])
+# Business: only the subscription read API exports them (register_business_gauges), so no
+# other process shows a misleading 0; it refreshes them from the database.
+USERS = Gauge("keyland_users", "Registered users.", registry=None)
+ACTIVE_SUBSCRIPTIONS = Gauge(
+    "keyland_active_subscriptions", "Users with access now.", registry=None
+)
+TRIALS = Gauge("keyland_trials", "Users who took the trial.", registry=None)
+PAID_USERS = Gauge("keyland_paid_users", "Users who paid at least once.", registry=None)
+TRIAL_TO_PAID = Gauge(
+    "keyland_trial_to_paid_ratio", "Share of trial users who paid later.", registry=None
+)
+REVENUE = Gauge(
+    "keyland_revenue", "Paid minus refunded, by currency.", ["currency"], registry=None
+)
+_BUSINESS = (USERS, ACTIVE_SUBSCRIPTIONS, TRIALS, PAID_USERS, TRIAL_TO_PAID, REVENUE)
+_business_registered: list[bool] = []
+
+
+def register_business_gauges() -> None:
+    """Export the business gauges from this process (once; again is a no-op)."""
+    if not _business_registered:
+        for gauge in _BUSINESS:
+            REGISTRY.register(gauge)
+        _business_registered.append(True)

@@ -172,6 +172,7 @@ async def test_worker_reports_its_consumer_lag(
         ]
 
     await eventually(lambda: lag_of_bot_actions() == [0.0], worker, timeout_s=60)
+    assert samples(metrics_url, "keyland_users") == [], "business gauges are the read API's"
 
 
 async def test_read_api_metrics_need_the_token_and_carry_business_gauges(

@@ -22,8 +22,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from keyland.http import BearerTokenMiddleware
-from keyland.mongo import Document
-from keyland.observability import checks
+from keyland.mongo import Document, user_document_id
+from keyland.observability import checks, metrics
 from keyland.observability.ops_server import ops_routes
 from services.subscription.stats import business_stats, set_business_gauges
 
@@ -38,7 +38,7 @@ MAX_PAGE = 1000
 
 
 def _public(document: Document) -> dict[str, Any]:
-    user: dict[str, Any] = {"telegram_id": document["_id"]}
+    user: dict[str, Any] = {"telegram_id": document["telegram_id"]}
     for name in PUBLIC_FIELDS:
         value = document.get(name)
         user[name] = value.isoformat() if isinstance(value, datetime) else value
@@ -61,12 +61,13 @@ async def refresh_business_gauges(db: AsyncDatabase[Document], every_s: float) -
 
 def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60.0) -> Starlette:
     users = db["users"]
+    metrics.register_business_gauges()
 
     async def get_user(request: Request) -> Response:
         raw = request.path_params["telegram_id"]
         if not raw.isdigit():
             return _error(422, "telegram_id must be a positive integer")
-        document = await users.find_one({"_id": int(raw)})
+        document = await users.find_one({"_id": user_document_id(int(raw))})
         if document is None:
             return _error(404, f"no user {raw}")
         return JSONResponse(_public(document))
@@ -79,13 +80,18 @@ def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60
         return JSONResponse({"users": found})
 
     async def list_ids(request: Request) -> Response:
+        """Registered users' ids, a page of ``limit`` after the id ``after``; pass the answer's
+        ``next_after`` as the next ``after`` (``null``: last page). Pages follow the order
+        of the documents' ``_id`` (``user:<id>``, a string): ids come in text order
+        (``10`` before ``9``), not numeric order; every id comes exactly once."""
         try:
             after = int(request.query_params.get("after", "0"))
             limit = min(int(request.query_params.get("limit", str(MAX_PAGE))), MAX_PAGE)
         except ValueError:
             return _error(422, "after and limit must be integers")
-        cursor = users.find({"_id": {"$gt": after}, "registered": True}, {"_id": 1})
-        ids = [d["_id"] async for d in cursor.sort("_id", 1).limit(limit)]
+        query = {"_id": {"$gt": user_document_id(after)}, "registered": True}
+        cursor = users.find(query, {"telegram_id": 1}).sort("_id", 1).limit(limit)
+        ids = [d["telegram_id"] async for d in cursor]
         return JSONResponse(
             {"telegram_ids": ids, "next_after": ids[-1] if len(ids) == limit else None}
         )
@@ -94,7 +100,9 @@ def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60
         raw = request.path_params["telegram_id"]
         if not raw.isdigit():
             return _error(422, "telegram_id must be a positive integer")
-        referrer = await users.find_one({"_id": int(raw)}, {"referral_days_earned": 1})
+        referrer = await users.find_one(
+            {"_id": user_document_id(int(raw))}, {"referral_days_earned": 1}
+        )
         if referrer is None:
             return _error(404, f"no user {raw}")
         invited = await users.count_documents({"referrer_id": int(raw)})
