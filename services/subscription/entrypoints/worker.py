@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 import faust
@@ -37,9 +39,20 @@ def build_app(container: Container) -> faust.App:
         await container.payments.create_indexes()
 
     async def sweep_expired() -> None:
-        announced = await container.sweeper.sweep(datetime.now(UTC))
-        if announced:
-            log.info("announced %d expired subscriptions", announced)
+        """Sweep every ``sweep_interval_s``, or less often when a sweep is slow: it scans
+        users by ``until`` (no index is used there on FerretDB's SQLite backend), so the
+        database spends at most a fifth of its time on it."""
+        while True:
+            started = time.monotonic()
+            try:
+                announced = await container.sweeper.sweep(datetime.now(UTC))
+            except Exception:  # the database away: the next sweep catches up
+                log.exception("expiry sweep failed; retrying")
+            else:
+                if announced:
+                    log.info("announced %d expired subscriptions", announced)
+            took = time.monotonic() - started
+            await asyncio.sleep(max(settings.sweep_interval_s, 4 * took))
 
     async def weekly_cleanup() -> None:
         now, age = datetime.now(UTC), timedelta(days=settings.cleanup_after_days)
@@ -56,7 +69,7 @@ def build_app(container: Container) -> faust.App:
     )
     close_on_shutdown(app, container.publisher.close)
     app.task(prepare)
-    app.timer(interval=settings.sweep_interval_s)(sweep_expired)
+    app.task(sweep_expired)
     app.timer(interval=settings.cleanup_interval_s)(weekly_cleanup)
     return app
 
