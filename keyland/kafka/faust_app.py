@@ -13,24 +13,27 @@ import functools
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import faust
 from faust.worker import Worker
+from pymongo.asynchronous.database import AsyncDatabase
 
 from events import Envelope, Event, decode
 from events.registry import TopicNames
 from keyland.kafka.dlq import DeadLetters, FailedRecord
 from keyland.kafka.topics import wait_until_visible
+from keyland.mongo import Document
 from keyland.observability import metrics
+from keyland.observability.checks import worker_checks
 from keyland.observability.logs import event_context
-from keyland.observability.ops_server import Check, OpsServer
+from keyland.observability.ops_server import OpsServer
 from keyland.ops.kafka_admin import plain_consumer
 from keyland.ops.lag import group_lags
 from keyland.retry import retry_transient
-from keyland.settings import KafkaSettings
+from keyland.settings import KafkaSettings, ServesOperations
 
 log = logging.getLogger(__name__)
 
@@ -97,17 +100,17 @@ def close_on_shutdown(app: faust.App, *closers: Callable[[], Awaitable[None]]) -
 def serve_operations(
     app: faust.App,
     kafka: KafkaSettings,
+    ops: ServesOperations,
+    db: AsyncDatabase[Document],
     *,
-    host: str,
-    port: int | None,
-    checks: Mapping[str, Check],
     lag_every_s: float = 15.0,
 ) -> None:
-    """Serve the worker's ``/health`` and ``/metrics`` on ``host:port`` (nothing when
-    ``port`` is None) and keep its consumer-lag gauges current."""
+    """Serve the worker's ``/health`` (its database and Kafka answer) and ``/metrics`` on
+    its ops port (nothing when unset), and keep its consumer-lag gauges current."""
+    host, port = ops.ops_host, ops.ops_port
     if port is None:
         return
-    server = OpsServer(host, port, checks)
+    server = OpsServer(host, port, worker_checks(db, kafka.bootstrap))
     group, prefix = app.conf.id, kafka.topic_prefix
 
     async def serve() -> None:

@@ -15,7 +15,6 @@ from keyland.kafka.faust_app import (
     run_worker,
     serve_operations,
 )
-from keyland.observability.checks import worker_checks
 from services.notifier.bootstrap import Container
 
 log = logging.getLogger(__name__)
@@ -53,13 +52,7 @@ def build_app(container: Container) -> faust.App:
                 log.exception("broadcast round failed; retrying")
             await asyncio.sleep(1)
 
-    serve_operations(
-        app,
-        container.kafka,
-        host=settings.ops_host,
-        port=settings.ops_port,
-        checks=worker_checks(container.db, container.kafka.bootstrap),
-    )
+    serve_operations(app, container.kafka, settings, container.db)
     close_on_shutdown(app, container.publisher.close, container.sender.close)
     app.task(prepare)
     app.task(load_due)

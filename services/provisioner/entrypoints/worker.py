@@ -8,7 +8,6 @@ import logging
 import faust
 
 from keyland.kafka.faust_app import consume, make_app, run_worker, serve_operations
-from keyland.observability.checks import worker_checks
 from keyland.retry import retry_transient
 from services.provisioner.bootstrap import Container
 
@@ -32,13 +31,7 @@ def build_app(container: Container) -> faust.App:
             await container.clients.close()
             await container.publisher.close()
 
-    serve_operations(
-        app,
-        container.kafka,
-        host=settings.ops_host,
-        port=settings.ops_port,
-        checks=worker_checks(container.db, container.kafka.bootstrap),
-    )
+    serve_operations(app, container.kafka, settings, container.db)
     app.task(run_fleet)
     return app
 

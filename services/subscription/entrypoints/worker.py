@@ -16,7 +16,6 @@ from keyland.kafka.faust_app import (
     run_worker,
     serve_operations,
 )
-from keyland.observability.checks import worker_checks
 from services.subscription.bootstrap import Container
 from services.subscription.cleanup import inactive_users, request_purges
 
@@ -60,13 +59,7 @@ def build_app(container: Container) -> faust.App:
         requested = await request_purges(container.publisher, candidates, now, age)
         log.info("cleanup asked to purge %d inactive users", requested)
 
-    serve_operations(
-        app,
-        container.kafka,
-        host=settings.ops_host,
-        port=settings.ops_port,
-        checks=worker_checks(container.db, container.kafka.bootstrap),
-    )
+    serve_operations(app, container.kafka, settings, container.db)
     close_on_shutdown(app, container.publisher.close)
     app.task(prepare)
     app.task(sweep_expired)
