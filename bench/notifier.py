@@ -34,7 +34,7 @@ from events.admin_commands import BroadcastRequested, TestNotificationRequested
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import ensure_topics
-from keyland.mongo import Document, database
+from keyland.mongo import Document, database, user_document_id
 from keyland.settings import KafkaSettings, MongoSettings, load
 
 TOKEN, BOT = "700200:bench-notifier-token", "keyland_bench_bot"
@@ -112,7 +112,15 @@ async def broadcast_round(
     recipients = list(range(600_000, 600_000 + users))
     await seed_chats(client, [ADMIN, *recipients])
     db.users.insert_many(
-        [{"_id": tg, "registered": True, "language_code": "en"} for tg in recipients]
+        [
+            {
+                "_id": user_document_id(tg),
+                "telegram_id": tg,
+                "registered": True,
+                "language_code": "en",
+            }
+            for tg in recipients
+        ]
     )
     broadcast_id = str(uuid.uuid4())
     request = BroadcastRequested(

@@ -1,4 +1,5 @@
-"""The pymongo client factory. Plain pymongo: it runs on FerretDB and MongoDB alike."""
+"""The pymongo client factory and the shared document ids. Plain pymongo: it runs on
+FerretDB and MongoDB alike."""
 
 from __future__ import annotations
 
@@ -11,6 +12,19 @@ from pymongo.database import Database
 from keyland.settings import MongoSettings
 
 Document = dict[str, Any]
+
+
+def user_document_id(telegram_id: int) -> str:
+    """The ``_id`` of a user's document: ``user:<telegram_id>``, in ``users``,
+    ``recipients`` and the provisioner's ``node_keys`` alike.
+
+    A string, not the integer Telegram id, because FerretDB v1 on SQLite uses its ``_id``
+    index for equality lookups only when the ``_id`` is a string or an ObjectId; an integer
+    ``_id`` makes every lookup by id scan the whole collection. The integer stays in each
+    document's ``telegram_id`` field, which is what readers take the id from. String
+    order is not numeric order: ``user:10`` sorts before ``user:9``.
+    """
+    return f"user:{telegram_id}"
 
 
 def _options(settings: MongoSettings, app_name: str) -> dict[str, Any]:

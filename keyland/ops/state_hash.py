@@ -2,7 +2,8 @@
 
 What it covers, in this order:
 
-- ``users`` (subscription service): every user's read model and ledger;
+- ``users`` (subscription service): every user's read model (its ``telegram_id`` too)
+  and ledger;
 - ``payments`` (subscription service): every credited payment and its refunds;
 - ``node_keys`` (provisioner): every user's recorded access (``user:*``) and every key
   enabled on a node (``applied:*`` in state ``enabled``: node, country, key, owner, link).

@@ -18,7 +18,7 @@ from pymongo.database import Database
 from rich.console import Group
 from rich.table import Table
 
-from keyland.mongo import Document
+from keyland.mongo import Document, user_document_id
 
 MISSING = "-"
 
@@ -127,8 +127,9 @@ def _notices(db: Database[Document], telegram_id: int, limit: int) -> tuple[Noti
 
 def load_user(db: Database[Document], telegram_id: int, *, notices: int = 10) -> UserView | None:
     """Everything an operator looks at for one user, or None if no service knows them."""
-    user = db["users"].find_one({"_id": telegram_id}, {"entries": 0, "outbox": 0})
-    access = db["node_keys"].find_one({"_id": f"user:{telegram_id}"}, {"seen": 0})
+    document_id = user_document_id(telegram_id)
+    user = db["users"].find_one({"_id": document_id}, {"entries": 0, "outbox": 0})
+    access = db["node_keys"].find_one({"_id": document_id}, {"seen": 0})
     if user is None and access is None:
         return None
     user, access = user or {}, access or {}
@@ -169,7 +170,7 @@ def load_user(db: Database[Document], telegram_id: int, *, notices: int = 10) ->
 
 def _match(document: Document, matched_by: str) -> Match:
     return Match(
-        telegram_id=document["_id"],
+        telegram_id=document["telegram_id"],
         username=document.get("username"),
         until=document.get("until"),
         purchases=document.get("purchases", 0),
@@ -183,15 +184,15 @@ def find_users(db: Database[Document], query: str, *, limit: int = 20) -> list[M
     ignored), or who made the payment ``query`` (with or without the ``provider:`` prefix)."""
     text = query.strip()
     users = db["users"]
-    fields = {"username": 1, "until": 1, "purchases": 1, "trial_used": 1}
+    fields = {"telegram_id": 1, "username": 1, "until": 1, "purchases": 1, "trial_used": 1}
     found: dict[int, Match] = {}
 
     def add(document: Document | None, matched_by: str) -> None:
-        if document is not None and document["_id"] not in found and len(found) < limit:
-            found[document["_id"]] = _match(document, matched_by)
+        if document is not None and document["telegram_id"] not in found and len(found) < limit:
+            found[document["telegram_id"]] = _match(document, matched_by)
 
     if text.isdigit():
-        add(users.find_one({"_id": int(text)}, fields), "telegram id")
+        add(users.find_one({"_id": user_document_id(int(text))}, fields), "telegram id")
     name = text.removeprefix("@").lower()
     if name:
         pattern = "^" + re.escape(name)
@@ -200,8 +201,8 @@ def find_users(db: Database[Document], query: str, *, limit: int = 20) -> list[M
     if text:
         by_payment = {"$or": [{"_id": text}, {"_id": {"$regex": f"^[^:]+:{re.escape(text)}$"}}]}
         for payment in db["payments"].find(by_payment, {"telegram_id": 1}).limit(limit):
-            payer = users.find_one({"_id": payment["telegram_id"]}, fields)
-            add(payer or {"_id": payment["telegram_id"]}, f"payment {payment['_id']}")
+            payer = users.find_one({"_id": user_document_id(payment["telegram_id"])}, fields)
+            add(payer or {"telegram_id": payment["telegram_id"]}, f"payment {payment['_id']}")
     return list(found.values())
 
 

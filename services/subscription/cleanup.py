@@ -44,10 +44,11 @@ async def inactive_users(
         ],
     }
     found = []
-    async for user in users.find(query, {"username": 1, "last_purchase_at": 1, "registered_at": 1}):
+    fields = {"telegram_id": 1, "username": 1, "last_purchase_at": 1, "registered_at": 1}
+    async for user in users.find(query, fields):
         found.append(
             Candidate(
-                telegram_id=user["_id"],
+                telegram_id=user["telegram_id"],
                 username=user.get("username"),
                 last_activity=user.get("last_purchase_at") or user["registered_at"],
             )

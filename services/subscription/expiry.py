@@ -48,16 +48,17 @@ class ExpirySweeper:
             return 0
         announced = 0
         query = {"registered": True, "until": {"$lte": now, "$gt": now - self._lookback}}
-        async for user in self._users.find(query, {"until": 1, "key_id": 1}):
+        async for user in self._users.find(query, {"telegram_id": 1, "until": 1, "key_id": 1}):
+            telegram_id: int = user["telegram_id"]
             until: datetime = user["until"]
-            mark = f"{user['_id']}:{until.isoformat()}"
+            mark = f"{telegram_id}:{until.isoformat()}"
             if await self._marks.find_one({"_id": mark}) is not None:
                 continue
             current = await self._users.find_one({"_id": user["_id"]}, {"until": 1})
             if current is None or current.get("until") != until:
                 continue  # renewed or purged since the query: nothing lapsed
             expired = SubscriptionExpired(
-                telegram_id=user["_id"], key_id=uuid.UUID(user["key_id"]), until=until
+                telegram_id=telegram_id, key_id=uuid.UUID(user["key_id"]), until=until
             )
             await self._publisher.publish(
                 Envelope.new(

@@ -60,6 +60,7 @@ from tests.kafka_tail import read_topic
 from tests.processes import Program, free_port, wait_http
 from tests.telegram_chat import TelegramUser, text_of
 from tests.unit.bot.test_admin_fuzz import button_lines, lines, numbers, spaces
+from tests.user_docs import user_doc
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -289,23 +290,19 @@ async def emulator(telegram: BackgroundServer) -> AsyncIterator[httpx.AsyncClien
         yield client
 
 
-def user(db: Database[Document], telegram_id: int) -> Document:
-    return db.users.find_one({"_id": telegram_id}) or {}
-
-
 async def register(publisher: EventPublisher, db: Database[Document], **started: Any) -> None:
     await publisher.publish(
         Envelope.new(UserStarted(**started), producer="tests", occurred_at=datetime.now(UTC))
     )
-    await eventually(lambda: user(db, started["telegram_id"]).get("registered") is True)
+    await eventually(lambda: user_doc(db, started["telegram_id"]).get("registered") is True)
 
 
 @pytest.fixture
 async def known(publisher: EventPublisher, db: Database[Document], worker: Program) -> None:
     """The users the admins' valid commands name, known to the read model."""
-    if not user(db, TARGET).get("registered"):
+    if not user_doc(db, TARGET).get("registered"):
         await register(publisher, db, telegram_id=TARGET, username=TARGET_NAME, first_name="T")
-    if not user(db, POISONED).get("registered"):
+    if not user_doc(db, POISONED).get("registered"):
         await register(publisher, db, telegram_id=POISONED, first_name="P")
 
 
@@ -394,7 +391,7 @@ async def test_poison_admin_commands_go_to_the_dlq_and_change_nothing(
 ) -> None:
     """Not covered elsewhere for admin.commands: the subscription worker dead-letters
     what cannot be a command (the generic agent is tested in test_faust_agent.py)."""
-    assert user(db, POISONED).get("until") is None
+    assert user_doc(db, POISONED).get("until") is None
     valid = Envelope.new(
         SubscriptionAdjusted(telegram_id=POISONED, days=1, admin_id=520001),
         producer="tests",
@@ -432,8 +429,8 @@ async def test_poison_admin_commands_go_to_the_dlq_and_change_nothing(
         await publisher.send_raw(source, key=str(POISONED).encode(), value=value, headers=[])
     await publisher.publish(valid)  # same key: it waits behind the poison
 
-    await eventually(lambda: user(db, POISONED).get("until") is not None, worker)
-    until = user(db, POISONED)["until"].replace(tzinfo=UTC)
+    await eventually(lambda: user_doc(db, POISONED).get("until") is not None, worker)
+    until = user_doc(db, POISONED)["until"].replace(tzinfo=UTC)
     assert until <= datetime.now(UTC) + timedelta(days=1, minutes=5)  # only the valid day
     letters = await dlq.read(
         kafka_settings.bootstrap, topics.dlq("admin.commands"), only_waiting=False

@@ -55,6 +55,7 @@ from tests.bot_harness import PollingBot, links_app
 from tests.kafka_tail import read_topic
 from tests.processes import ROOT, Program, free_port, wait_http
 from tests.telegram_chat import TelegramUser, button_urls, callback_data, text_of
+from tests.user_docs import user_doc
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -242,10 +243,6 @@ async def notifier(telegram: BackgroundServer) -> AsyncIterator[Any]:
     await sender.session.close()
 
 
-def user(db: Database[Document], telegram_id: int) -> Document:
-    return db.users.find_one({"_id": telegram_id}) or {}
-
-
 async def events_on(
     kafka: KafkaSettings,
     topics: TopicNames,
@@ -274,7 +271,7 @@ async def register(publisher: EventPublisher, db: Database[Document], **started:
     await publisher.publish(
         Envelope.new(UserStarted(**started), producer="tests", occurred_at=datetime.now(UTC))
     )
-    await eventually(lambda: user(db, started["telegram_id"]).get("registered") is True)
+    await eventually(lambda: user_doc(db, started["telegram_id"]).get("registered") is True)
 
 
 # --- users ---------------------------------------------------------------------------
@@ -310,7 +307,7 @@ async def test_start_with_a_referral_link_publishes_the_referrer_and_shows_the_m
             referrer_id=600001,
         )
     ]
-    await eventually(lambda: user(db, 600002).get("referrer_id") == 600001, worker)
+    await eventually(lambda: user_doc(db, 600002).get("referrer_id") == 600001, worker)
 
     [window] = await inviter.ask("/referral")
     assert "https://t.me/keyland_test_bot?start=ref_600001" in text_of(window)
@@ -343,7 +340,7 @@ async def test_trial_is_requested_once_and_the_profile_then_shows_its_end(
 ) -> None:
     someone = await chat(600010)
     [menu] = await someone.ask("/start")
-    await eventually(lambda: user(db, 600010).get("registered") is True, worker)
+    await eventually(lambda: user_doc(db, 600010).get("registered") is True, worker)
     await someone.press(menu, MenuAction(action="trial").pack())
     assert text_of(await someone.reply()) == says("trial_requested")
     requested = await events_on(
@@ -354,8 +351,8 @@ async def test_trial_is_requested_once_and_the_profile_then_shows_its_end(
         at_least=1,
     )
     assert requested == [TrialRequested(telegram_id=600010)]
-    await eventually(lambda: user(db, 600010).get("until") is not None, worker)
-    until = user(db, 600010)["until"]
+    await eventually(lambda: user_doc(db, 600010).get("until") is not None, worker)
+    until = user_doc(db, 600010)["until"]
 
     await someone.press(menu, MenuAction(action="profile").pack())
     profile = text_of(await someone.reply())
@@ -398,9 +395,9 @@ async def test_buying_creates_one_payment_per_button_and_paying_extends_access(
     async with httpx.AsyncClient(base_url=yookassa.url, timeout=30) as shop:
         paid = await shop.post(f"/emulator/payments/{payment_id}/pay", params={"wait": "true"})
     assert paid.status_code == 200, paid.text
-    await eventually(lambda: user(db, 600020).get("purchases") == 1, worker)
+    await eventually(lambda: user_doc(db, 600020).get("purchases") == 1, worker)
     await buyer.press(menu, MenuAction(action="profile").pack())
-    assert date(user(db, 600020)["until"]) in text_of(await buyer.reply())
+    assert date(user_doc(db, 600020)["until"]) in text_of(await buyer.reply())
 
 
 async def test_region_buttons_from_the_notifier_publish_the_choice(
@@ -436,7 +433,7 @@ async def test_region_buttons_from_the_notifier_publish_the_choice(
         at_least=1,
     )
     assert chosen == [RegionChosen(telegram_id=600030, region="germany")]
-    await eventually(lambda: user(db, 600030).get("region") == "germany", worker)
+    await eventually(lambda: user_doc(db, 600030).get("region") == "germany", worker)
 
     await chooser.press(menu, MenuAction(action="region").pack())
     menu_of_regions = await chooser.reply()
@@ -569,7 +566,7 @@ async def test_admin_commands_and_buttons_from_anyone_else_are_refused(
 @pytest.fixture
 async def targets(publisher: EventPublisher, db: Database[Document], worker: Program) -> None:
     """Users the admin tests act on, known to the read model."""
-    if user(db, 700001).get("registered"):
+    if user_doc(db, 700001).get("registered"):
         return
     await register(publisher, db, telegram_id=700001, username="target_one", first_name="One")
     await register(publisher, db, telegram_id=700002, username="target_two", first_name="Two")
@@ -664,7 +661,7 @@ async def test_adding_time_publishes_the_adjustment_the_worker_applies(
         SubscriptionAdjusted(telegram_id=700001, months=1, days=10, admin_id=ADMIN),
         SubscriptionAdjusted(telegram_id=700002, months=0, days=-3, admin_id=ADMIN),
     ]
-    await eventually(lambda: user(db, 700001).get("until") is not None, worker)
+    await eventually(lambda: user_doc(db, 700001).get("until") is not None, worker)
 
 
 async def test_broadcast_with_buttons_is_published_once_and_exit_cancels_any_step(

@@ -21,6 +21,7 @@ from keyland.mongo import Document, async_database
 from keyland.ops.kafka_admin import extents, plain_consumer
 from keyland.settings import KafkaSettings, MongoSettings
 from services.subscription.expiry import ExpirySweeper
+from tests.user_docs import stored_user
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -78,16 +79,10 @@ async def test_the_sweep_announces_nothing_before_the_group_caught_up(
     sweeper_parts: tuple[ExpirySweeper, list[bool]], db: Database[Document]
 ) -> None:
     sweeper, ready = sweeper_parts
-    db.users.insert_one(
-        {
-            "_id": 9001,
-            "registered": True,
-            "until": NOW - timedelta(hours=1),
-            "key_id": str(uuid.uuid4()),
-        }
-    )
+    until = NOW - timedelta(hours=1)
+    db.users.insert_one(stored_user(9001, registered=True, until=until, key_id=str(uuid.uuid4())))
     assert await sweeper.sweep(NOW) == 0
     assert db.expiry_marks.count_documents({}) == 0
     ready[0] = True
     assert await sweeper.sweep(NOW) == 1
-    assert db.expiry_marks.count_documents({}) == 1
+    assert [m["_id"] for m in db.expiry_marks.find()] == [f"9001:{until.isoformat()}"]

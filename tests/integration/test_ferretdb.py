@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
 import pytest
 from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from keyland.mongo import Document
+from keyland.mongo import Document, async_database, user_document_id
+from keyland.settings import MongoSettings
+from services.notifier.adapters.users import Users as NotifierUsers
+from services.subscription.adapters.users import Users
+from services.subscription.domain.fold import fold
+from services.subscription.domain.ledger import Entry
+from services.subscription.domain.rules import Rules
+from tests.unit.subscription.builders import at, started, trial
+from tests.user_docs import stored_user
 
 
 def test_insert_and_find(db: Database[Document]) -> None:
-    db.users.insert_one({"_id": 1, "username": "anna", "until": None})
-    assert db.users.find_one({"username": "anna"}) == {"_id": 1, "username": "anna", "until": None}
+    db.users.insert_one(stored_user(1, username="anna", until=None))
+    assert db.users.find_one({"username": "anna"}) == {
+        "_id": "user:1", "telegram_id": 1, "username": "anna", "until": None,
+    }  # fmt: skip
 
 
 def test_find_one_and_update_upserts_and_returns_the_new_document(db: Database[Document]) -> None:
@@ -46,3 +60,60 @@ def test_unique_index_refuses_a_second_claim(db: Database[Document]) -> None:
     with pytest.raises(DuplicateKeyError):
         db.claims.insert_one({"notice": "expiry", "period": "2026-12-01"})
     assert db.claims.count_documents({}) == 1
+
+
+class TestUserDocumentsAreKeyedByText:
+    """``users`` and ``recipients`` are keyed ``user:<telegram_id>``: FerretDB v1 on SQLite
+    looks an ``_id`` up through its index only when it is a string (or an ObjectId)."""
+
+    @pytest.fixture
+    async def handle(self, mongo_settings: MongoSettings) -> AsyncIterator[AsyncDatabase[Document]]:
+        handle = async_database(mongo_settings, app_name="tests")
+        yield handle
+        await handle.client.close()
+
+    def test_the_server_uses_its_id_index_for_a_text_id_not_for_an_integer(
+        self, db: Database[Document]
+    ) -> None:
+        db.pushdown.insert_many([{"_id": 4100}, {"_id": user_document_id(4100)}])
+
+        def explain(query: dict[str, Any]) -> dict[str, Any]:
+            return db.command("explain", {"find": "pushdown", "filter": query})
+
+        if "filterPushdown" not in explain({}):
+            pytest.skip("only FerretDB reports whether a filter ran in the backend")
+        assert explain({"_id": user_document_id(4100)})["filterPushdown"] is True
+        assert explain({"_id": 4100})["filterPushdown"] is False
+
+    async def test_the_subscription_service_stores_a_text_id_and_the_integer_id(
+        self, handle: AsyncDatabase[Document], db: Database[Document]
+    ) -> None:
+        users = Users(handle["users"])
+        entries: list[Entry] = [started(0, username="Zoe"), trial(0.1)]
+        state = fold(4242, entries, Rules(key_secret=b"ferretdb-test-secret"))
+        await users.save(state, entries, [b"fact"], at=at(0.1))
+        await users.clear_outbox(4242)
+
+        stored = db.users.find_one({"telegram_id": 4242}) or {}
+        assert stored["_id"] == "user:4242"
+        assert type(stored["telegram_id"]) is int
+        assert stored["outbox"] == []
+        assert db.users.count_documents({"_id": 4242}) == 0
+        assert (await users.load(4242)).applied == {str(e.event_id) for e in entries}
+
+    async def test_the_notifier_reads_users_and_records_blocks_by_the_same_ids(
+        self, handle: AsyncDatabase[Document], db: Database[Document]
+    ) -> None:
+        db.users.insert_many(
+            [stored_user(t, registered=True, language_code="en") for t in (4301, 4302)]
+        )
+        notifier = NotifierUsers(handle["users"], handle["recipients"])
+        await notifier.mark_blocked(4302, True, at(1))
+
+        assert db.recipients.find_one({"_id": "user:4302"}) == {
+            "_id": "user:4302", "telegram_id": 4302, "blocked": True, "changed_at": at(1),
+        }  # fmt: skip
+        assert (await notifier.get(4301)).language_code == "en"
+        reachable = [r.telegram_id for r in await notifier.reachable()]
+        assert 4301 in reachable
+        assert 4302 not in reachable

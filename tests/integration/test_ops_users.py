@@ -30,6 +30,7 @@ from services.subscription.domain.ledger import Entry
 from services.subscription.domain.rules import Rules
 from services.subscription.domain.state import key_id_for
 from tests.unit.subscription.builders import at, paid, referral, refunded, started, trial
+from tests.user_docs import user_doc
 
 RULES = Rules(key_secret=b"users-view-secret-for-the-tests-only")
 REFERRER, INVITEE = 8001, 8002
@@ -85,7 +86,7 @@ class TestShow:
     ) -> None:
         view = load_user(seeded, INVITEE)
         assert view is not None
-        stored = seeded.users.find_one({"_id": INVITEE}) or {}
+        stored = user_doc(seeded, INVITEE)
         assert (view.username, view.referrer_id, view.trial_used) == ("anton", REFERRER, True)
         assert view.until == stored["until"]
         assert view.provisioned_until == at(40)

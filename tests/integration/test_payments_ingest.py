@@ -28,6 +28,7 @@ from keyland.settings import KafkaSettings, StackSettings
 from keyland.stack.kafka import Kafka
 from tests.kafka_tail import read_topic
 from tests.processes import Program, free_port, wait_http
+from tests.user_docs import user_doc
 from tests.waiting import eventually
 
 SHOP, SECRET, TOKEN = "100500", "test_secret_key", "internal-test-token"
@@ -145,10 +146,6 @@ def answered(delivery: dict[str, Any]) -> int:
     return int(delivery["attempts"][-1]["status"])
 
 
-def user(db: Database[Document], telegram_id: int) -> Document:
-    return db.users.find_one({"_id": telegram_id}) or {}
-
-
 async def published_for(kafka: KafkaSettings, payment_id: str) -> list[Envelope[Event]]:
     topic = TopicNames(kafka.topic_prefix)("payments")
     events = await read_topic(kafka.bootstrap, topic, timeout_s=2)
@@ -169,16 +166,16 @@ async def test_webhook_delivered_three_times_across_processor_crashes_extends_on
     payment_id = buy(ingest, 7001)
     first = control(emulator, f"payments/{payment_id}/pay")["deliveries"][0]
     assert answered(first) == 200
-    await eventually(lambda: user(db, 7001).get("purchases") == 1)
-    until = user(db, 7001)["until"]
+    await eventually(lambda: user_doc(db, 7001).get("purchases") == 1)
+    until = user_doc(db, 7001)["until"]
     for _ in range(2):
         worker.kill()
         again = control(emulator, f"deliveries/{first['id']}/redeliver")["deliveries"][0]
         assert answered(again) == 200
         worker.start()
     await asyncio.sleep(3)
-    assert user(db, 7001)["purchases"] == 1
-    assert user(db, 7001)["until"] == until
+    assert user_doc(db, 7001)["purchases"] == 1
+    assert user_doc(db, 7001)["until"] == until
     redelivered = await published_for(kafka, payment_id)
     assert [e.type for e in redelivered] == ["PaymentSucceeded"] * 3
     assert len({e.event_id for e in redelivered}) == 1  # the same event each time
@@ -273,11 +270,11 @@ async def test_kafka_down_answers_503_and_the_redelivery_credits_once(
     await asyncio.sleep(1)
     redelivered = control(emulator, f"deliveries/{refused['id']}/redeliver")["deliveries"][0]
     assert answered(redelivered) == 200
-    await eventually(lambda: user(db, 7003).get("purchases") == 1, timeout_s=90)
+    await eventually(lambda: user_doc(db, 7003).get("purchases") == 1, timeout_s=90)
     # The send that timed out may still land once the broker is back: under the same
     # event id, so it changes nothing.
     assert len(await event_ids_for(kafka, payment_id)) == 1
-    assert user(db, 7003)["purchases"] == 1
+    assert user_doc(db, 7003)["purchases"] == 1
 
 
 def _send_raw(emulator: BackgroundServer, body: bytes) -> dict[str, Any]:
@@ -298,12 +295,13 @@ async def test_refund_through_yookassa_takes_the_time_back(
 ) -> None:
     payment_id = buy(ingest, 7004)
     control(emulator, f"payments/{payment_id}/pay")
-    await eventually(lambda: user(db, 7004).get("purchases") == 1, worker)
+    await eventually(lambda: user_doc(db, 7004).get("purchases") == 1, worker)
     refund = control(emulator, f"payments/{payment_id}/refund")["deliveries"][0]
     assert answered(refund) == 200
     await eventually(
         lambda: (
-            user(db, 7004)["until"] <= user(db, 7004)["last_purchase_at"] + timedelta(seconds=5)
+            user_doc(db, 7004)["until"]
+            <= user_doc(db, 7004)["last_purchase_at"] + timedelta(seconds=5)
         ),
         worker,
     )

@@ -52,6 +52,7 @@ from services.provisioner.entrypoints.worker import INPUT_TOPICS as PROVISIONER_
 from services.subscription.entrypoints.worker import INPUT_TOPICS as SUBSCRIPTION_TOPICS
 from tests.processes import Program
 from tests.provisioning import new_node, node_tokens, write_countries
+from tests.user_docs import user_doc
 from tests.waiting import eventually
 
 T0 = (datetime.now(UTC) - timedelta(days=2)).replace(microsecond=0)
@@ -239,8 +240,8 @@ HISTORY: list[tuple[Envelope[Event], tuple[int, int] | None]] = [
 
 
 def applied(db: Database[Document], envelope: Envelope[Event]) -> bool:
-    user = db.users.find_one({"_id": int(envelope.payload.partition_key())}, {"entries": 1})
-    return str(envelope.event_id) in {e["event_id"] for e in (user or {}).get("entries", [])}
+    user = user_doc(db, int(envelope.payload.partition_key()))
+    return str(envelope.event_id) in {e["event_id"] for e in user.get("entries", [])}
 
 
 def done(db: Database[Document], envelope: Envelope[Event], bonus: tuple[int, int] | None) -> bool:
@@ -248,8 +249,7 @@ def done(db: Database[Document], envelope: Envelope[Event], bonus: tuple[int, in
     if bonus is None:
         return applied(db, envelope)
     referrer, days = bonus
-    credited = db.users.find_one({"_id": referrer}, {"referral_days_earned": 1}) or {}
-    return applied(db, envelope) and credited.get("referral_days_earned") == days
+    return applied(db, envelope) and user_doc(db, referrer).get("referral_days_earned") == days
 
 
 # Waiting until quiet ---------------------------------------------------------------------

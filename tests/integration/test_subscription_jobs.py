@@ -22,6 +22,7 @@ from keyland.mongo import Document
 from keyland.settings import KafkaSettings
 from tests.kafka_tail import read_topic
 from tests.processes import ROOT, Program, free_port, wait_http
+from tests.user_docs import stored_user, user_doc
 from tests.waiting import eventually
 
 TOKEN = "read-api-test-token"
@@ -77,10 +78,6 @@ def started(telegram_id: int, at: datetime, username: str | None = None) -> Enve
     )
 
 
-def user(db: Database[Document], telegram_id: int) -> Document:
-    return db.users.find_one({"_id": telegram_id}) or {}
-
-
 async def expiries(
     kafka: KafkaSettings, topics: TopicNames, telegram_id: int, timeout_s: float = 2
 ) -> list[Envelope[Event]]:
@@ -102,8 +99,8 @@ async def test_lapsed_access_is_announced_once_within_seconds(
     now = datetime.now(UTC)
     await publisher.publish(started(801, now - timedelta(days=1)))
     await publisher.publish(paid_for_days(801, 1, now - timedelta(days=1) + timedelta(seconds=3)))
-    await eventually(lambda: user(db, 801).get("purchases") == 1, worker)
-    until = user(db, 801)["until"]
+    await eventually(lambda: user_doc(db, 801).get("purchases") == 1, worker)
+    until = user_doc(db, 801)["until"]
 
     await eventually(
         lambda: db.expiry_marks.count_documents({"_id": {"$regex": "^801:"}}) == 1,
@@ -130,7 +127,7 @@ async def test_renewed_user_gets_no_expiry(
     await publisher.publish(started(802, now - timedelta(days=1)))
     await publisher.publish(paid_for_days(802, 1, now - timedelta(days=1) + timedelta(seconds=4)))
     await publisher.publish(paid_for_days(802, 30, now))
-    await eventually(lambda: user(db, 802).get("purchases") == 2, worker)
+    await eventually(lambda: user_doc(db, 802).get("purchases") == 2, worker)
     await asyncio.sleep(6)
     assert await expiries(kafka_settings, topics, 802) == []
 
@@ -148,24 +145,26 @@ async def test_cleanup_lists_then_purges_long_inactive_users(
     await publisher.publish(paid_for_days(901, 30, long_ago))
     await publisher.publish(started(902, datetime.now(UTC), username="active"))
     await eventually(
-        lambda: user(db, 901).get("purchases") == 1 and user(db, 902).get("registered") is True,
+        lambda: (
+            user_doc(db, 901).get("purchases") == 1 and user_doc(db, 902).get("registered") is True
+        ),
         worker,
     )
 
     dry = _cleanup(service_env, "--dry-run")
     assert "901\t@gone" in dry
     assert "902" not in dry
-    assert user(db, 901)["registered"] is True
+    assert user_doc(db, 901)["registered"] is True
 
     _cleanup(service_env)
-    await eventually(lambda: user(db, 901).get("registered") is False, worker)
+    await eventually(lambda: user_doc(db, 901).get("registered") is False, worker)
     purged = [
         f
         for f in await read_topic(kafka_settings.bootstrap, topics("subscriptions"), timeout_s=2)
         if f.type == "UserPurged"
     ]
     assert [f.payload.partition_key() for f in purged] == ["901"]
-    assert user(db, 902)["registered"] is True
+    assert user_doc(db, 902)["registered"] is True
 
 
 def _cleanup(env: dict[str, str], *args: str) -> str:
@@ -181,14 +180,14 @@ async def test_read_api_finds_users_by_id_and_username(
     read_api: str, worker: Program, publisher: EventPublisher, db: Database[Document]
 ) -> None:
     await publisher.publish(started(1001, datetime.now(UTC), username="Reader"))
-    await eventually(lambda: user(db, 1001).get("registered") is True, worker)
+    await eventually(lambda: user_doc(db, 1001).get("registered") is True, worker)
     async with httpx.AsyncClient(
         base_url=read_api, headers={"Authorization": f"Bearer {TOKEN}"}
     ) as api:
         by_id = await api.get("/v1/users/1001")
         assert by_id.status_code == 200
         assert by_id.json()["username"] == "Reader"
-        assert by_id.json()["key_id"] == user(db, 1001)["key_id"]
+        assert by_id.json()["key_id"] == user_doc(db, 1001)["key_id"]
         by_name = await api.get("/v1/users", params={"username": "@reader"})
         assert [u["telegram_id"] for u in by_name.json()["users"]] == [1001]
         assert 1001 in (await api.get("/v1/users/ids")).json()["telegram_ids"]
@@ -198,6 +197,30 @@ async def test_read_api_finds_users_by_id_and_username(
         assert stats["users"] >= 1
         assert set(stats) == {"users", "active", "trials", "paid", "revenue", "trial_to_paid"}
         assert (await api.get("/v1/users/abc")).status_code == 422
+
+
+async def test_read_api_pages_through_every_registered_id_once(
+    read_api: str, db: Database[Document]
+) -> None:
+    """Pages follow the text order of ``user:<id>``; ``after`` maps back to the same place."""
+    seeded = [3, 30, 300, 3_000_000_000]
+    db.users.insert_many([stored_user(t, registered=True) for t in seeded])
+    db.users.insert_one(stored_user(31, registered=False))
+    pages: list[list[int]] = []
+    async with httpx.AsyncClient(
+        base_url=read_api, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as api:
+        after: int | None = 0
+        while after is not None:
+            page = (await api.get("/v1/users/ids", params={"after": after, "limit": 2})).json()
+            pages.append(page["telegram_ids"])
+            after = page["next_after"]
+    ids = [telegram_id for page in pages for telegram_id in page]
+    assert all(len(page) == 2 for page in pages[:-1])
+    assert len(ids) == len(set(ids))
+    assert set(seeded) <= set(ids)
+    assert 31 not in ids
+    assert ids == sorted(ids, key=str)
 
 
 def test_read_api_refuses_without_the_token(read_api: str) -> None:

@@ -23,6 +23,7 @@ from keyland.settings import KafkaSettings
 from services.subscription.domain.calendar import add_months
 from tests.kafka_tail import read_topic
 from tests.processes import Program
+from tests.user_docs import user_doc
 from tests.waiting import eventually
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -68,10 +69,6 @@ def payment(
     return envelope(event, at, external_event_id("yookassa", payment_id, event.event_type))
 
 
-def user(db: Database[Document], telegram_id: int) -> Document:
-    return db.users.find_one({"_id": telegram_id}) or {}
-
-
 async def facts_about(
     kafka: KafkaSettings, topics: TopicNames, telegram_id: int
 ) -> list[Envelope[Event]]:
@@ -89,9 +86,9 @@ async def test_trial_is_granted_once(
     await publisher.publish(envelope(UserStarted(telegram_id=101, username="Anna")))
     await publisher.publish(envelope(TrialRequested(telegram_id=101), NOW + timedelta(seconds=1)))
     await publisher.publish(envelope(TrialRequested(telegram_id=101), NOW + timedelta(seconds=2)))
-    await eventually(lambda: user(db, 101).get("trial_used") is True, worker)
-    await eventually(lambda: len(user(db, 101).get("entries", [])) == 3, worker)
-    assert user(db, 101)["until"] == NOW + timedelta(seconds=1, days=3)
+    await eventually(lambda: user_doc(db, 101).get("trial_used") is True, worker)
+    await eventually(lambda: len(user_doc(db, 101).get("entries", [])) == 3, worker)
+    assert user_doc(db, 101)["until"] == NOW + timedelta(seconds=1, days=3)
     types = [e.type for e in await facts_about(kafka_settings, topics, 101)]
     assert types.count("TrialActivated") == 1
     assert types.count("UserRegistered") == 1
@@ -108,12 +105,12 @@ async def test_payment_redelivered_across_worker_crashes_extends_once(
     paid = payment(102, "pay-102")
     for _ in range(3):
         await publisher.publish(paid)
-        await eventually(lambda: user(db, 102).get("purchases") == 1, worker)
+        await eventually(lambda: user_doc(db, 102).get("purchases") == 1, worker)
         worker.kill()
         worker.start()
     await publisher.publish(envelope(TrialRequested(telegram_id=102), NOW + timedelta(seconds=5)))
-    await eventually(lambda: len(user(db, 102).get("entries", [])) == 3, worker)
-    assert user(db, 102)["until"] == _plus_month(NOW)
+    await eventually(lambda: len(user_doc(db, 102).get("entries", [])) == 3, worker)
+    assert user_doc(db, 102)["until"] == _plus_month(NOW)
     extended = [
         e
         for e in await facts_about(kafka_settings, topics, 102)
@@ -133,10 +130,10 @@ async def test_referrer_is_credited_once_per_payment(
     )
     for paid in (first, first, second, first):
         await publisher.publish(paid)
-    await eventually(lambda: user(db, 201).get("referral_days_earned") == 30, worker)
+    await eventually(lambda: user_doc(db, 201).get("referral_days_earned") == 30, worker)
     await asyncio.sleep(1)
-    assert user(db, 201)["referral_days_earned"] == 30
-    assert user(db, 201)["until"] == NOW + timedelta(days=30)
+    assert user_doc(db, 201)["referral_days_earned"] == 30
+    assert user_doc(db, 201)["until"] == NOW + timedelta(days=30)
 
 
 async def test_adjustment_past_the_horizon_is_rejected_with_its_reason(
@@ -149,8 +146,8 @@ async def test_adjustment_past_the_horizon_is_rejected_with_its_reason(
     await publisher.publish(envelope(UserStarted(telegram_id=301)))
     await publisher.publish(envelope(SubscriptionAdjusted(telegram_id=301, months=14, admin_id=9)))
     await publisher.publish(envelope(SubscriptionAdjusted(telegram_id=301, days=5, admin_id=9)))
-    await eventually(lambda: len(user(db, 301).get("entries", [])) == 3, worker)
-    assert user(db, 301)["until"] == NOW + timedelta(days=5)
+    await eventually(lambda: len(user_doc(db, 301).get("entries", [])) == 3, worker)
+    assert user_doc(db, 301)["until"] == NOW + timedelta(days=5)
     rejected = [
         e for e in await facts_about(kafka_settings, topics, 301) if e.type == "AdjustmentRejected"
     ]
@@ -174,8 +171,8 @@ async def test_refund_takes_back_what_the_payment_added(
         refunded_at=NOW + timedelta(minutes=2),
     )
     await publisher.publish(envelope(refund, NOW + timedelta(minutes=2)))
-    await eventually(lambda: len(user(db, 401).get("entries", [])) == 4, worker)
-    assert user(db, 401)["until"] == _plus_month(NOW)
+    await eventually(lambda: len(user_doc(db, 401).get("entries", [])) == 4, worker)
+    assert user_doc(db, 401)["until"] == _plus_month(NOW)
     refunded = db.payments.find_one({"_id": "yookassa:pay-401-b"})
     assert refunded is not None
     assert refunded["refunds"] == {"refund-401": "199.00"}
@@ -192,7 +189,7 @@ async def test_replaying_every_topic_from_offset_zero_changes_nothing(
 ) -> None:
     await publisher.publish(envelope(UserStarted(telegram_id=501)))
     await publisher.publish(payment(501, "pay-501"))
-    await eventually(lambda: user(db, 501).get("purchases") == 1, worker)
+    await eventually(lambda: user_doc(db, 501).get("purchases") == 1, worker)
     worker.stop()
     users_before = list(db.users.find().sort("_id"))
     facts_before = await read_topic(kafka_settings.bootstrap, topics("subscriptions"), timeout_s=3)
@@ -206,11 +203,11 @@ async def test_replaying_every_topic_from_offset_zero_changes_nothing(
     try:
         marker = envelope(UserStarted(telegram_id=502))
         await publisher.publish(marker)
-        await eventually(lambda: user(db, 502).get("registered") is True, replay)
+        await eventually(lambda: user_doc(db, 502).get("registered") is True, replay)
     finally:
         replay.stop()
         worker.start()
-    assert [u for u in db.users.find().sort("_id") if u["_id"] != 502] == users_before
+    assert [u for u in db.users.find().sort("_id") if u["telegram_id"] != 502] == users_before
     facts_after = await read_topic(kafka_settings.bootstrap, topics("subscriptions"), timeout_s=3)
     replayed = sorted(
         str(e.event_id) for e in facts_after if getattr(e.payload, "telegram_id", None) != 502

@@ -1,5 +1,10 @@
 """What the notifier reads about users (``users`` belongs to the subscription service)
-and what it records itself (``recipients``: who blocked the bot)."""
+and what it records itself (``recipients``: who blocked the bot).
+
+Both collections key a user's document by ``user:<telegram_id>``
+(:func:`keyland.mongo.user_document_id`: a string ``_id`` is what FerretDB v1 on SQLite
+can look up through its index); the integer id is each document's ``telegram_id``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from datetime import datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from keyland.mongo import Document
+from keyland.mongo import Document, user_document_id
 
 
 @dataclass(frozen=True)
@@ -27,23 +32,31 @@ class Users:
 
     async def get(self, telegram_id: int) -> Recipient:
         doc = (
-            await self._users.find_one({"_id": telegram_id}, {"language_code": 1, "until": 1}) or {}
+            await self._users.find_one(
+                {"_id": user_document_id(telegram_id)}, {"language_code": 1, "until": 1}
+            )
+            or {}
         )
         return Recipient(telegram_id, doc.get("language_code"), doc.get("until"))
 
     async def reachable(self) -> list[Recipient]:
-        """Every registered user who has not blocked the bot, in id order."""
-        blocked = {doc["_id"] async for doc in self._recipients.find({"blocked": True}, {"_id": 1})}
-        cursor = self._users.find({"registered": True}, {"language_code": 1, "until": 1}).sort(
-            "_id", 1
-        )
+        """Every registered user who has not blocked the bot, in document ``_id`` order
+        (``user:<id>`` as text, not numeric order)."""
+        blocked = {
+            doc["telegram_id"]
+            async for doc in self._recipients.find({"blocked": True}, {"telegram_id": 1})
+        }
+        fields = {"telegram_id": 1, "language_code": 1, "until": 1}
+        cursor = self._users.find({"registered": True}, fields).sort("_id", 1)
         return [
-            Recipient(doc["_id"], doc.get("language_code"), doc.get("until"))
+            Recipient(doc["telegram_id"], doc.get("language_code"), doc.get("until"))
             async for doc in cursor
-            if doc["_id"] not in blocked
+            if doc["telegram_id"] not in blocked
         ]
 
     async def mark_blocked(self, telegram_id: int, blocked: bool, at: datetime) -> None:
         await self._recipients.update_one(
-            {"_id": telegram_id}, {"$set": {"blocked": blocked, "changed_at": at}}, upsert=True
+            {"_id": user_document_id(telegram_id)},
+            {"$set": {"telegram_id": telegram_id, "blocked": blocked, "changed_at": at}},
+            upsert=True,
         )

@@ -1,8 +1,9 @@
 """The ``node_keys`` collection, owned by the provisioner: three kinds of document, each
 with exactly one writer (FerretDB's updates are not atomic against a concurrent writer).
 
-- ``user:<telegram_id>``: a user's access and the event ids it has recorded. Written only
-  by the agent that owns the user's partition.
+- ``user:<telegram_id>`` (:func:`keyland.mongo.user_document_id`, as in ``users``): a
+  user's access and the event ids it has recorded. Written only by the agent that owns
+  the user's partition.
 - ``applied:<key_id>@<node>``: what the provisioner last did or saw for one key on one
   node (state, link). Written only by that node's loop (and deleted, once the loop has
   stopped, when the node leaves the countries file).
@@ -23,14 +24,10 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-from keyland.mongo import Document
+from keyland.mongo import Document, user_document_id
 from services.provisioner.domain.access import Cause, KeyState, UserAccess
 from services.provisioner.domain.plan import Applied
 from services.provisioner.domain.subscription_page import CountryLink
-
-
-def _user_id(telegram_id: int) -> str:
-    return f"user:{telegram_id}"
 
 
 def _key(text: str | None) -> uuid.UUID | None:
@@ -40,7 +37,7 @@ def _key(text: str | None) -> uuid.UUID | None:
 def _access_document(access: UserAccess) -> Document:
     cause = access.last_cause
     return {
-        "_id": _user_id(access.telegram_id),
+        "_id": user_document_id(access.telegram_id),
         "kind": "user",
         "telegram_id": access.telegram_id,
         "key_id": None if access.key_id is None else str(access.key_id),
@@ -87,7 +84,7 @@ class UserAccesses:
         await self._collection.create_index([("node", ASCENDING)])
 
     async def load(self, telegram_id: int) -> UserAccess:
-        document = await self._collection.find_one({"_id": _user_id(telegram_id)})
+        document = await self._collection.find_one({"_id": user_document_id(telegram_id)})
         return UserAccess(telegram_id) if document is None else _access(document)
 
     async def save(self, access: UserAccess) -> None:
@@ -96,7 +93,7 @@ class UserAccesses:
 
     async def some(self, telegram_ids: Iterable[int]) -> list[UserAccess]:
         """The known users among ``telegram_ids`` (without their seen event ids)."""
-        ids = [_user_id(t) for t in telegram_ids]
+        ids = [user_document_id(t) for t in telegram_ids]
         cursor = self._collection.find({"_id": {"$in": ids}}, {"seen": 0})
         return [_access(d) async for d in cursor]
 

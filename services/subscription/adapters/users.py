@@ -5,6 +5,10 @@ user's partition, so a whole-document write needs no transaction and no concurre
 guard (FerretDB's updates are not atomic against a concurrent writer; there is none).
 The outbox holds facts decided but not yet acknowledged by Kafka, written in the same
 single-document update as the state they describe.
+
+A document's ``_id`` is ``user:<telegram_id>`` (:func:`keyland.mongo.user_document_id`), a
+string because FerretDB v1 on SQLite pushes ``_id`` equality lookups down to its index
+only for string and ObjectId ids; the integer Telegram id is the ``telegram_id`` field.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pydantic import TypeAdapter
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-from keyland.mongo import Document
+from keyland.mongo import Document, user_document_id
 from services.subscription.domain.ledger import Entry
 from services.subscription.domain.state import Subscription
 
@@ -45,7 +49,7 @@ class Users:
         await self._collection.create_index([("username_lower", ASCENDING)])
 
     async def load(self, telegram_id: int) -> UserRecord:
-        document = await self._collection.find_one({"_id": telegram_id})
+        document = await self._collection.find_one({"_id": user_document_id(telegram_id)})
         if document is None:
             return UserRecord(entries=[], outbox=[])
         return UserRecord(
@@ -65,16 +69,21 @@ class Users:
             "outbox": outbox,
             "updated_at": at,
         }
-        await self._collection.replace_one({"_id": state.telegram_id}, document, upsert=True)
+        await self._collection.replace_one(
+            {"_id": user_document_id(state.telegram_id)}, document, upsert=True
+        )
 
     async def clear_outbox(self, telegram_id: int) -> None:
-        await self._collection.update_one({"_id": telegram_id}, {"$set": {"outbox": []}})
+        await self._collection.update_one(
+            {"_id": user_document_id(telegram_id)}, {"$set": {"outbox": []}}
+        )
 
 
 def read_model(state: Subscription) -> dict[str, Any]:
     """The fields the bot, admins and operators read (see the read API)."""
     return {
-        "_id": state.telegram_id,
+        "_id": user_document_id(state.telegram_id),
+        "telegram_id": state.telegram_id,
         "key_id": str(state.key_id),
         "registered": state.registered,
         "registered_at": state.registered_at,

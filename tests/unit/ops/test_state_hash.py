@@ -38,8 +38,9 @@ class TestCanonical:
 
 class TestWhatIsCovered:
     def test_a_users_outbox_and_processing_time_are_left_out(self) -> None:
-        user = {"_id": 1, "until": MOMENT, "outbox": [b"x"], "updated_at": MOMENT}
-        assert SHAPES[USERS](user) == {"_id": 1, "until": MOMENT}
+        user = {"_id": "user:1", "telegram_id": 1, "until": MOMENT, "outbox": [b"x"],
+                "updated_at": MOMENT}  # fmt: skip
+        assert SHAPES[USERS](user) == {"_id": "user:1", "telegram_id": 1, "until": MOMENT}
 
     def test_only_enabled_keys_count_and_without_their_touch_times(self) -> None:
         enabled = {"_id": "applied:k@n", "kind": "applied", "state": "enabled", "link": "vless://k",
