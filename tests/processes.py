@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
+
+from keyland.stack.process import free_port
+
+__all__ = ["ROOT", "Program", "free_port", "wait_http"]  # free_port: one copy, in keyland
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,14 +63,6 @@ class Program:
 
     def log(self) -> str:
         return self.log_file.read_text(errors="replace")
-
-
-def free_port() -> int:
-    """A loopback TCP port that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def wait_http(url: str, program: Program | None = None, timeout_s: float = 30) -> None:

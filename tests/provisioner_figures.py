@@ -32,8 +32,8 @@ from keyland.kafka.topics import ensure_topics, wait_until_visible
 from keyland.mongo import database
 from keyland.settings import KafkaSettings, MongoSettings
 from keyland.stack.node import Node
+from keyland.stack.vless_client import PAGE, PageServer, ProxyRefused, VlessClient
 from tests.endpoints import Endpoints, real_endpoints
-from tests.nodes import PAGE, PageServer, ProxyRefused, VlessClient
 from tests.processes import Program
 from tests.provisioning import (
     User,

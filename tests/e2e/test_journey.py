@@ -3,7 +3,8 @@ subscription → provisioner → two real Xray nodes, YooKassa (emulated) → pa
 and the notifier back to Telegram.
 
 /start with a referral link → trial → links shown and a page fetched through a node →
-buy → webhook → "choose a region" → region chosen → the referrer credited.
+buy → webhook → "choose a region" → region chosen → the referrer credited; and the
+`keyland demo` journey, played on the same stack (reminder, expiry, key blocked).
 """
 
 from __future__ import annotations
@@ -21,17 +22,23 @@ from pymongo.database import Database
 from emulators.serving import BackgroundServer
 from emulators.yookassa import DeliveryPolicy, EmulatorConfig, build_app
 from events.registry import TopicNames
+from keyland.demo.driver import StackView
+from keyland.demo.journey import Journey
+from keyland.demo.timeline import Timeline
 from keyland.mongo import Document
-from tests.nodes import PAGE, PageServer, VlessClient
+from keyland.settings import KafkaSettings
+from keyland.stack.vless_client import PAGE, PageServer, VlessClient
 from tests.notifier_harness import BOT, BOT_TOKEN, notifier, telegram
 from tests.processes import Program, free_port, wait_http
 from tests.provisioning import new_node, node_tokens, write_countries
 from tests.telegram_chat import TelegramUser
+from tests.user_docs import user_doc
 from tests.waiting import eventually
 
 SHOP, SHOP_SECRET = "100500", "journey-shop-secret"
 TOKENS = {name: f"{name}-token-for-the-journey-test" for name in ("read", "payments", "links")}
 REFERRER, INVITEE = 8001, 8002
+ADMIN, DEMO_FIRST_ID = 1, 8101
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +128,7 @@ def stack(
         "KEYLAND_BOT_LINKS_URL": url["links"],
         "KEYLAND_BOT_LINKS_TOKEN": TOKENS["links"],
         "KEYLAND_BOT_COUNTRIES_FILE": str(countries),
+        "KEYLAND_BOT_ADMIN_IDS": str(ADMIN),
     }
     programs = {
         "subscription": Program(
@@ -189,13 +197,13 @@ async def test_referral_trial_links_traffic_payment_region_and_bonus(
     await invitee.send(f"/start ref_{REFERRER}")
     menu = await message_with(invitee, lambda m: button(m, "menu:trial"))
     await eventually(
-        lambda: (db.users.find_one({"_id": INVITEE}) or {}).get("referrer_id") == REFERRER,
+        lambda: user_doc(db, INVITEE).get("referrer_id") == REFERRER,
         stack["subscription"],
     )
 
     await invitee.press(menu, "menu:trial")
     await eventually(
-        lambda: (db.users.find_one({"_id": INVITEE}) or {}).get("trial_used") is True,
+        lambda: user_doc(db, INVITEE).get("trial_used") is True,
         stack["subscription"],
     )
 
@@ -232,13 +240,51 @@ async def test_referral_trial_links_traffic_payment_region_and_bonus(
     choose = await message_with(invitee, lambda m: button(m, "region:germany"))
     await invitee.press(choose, "region:germany")
     await eventually(
-        lambda: (db.users.find_one({"_id": INVITEE}) or {}).get("region") == "germany",
+        lambda: user_doc(db, INVITEE).get("region") == "germany",
         stack["subscription"],
     )
 
     await eventually(
-        lambda: (db.users.find_one({"_id": REFERRER}) or {}).get("referral_days_earned") == 10,
+        lambda: user_doc(db, REFERRER).get("referral_days_earned") == 10,
         stack["subscription"],
     )
     bonus = await message_with(referrer, lambda m: "earned 10 days" in str(m.get("text")))
     assert "10" in str(bonus["text"])
+
+
+async def test_the_demo_journey_plays_through_to_the_blocked_key(
+    stack: dict[str, Program],
+    tg: BackgroundServer,
+    yookassa: BackgroundServer,
+    ports: dict[str, int],
+    nodes: dict[str, Any],
+    kafka_settings: KafkaSettings,
+    tmp_path: Path,
+) -> None:
+    view = StackView(
+        telegram=f"{tg.url}/emulator/bots/{BOT}",
+        yookassa=yookassa.url,
+        read_api=f"http://127.0.0.1:{ports['read']}",
+        read_token=TOKENS["read"],
+        agents={
+            name: (node.url, node.agent.environment["KEYLAND_NODE_TOKEN"])
+            for name, node in nodes.items()
+        },
+        admin_id=ADMIN,
+        kafka=kafka_settings,
+        xray=nodes["finland"].xray.build,
+    )
+    timeline = Timeline()  # printed: pytest shows it when the test fails
+    async with httpx.AsyncClient(timeout=30) as http:
+        await Journey(http, view, timeline, tmp_path, DEMO_FIRST_ID).play()  # or DemoFailed
+    seen = [step.what for step in timeline.steps]
+    for expected in (
+        "real VLESS client fetches",
+        "payment extends access",
+        "reminder reaches the friend",
+        "SubscriptionExpired",
+        "key disabled on finland, germany",
+        "VLESS client refused",
+        "expiry notice reaches the friend",
+    ):
+        assert any(expected in what for what in seen), expected

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 
 from keyland.settings import ConfigError, StackSettings, load
 from keyland.stack.node import INFRA_DIR, Node, OfficialXray, WheelXray
+from keyland.stack.vless_client import PAGE, PageServer, ProxyRefused, VlessClient
 from services.node_agent.adapters.xray_api import XrayApi
 from services.node_agent.bootstrap import link_template
 from services.node_agent.config import NodeAgentSettings
@@ -30,11 +31,7 @@ from services.node_agent.domain.keys import KeyId, MalformedKeyId, parse_key_id
 from services.node_agent.domain.links import LinkTemplate, RealityParams, connection_link
 from services.node_agent.domain.reconcile import changes_needed
 from tests.nodes import (
-    PAGE,
-    PageServer,
-    ProxyRefused,
     TlsTarget,
-    VlessClient,
     agent_client,
     eventually,
     start_node,

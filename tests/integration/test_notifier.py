@@ -13,7 +13,7 @@ from pymongo.database import Database
 
 from emulators.serving import BackgroundServer
 from events import Envelope, Event, external_event_id
-from events.admin_commands import TestNotificationRequested
+from events.admin_commands import SubscriptionAdjusted, TestNotificationRequested
 from events.bot_actions import UserStarted
 from events.payments import PaymentSucceeded
 from events.registry import TopicNames
@@ -155,3 +155,18 @@ async def test_reminder_and_expiry_are_sent_once_across_a_notifier_crash(
     assert len(sent) == 3
     assert ["ends in" in t for t in sent].count(True) == 1
     assert ["ended" in t for t in sent].count(True) == 1
+
+
+async def test_admin_cut_into_the_reminder_window_reminds_at_once(
+    workers: tuple[Program, Program], publisher: EventPublisher, chats: httpx.AsyncClient
+) -> None:
+    user = await user_who_wrote(chats, publisher, 3004)
+    cut_at = datetime.now(UTC)
+    # Paid so that access ends a day and 3 s from now: its reminder is a day away.
+    await publisher.publish(paid(3004, cut_at - timedelta(days=1) + timedelta(seconds=3), days=2))
+    await user.bot_messages(min_count=1, timeout_s=30)
+    cut = SubscriptionAdjusted(telegram_id=3004, days=-1, admin_id=1)  # ends 3 s from now
+    await publisher.publish(Envelope.new(cut, producer="tests", occurred_at=cut_at))
+    sent = texts(await user.bot_messages(min_count=3, timeout_s=30))
+    assert "ends in" in sent[1]
+    assert "ended" in sent[2]

@@ -33,22 +33,35 @@ def _date(moment: datetime) -> str:
 
 
 def period_notices(
-    telegram_id: int, until: datetime, planned_at: datetime, reminders: Sequence[timedelta]
+    telegram_id: int,
+    until: datetime,
+    planned_at: datetime,
+    reminders: Sequence[timedelta],
+    *,
+    warn_now: bool = False,
 ) -> list[Notice]:
-    """Reminders ``reminders`` before ``until`` (those still ahead) and the expiry notice."""
+    """Reminders ``reminders`` before ``until`` (those still ahead) and the expiry notice.
+
+    With ``warn_now``, an end that already lies inside a reminder window (access was cut
+    to end in two days, say) gets that window's reminder at once: the tightest window
+    passed, since the user would otherwise hear nothing until the next one or the end.
+    """
     stamp = until.isoformat()
+    due = {before: until - before for before in reminders if until - before > planned_at}
+    passed = [before for before in reminders if until - before <= planned_at]
+    if warn_now and passed and until > planned_at:
+        due[min(passed)] = planned_at
     notices = [
         Notice(
             id=f"{telegram_id}:reminder:{int(before.total_seconds())}:{stamp}",
             telegram_id=telegram_id,
             kind=Kind.REMINDER,
-            due=until - before,
+            due=when,
             period_until=until,
             values={"until": _date(until)},
             buttons=_BUY,
         )
-        for before in reminders
-        if until - before > planned_at
+        for before, when in sorted(due.items(), reverse=True)
     ]
     notices.append(
         Notice(
@@ -101,7 +114,12 @@ def plan(
                 if event.reason == "refund"
                 else []
             )
-            return [*told, *period_notices(event.telegram_id, event.until, at, reminders)]
+            # An admin's cut says nothing of its own: a reminder tells the user if the
+            # new end is already close.
+            period = period_notices(
+                event.telegram_id, event.until, at, reminders, warn_now=not told
+            )
+            return [*told, *period]
         case ReferralBonusCredited():
             return [
                 now(Kind.REFERRAL, event.telegram_id, days=event.days, until=_date(event.until))

@@ -12,6 +12,7 @@ from events.subscriptions import (
     AdjustmentRejected,
     ExtensionReason,
     SubscriptionExtended,
+    SubscriptionShortened,
     TrialActivated,
 )
 from services.notifier.domain.notices import Kind, Notice, days_left, still_relevant
@@ -74,6 +75,52 @@ class TestPeriods:
     def test_redelivered_event_plans_the_same_immediate_notice(self) -> None:
         envelope = extended(NOW + timedelta(days=30))
         assert plan(envelope, REMINDERS, []) == plan(envelope, REMINDERS, [])
+
+
+def shortened(until: datetime, reason: str = "admin") -> Envelope[Event]:
+    return at(
+        SubscriptionShortened(
+            telegram_id=5,
+            key_id=KEY,
+            previous_until=NOW + timedelta(days=30),
+            until=until,
+            reason=reason,
+        )
+    )
+
+
+class TestShortenings:
+    def test_an_admin_cut_into_a_reminder_window_reminds_at_once(self) -> None:
+        until = NOW + timedelta(days=2)
+        notices = plan(shortened(until), REMINDERS, [])
+        assert [(n.kind, n.due) for n in notices] == [
+            (Kind.REMINDER, NOW),
+            (Kind.REMINDER, until - timedelta(days=1)),
+            (Kind.EXPIRED, until),
+        ]
+
+    def test_a_cut_inside_every_window_reminds_once_for_the_tightest(self) -> None:
+        until = NOW + timedelta(hours=12)
+        reminders = [n for n in plan(shortened(until), REMINDERS, []) if n.kind is Kind.REMINDER]
+        assert [(n.id.split(":")[2], n.due) for n in reminders] == [("86400", NOW)]
+
+    def test_a_cut_far_from_the_end_keeps_the_usual_reminders(self) -> None:
+        until = NOW + timedelta(days=10)
+        assert [n.due for n in plan(shortened(until), REMINDERS, [])] == [
+            until - timedelta(days=3),
+            until - timedelta(days=1),
+            until,
+        ]
+
+    def test_a_cut_to_now_only_announces_the_end(self) -> None:
+        assert [(n.kind, n.due) for n in plan(shortened(NOW), REMINDERS, [])] == [
+            (Kind.EXPIRED, NOW)
+        ]
+
+    def test_a_refund_tells_the_new_end_without_an_extra_reminder(self) -> None:
+        notices = plan(shortened(NOW + timedelta(days=2), "refund"), REMINDERS, [])
+        assert [n.kind for n in notices] == [Kind.REFUND, Kind.REMINDER, Kind.EXPIRED]
+        assert notices[1].due == NOW + timedelta(days=1)
 
 
 class TestImmediate:
