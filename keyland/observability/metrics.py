@@ -92,9 +92,7 @@ PAID_USERS = Gauge("keyland_paid_users", "Users who paid at least once.", regist
 TRIAL_TO_PAID = Gauge(
     "keyland_trial_to_paid_ratio", "Share of trial users who paid later.", registry=None
 )
-REVENUE = Gauge(
-    "keyland_revenue", "Paid minus refunded, by currency.", ["currency"], registry=None
-)
+REVENUE = Gauge("keyland_revenue", "Paid minus refunded, by currency.", ["currency"], registry=None)
 _BUSINESS = (USERS, ACTIVE_SUBSCRIPTIONS, TRIALS, PAID_USERS, TRIAL_TO_PAID, REVENUE)
 _business_registered: list[bool] = []
 
