@@ -57,7 +57,9 @@ from services.bot.domain.admin_input import (
 )
 from tests.bot_harness import PollingBot
 from tests.kafka_tail import read_topic
-from tests.processes import Program, free_port, wait_http
+from tests.processes import Program
+from tests.services import read_api as read_api_running
+from tests.services import subscription_worker
 from tests.telegram_chat import TelegramUser, text_of
 from tests.unit.bot.test_admin_fuzz import button_lines, lines, numbers, spaces
 from tests.user_docs import user_doc
@@ -92,28 +94,16 @@ def worker(
     created_topics: TopicNames,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Program]:
-    log = tmp_path_factory.mktemp("worker") / "subscription.log"
-    program = Program("services.subscription", service_env, log, args=["worker"]).start()
-    yield program
-    program.stop()
+    with subscription_worker(service_env, tmp_path_factory.mktemp("worker")) as program:
+        yield program
 
 
 @pytest.fixture(scope="module")
 def read_api(
     service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **service_env,
-        "KEYLAND_SUBSCRIPTION_API_PORT": str(port),
-        "KEYLAND_SUBSCRIPTION_API_TOKEN": READ_TOKEN,
-    }
-    log = tmp_path_factory.mktemp("read-api") / "api.log"
-    program = Program("services.subscription", env, log, args=["api"]).start()
-    url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/health", program)
-    yield url
-    program.stop()
+    with read_api_running(service_env, tmp_path_factory.mktemp("read-api"), READ_TOKEN) as url:
+        yield url
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ from services.bot.keyboards.menu import MAIN_MENU
 from tests.bot_harness import PollingBot, links_app
 from tests.kafka_tail import read_topic
 from tests.processes import ROOT, Program, free_port, wait_http
+from tests.services import payments_ingest, subscription_worker
+from tests.services import read_api as read_api_running
 from tests.telegram_chat import TelegramUser, button_urls, callback_data, text_of
 from tests.user_docs import user_doc
 from tests.waiting import eventually
@@ -97,28 +99,16 @@ def worker(
     created_topics: TopicNames,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Program]:
-    log = tmp_path_factory.mktemp("worker") / "subscription.log"
-    program = Program("services.subscription", service_env, log, args=["worker"]).start()
-    yield program
-    program.stop()
+    with subscription_worker(service_env, tmp_path_factory.mktemp("worker")) as program:
+        yield program
 
 
 @pytest.fixture(scope="module")
 def read_api(
     service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **service_env,
-        "KEYLAND_SUBSCRIPTION_API_PORT": str(port),
-        "KEYLAND_SUBSCRIPTION_API_TOKEN": READ_TOKEN,
-    }
-    log = tmp_path_factory.mktemp("read-api") / "api.log"
-    program = Program("services.subscription", env, log, args=["api"]).start()
-    url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/health", program)
-    yield url
-    program.stop()
+    with read_api_running(service_env, tmp_path_factory.mktemp("read-api"), READ_TOKEN) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -149,21 +139,15 @@ def ingest(
     ingest_port: int,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    env = {
-        **service_env,
-        "KEYLAND_PAYMENTS_PORT": str(ingest_port),
-        "KEYLAND_PAYMENTS_YOOKASSA_SHOP_ID": SHOP,
-        "KEYLAND_PAYMENTS_YOOKASSA_SECRET_KEY": SHOP_SECRET,
-        "KEYLAND_PAYMENTS_YOOKASSA_API_URL": f"{yookassa.url}/v3",
-        "KEYLAND_PAYMENTS_EXTRA_TRUSTED_NETWORKS": '["127.0.0.1/32"]',
-        "KEYLAND_PAYMENTS_INTERNAL_TOKEN": PAYMENTS_TOKEN,
-    }
-    log = tmp_path_factory.mktemp("ingest") / "ingest.log"
-    program = Program("services.payments_ingest", env, log).start()
-    url = f"http://127.0.0.1:{ingest_port}"
-    wait_http(f"{url}/health", program)
-    yield url
-    program.stop()
+    with payments_ingest(
+        service_env,
+        tmp_path_factory.mktemp("ingest"),
+        port=ingest_port,
+        token=PAYMENTS_TOKEN,
+        shop=(SHOP, SHOP_SECRET),
+        yookassa_url=yookassa.url,
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

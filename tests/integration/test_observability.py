@@ -21,6 +21,8 @@ from events.bot_actions import TrialRequested, UserStarted
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from tests.processes import Program, free_port, wait_http
+from tests.services import read_api as read_api_running
+from tests.services import subscription_worker
 from tests.waiting import eventually
 
 API_TOKEN = "read-api-token-for-observability-tests"
@@ -28,7 +30,7 @@ API_TOKEN = "read-api-token-for-observability-tests"
 
 @pytest.fixture(scope="module")
 def ports() -> dict[str, int]:
-    return {"ops": free_port(), "api": free_port()}
+    return {"ops": free_port()}
 
 
 @pytest.fixture(scope="module")
@@ -38,30 +40,23 @@ def worker(
     ports: dict[str, int],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Program]:
-    env = {**service_env, "KEYLAND_SUBSCRIPTION_OPS_PORT": str(ports["ops"])}
-    log = tmp_path_factory.mktemp("observed") / "subscription.log"
-    program = Program("services.subscription", env, log, args=["worker"]).start()
-    wait_http(f"http://127.0.0.1:{ports['ops']}/health", program, timeout_s=90)
-    yield program
-    program.stop()
+    ops_port = {"KEYLAND_SUBSCRIPTION_OPS_PORT": str(ports["ops"])}
+    with subscription_worker(
+        service_env, tmp_path_factory.mktemp("observed"), **ops_port
+    ) as program:
+        wait_http(f"http://127.0.0.1:{ports['ops']}/health", program, timeout_s=90)
+        yield program
 
 
 @pytest.fixture(scope="module")
 def read_api(
-    service_env: dict[str, str], ports: dict[str, int], tmp_path_factory: pytest.TempPathFactory
+    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    env = {
-        **service_env,
-        "KEYLAND_SUBSCRIPTION_API_PORT": str(ports["api"]),
-        "KEYLAND_SUBSCRIPTION_API_TOKEN": API_TOKEN,
-        "KEYLAND_SUBSCRIPTION_STATS_INTERVAL_S": "0.5",
-    }
-    log = tmp_path_factory.mktemp("observed-api") / "api.log"
-    program = Program("services.subscription", env, log, args=["api"]).start()
-    url = f"http://127.0.0.1:{ports['api']}"
-    wait_http(f"{url}/health", program)
-    yield url
-    program.stop()
+    log_dir, often = tmp_path_factory.mktemp("observed-api"), "0.5"
+    with read_api_running(
+        service_env, log_dir, API_TOKEN, KEYLAND_SUBSCRIPTION_STATS_INTERVAL_S=often
+    ) as url:
+        yield url
 
 
 def samples(url: str, name: str, headers: dict[str, str] | None = None) -> list[Any]:

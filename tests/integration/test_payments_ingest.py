@@ -27,7 +27,8 @@ from keyland.mongo import Document
 from keyland.settings import KafkaSettings, StackSettings
 from keyland.stack.kafka import Kafka
 from tests.kafka_tail import read_topic
-from tests.processes import Program, free_port, wait_http
+from tests.processes import Program, free_port
+from tests.services import payments_ingest, subscription_worker
 from tests.user_docs import user_doc
 from tests.waiting import eventually
 
@@ -93,32 +94,23 @@ def ingest(
     ingest_port: int,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    settings = {
-        **env,
-        "KEYLAND_PAYMENTS_PORT": str(ingest_port),
-        "KEYLAND_PAYMENTS_YOOKASSA_SHOP_ID": SHOP,
-        "KEYLAND_PAYMENTS_YOOKASSA_SECRET_KEY": SECRET,
-        "KEYLAND_PAYMENTS_YOOKASSA_API_URL": f"{emulator.url}/v3",
-        "KEYLAND_PAYMENTS_EXTRA_TRUSTED_NETWORKS": '["127.0.0.1/32"]',
-        "KEYLAND_PAYMENTS_INTERNAL_TOKEN": TOKEN,
-    }
-    program = Program(
-        "services.payments_ingest", settings, tmp_path_factory.mktemp("ingest") / "ingest.log"
-    ).start()
-    url = f"http://127.0.0.1:{ingest_port}"
-    wait_http(f"{url}/health", program)
-    yield url
-    program.stop()
+    with payments_ingest(
+        env,
+        tmp_path_factory.mktemp("ingest"),
+        port=ingest_port,
+        token=TOKEN,
+        shop=(SHOP, SECRET),
+        yookassa_url=emulator.url,
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def worker(
     env: dict[str, str], kafka: KafkaSettings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Program]:
-    log = tmp_path_factory.mktemp("worker") / "subscription.log"
-    program = Program("services.subscription", env, log, args=["worker"]).start()
-    yield program
-    program.stop()
+    with subscription_worker(env, tmp_path_factory.mktemp("worker")) as program:
+        yield program
 
 
 def buy(ingest: str, telegram_id: int, plan: str = "month_1") -> str:

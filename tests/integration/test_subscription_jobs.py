@@ -21,7 +21,9 @@ from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings
 from tests.kafka_tail import read_topic
-from tests.processes import ROOT, Program, free_port, wait_http
+from tests.processes import ROOT, Program
+from tests.services import read_api as read_api_running
+from tests.services import subscription_worker
 from tests.user_docs import stored_user, user_doc
 from tests.waiting import eventually
 
@@ -34,29 +36,16 @@ def worker(
     created_topics: TopicNames,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Program]:
-    log = tmp_path_factory.mktemp("logs") / "subscription.log"
-    program = Program("services.subscription", service_env, log, args=["worker"]).start()
-    yield program
-    program.stop()
+    with subscription_worker(service_env, tmp_path_factory.mktemp("logs")) as program:
+        yield program
 
 
 @pytest.fixture(scope="module")
 def read_api(
     service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **service_env,
-        "KEYLAND_SUBSCRIPTION_API_PORT": str(port),
-        "KEYLAND_SUBSCRIPTION_API_TOKEN": TOKEN,
-    }
-    program = Program(
-        "services.subscription", env, tmp_path_factory.mktemp("api") / "api.log", args=["api"]
-    ).start()
-    url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/health", program)
-    yield url
-    program.stop()
+    with read_api_running(service_env, tmp_path_factory.mktemp("api"), TOKEN) as url:
+        yield url
 
 
 def paid_for_days(telegram_id: int, days: int, at: datetime) -> Envelope[Event]:

@@ -1,0 +1,78 @@
+"""Our services as real child processes for a test module: started, ready, stopped.
+
+Each yields what tests talk to (the program, or its base URL) and stops it on exit.
+``env`` is the module's ``service_env`` (its topics and database); ``extra`` adds or
+overrides variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.processes import Program, free_port, wait_http
+
+
+@contextmanager
+def subscription_worker(env: dict[str, str], log_dir: Path, **extra: str) -> Iterator[Program]:
+    program = Program(
+        "services.subscription", {**env, **extra}, log_dir / "subscription.log", args=["worker"]
+    ).start()
+    try:
+        yield program
+    finally:
+        program.stop()
+
+
+@contextmanager
+def read_api(env: dict[str, str], log_dir: Path, token: str, **extra: str) -> Iterator[str]:
+    """The subscription read API on a free port, once its /health answers."""
+    port = free_port()
+    settings = {
+        **env,
+        "KEYLAND_SUBSCRIPTION_API_PORT": str(port),
+        "KEYLAND_SUBSCRIPTION_API_TOKEN": token,
+        **extra,
+    }
+    program = Program("services.subscription", settings, log_dir / "api.log", args=["api"])
+    url = f"http://127.0.0.1:{port}"
+    program.start()
+    try:
+        wait_http(f"{url}/health", program)
+        yield url
+    finally:
+        program.stop()
+
+
+@contextmanager
+def payments_ingest(
+    env: dict[str, str],
+    log_dir: Path,
+    *,
+    port: int,
+    token: str,
+    shop: tuple[str, str],
+    yookassa_url: str,
+    **extra: str,
+) -> Iterator[str]:
+    """The payments ingest on ``port`` against a YooKassa emulator (``shop`` = id, secret
+    key), trusting loopback as YooKassa's network unless ``extra`` says otherwise."""
+    settings = {
+        **env,
+        "KEYLAND_PAYMENTS_PORT": str(port),
+        "KEYLAND_PAYMENTS_YOOKASSA_SHOP_ID": shop[0],
+        "KEYLAND_PAYMENTS_YOOKASSA_SECRET_KEY": shop[1],
+        "KEYLAND_PAYMENTS_YOOKASSA_API_URL": f"{yookassa_url}/v3",
+        "KEYLAND_PAYMENTS_EXTRA_TRUSTED_NETWORKS": '["127.0.0.1/32"]',
+        "KEYLAND_PAYMENTS_INTERNAL_TOKEN": token,
+        **extra,
+    }
+    program = Program("services.payments_ingest", settings, log_dir / "ingest.log")
+    url = f"http://127.0.0.1:{port}"
+    program.start()
+    try:
+        wait_http(f"{url}/health", program)
+        yield url
+    finally:
+        program.stop()
