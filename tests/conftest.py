@@ -14,6 +14,8 @@ from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document, database
 from keyland.settings import KafkaSettings, MongoSettings
 from tests.endpoints import Endpoints, real_endpoints
+from tests.processes import Program
+from tests.services import subscription_worker
 
 
 @pytest.fixture(scope="session")
@@ -86,3 +88,15 @@ def service_env(
         "KEYLAND_SUBSCRIPTION_DATA_DIR": str(tmp_path_factory.mktemp("subscription")),
         "KEYLAND_SUBSCRIPTION_KEY_SECRET": f"key-secret-of-{isolation}-for-tests-only",
     }
+
+
+@pytest.fixture(scope="module")
+def worker(
+    service_env: dict[str, str],
+    created_topics: TopicNames,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Program]:
+    """The subscription worker on this module's topics and database (a module may define
+    its own ``worker`` instead)."""
+    with subscription_worker(service_env, tmp_path_factory.mktemp("worker")) as program:
+        yield program

@@ -59,7 +59,6 @@ from tests.bot_harness import PollingBot
 from tests.kafka_tail import read_topic
 from tests.processes import Program
 from tests.services import read_api as read_api_running
-from tests.services import subscription_worker
 from tests.telegram_chat import TelegramUser, text_of
 from tests.unit.bot.test_admin_fuzz import button_lines, lines, numbers, spaces
 from tests.user_docs import user_doc
@@ -86,16 +85,6 @@ def telegram() -> Iterator[BackgroundServer]:
     server.start(telegram_app(EmulatorConfig(bots=(BotAccount(TOKEN, BOT_USERNAME),))))
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def worker(
-    service_env: dict[str, str],
-    created_topics: TopicNames,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Program]:
-    with subscription_worker(service_env, tmp_path_factory.mktemp("worker")) as program:
-        yield program
 
 
 @pytest.fixture(scope="module")

@@ -54,7 +54,7 @@ from services.bot.keyboards.menu import MAIN_MENU
 from tests.bot_harness import PollingBot, links_app
 from tests.kafka_tail import read_topic
 from tests.processes import ROOT, Program, free_port, wait_http
-from tests.services import payments_ingest, subscription_worker
+from tests.services import payments_ingest
 from tests.services import read_api as read_api_running
 from tests.telegram_chat import TelegramUser, button_urls, callback_data, text_of
 from tests.user_docs import user_doc
@@ -91,16 +91,6 @@ def telegram() -> Iterator[BackgroundServer]:
     server.start(telegram_app(EmulatorConfig(bots=bots)))
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def worker(
-    service_env: dict[str, str],
-    created_topics: TopicNames,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Program]:
-    with subscription_worker(service_env, tmp_path_factory.mktemp("worker")) as program:
-        yield program
 
 
 @pytest.fixture(scope="module")

@@ -23,21 +23,10 @@ from keyland.settings import KafkaSettings
 from tests.kafka_tail import read_topic
 from tests.processes import ROOT, Program
 from tests.services import read_api as read_api_running
-from tests.services import subscription_worker
 from tests.user_docs import stored_user, user_doc
 from tests.waiting import eventually
 
 TOKEN = "read-api-test-token"
-
-
-@pytest.fixture(scope="module")
-def worker(
-    service_env: dict[str, str],
-    created_topics: TopicNames,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Program]:
-    with subscription_worker(service_env, tmp_path_factory.mktemp("logs")) as program:
-        yield program
 
 
 @pytest.fixture(scope="module")
