@@ -583,6 +583,15 @@ def test_generated_orders_on_the_internal_api_need_the_token_and_never_fail(
         as_bytes=st.booleans(),
         peer=st.sampled_from([TRUSTED, STRANGER]),
     )
+    # Each kind of answer at least once, whatever the generation draws in this process.
+    @example(
+        order={"telegram_id": 777, "plan": "month_1", "order_id": "fuzz-valid"},
+        token=f"Bearer {TOKEN}",
+        as_bytes=False,
+        peer=TRUSTED,
+    )
+    @example(order={"telegram_id": -1}, token=f"Bearer {TOKEN}", as_bytes=False, peer=TRUSTED)
+    @example(order={}, token=None, as_bytes=False, peer=STRANGER)
     def one(order: Any, token: str | None, as_bytes: bool, peer: str) -> None:
         body = json.dumps(order).encode() if not as_bytes else str(order).encode()
         sent = {} if token is None else {"Authorization": token}
