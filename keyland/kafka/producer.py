@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Self
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber, UnknownProducerId
 from aiokafka.structs import RecordMetadata
 
 from events import Envelope, Event, encode
 from events.registry import TopicNames
 from keyland.settings import KafkaSettings
+
+# Answers after which this producer's idempotence state is useless: only a new producer
+# (a new producer id) gets records accepted again.
+_SEQUENCE_LOST = (OutOfOrderSequenceNumber, UnknownProducerId)
 
 
 class PublishFailed(RuntimeError):
@@ -96,11 +101,29 @@ class EventPublisher:
     ) -> RecordMetadata:
         """Send already-encoded bytes (the DLQ and redrive use this)."""
         await self.start()
-        assert self._producer is not None
+        producer = self._producer
+        assert producer is not None
         try:
             return await asyncio.wait_for(
-                self._producer.send_and_wait(topic, value=value, key=key, headers=headers),
+                producer.send_and_wait(topic, value=value, key=key, headers=headers),
                 self._timeout_s,
             )
+        except _SEQUENCE_LOST as error:
+            await self._discard(producer)
+            raise PublishFailed(
+                f"Kafka lost the producer's sequence on {topic}: {error!r}"
+            ) from error
         except (KafkaError, TimeoutError) as error:
             raise PublishFailed(f"Kafka did not acknowledge on {topic}: {error!r}") from error
+
+    async def _discard(self, producer: AIOKafkaProducer) -> None:
+        """Drop a producer whose sequence numbers the broker no longer accepts; the next
+        send starts a new one (a new producer id). aiokafka fails a batch that waited
+        too long for a partition leader (a broker restart) after it took its sequence
+        number, and every later batch of that partition is then out of order for good."""
+        current = self._producer
+        if current is None or current is not producer:
+            return  # a concurrent send replaced it already
+        self._producer = None
+        with contextlib.suppress(KafkaError, TimeoutError):
+            await asyncio.wait_for(current.stop(), self._timeout_s)

@@ -1,0 +1,43 @@
+"""Fault benchmark: payments through every real part while the processors are SIGKILLed
+and the broker restarts once (see :mod:`tests.faults`); prints the run's figures.
+
+Needs the shared database (``make infra``); starts its own broker, nodes, emulator and
+services, and stops them at the end. Exits 1 when the property did not hold.
+
+Run: ``.venv/bin/python -m bench.faults --payments 10000``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import typer
+
+from tests.endpoints import real_endpoints
+from tests.faults import FaultPlan, run
+
+
+def main(
+    payments: int = typer.Option(10_000, min=1, help="How many payments."),
+    seed: int = typer.Option(6, help="Seed of every random choice of the run."),
+    rate: float = typer.Option(60.0, min=1, help="Payments paid per second."),
+    kills: int = typer.Option(5, min=0, help="SIGKILLs of each worker."),
+    keep: bool = typer.Option(False, help="Keep the run's folder (logs, broker data)."),
+) -> None:
+    work = Path(tempfile.mkdtemp(prefix="keyland-faults-"))
+    plan = FaultPlan(payments=payments, seed=seed, rate=rate, kills_per_worker=kills)
+    typer.echo(f"fault run: {plan} in {work}")
+    with real_endpoints() as endpoints:
+        summary = run(plan, work, endpoints.mongo_url)
+    typer.echo(summary.report())
+    if summary.problems or keep:
+        typer.echo(f"logs kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    raise typer.Exit(1 if summary.problems else 0)
+
+
+if __name__ == "__main__":
+    typer.run(main)
