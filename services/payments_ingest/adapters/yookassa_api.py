@@ -1,7 +1,10 @@
 """The YooKassa API through the official (synchronous) SDK, called off the event loop.
 
-The SDK sets no HTTP timeout, so every call runs in a worker thread under
-``asyncio.wait_for``; a call that takes too long counts as the API being unavailable.
+Every call runs in a worker thread under ``asyncio.wait_for``; a call that takes too long
+counts as the API being unavailable. The SDK itself sets no HTTP timeout (its ``timeout``
+setting is a retry backoff), so a stalled API would keep the thread forever and, thread
+by thread, stop the ingest: our payment and refund classes give the SDK a client whose
+requests time out too.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Self
 
+import requests
 from yookassa import Configuration, Payment, Refund
+from yookassa.client import ApiClient
 from yookassa.domain.exceptions import NotFoundError
 
 
@@ -24,6 +29,40 @@ class YooKassaUnavailable(RuntimeError):
 ApiObject = dict[str, Any]
 
 
+class _TimedSession(requests.Session):
+    """A session whose requests give up after ``timeout_s`` unless told otherwise."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__()
+        self.timeout_s = timeout_s
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout_s)
+        return super().request(*args, **kwargs)
+
+
+class _TimedClient(ApiClient):  # type: ignore[misc]  # the SDK has no type hints
+    timeout_s = 10.0  # set by YooKassaApi.configure, like the SDK's own Configuration
+
+    def get_session(self) -> requests.Session:
+        session = _TimedSession(self.timeout_s)
+        for prefix, adapter in super().get_session().adapters.items():  # the SDK's retries
+            session.mount(prefix, adapter)
+        return session
+
+
+class _Payment(Payment):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.client = _TimedClient()
+
+
+class _Refund(Refund):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.client = _TimedClient()
+
+
 class YooKassaApi:
     def __init__(self, timeout_s: float) -> None:
         self._timeout_s = timeout_s
@@ -32,6 +71,7 @@ class YooKassaApi:
     def configure(cls, shop_id: str, secret_key: str, api_url: str, timeout_s: float) -> Self:
         """Point the SDK (process-wide configuration) at the shop and the API."""
         Configuration.configure(shop_id, secret_key, api_url=api_url.rstrip("/"), max_attempts=1)
+        _TimedClient.timeout_s = timeout_s
         return cls(timeout_s)
 
     async def _call(self, function: Callable[[], Any]) -> ApiObject | None:
@@ -48,10 +88,10 @@ class YooKassaApi:
 
     async def payment(self, payment_id: str) -> ApiObject | None:
         """The payment as the API sees it, or None if the API does not know it."""
-        return await self._call(functools.partial(Payment.find_one, payment_id))
+        return await self._call(functools.partial(_Payment.find_one, payment_id))
 
     async def refund(self, refund_id: str) -> ApiObject | None:
-        return await self._call(functools.partial(Refund.find_one, refund_id))
+        return await self._call(functools.partial(_Refund.find_one, refund_id))
 
     async def create_payment(
         self,
@@ -70,7 +110,7 @@ class YooKassaApi:
             "description": description,
             "metadata": metadata,
         }
-        created = await self._call(functools.partial(Payment.create, params, idempotency_key))
+        created = await self._call(functools.partial(_Payment.create, params, idempotency_key))
         if created is None:
             raise YooKassaUnavailable("the API answered 404 to a payment creation")
         return created
