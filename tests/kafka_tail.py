@@ -11,6 +11,17 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from events import Envelope, Event, decode
 
 
+async def assign_whole_topic(consumer: AIOKafkaConsumer, topic: str, deadline: float) -> None:
+    """Assign every partition of ``topic`` (waiting, until ``deadline``, for it to appear
+    in the metadata)."""
+    partitions = consumer.partitions_for_topic(topic)
+    while not partitions and time.monotonic() < deadline:
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic)
+        await asyncio.sleep(0.1)
+    consumer.assign([TopicPartition(topic, p) for p in partitions or ()])
+
+
 async def read_topic(
     bootstrap: str,
     topic: str,
@@ -26,12 +37,7 @@ async def read_topic(
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout_s
-        partitions = consumer.partitions_for_topic(topic)
-        while not partitions and time.monotonic() < deadline:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic)
-            await asyncio.sleep(0.1)
-        consumer.assign([TopicPartition(topic, p) for p in partitions or ()])
+        await assign_whole_topic(consumer, topic, deadline)
         found: list[Envelope[Event]] = []
         while time.monotonic() < deadline:
             for batch in (await consumer.getmany(timeout_ms=300)).values():

@@ -3,7 +3,6 @@ file, the facts the subscription service would publish, and looks at nodes and t
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import random
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from events import Envelope, Event
 from events.keys import KeyActivated
@@ -29,7 +28,7 @@ from events.subscriptions import (
 from keyland.kafka.producer import EventPublisher
 from keyland.settings import StackSettings
 from keyland.stack.node import Node
-from tests.kafka_tail import read_topic
+from tests.kafka_tail import assign_whole_topic, read_topic
 from tests.nodes import agent_client
 from tests.processes import free_port
 
@@ -169,12 +168,7 @@ async def read_raw(
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout_s
-        partitions = consumer.partitions_for_topic(topic)
-        while not partitions and time.monotonic() < deadline:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic)
-            await asyncio.sleep(0.1)
-        consumer.assign([TopicPartition(topic, p) for p in partitions or ()])
+        await assign_whole_topic(consumer, topic, deadline)
         found: list[tuple[bytes | None, dict[str, bytes]]] = []
         while len(found) < until and time.monotonic() < deadline:
             for batch in (await consumer.getmany(timeout_ms=300)).values():

@@ -11,7 +11,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from emulators.serving import BackgroundServer
+from emulators.yookassa import DeliveryPolicy, EmulatorConfig, build_app
 from tests.processes import Program, free_port, wait_http
+
+
+@contextmanager
+def yookassa_emulator(
+    shop: tuple[str, str], ingest_port: int, delivery: DeliveryPolicy
+) -> Iterator[BackgroundServer]:
+    """The YooKassa API emulator for ``shop`` (id, secret key), delivering its webhooks to
+    an ingest on ``ingest_port``."""
+    server = BackgroundServer()
+    config = EmulatorConfig(
+        shop_id=shop[0],
+        secret_key=shop[1],
+        public_url=server.url,
+        webhook_url=f"http://127.0.0.1:{ingest_port}/webhooks/yookassa",
+        delivery=delivery,
+    )
+    server.start(build_app(config))
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @contextmanager

@@ -18,6 +18,10 @@ from services.subscription.config import SubscriptionSettings
 from services.subscription.expiry import ExpirySweeper
 from services.subscription.handlers import SubscriptionHandler
 
+# The topics whose events change a user's subscription. ``subscriptions`` carries
+# ReferralBonusEarned back to the referrer's own partition; other facts there are ignored.
+INPUT_TOPICS = ("bot.actions", "payments", "admin.commands", "subscriptions")
+
 
 @dataclass(frozen=True)
 class Container:
@@ -37,9 +41,6 @@ def bootstrap() -> Container:
     db = async_database(mongo, app_name=settings.app_id)
     publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
     users, payments = Users(db["users"]), Payments(db["payments"])
-    # Imported here: the worker module imports this one.
-    from services.subscription.entrypoints.worker import INPUT_TOPICS  # noqa: PLC0415
-
     caught_up = CatchUp(
         kafka.bootstrap, settings.app_id, [publisher.topics(t) for t in INPUT_TOPICS]
     )

@@ -29,8 +29,6 @@ from emulators.serving import BackgroundServer
 from emulators.telegram import BotAccount, EmulatorConfig
 from emulators.telegram import build_app as telegram_app
 from emulators.yookassa import DeliveryPolicy
-from emulators.yookassa import EmulatorConfig as YooKassaConfig
-from emulators.yookassa import build_app as yookassa_app
 from events import Envelope, Event
 from events.admin_commands import (
     BroadcastRequested,
@@ -54,7 +52,7 @@ from services.bot.keyboards.menu import MAIN_MENU
 from tests.bot_harness import PollingBot, links_app
 from tests.kafka_tail import read_topic
 from tests.processes import ROOT, Program, free_port, wait_http
-from tests.services import payments_ingest
+from tests.services import payments_ingest, yookassa_emulator
 from tests.services import read_api as read_api_running
 from tests.telegram_chat import TelegramUser, button_urls, callback_data, text_of
 from tests.user_docs import user_doc
@@ -108,17 +106,9 @@ def ingest_port() -> int:
 
 @pytest.fixture(scope="module")
 def yookassa(ingest_port: int) -> Iterator[BackgroundServer]:
-    server = BackgroundServer()
-    config = YooKassaConfig(
-        shop_id=SHOP,
-        secret_key=SHOP_SECRET,
-        public_url=server.url,
-        webhook_url=f"http://127.0.0.1:{ingest_port}/webhooks/yookassa",
-        delivery=DeliveryPolicy(attempts=3, base_delay_s=0.2, timeout_s=10),
-    )
-    server.start(yookassa_app(config))
-    yield server
-    server.stop()
+    delivery = DeliveryPolicy(attempts=3, base_delay_s=0.2, timeout_s=10)
+    with yookassa_emulator((SHOP, SHOP_SECRET), ingest_port, delivery) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

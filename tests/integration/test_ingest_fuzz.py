@@ -39,6 +39,7 @@ from keyland.settings import KafkaSettings
 from services.payments_ingest.entrypoints.http import MAX_BODY
 from tests.kafka_tail import read_topic
 from tests.processes import Program, free_port, wait_http
+from tests.services import yookassa_emulator
 
 pytestmark = pytest.mark.integration
 
@@ -66,17 +67,9 @@ def ingest_port() -> int:
 
 @pytest.fixture(scope="module")
 def yookassa(ingest_port: int) -> Iterator[BackgroundServer]:
-    server = BackgroundServer()
-    config = EmulatorConfig(
-        shop_id=SHOP,
-        secret_key=SECRET,
-        public_url=server.url,
-        webhook_url=f"http://127.0.0.1:{ingest_port}{WEBHOOK}",
-        delivery=DeliveryPolicy(attempts=1, base_delay_s=0.1, timeout_s=10),
-    )
-    server.start(build_app(config))
-    yield server
-    server.stop()
+    delivery = DeliveryPolicy(attempts=1, base_delay_s=0.1, timeout_s=10)
+    with yookassa_emulator((SHOP, SECRET), ingest_port, delivery) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

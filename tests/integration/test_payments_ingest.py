@@ -19,7 +19,7 @@ import pytest
 from pymongo.database import Database
 
 from emulators.serving import BackgroundServer
-from emulators.yookassa import DeliveryPolicy, EmulatorConfig, build_app
+from emulators.yookassa import DeliveryPolicy
 from events import Envelope, Event
 from events.registry import TopicNames
 from keyland.kafka.topics import ensure_topics
@@ -28,7 +28,7 @@ from keyland.settings import KafkaSettings, StackSettings
 from keyland.stack.kafka import Kafka
 from tests.kafka_tail import read_topic
 from tests.processes import Program, free_port
-from tests.services import payments_ingest, subscription_worker
+from tests.services import payments_ingest, subscription_worker, yookassa_emulator
 from tests.user_docs import user_doc
 from tests.waiting import eventually
 
@@ -64,17 +64,9 @@ def ingest_port() -> int:
 
 @pytest.fixture(scope="module")
 def emulator(ingest_port: int) -> Iterator[BackgroundServer]:
-    server = BackgroundServer()
-    config = EmulatorConfig(
-        shop_id=SHOP,
-        secret_key=SECRET,
-        public_url=server.url,
-        webhook_url=f"http://127.0.0.1:{ingest_port}/webhooks/yookassa",
-        delivery=DeliveryPolicy(attempts=1, base_delay_s=0.1, timeout_s=10),
-    )
-    server.start(build_app(config))
-    yield server
-    server.stop()
+    delivery = DeliveryPolicy(attempts=1, base_delay_s=0.1, timeout_s=10)
+    with yookassa_emulator((SHOP, SECRET), ingest_port, delivery) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

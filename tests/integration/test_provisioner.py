@@ -29,7 +29,7 @@ from events.keys import KeyActivated, KeyDeactivated, KeyDeleted, NodeUnreachabl
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import wait_until_visible
-from keyland.mongo import Document
+from keyland.mongo import Document, user_document_id
 from keyland.settings import KafkaSettings
 from keyland.stack.node import Node
 from keyland.stack.vless_client import PAGE, PageServer, VlessClient
@@ -176,12 +176,12 @@ async def keys_facts(
 
 
 def access_document(db: Database[Document], user: User) -> Document:
-    return db.node_keys.find_one({"_id": f"user:{user.telegram_id}"}) or {}
+    return db.node_keys.find_one({"_id": user_document_id(user.telegram_id)}) or {}
 
 
 def recorded(db: Database[Document], envelope: Envelope[Event]) -> bool:
     user = int(envelope.payload.partition_key())
-    seen = db.node_keys.find_one({"_id": f"user:{user}"}, {"seen": 1}) or {}
+    seen = db.node_keys.find_one({"_id": user_document_id(user)}, {"seen": 1}) or {}
     return str(envelope.event_id) in seen.get("seen", [])
 
 

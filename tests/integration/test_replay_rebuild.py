@@ -49,7 +49,7 @@ from keyland.ops.state_hash import (
 from keyland.settings import KafkaSettings, MongoSettings
 from keyland.stack.node import Node
 from services.provisioner.entrypoints.worker import INPUT_TOPICS as PROVISIONER_TOPICS
-from services.subscription.entrypoints.worker import INPUT_TOPICS as SUBSCRIPTION_TOPICS
+from services.subscription.bootstrap import INPUT_TOPICS as SUBSCRIPTION_TOPICS
 from tests.processes import Program
 from tests.provisioning import new_node, node_tokens, write_countries
 from tests.user_docs import user_doc

@@ -16,14 +16,10 @@ from keyland.kafka.faust_app import (
     run_worker,
     serve_operations,
 )
-from services.subscription.bootstrap import Container
+from services.subscription.bootstrap import INPUT_TOPICS, Container
 from services.subscription.cleanup import inactive_users, request_purges
 
 log = logging.getLogger(__name__)
-
-# The topics whose events change a user's subscription. ``subscriptions`` carries
-# ReferralBonusEarned back to the referrer's own partition; other facts there are ignored.
-INPUT_TOPICS = ("bot.actions", "payments", "admin.commands", "subscriptions")
 
 
 def build_app(container: Container) -> faust.App:

@@ -48,10 +48,9 @@ class UserThenValue(Generic[V]):
         await state.set_state(self.asking_user)
         await respond(trigger, bot, viewer.t(self.user_prompt))
 
-    async def _publish(
+    async def _publish(  # noqa: PLR0917 - one private call shape, used twice
         self,
         message: Message,
-        *,
         viewer: Viewer,
         state: FSMContext,
         events: BotEvents,
@@ -81,21 +80,13 @@ class UserThenValue(Generic[V]):
                 await message.answer(viewer.t(error.key, **error.values))
                 return
             user = (account.telegram_id, label(account))
-            if value is not None:
-                origin = update_origin(event_update)
-                await self._publish(
-                    message,
-                    viewer=viewer,
-                    state=state,
-                    events=events,
-                    origin=origin,
-                    user=user,
-                    value=value,
-                )
+            if value is None:
+                await state.update_data(telegram_id=user[0], who=user[1])
+                await state.set_state(self.asking_value)
+                await message.answer(viewer.t(self.value_prompt, user=user[1]))
                 return
-            await state.update_data(telegram_id=user[0], who=user[1])
-            await state.set_state(self.asking_value)
-            await message.answer(viewer.t(self.value_prompt, user=user[1]))
+            origin = update_origin(event_update)
+            await self._publish(message, viewer, state, events, origin, user, value)
 
         async def choose_value(
             message: Message,
@@ -113,15 +104,7 @@ class UserThenValue(Generic[V]):
             data = await state.get_data()
             user = (int(data["telegram_id"]), str(data["who"]))
             origin = update_origin(event_update)
-            await self._publish(
-                message,
-                viewer=viewer,
-                state=state,
-                events=events,
-                origin=origin,
-                user=user,
-                value=value,
-            )
+            await self._publish(message, viewer, state, events, origin, user, value)
 
         router = Router(name=name)
         router.message.register(choose_user, self.asking_user)
