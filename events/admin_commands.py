@@ -10,6 +10,9 @@ from pydantic import Field, model_validator
 from events.base import Event, TelegramId
 
 TOPIC = "admin.commands"
+# How much one adjustment may carry either way (the bot's admin panel checks the same).
+MAX_ADJUSTMENT_MONTHS = 120
+MAX_ADJUSTMENT_DAYS = 3660
 
 
 class SubscriptionAdjusted(Event):
@@ -19,8 +22,8 @@ class SubscriptionAdjusted(Event):
     topic: ClassVar[str] = TOPIC
 
     telegram_id: TelegramId = Field(gt=0)
-    months: int = Field(default=0, ge=-120, le=120)
-    days: int = Field(default=0, ge=-3660, le=3660)
+    months: int = Field(default=0, ge=-MAX_ADJUSTMENT_MONTHS, le=MAX_ADJUSTMENT_MONTHS)
+    days: int = Field(default=0, ge=-MAX_ADJUSTMENT_DAYS, le=MAX_ADJUSTMENT_DAYS)
     admin_id: TelegramId = Field(gt=0)
     note: str | None = Field(default=None, max_length=500)
 

@@ -66,6 +66,7 @@ OUTAGE_TOKEN, OUTAGE_USERNAME = "710003:bot-outage-test", "keyland_outage_bot"
 READ_TOKEN, PAYMENTS_TOKEN, LINKS_TOKEN = "read-test-token", "payments-test-token", "links-token"
 SHOP, SHOP_SECRET = "100500", "test_secret_key"
 ADMIN, CLUMSY_ADMIN, STRANGER = 500001, 500002, 600100
+HORIZON_DAYS = 400  # not the default: the refusal must name the configured one
 COUNTRIES = {"finland": ["127.0.0.1:1"], "germany": ["127.0.0.1:2"]}
 LINKS: dict[int, dict[str, Any]] = {}
 
@@ -162,6 +163,7 @@ def settings(
         support_contact="@keyland_help",
         countries_file=countries_file,
         http_timeout_s=10,
+        max_horizon_days=HORIZON_DAYS,
     )
 
 
@@ -555,8 +557,12 @@ CLUMSY_SCRIPTS: dict[str, list[tuple[str, str | None]]] = {
         ("days+=0 months+=0", says("admin_adjustment_zero")),
         ("days+=three", says("admin_adjustment_expected")),
         ("days=3", says("admin_adjustment_expected")),
-        ("months+=1 days+=-1", says("admin_adjustment_signs")),
-        ("days+=99999", says("admin_adjustment_range", months=120, days=3660)),
+        ("months+=1 days-=1", says("admin_adjustment_signs")),
+        ("days+=-3", says("admin_adjustment_sign_inside", name="days", number="3")),
+        ("months-=-1", says("admin_adjustment_sign_inside", name="months", number="1")),
+        (f"days+={HORIZON_DAYS + 1}", says("admin_adjustment_range", max_days=HORIZON_DAYS)),
+        ("months-=14", says("admin_adjustment_range", max_days=HORIZON_DAYS)),
+        ("days+=99999", says("admin_adjustment_range", max_days=HORIZON_DAYS)),
         ("days+=1 days+=2", says("admin_adjustment_repeated", name="days")),
         ("exit", says("admin_cancelled")),
     ],
@@ -617,7 +623,7 @@ async def test_adding_time_publishes_the_adjustment_the_worker_applies(
         "admin_adjustment_sent", user="700001 @target_one", months=1, days=10
     )
     await admin.ask("/addtime")
-    await admin.ask("username=@Target_Two days+=-3")
+    await admin.ask("username=@Target_Two days-=3")
 
     adjusted = await admin_events(kafka_settings, topics, ADMIN, SubscriptionAdjusted, at_least=2)
     # Partitioned by the user: no order across users.

@@ -19,8 +19,8 @@ from events.registry import TopicNames
 from events.subscriptions import AdjustmentRejected
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
+from keyland.periods import add_months
 from keyland.settings import KafkaSettings
-from services.subscription.domain.calendar import add_months
 from tests.kafka_tail import read_topic
 from tests.processes import Program
 from tests.user_docs import user_doc

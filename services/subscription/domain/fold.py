@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from services.subscription.domain.calendar import extend
+from keyland.periods import extend
 from services.subscription.domain.ledger import (
     Adjusted,
     Entry,
