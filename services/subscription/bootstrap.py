@@ -12,6 +12,7 @@ from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import KafkaSettings, MongoSettings, load
+from services.subscription.adapters.expiry_schedule import ExpirySchedule
 from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.users import Users
 from services.subscription.config import SubscriptionSettings
@@ -31,6 +32,7 @@ class Container:
     publisher: EventPublisher
     users: Users
     payments: Payments
+    schedule: ExpirySchedule
     handler: SubscriptionHandler
     sweeper: ExpirySweeper
     dead_letters: DeadLetters
@@ -41,6 +43,7 @@ def bootstrap() -> Container:
     db = async_database(mongo, app_name=settings.app_id)
     publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
     users, payments = Users(db["users"]), Payments(db["payments"])
+    schedule = ExpirySchedule(db["expiry_due"])
     caught_up = CatchUp(
         kafka.bootstrap, settings.app_id, [publisher.topics(t) for t in INPUT_TOPICS]
     )
@@ -51,10 +54,12 @@ def bootstrap() -> Container:
         publisher=publisher,
         users=users,
         payments=payments,
-        handler=SubscriptionHandler(users, payments, publisher, settings.rules()),
+        schedule=schedule,
+        handler=SubscriptionHandler(users, payments, schedule, publisher, settings.rules()),
         sweeper=ExpirySweeper(
             db["users"],
             db["expiry_marks"],
+            schedule,
             publisher,
             lookback=timedelta(days=settings.expiry_lookback_days),
             caught_up=caught_up,

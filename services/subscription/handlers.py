@@ -7,15 +7,19 @@ Steps for each event, all idempotent by event id:
 3. otherwise fold the ledger with the new entry, save state + ledger + the implied facts
    (the outbox) in one single-document write, then publish the facts and clear the outbox.
 Facts get ids derived from their cause, so a re-published fact is recognisable downstream.
+Where access now ends is filed for the expiry sweep after the save and before the outbox
+is cleared: a crash in between leaves the outbox full, and step 1 files it again.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from events import Envelope, Event, derived_event_id, encode
 from events.codec import decode
 from keyland.kafka.producer import EventPublisher
+from services.subscription.adapters.expiry_schedule import ExpirySchedule
 from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.users import Users
 from services.subscription.domain.facts import facts_for
@@ -30,10 +34,16 @@ PRODUCER = "subscription"
 
 class SubscriptionHandler:
     def __init__(
-        self, users: Users, payments: Payments, publisher: EventPublisher, rules: Rules
+        self,
+        users: Users,
+        payments: Payments,
+        schedule: ExpirySchedule,
+        publisher: EventPublisher,
+        rules: Rules,
     ) -> None:
         self._users = users
         self._payments = payments
+        self._schedule = schedule
         self._publisher = publisher
         self._rules = rules
 
@@ -44,7 +54,7 @@ class SubscriptionHandler:
         telegram_id, entry = mapped
         record = await self._users.load(telegram_id)
         if record.outbox:
-            await self._publish(telegram_id, record.outbox)
+            await self._publish(telegram_id, record.outbox, record.until)
         if str(entry.event_id) in record.applied:
             log.info("event %s applied already; skipped", envelope.event_id)
             return
@@ -65,9 +75,14 @@ class SubscriptionHandler:
         ]
         await self._payments.record(telegram_id, entry)
         await self._users.save(after, entries, facts, at=envelope.occurred_at)
-        await self._publish(telegram_id, facts)
+        moved = after.registered and after.until is not None and after.until != before.until
+        await self._publish(telegram_id, facts, after.until if moved else None)
 
-    async def _publish(self, telegram_id: int, outbox: list[bytes]) -> None:
+    async def _publish(
+        self, telegram_id: int, outbox: list[bytes], lapses_at: datetime | None
+    ) -> None:
+        if lapses_at is not None:
+            await self._schedule.file(telegram_id, lapses_at)
         for raw in outbox:
             await self._publisher.publish(decode(raw))
         await self._users.clear_outbox(telegram_id)

@@ -32,6 +32,7 @@ _ENTRIES = TypeAdapter(list[Entry])
 class UserRecord:
     entries: list[Entry]
     outbox: list[bytes]
+    until: datetime | None = None
 
     @property
     def applied(self) -> set[str]:
@@ -55,6 +56,7 @@ class Users:
         return UserRecord(
             entries=_ENTRIES.validate_python(document.get("entries", [])),
             outbox=[bytes(raw) for raw in document.get("outbox", [])],
+            until=document.get("until") if document.get("registered") else None,
         )
 
     async def save(

@@ -32,11 +32,15 @@ def build_app(container: Container) -> faust.App:
     async def prepare() -> None:
         await container.users.create_indexes()
         await container.payments.create_indexes()
+        await container.schedule.create_indexes()
+        filed = await container.sweeper.backfill(datetime.now(UTC))
+        if filed:
+            log.info("filed the lapses of %d users stored before lapses were filed", filed)
 
     async def sweep_expired() -> None:
-        """Sweep every ``sweep_interval_s``, or less often when a sweep is slow: it scans
-        users by ``until`` (no index is used there on FerretDB's SQLite backend), so the
-        database spends at most a fifth of its time on it."""
+        """Sweep every ``sweep_interval_s``, or less often when a sweep is slow (a first
+        sweep looks back a month), so the database spends at most a fifth of its time
+        on it."""
         while True:
             started = time.monotonic()
             try:
