@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.subscription.domain.calendar import extend
 from services.subscription.domain.ledger import (
@@ -99,8 +99,6 @@ def _unregistered(state: Subscription, entry: Entry) -> Outcome:
         case Refunded() if entry.payment_id in state.held:
             held = state.held[entry.payment_id]
             held.refunded = min(held.entry.amount, held.refunded + entry.amount)
-            if held.refunded >= held.entry.amount:
-                del state.held[entry.payment_id]
             return Outcome(Effect.HELD, reason="refunded before the user started the bot")
         case Adjusted():
             return Outcome(Effect.REJECTED, reason=NOT_STARTED)
@@ -127,6 +125,11 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
     before, first_purchase = state.until, state.purchases == 0
     applied: list[tuple[str, int]] = []
     for held in sorted(state.held.values(), key=lambda h: h.entry.sort_key()):
+        if held.refunded >= held.entry.amount:  # all of it went back: kept, adds nothing
+            state.payments[held.entry.payment_id] = PaymentRecord(
+                added=timedelta(0), amount=held.entry.amount, refunded=held.refunded
+            )
+            continue
         # Access starts when the user can use it: from their registration.
         credited = _paid(state, held.entry.model_copy(update={"at": entry.at}), rules)
         if held.refunded:
