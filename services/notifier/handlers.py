@@ -25,6 +25,7 @@ class NotifierHandler:
         broadcasts: AsyncCollection[Document],
         reminders: Sequence[timedelta],
         regions: Sequence[str],
+        *,
         alert_ids: Sequence[int] = (),
         on_planned: Callable[[list[Notice]], None] = lambda _: None,
     ) -> None:

@@ -16,13 +16,13 @@ from events import Envelope, Event, external_event_id
 from events.payments import PaymentHeld
 from keyland.kafka.producer import EventPublisher, PublishFailed
 from keyland.observability import metrics
+from services.payments_ingest.adapters.orders import Orders, OrdersUnavailable
 from services.payments_ingest.adapters.yookassa_api import (
     ApiObject,
     YooKassaApi,
     YooKassaRefused,
     YooKassaUnavailable,
 )
-from services.payments_ingest.adapters.orders import Orders, OrdersUnavailable
 from services.payments_ingest.domain.notifications import (
     NotCreditable,
     Order,

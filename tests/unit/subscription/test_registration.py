@@ -45,7 +45,8 @@ class TestPaymentBeforeStart:
         payment = paid(day=0, months=12, payment="p1")
         state = fold(USER, [payment], RULES)
         assert not state.registered
-        assert state.until is None and state.purchases == 0
+        assert state.until is None
+        assert state.purchases == 0
         assert set(state.held) == {"p1"}
         assert state.outcomes[payment.event_id].effect is Effect.HELD
 
@@ -58,9 +59,11 @@ class TestPaymentBeforeStart:
     def test_own_start_applies_the_held_credit_from_the_registration(self) -> None:
         payment, start = paid(day=0, months=1, payment="p1"), started(day=10)
         state = fold(USER, [payment, start], RULES)
-        assert state.registered and state.registered_at == at(10)
+        assert state.registered
+        assert state.registered_at == at(10)
         assert state.until == at(10).replace(month=3, day=10)  # 10 Feb + 1 month
-        assert state.purchases == 1 and not state.held
+        assert state.purchases == 1
+        assert not state.held
 
     def test_the_registration_publishes_registration_then_a_paid_extension(self) -> None:
         told = facts([paid(day=0, payment="p1")], started(day=2))
@@ -78,13 +81,16 @@ class TestPaymentBeforeStart:
     def test_refunded_before_start_is_not_applied(self) -> None:
         ledger = [paid(day=0, payment="p1"), refunded("p1", day=1), started(day=2)]
         state = fold(USER, ledger, RULES)
-        assert state.registered and state.until is None and not state.held
+        assert state.registered
+        assert state.until is None
+        assert not state.held
 
     def test_half_refunded_before_start_applies_half(self) -> None:
         ledger = [paid(day=0, payment="p1"), refunded("p1", 1, "99.50"), started(day=2)]
         state = fold(USER, ledger, RULES)
         full = fold(USER, [paid(day=0, payment="p1"), started(day=2)], RULES)
-        assert state.until is not None and full.until is not None
+        assert state.until is not None
+        assert full.until is not None
         assert state.until - at(2) == (full.until - at(2)) / 2
 
 
@@ -92,13 +98,15 @@ class TestNothingButStartRegisters:
     def test_trial_adjustment_and_referral_register_nobody(self) -> None:
         state = fold(USER, [trial(0), adjusted(1, days=5), referral(2, 8, 1)], RULES)
         assert not state.registered
-        assert state.until is None and state.referral_days_earned == 0
+        assert state.until is None
+        assert state.referral_days_earned == 0
 
     def test_referral_bonus_for_an_unregistered_referrer_earns_nothing_later(self) -> None:
         bonus = referral(day=1, invitee=8, invitee_registered=0)
         state = fold(USER, [bonus, started(day=5)], RULES)
         assert state.outcomes[bonus.event_id].effect is Effect.IGNORED
-        assert state.until is None and state.referral_days_earned == 0
+        assert state.until is None
+        assert state.referral_days_earned == 0
 
     def test_someone_referred_to_before_starting_keeps_their_own_referrer(self) -> None:
         ledger = [referral(day=1, invitee=8, invitee_registered=0), started(3, referrer=9)]
