@@ -39,8 +39,12 @@ class Payments:
                         "amount": str(held.amount),
                         "currency": held.currency,
                         "plan": held.plan,
-                        # pairs, not a sub-document: metadata keys may hold "." or "$"
-                        "metadata": sorted(held.metadata.items()),
+                        # a list, not a sub-document: metadata keys may hold "." or "$"
+                        # (and FerretDB stores no nested arrays)
+                        "metadata": [
+                            {"key": key, "value": value}
+                            for key, value in sorted(held.metadata.items())
+                        ],
                         "reason": str(held.reason),
                         "paid_at": held.paid_at,
                     },

@@ -57,7 +57,7 @@ def public_held(document: Document) -> dict[str, Any]:
         "amount": held["amount"],
         "currency": held["currency"],
         "plan": held.get("plan"),
-        "metadata": dict(held.get("metadata") or []),
+        "metadata": {pair["key"]: pair["value"] for pair in held.get("metadata") or []},
         "reason": held["reason"],
         "paid_at": held["paid_at"].isoformat(),
         "refunded": str(refunded),
