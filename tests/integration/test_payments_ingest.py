@@ -358,8 +358,10 @@ async def test_one_rouble_claiming_twelve_months_is_held_not_credited(
     held = await held_for(kafka, payment_id)
     assert (held.reason, held.telegram_id, held.plan) == (HoldReason.NO_ORDER, 7101, "month_12")
     await eventually(
-        lambda: (db["payments"].find_one({"_id": f"yookassa:{payment_id}"}) or {}).get("status")
-        == "held",
+        lambda: (
+            (db["payments"].find_one({"_id": f"yookassa:{payment_id}"}) or {}).get("status")
+            == "held"
+        ),
         worker,
     )
     assert user_doc(db, 7101).get("until") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from events import Event
 from events.subscriptions import (
     CreditHeld,
     ExtensionReason,
@@ -36,7 +37,7 @@ RULES = Rules(
 USER = 1001
 
 
-def facts(ledger: list[Entry], entry: Entry) -> list[object]:
+def facts(ledger: list[Entry], entry: Entry) -> list[Event]:
     return facts_for(entry, fold(USER, ledger, RULES), fold(USER, [*ledger, entry], RULES))
 
 
@@ -79,14 +80,14 @@ class TestPaymentBeforeStart:
         assert [(e.telegram_id, e.payment_id, e.days) for e in earned] == [(7, "p1", 20)]
 
     def test_refunded_before_start_is_not_applied(self) -> None:
-        ledger = [paid(day=0, payment="p1"), refunded("p1", day=1), started(day=2)]
+        ledger: list[Entry] = [paid(day=0, payment="p1"), refunded("p1", day=1), started(day=2)]
         state = fold(USER, ledger, RULES)
         assert state.registered
         assert state.until is None
         assert not state.held
 
     def test_half_refunded_before_start_applies_half(self) -> None:
-        ledger = [paid(day=0, payment="p1"), refunded("p1", 1, "99.50"), started(day=2)]
+        ledger: list[Entry] = [paid(day=0, payment="p1"), refunded("p1", 1, "99.50"), started(2)]
         state = fold(USER, ledger, RULES)
         full = fold(USER, [paid(day=0, payment="p1"), started(day=2)], RULES)
         assert state.until is not None
@@ -109,7 +110,7 @@ class TestNothingButStartRegisters:
         assert state.referral_days_earned == 0
 
     def test_someone_referred_to_before_starting_keeps_their_own_referrer(self) -> None:
-        ledger = [referral(day=1, invitee=8, invitee_registered=0), started(3, referrer=9)]
+        ledger: list[Entry] = [referral(1, invitee=8, invitee_registered=0), started(3, referrer=9)]
         assert fold(USER, ledger, RULES).referrer_id == 9
 
     def test_admin_adjustment_for_an_unregistered_id_is_rejected_with_the_reason(self) -> None:
