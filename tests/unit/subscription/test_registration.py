@@ -3,8 +3,6 @@ bot is held as their credit and applied by that /start (pure: no fixtures)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from events import Event
 from events.subscriptions import (
     CreditHeld,
@@ -16,7 +14,6 @@ from events.subscriptions import (
 from services.subscription.domain.facts import facts_for
 from services.subscription.domain.fold import fold
 from services.subscription.domain.ledger import Entry
-from services.subscription.domain.rules import Rules
 from services.subscription.domain.state import Effect
 from tests.unit.subscription.builders import (
     adjusted,
@@ -27,14 +24,7 @@ from tests.unit.subscription.builders import (
     started,
     trial,
 )
-
-RULES = Rules(
-    key_secret=b"unit-test-secret-of-thirty-two-bytes",
-    trial=timedelta(days=3),
-    referral_bonus_days_per_month=10,
-    max_horizon=timedelta(days=365),
-)
-USER = 1001
+from tests.unit.subscription.test_fold import RULES, USER
 
 
 def facts(ledger: list[Entry], entry: Entry) -> list[Event]:
