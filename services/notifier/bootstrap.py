@@ -68,6 +68,7 @@ def bootstrap() -> Container:
             db["broadcasts"],
             settings.reminders(),
             settings.regions(),
+            alert_ids=settings.alert_ids,
             on_planned=scheduler.offer,
         ),
         scheduler=scheduler,

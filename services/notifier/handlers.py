@@ -13,6 +13,7 @@ from events import Envelope, Event
 from events.admin_commands import BroadcastRequested
 from keyland.mongo import Document
 from services.notifier.adapters.notices import Notices
+from services.notifier.domain.alerts import alerts
 from services.notifier.domain.notices import Notice
 from services.notifier.domain.planning import plan
 
@@ -24,6 +25,8 @@ class NotifierHandler:
         broadcasts: AsyncCollection[Document],
         reminders: Sequence[timedelta],
         regions: Sequence[str],
+        *,
+        alert_ids: Sequence[int] = (),
         on_planned: Callable[[list[Notice]], None] = lambda _: None,
     ) -> None:
         self._on_planned = on_planned
@@ -31,12 +34,16 @@ class NotifierHandler:
         self._broadcasts = broadcasts
         self._reminders = reminders
         self._regions = regions
+        self._alert_ids = alert_ids
 
     async def __call__(self, envelope: Envelope[Event]) -> None:
         if isinstance(envelope.payload, BroadcastRequested):
             await self._broadcast(envelope.payload, envelope)
             return
-        planned = plan(envelope, self._reminders, self._regions)
+        planned = [
+            *plan(envelope, self._reminders, self._regions),
+            *alerts(envelope, self._alert_ids),
+        ]
         if planned:
             await self._notices.plan(planned, planned_at=envelope.occurred_at)
             self._on_planned(planned)

@@ -14,10 +14,12 @@ is cleared: a crash in between leaves the outbox full, and step 1 files it again
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import datetime
 
 from events import Envelope, Event, derived_event_id, encode
 from events.codec import decode
+from events.payments import PaymentHeld
 from keyland.kafka.producer import EventPublisher
 from services.subscription.adapters.expiry_schedule import ExpirySchedule
 from services.subscription.adapters.payments import Payments
@@ -48,6 +50,10 @@ class SubscriptionHandler:
         self._rules = rules
 
     async def __call__(self, envelope: Envelope[Event]) -> None:
+        if isinstance(envelope.payload, PaymentHeld):
+            # Recorded for admins, never credited: a grant comes back as its own command.
+            await self._payments.hold(envelope.payload)
+            return
         mapped = to_entry(envelope)
         if mapped is None:
             return
@@ -61,18 +67,24 @@ class SubscriptionHandler:
         entries = [*record.entries, entry]
         before = fold(telegram_id, record.entries, self._rules)
         after = fold(telegram_id, entries, self._rules)
-        facts = [
-            encode(
-                Envelope.new(
-                    fact,
-                    producer=PRODUCER,
-                    occurred_at=envelope.occurred_at,
-                    event_id=derived_event_id(envelope.event_id, fact.event_type),
-                    cause=envelope,
+        facts, seen = [], Counter[str]()
+        for fact in facts_for(entry, before, after):
+            # The n-th fact of one type from one cause (a registration applying two held
+            # payments) gets its own id; the first keeps the plain derived id.
+            nth = seen[fact.event_type]
+            seen[fact.event_type] += 1
+            fact_id = derived_event_id(envelope.event_id, fact.event_type, str(nth) if nth else "")
+            facts.append(
+                encode(
+                    Envelope.new(
+                        fact,
+                        producer=PRODUCER,
+                        occurred_at=envelope.occurred_at,
+                        event_id=fact_id,
+                        cause=envelope,
+                    )
                 )
             )
-            for fact in facts_for(entry, before, after)
-        ]
         await self._payments.record(telegram_id, entry)
         await self._users.save(after, entries, facts, at=envelope.occurred_at)
         moved = after.registered and after.until is not None and after.until != before.until

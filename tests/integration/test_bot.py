@@ -252,6 +252,8 @@ async def test_start_with_a_referral_link_publishes_the_referrer_and_shows_the_m
 ) -> None:
     inviter = await chat(600001, "Инна", username="inviter")
     await inviter.ask("/start")
+    # A link refers only someone registered by their own /start.
+    await eventually(lambda: user_doc(db, 600001).get("registered") is True, worker)
     friend = await chat(600002, "Fred", username="fred_2", language_code="en")
     [menu] = await friend.ask("/start ref_600001")
     assert text_of(menu) == text("menu_greeting", "en", name="Fred")
@@ -279,6 +281,36 @@ async def test_start_with_a_referral_link_publishes_the_referrer_and_shows_the_m
     assert "https://t.me/keyland_test_bot?start=ref_600001" in text_of(window)
     assert says("referral_info", link="https://t.me/keyland_test_bot?start=ref_600001",
                 invited=1, bonus_days=0) == text_of(window)  # fmt: skip
+
+
+async def test_a_referral_link_naming_someone_who_never_started_records_nothing(
+    chat: Chat,
+    worker: Program,
+    db: Database[Document],
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+) -> None:
+    inviter = await chat(600021, "Ida")
+    await inviter.ask("/start")
+    await eventually(lambda: user_doc(db, 600021).get("registered") is True, worker)
+    friend = await chat(600022, "Gus")
+    await friend.ask("/start ref_600023")  # 600023 never started the bot
+    await eventually(lambda: user_doc(db, 600022).get("registered") is True, worker)
+    assert user_doc(db, 600022)["referrer_id"] is None
+    assert user_doc(db, 600023) == {}  # no document, no registration, no count
+    # When that person arrives through someone else's link, that referrer is recorded.
+    phantom = await chat(600023, "Phil")
+    await phantom.ask("/start ref_600021")
+    await eventually(lambda: user_doc(db, 600023).get("registered") is True, worker)
+    assert user_doc(db, 600023)["referrer_id"] == 600021
+    started = await events_on(
+        kafka_settings,
+        topics,
+        "bot.actions",
+        lambda e: isinstance(e, UserStarted) and e.telegram_id == 600022,
+        at_least=1,
+    )
+    assert [e.referrer_id for e in started if isinstance(e, UserStarted)] == [None]
 
 
 async def test_a_deep_link_to_oneself_or_garbage_names_no_referrer(

@@ -1,4 +1,5 @@
-"""``POST /webhooks/yookassa`` (YooKassa's notifications) and ``POST /payments`` (internal).
+"""``POST /webhooks/yookassa`` (YooKassa's notifications), ``POST /payments`` and
+``POST /payments/{id}/refund`` (internal: a new order; an admin refunding a held payment).
 
 Webhook answers: 200 once the event is acknowledged by Kafka (or the notification needs
 nothing from us); 403 from an untrusted source; 400 for a malformed body or a
@@ -92,6 +93,13 @@ def build_app(
             return _answer(rejection.status, rejection.message)
         return JSONResponse(created, status_code=201)
 
+    async def refund_held(request: Request) -> Response:
+        try:
+            refund = await handlers.refund_held(request.path_params["payment_id"])
+        except Rejected as rejection:
+            return _answer(rejection.status, rejection.message)
+        return JSONResponse(refund, status_code=201)
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
@@ -109,6 +117,7 @@ def build_app(
         routes=[
             Route("/webhooks/yookassa", webhook, methods=["POST"]),
             Route("/payments", create_payment, methods=["POST"]),
+            Route("/payments/{payment_id}/refund", refund_held, methods=["POST"]),
             *ops_routes(checks),
         ],
     )

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.subscription.domain.fold import fold
-from services.subscription.domain.ledger import Entry
+from services.subscription.domain.ledger import Entry, Paid, Started
 from services.subscription.domain.rules import Rules
 from services.subscription.domain.state import Subscription
 from tests.unit.subscription import builders as b
@@ -73,3 +73,22 @@ def test_access_never_ends_before_a_payment_time_plus_its_months_without_refunds
         if e.kind == "paid" and state.outcomes[e.event_id].effect.value == "extended":
             assert state.until is not None
             assert state.until >= e.at + timedelta(days=28 * e.months)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(entry, min_size=1, max_size=12))
+def test_every_payment_is_credited_or_held_never_dropped(entries: list[Entry]) -> None:
+    state = fold(USER, entries, RULES)
+    paid_ids = {e.payment_id for e in entries if isinstance(e, Paid)}
+    assert paid_ids <= set(state.payments) | set(state.held)
+    assert not (set(state.payments) & set(state.held))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(entry, min_size=1, max_size=12))
+def test_only_a_start_registers(entries: list[Entry]) -> None:
+    state = fold(USER, entries, RULES)
+    starts = [e for e in entries if isinstance(e, Started)]
+    assert state.registered <= bool(starts)
+    if state.registered:
+        assert state.registered_at in {e.at for e in starts}
