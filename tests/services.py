@@ -81,6 +81,24 @@ def payments_ingest(
 ) -> Iterator[str]:
     """The payments ingest on ``port`` against a YooKassa emulator (``shop`` = id, secret
     key), trusting loopback as YooKassa's network unless ``extra`` says otherwise."""
+    with payments_ingest_program(
+        env, log_dir, port=port, token=token, shop=shop, yookassa_url=yookassa_url, **extra
+    ):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def payments_ingest_program(
+    env: dict[str, str],
+    log_dir: Path,
+    *,
+    port: int,
+    token: str,
+    shop: tuple[str, str],
+    yookassa_url: str,
+    **extra: str,
+) -> Iterator[Program]:
+    """:func:`payments_ingest`, yielding the process (for tests that watch it)."""
     settings = {
         **env,
         "KEYLAND_PAYMENTS_PORT": str(port),
@@ -92,10 +110,9 @@ def payments_ingest(
         **extra,
     }
     program = Program("services.payments_ingest", settings, log_dir / "ingest.log")
-    url = f"http://127.0.0.1:{port}"
     program.start()
     try:
-        wait_http(f"{url}/health", program)
-        yield url
+        wait_http(f"http://127.0.0.1:{port}/health", program)
+        yield program
     finally:
         program.stop()

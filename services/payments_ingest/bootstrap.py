@@ -38,5 +38,6 @@ def bootstrap() -> tuple[PaymentsSettings, Starlette]:
         handlers,
         settings.internal_token.get_secret_value(),
         checks={"kafka": kafka_check(kafka.bootstrap)},
+        max_body=settings.max_body_bytes,
     )
     return settings, app
