@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from emulators.serving import BackgroundServer
@@ -68,6 +69,12 @@ def read_api(env: dict[str, str], log_dir: Path, token: str, **extra: str) -> It
         program.stop()
 
 
+@dataclass
+class RunningIngest:
+    program: Program
+    url: str
+
+
 @contextmanager
 def payments_ingest(
     env: dict[str, str],
@@ -78,27 +85,9 @@ def payments_ingest(
     shop: tuple[str, str],
     yookassa_url: str,
     **extra: str,
-) -> Iterator[str]:
+) -> Iterator[RunningIngest]:
     """The payments ingest on ``port`` against a YooKassa emulator (``shop`` = id, secret
     key), trusting loopback as YooKassa's network unless ``extra`` says otherwise."""
-    with payments_ingest_program(
-        env, log_dir, port=port, token=token, shop=shop, yookassa_url=yookassa_url, **extra
-    ):
-        yield f"http://127.0.0.1:{port}"
-
-
-@contextmanager
-def payments_ingest_program(
-    env: dict[str, str],
-    log_dir: Path,
-    *,
-    port: int,
-    token: str,
-    shop: tuple[str, str],
-    yookassa_url: str,
-    **extra: str,
-) -> Iterator[Program]:
-    """:func:`payments_ingest`, yielding the process (for tests that watch it)."""
     settings = {
         **env,
         "KEYLAND_PAYMENTS_PORT": str(port),
@@ -110,9 +99,10 @@ def payments_ingest_program(
         **extra,
     }
     program = Program("services.payments_ingest", settings, log_dir / "ingest.log")
+    url = f"http://127.0.0.1:{port}"
     program.start()
     try:
-        wait_http(f"http://127.0.0.1:{port}/health", program)
-        yield program
+        wait_http(f"{url}/health", program)
+        yield RunningIngest(program, url)
     finally:
         program.stop()

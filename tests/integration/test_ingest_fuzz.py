@@ -40,8 +40,8 @@ from keyland.http import DEFAULT_MAX_BODY as MAX_BODY
 from keyland.plans import DEFAULT_PLANS
 from keyland.settings import KafkaSettings
 from tests.kafka_tail import read_topic
-from tests.processes import Program, free_port, wait_http
-from tests.services import yookassa_emulator
+from tests.processes import Program, free_port
+from tests.services import payments_ingest, yookassa_emulator
 
 pytestmark = pytest.mark.integration
 
@@ -92,21 +92,17 @@ def ingest(
     ingest_port: int,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Program]:
-    env = {
-        **service_env,
-        "KEYLAND_PAYMENTS_PORT": str(ingest_port),
-        "KEYLAND_PAYMENTS_YOOKASSA_SHOP_ID": SHOP,
-        "KEYLAND_PAYMENTS_YOOKASSA_SECRET_KEY": SECRET,
-        "KEYLAND_PAYMENTS_YOOKASSA_API_URL": f"{yookassa.url}/v3",
-        "KEYLAND_PAYMENTS_EXTRA_TRUSTED_NETWORKS": f'["{TRUSTED}/32"]',
-        "KEYLAND_PAYMENTS_TRUSTED_PROXIES": f'["{PROXY}/32"]',
-        "KEYLAND_PAYMENTS_INTERNAL_TOKEN": TOKEN,
-    }
-    log = tmp_path_factory.mktemp("ingest") / "ingest.log"
-    program = Program("services.payments_ingest", env, log).start()
-    wait_http(f"http://127.0.0.1:{ingest_port}/health", program)
-    yield program
-    program.stop()
+    with payments_ingest(
+        service_env,
+        tmp_path_factory.mktemp("ingest"),
+        port=ingest_port,
+        token=TOKEN,
+        shop=(SHOP, SECRET),
+        yookassa_url=yookassa.url,
+        KEYLAND_PAYMENTS_EXTRA_TRUSTED_NETWORKS=f'["{TRUSTED}/32"]',
+        KEYLAND_PAYMENTS_TRUSTED_PROXIES=f'["{PROXY}/32"]',
+    ) as running:
+        yield running.program
 
 
 @dataclass
@@ -374,7 +370,11 @@ def notifications(draw: st.DrawFn, ids: list[str]) -> Any:
     return {k: v for k, v in body.items() if k not in dropped or not wild}
 
 
-JSON_TYPES = ["application/json", "application/json; charset=koi8-r", "Application/JSON "]
+JSON_TYPES = [
+    "application/json",
+    "application/json; charset=koi8-r",
+    "Application/JSON ;charset=utf-8",
+]
 
 
 def sent_as_json(sent: dict[str, str]) -> bool:
@@ -602,12 +602,12 @@ def test_oversized_headers_are_refused_and_the_ingest_keeps_answering(
         {"type": "notification", "event": "payment.succeeded", "object": {"id": pool.ids[0]}}
     )
     for size in (20_000, 1_000_000):
-        answer = senders.post(TRUSTED, WEBHOOK, body.encode(), {"X-Padding": "a" * size})
+        answer = senders.post(TRUSTED, WEBHOOK, body.encode(), {**JSON, "X-Padding": "a" * size})
         # Either the HTTP server refuses the head (how much it takes depends on how the
         # bytes arrive) or the ingest answers the genuine notification as usual.
         assert answer.status_code == 400 or answer.json() == {"status": "published"}
     chain = ", ".join(["10.0.0.1"] * 1500)  # a long chain, under the server's header limit
-    answer = senders.post(PROXY, WEBHOOK, body.encode(), {"X-Forwarded-For": chain})
+    answer = senders.post(PROXY, WEBHOOK, body.encode(), {**JSON, "X-Forwarded-For": chain})
     assert answer.status_code == 403, answer.text
     assert senders.healthy(), ingest.log()[-3000:]
 

@@ -23,7 +23,7 @@ from events.registry import TopicNames
 from keyland.settings import KafkaSettings
 from tests.kafka_tail import read_topic
 from tests.processes import Program, free_port
-from tests.services import payments_ingest_program, yookassa_emulator
+from tests.services import payments_ingest, yookassa_emulator
 
 pytestmark = pytest.mark.integration
 
@@ -53,15 +53,15 @@ def ingest(
     ingest_port: int,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Program]:
-    with payments_ingest_program(
+    with payments_ingest(
         service_env,
         tmp_path_factory.mktemp("ingest"),
         port=ingest_port,
         token=TOKEN,
         shop=(SHOP, SECRET),
         yookassa_url=yookassa.url,
-    ) as program:
-        yield program
+    ) as running:
+        yield running.program
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +178,13 @@ def _paid_payment(url: str, yookassa: BackgroundServer, telegram_id: int) -> str
 
 
 @pytest.mark.parametrize(
-    "content_type", [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonx"]
+    ("content_type", "telegram_id"),
+    [
+        (None, 830001),
+        ("text/plain", 830002),
+        ("application/x-www-form-urlencoded", 830003),
+        ("application/jsonx", 830004),
+    ],
 )
 def test_a_notification_not_sent_as_json_is_refused_and_publishes_nothing(
     url: str,
@@ -186,8 +192,9 @@ def test_a_notification_not_sent_as_json_is_refused_and_publishes_nothing(
     kafka_settings: KafkaSettings,
     topics: TopicNames,
     content_type: str | None,
+    telegram_id: int,
 ) -> None:
-    payment_id = _paid_payment(url, yookassa, 830000 + len(content_type or ""))
+    payment_id = _paid_payment(url, yookassa, telegram_id)
     body = {"type": "notification", "event": "payment.succeeded", "object": {"id": payment_id}}
     sent = {} if content_type is None else {"Content-Type": content_type}
     counted = webhook_count(url, 415)
