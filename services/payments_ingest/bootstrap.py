@@ -42,5 +42,6 @@ def bootstrap() -> tuple[PaymentsSettings, Starlette]:
         handlers,
         settings.internal_token.get_secret_value(),
         checks={"kafka": checks.kafka(kafka.bootstrap), "database": checks.database(db)},
+        max_body=settings.max_body_bytes,
     )
     return settings, app

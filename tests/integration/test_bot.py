@@ -127,8 +127,8 @@ def ingest(
         token=PAYMENTS_TOKEN,
         shop=(SHOP, SHOP_SECRET),
         yookassa_url=yookassa.url,
-    ) as url:
-        yield url
+    ) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")

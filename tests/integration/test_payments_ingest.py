@@ -97,8 +97,8 @@ def ingest(
         token=TOKEN,
         shop=(SHOP, SECRET),
         yookassa_url=emulator.url,
-    ) as url:
-        yield url
+    ) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")

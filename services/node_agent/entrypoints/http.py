@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from keyland.http import BodyLimitMiddleware
 from keyland.observability.ops_server import metrics
 from services.node_agent.adapters.xray_api import XrayRejected, XrayUnavailable
 from services.node_agent.domain.keys import KeyId, MalformedKeyId, parse_key_id
@@ -145,7 +146,10 @@ def create_app(token: SecretStr, build: Callable[[], Awaitable[Running]]) -> Sta
             Route(HEALTH_PATH, health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
-        middleware=[Middleware(BearerAuth, token=token, open_paths=frozenset({HEALTH_PATH}))],
+        middleware=[
+            Middleware(BodyLimitMiddleware),
+            Middleware(BearerAuth, token=token, open_paths=frozenset({HEALTH_PATH})),
+        ],
         exception_handlers={
             MalformedKeyId: _malformed,
             XrayUnavailable: _unavailable,

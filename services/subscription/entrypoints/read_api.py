@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from keyland.http import BearerTokenMiddleware
+from keyland.http import BearerTokenMiddleware, BodyLimitMiddleware
 from keyland.mongo import Document, user_document_id
 from keyland.observability import checks, metrics
 from keyland.observability.ops_server import ops_routes
@@ -153,7 +153,10 @@ def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60
 
     return Starlette(
         lifespan=lifespan,
-        middleware=[Middleware(BearerTokenMiddleware, token=token)],
+        middleware=[
+            Middleware(BodyLimitMiddleware),
+            Middleware(BearerTokenMiddleware, token=token),
+        ],
         routes=[
             *ops_routes({"database": checks.database(db)}),
             Route("/v1/users", find_users),
