@@ -33,6 +33,7 @@ async def test_an_unexpected_failure_is_a_logged_500_counted_for_the_alert(
     handlers = FailingHandlers(
         api=cast(Any, None),  # never reached: the use case fails first
         publisher=cast(Any, None),
+        orders=cast(Any, None),
         plans={},
         trusted_networks=networks(["127.0.0.1/32"]),
         trusted_proxies=[],
