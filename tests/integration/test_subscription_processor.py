@@ -87,7 +87,11 @@ async def test_trial_is_granted_once(
     await publisher.publish(envelope(TrialRequested(telegram_id=101), NOW + timedelta(seconds=1)))
     await publisher.publish(envelope(TrialRequested(telegram_id=101), NOW + timedelta(seconds=2)))
     await eventually(lambda: user_doc(db, 101).get("trial_used") is True, worker)
-    await eventually(lambda: len(user_doc(db, 101).get("entries", [])) == 3, worker)
+    await eventually(
+        lambda: user_doc(db, 101).get("updated_at") == NOW + timedelta(seconds=2), worker
+    )
+    # The trial asked for after it was granted changes nothing ever again: not kept.
+    assert len(user_doc(db, 101)["entries"]) == 2
     assert user_doc(db, 101)["until"] == NOW + timedelta(seconds=1, days=3)
     types = [e.type for e in await facts_about(kafka_settings, topics, 101)]
     assert types.count("TrialActivated") == 1
