@@ -147,6 +147,8 @@ async def main(seeded: int, trials: int, idle_s: float) -> None:
             fleet.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await fleet
+        await container.publisher.close()
+        await container.clients.close()
         for node in nodes:
             node.stop()
         handle = database(load(MongoSettings), app_name="bench")

@@ -58,7 +58,9 @@ def tokens_cover(access: NodeAccessSettings) -> Callable[[Countries], None]:
     return check
 
 
-def bootstrap() -> Container:
+def bootstrap(db: AsyncDatabase[Document] | None = None) -> Container:
+    """The worker, from the environment; ``db`` replaces the configured database handle
+    (a test passes one whose commands it watches)."""
     settings, access = load(ProvisionerSettings), load(NodeAccessSettings)
     kafka, mongo = load(KafkaSettings), load(MongoSettings)
     countries_file = CountriesFile(settings.countries_file)
@@ -71,7 +73,8 @@ def bootstrap() -> Container:
             f"invalid configuration: KEYLAND_PROVISIONER_COUNTRIES_FILE: {error}"
         ) from error
 
-    db = async_database(mongo, app_name=settings.app_id)
+    if db is None:
+        db = async_database(mongo, app_name=settings.app_id)
     collection = db[COLLECTION]
     accesses, records = UserAccesses(collection), NodeRecords(collection)
     publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
