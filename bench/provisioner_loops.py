@@ -39,6 +39,7 @@ from events.subscriptions import SubscriptionExpired, TrialActivated, UserRegist
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import database
 from keyland.settings import KafkaSettings, MongoSettings, load
+from keyland.stack.node import Node
 from tests.provisioning import address, new_node, node_tokens, write_countries
 
 
@@ -75,6 +76,43 @@ async def seed(handler: Any, count: int) -> None:
         )
 
 
+async def measure_idle(counter: CommandCounter, seeded: int, idle_s: float) -> None:
+    counter.commands.clear()
+    counter.documents_read = 0
+    await asyncio.sleep(idle_s)
+    per_s = {name: round(n / idle_s, 2) for name, n in sorted(counter.commands.items())}
+    print(f"idle {idle_s:.0f} s, {seeded} users: commands/s {per_s}")
+    print(f"idle: documents read/s {counter.documents_read / idle_s:.1f}")
+
+
+async def measure_trials(container: Any, nodes: list[Node], trials: int) -> None:
+    agents = [
+        Agent(n.name, f"http://{address(n)}", n.agent.environment["KEYLAND_NODE_TOKEN"])
+        for n in nodes
+    ]
+    async with (
+        httpx.AsyncClient(timeout=10) as http,
+        NodeWatcher(http, agents, interval_s=0.02) as watcher,
+    ):
+        handed: dict[str, float] = {}
+        until = datetime.now(UTC) + timedelta(days=3)
+        for telegram_id in range(8_000_000_000, 8_000_000_000 + trials):
+            key = uuid.uuid4()
+            watcher.expect([str(key)])
+            now = datetime.now(UTC)
+            registered = UserRegistered(telegram_id=telegram_id, key_id=key)
+            await container.handler(envelope(registered, now))
+            handed[str(key)] = time.perf_counter()
+            trial = TrialActivated(telegram_id=telegram_id, key_id=key, until=until)
+            await container.handler(envelope(trial, now))
+        missing = await watcher.wait(handed, enabled=True, timeout_s=120)
+        took = [
+            usable - handed[key] for key in handed if (usable := watcher.usable_at(key)) is not None
+        ]
+    print(f"trial → key on both nodes, {trials} trials ({missing} missing), ms:")
+    print(f"  {SPREAD_HEADER}\n  {spread_ms(took)}")
+
+
 async def main(seeded: int, trials: int, idle_s: float) -> None:
     counter = CommandCounter()
     monitoring.register(counter)  # before bootstrap() builds its client
@@ -108,40 +146,8 @@ async def main(seeded: int, trials: int, idle_s: float) -> None:
         print(f"seeded {seeded} lapsed users in {time.perf_counter() - started:.1f} s")
         fleet = asyncio.create_task(container.fleet.run())
         await asyncio.sleep(3)  # start-up reads and first rounds
-        counter.commands.clear()
-        counter.documents_read = 0
-        await asyncio.sleep(idle_s)
-        per_s = {name: round(n / idle_s, 2) for name, n in sorted(counter.commands.items())}
-        print(f"idle {idle_s:.0f} s, {seeded} users: commands/s {per_s}")
-        print(f"idle: documents read/s {counter.documents_read / idle_s:.1f}")
-
-        agents = [
-            Agent(n.name, f"http://{address(n)}", n.agent.environment["KEYLAND_NODE_TOKEN"])
-            for n in nodes
-        ]
-        async with (
-            httpx.AsyncClient(timeout=10) as http,
-            NodeWatcher(http, agents, interval_s=0.02) as watcher,
-        ):
-            handed: dict[str, float] = {}
-            until = datetime.now(UTC) + timedelta(days=3)
-            for telegram_id in range(8_000_000_000, 8_000_000_000 + trials):
-                key = uuid.uuid4()
-                watcher.expect([str(key)])
-                now = datetime.now(UTC)
-                registered = UserRegistered(telegram_id=telegram_id, key_id=key)
-                await container.handler(envelope(registered, now))
-                handed[str(key)] = time.perf_counter()
-                trial = TrialActivated(telegram_id=telegram_id, key_id=key, until=until)
-                await container.handler(envelope(trial, now))
-            missing = await watcher.wait(handed, enabled=True, timeout_s=120)
-            took = [
-                usable - handed[key]
-                for key in handed
-                if (usable := watcher.usable_at(key)) is not None
-            ]
-        print(f"trial → key on both nodes, {trials} trials ({missing} missing), ms:")
-        print(f"  {SPREAD_HEADER}\n  {spread_ms(took)}")
+        await measure_idle(counter, seeded, idle_s)
+        await measure_trials(container, nodes, trials)
     finally:
         if fleet is not None:
             fleet.cancel()
