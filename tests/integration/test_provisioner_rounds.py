@@ -28,7 +28,15 @@ from keyland.mongo import Document, user_document_id
 from keyland.settings import KafkaSettings, MongoSettings
 from keyland.stack.node import Node
 from services.provisioner.bootstrap import Container, bootstrap
-from tests.provisioning import User, address, fact, keys_on, new_node, node_tokens, write_countries
+from tests.provisioning import (
+    User,
+    address,
+    fact,
+    keys_on,
+    node_tokens,
+    running_nodes,
+    write_countries,
+)
 from tests.waiting import eventually
 
 RELOAD_INTERVAL_S = 3  # where a test asks for the safety net; the others never see it
@@ -55,15 +63,8 @@ class CommandRecorder(monitoring.CommandListener):
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Node]]:
-    state = tmp_path_factory.mktemp("nodes")
-    made = [new_node(state, name) for name in ("finland", "germany")]
-    try:
-        for node in made:
-            node.start()
+    with running_nodes(tmp_path_factory.mktemp("nodes"), ("finland", "germany")) as made:
         yield made
-    finally:
-        for node in made:
-            node.stop()
 
 
 @pytest.fixture

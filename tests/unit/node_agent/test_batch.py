@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.node_agent.domain.batch import MAX_KEYS, Batch, MalformedBatch, parse_batch
+from services.node_agent.domain.keys import KeyId
 
-A, B = str(uuid.uuid4()), str(uuid.uuid4())
+A, B = KeyId(str(uuid.uuid4())), KeyId(str(uuid.uuid4()))
 
 
 def test_keys_are_lower_cased_and_each_kept_once_in_order() -> None:
