@@ -47,16 +47,16 @@ class NodeUsers:
         When Xray is unreachable the key stays recorded and :class:`XrayUnavailable`
         propagates; the watcher applies the key as soon as Xray answers again.
         """
-        async with self._lock:
-            self.store.add(key_id)
-            await self.xray.add_user(key_id)
-        return connection_link(key_id, self.links)
+        result = await self.apply(Batch(enable=(key_id,)))
+        if key_id in result.refused:
+            raise XrayRejected(result.refused[key_id])
+        return result.links[key_id]
 
     async def disable(self, key_id: KeyId) -> None:
         """Disable ``key_id`` (idempotent): no new connection is accepted after this."""
-        async with self._lock:
-            self.store.remove(key_id)
-            await self.xray.remove_user(key_id)
+        result = await self.apply(Batch(disable=(key_id,)))
+        if key_id in result.refused:
+            raise XrayRejected(result.refused[key_id])
 
     async def apply(self, batch: Batch) -> BatchResult:
         """Enable and disable many keys (idempotent), recorded in one transaction.

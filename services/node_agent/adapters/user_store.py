@@ -40,20 +40,6 @@ class UserStore:
     def close(self) -> None:
         self._db.close()
 
-    def add(self, key_id: KeyId) -> bool:
-        """Record ``key_id`` as enabled; False when it already was."""
-        with self._db:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO enabled_users (key_id) VALUES (?)", (key_id,)
-            )
-        return cursor.rowcount == 1
-
-    def remove(self, key_id: KeyId) -> bool:
-        """Forget ``key_id``; False when it was not recorded."""
-        with self._db:
-            cursor = self._db.execute("DELETE FROM enabled_users WHERE key_id = ?", (key_id,))
-        return cursor.rowcount == 1
-
     def change(self, enable: Iterable[KeyId], disable: Iterable[KeyId]) -> None:
         """Record ``enable`` as enabled and forget ``disable``, in one transaction (one
         disk sync for a whole batch)."""
