@@ -12,6 +12,7 @@ from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import ConfigError, KafkaSettings, MongoSettings, load
+from services.provisioner.access_book import AccessBook
 from services.provisioner.adapters.countries_file import CountriesFile
 from services.provisioner.adapters.node_client import NodeClients
 from services.provisioner.adapters.repository import NodeRecords, UserAccesses
@@ -57,7 +58,9 @@ def tokens_cover(access: NodeAccessSettings) -> Callable[[Countries], None]:
     return check
 
 
-def bootstrap() -> Container:
+def bootstrap(db: AsyncDatabase[Document] | None = None) -> Container:
+    """The worker, from the environment; ``db`` replaces the configured database handle
+    (a test passes one whose commands it watches)."""
     settings, access = load(ProvisionerSettings), load(NodeAccessSettings)
     kafka, mongo = load(KafkaSettings), load(MongoSettings)
     countries_file = CountriesFile(settings.countries_file)
@@ -70,18 +73,20 @@ def bootstrap() -> Container:
             f"invalid configuration: KEYLAND_PROVISIONER_COUNTRIES_FILE: {error}"
         ) from error
 
-    db = async_database(mongo, app_name=settings.app_id)
+    if db is None:
+        db = async_database(mongo, app_name=settings.app_id)
     collection = db[COLLECTION]
     accesses, records = UserAccesses(collection), NodeRecords(collection)
     publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
     clients = NodeClients.from_settings(access)
+    book = AccessBook()
 
     def build_loop(address: str, country: str) -> NodeLoop:
         converger = NodeConverger(
             address,
             country,
             clients.for_node(address),
-            accesses=accesses,
+            book=book,
             records=records,
             publisher=publisher,
             unknown_key_grace=timedelta(seconds=settings.unknown_key_grace_s),
@@ -90,6 +95,7 @@ def bootstrap() -> Container:
         return NodeLoop(
             converger,
             reconcile_interval_s=settings.reconcile_interval_s,
+            reload_interval_s=settings.reload_interval_s,
             backoff=Backoff(settings.retry_initial_s, settings.retry_max_s),
         )
 
@@ -98,8 +104,11 @@ def bootstrap() -> Container:
         countries,
         build_loop,
         records,
+        book=book,
+        accesses=accesses,
         usable=usable,
         poll_s=settings.countries_poll_s,
+        reload_interval_s=settings.reload_interval_s,
     )
     return Container(
         settings=settings,
@@ -110,7 +119,7 @@ def bootstrap() -> Container:
         records=records,
         clients=clients,
         fleet=fleet,
-        handler=AccessHandler(accesses, fleet.notify),
+        handler=AccessHandler(accesses, fleet.changed),
         dead_letters=DeadLetters(publisher, settings.app_id),
     )
 

@@ -65,9 +65,9 @@ async def seeded(mongo_settings: MongoSettings, db: Database[Document]) -> Datab
     records = NodeRecords(handle["node_keys"])
     for country, node in NODES.items():
         enabled = Applied(key, KeyState.ENABLED, f"vless://{key}@{node}", at(40))
-        await records.save_applied(node, country, INVITEE, enabled, at(2))
+        await records.save_applied(node, country, [(INVITEE, enabled)], at(2))
     await records.save_applied(
-        NODES["finland"], "finland", INVITEE, Applied(old_key, KeyState.DELETED), at(1)
+        NODES["finland"], "finland", [(INVITEE, Applied(old_key, KeyState.DELETED))], at(1)
     )
     notices = Notices(handle["notices"], handle["notice_outcomes"])
     planned = [
