@@ -16,6 +16,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from keyland.indexes import Owned
 from keyland.mongo import Document
 from services.notifier.domain.notices import Kind, Notice
 
@@ -55,9 +56,8 @@ class Notices:
         self._collection = collection
         self._outcomes = outcomes
 
-    async def create_indexes(self) -> None:
-        await self._collection.create_index([("due", ASCENDING)])
-        await self._collection.create_index([("telegram_id", ASCENDING)])
+    def owned(self) -> list[Owned]:
+        return [Owned(self._collection, (("due",), ("telegram_id",))), Owned(self._outcomes)]
 
     async def plan(self, notices: list[Notice], planned_at: datetime) -> int:
         created = 0

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
 
+from keyland.indexes import Owned
 from keyland.mongo import Document, user_document_id
 
 
@@ -29,6 +30,10 @@ class Users:
     ) -> None:
         self._users = users
         self._recipients = recipients
+
+    def owned(self) -> list[Owned]:
+        """``recipients`` only: ``users`` belongs to the subscription service."""
+        return [Owned(self._recipients)]
 
     async def get(self, telegram_id: int) -> Recipient:
         doc = (

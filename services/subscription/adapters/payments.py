@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
+from keyland.indexes import Owned
 from keyland.mongo import Document
 from services.subscription.domain.ledger import Entry, Paid, Refunded
 
@@ -15,8 +15,8 @@ class Payments:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
 
-    async def create_indexes(self) -> None:
-        await self._collection.create_index([("telegram_id", ASCENDING)])
+    def owned(self) -> list[Owned]:
+        return [Owned(self._collection, (("telegram_id",),))]
 
     async def record(self, telegram_id: int, entry: Entry) -> None:
         if isinstance(entry, Paid):

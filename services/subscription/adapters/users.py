@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
+from keyland.indexes import Owned
 from keyland.mongo import Document, user_document_id
 from services.subscription.domain.ledger import Entry
 from services.subscription.domain.state import Subscription
@@ -44,9 +44,8 @@ class Users:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
 
-    async def create_indexes(self) -> None:
-        await self._collection.create_index([("until", ASCENDING)])
-        await self._collection.create_index([("username_lower", ASCENDING)])
+    def owned(self) -> list[Owned]:
+        return [Owned(self._collection, (("until",), ("username_lower",)))]
 
     async def load(self, telegram_id: int) -> UserRecord:
         document = await self._collection.find_one({"_id": user_document_id(telegram_id)})

@@ -29,10 +29,6 @@ def build_app(container: Container) -> faust.App:
         app, container.publisher.topics, INPUT_TOPICS, container.handler, container.dead_letters
     )
 
-    async def prepare() -> None:
-        await container.users.create_indexes()
-        await container.payments.create_indexes()
-
     async def sweep_expired() -> None:
         """Sweep every ``sweep_interval_s``, or less often when a sweep is slow: it scans
         users by ``until`` (no index is used there on FerretDB's SQLite backend), so the
@@ -57,7 +53,7 @@ def build_app(container: Container) -> faust.App:
 
     serve_operations(app, container.kafka, settings, container.db)
     close_on_shutdown(app, container.publisher.close)
-    app.task(prepare)
+    app.task(container.prepare_database)
     app.task(sweep_expired)
     app.timer(interval=settings.cleanup_interval_s)(weekly_cleanup)
     return app
