@@ -94,7 +94,7 @@ async def _create_collection(collection: AsyncCollection[Document]) -> None:
 
 async def _create_pushdown_indexes(postgres_url: str, owned: list[Owned]) -> None:
     async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as pg:
-        for schema, collections in _by_database(owned).items():
+        for schema, collections in by_database(owned).items():
             # One service at a time per database: concurrent CREATE INDEX IF NOT EXISTS
             # of one name can still collide in PostgreSQL's catalog.
             async with pg.transaction():
@@ -107,7 +107,7 @@ async def _create_pushdown_indexes(postgres_url: str, owned: list[Owned]) -> Non
                         await pg.execute(pushdown_index_sql(schema, tables[name], field))
 
 
-def _by_database(owned: list[Owned]) -> dict[str, dict[str, tuple[str, ...]]]:
+def by_database(owned: list[Owned]) -> dict[str, dict[str, tuple[str, ...]]]:
     grouped: dict[str, dict[str, tuple[str, ...]]] = {}
     for declared in owned:
         collection = declared.collection

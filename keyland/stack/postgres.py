@@ -87,13 +87,8 @@ class PostgreSQL:
         partial.rename(self.data)
 
     def _configure(self) -> None:
-        """Render our postgresql.conf and pg_hba.conf over initdb's, on every start."""
-        config = Template((INFRA_DIR / "postgresql.conf").read_text())
-        rendered = {
-            "postgresql.conf": config.substitute(port=self.stack.postgres_port),
-            "pg_hba.conf": (INFRA_DIR / "pg_hba.conf").read_text(),
-        }
-        for name, text in rendered.items():
+        """Write our postgresql.conf and pg_hba.conf over initdb's, on every start."""
+        for name, text in cluster_config(self.stack.postgres_port).items():
             (self.data / name).write_text(text)
             if os.geteuid() == 0:
                 owner = _system_user(DB_USER)
@@ -126,6 +121,15 @@ class PostgreSQL:
         return self.daemon.stop(timeout_s=60.0, leader_signal=signal.SIGINT)
 
 
+def cluster_config(port: int) -> dict[str, str]:
+    """The cluster's configuration files, by name, from ``infra/postgresql/``."""
+    config = Template((INFRA_DIR / "postgresql.conf").read_text())
+    return {
+        "postgresql.conf": config.substitute(port=port),
+        "pg_hba.conf": (INFRA_DIR / "pg_hba.conf").read_text(),
+    }
+
+
 def _system_user(name: str) -> pwd.struct_passwd:
     """The unprivileged system user ``name``, created when missing."""
     try:
@@ -139,13 +143,21 @@ def _system_user(name: str) -> pwd.struct_passwd:
         return pwd.getpwnam(name)
 
 
-def _let_reach(owner: pwd.struct_passwd, directory: Path) -> None:
-    """PostgreSQL opens its data directory by path, so ``owner`` needs search permission
-    on every directory above it. Grant "others" search (not read) where it is missing,
-    e.g. on a clone under a 0700 temporary directory, and say so."""
+def blocked_ancestors(directory: Path, uid: int) -> list[Path]:
+    """``directory`` and those above it that user ``uid`` may not search (pass through),
+    judged by owner and "others" bits, from the root down."""
+    blocked = []
     for ancestor in reversed([directory, *directory.parents]):
         mode = ancestor.stat()
-        if mode.st_uid == owner.pw_uid or mode.st_mode & stat.S_IXOTH:
-            continue
-        ancestor.chmod(stat.S_IMODE(mode.st_mode) | stat.S_IXOTH)
-        print(f"postgresql: granted search permission on {ancestor} to reach", file=sys.stderr)
+        if mode.st_uid != uid and not mode.st_mode & stat.S_IXOTH:
+            blocked.append(ancestor)
+    return blocked
+
+
+def _let_reach(owner: pwd.struct_passwd, directory: Path) -> None:
+    """PostgreSQL opens its data directory by path, so ``owner`` needs search permission
+    on every directory above it. Grant "others" search (not read: no listing) where it
+    is missing, e.g. on a clone under a 0700 temporary directory, and say so."""
+    for ancestor in blocked_ancestors(directory, owner.pw_uid):
+        ancestor.chmod(stat.S_IMODE(ancestor.stat().st_mode) | stat.S_IXOTH)
+        print(f"postgresql: let {DB_USER} search {ancestor} (chmod o+x)", file=sys.stderr)
