@@ -40,7 +40,7 @@ def infrastructure() -> list[Component]:
 def local_nodes(stack: StackSettings) -> list[Component]:
     """Two country nodes on loopback (real Xray + agent each), and the countries file
     naming them, unless the operator brought a countries file of their own."""
-    env = local_env(stack.state_dir)
+    env = local_env(stack)
     nodes = [
         Node(
             stack,
