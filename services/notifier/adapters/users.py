@@ -2,8 +2,7 @@
 and what it records itself (``recipients``: who blocked the bot).
 
 Both collections key a user's document by ``user:<telegram_id>``
-(:func:`keyland.mongo.user_document_id`: a string ``_id`` is what FerretDB v1 on SQLite
-can look up through its index); the integer id is each document's ``telegram_id``.
+(:func:`keyland.mongo.user_document_id`); the integer id is each document's ``telegram_id``.
 """
 
 from __future__ import annotations

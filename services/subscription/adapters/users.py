@@ -6,9 +6,8 @@ guard (FerretDB's updates are not atomic against a concurrent writer; there is n
 The outbox holds facts decided but not yet acknowledged by Kafka, written in the same
 single-document update as the state they describe.
 
-A document's ``_id`` is ``user:<telegram_id>`` (:func:`keyland.mongo.user_document_id`), a
-string because FerretDB v1 on SQLite pushes ``_id`` equality lookups down to its index
-only for string and ObjectId ids; the integer Telegram id is the ``telegram_id`` field.
+A document's ``_id`` is ``user:<telegram_id>`` (:func:`keyland.mongo.user_document_id`);
+the integer Telegram id is the ``telegram_id`` field.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def build_app(container: Container) -> faust.App:
 
     async def sweep_expired() -> None:
         """Sweep every ``sweep_interval_s``, or less often when a sweep is slow: it scans
-        users by ``until`` (no index is used there on FerretDB's SQLite backend), so the
+        users by ``until`` (FerretDB reads the whole collection for that range), so the
         database spends at most a fifth of its time on it."""
         while True:
             started = time.monotonic()
