@@ -140,7 +140,7 @@ async def main(seeded: int, trials: int, idle_s: float) -> None:
     try:
         for node in nodes:
             node.start()
-        await container.accesses.create_indexes()
+        await container.prepare_database()
         started = time.perf_counter()
         await seed(container.handler, seeded)
         print(f"seeded {seeded} lapsed users in {time.perf_counter() - started:.1f} s")

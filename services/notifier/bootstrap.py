@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from keyland.indexes import prepared
 from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
@@ -36,6 +38,7 @@ class Container:
     scheduler: Scheduler
     broadcaster: Broadcaster
     sender: TelegramSender
+    prepare_database: Callable[[], Awaitable[None]]  # its collections and indexes, at start
 
 
 def bootstrap() -> Container:
@@ -82,4 +85,8 @@ def bootstrap() -> Container:
             senders=settings.broadcast_senders,
         ),
         sender=sender,
+        prepare_database=prepared(
+            [*notices.owned(), *claims.owned(), *users.owned(), *broadcasts.owned()],
+            mongo.postgres_url,
+        ),
     )

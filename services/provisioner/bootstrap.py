@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from keyland.indexes import prepared
 from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
@@ -42,6 +43,7 @@ class Container:
     fleet: Fleet
     handler: AccessHandler
     dead_letters: DeadLetters
+    prepare_database: Callable[[], Awaitable[None]]  # its collection and indexes, at start
 
 
 def tokens_cover(access: NodeAccessSettings) -> Callable[[Countries], None]:
@@ -121,6 +123,7 @@ def bootstrap(db: AsyncDatabase[Document] | None = None) -> Container:
         fleet=fleet,
         handler=AccessHandler(accesses, fleet.changed),
         dead_letters=DeadLetters(publisher, settings.app_id),
+        prepare_database=prepared(accesses.owned(), mongo.postgres_url),
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from keyland.indexes import prepared
 from keyland.kafka.catch_up import CatchUp
 from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.producer import EventPublisher
@@ -36,6 +38,7 @@ class Container:
     handler: SubscriptionHandler
     sweeper: ExpirySweeper
     dead_letters: DeadLetters
+    prepare_database: Callable[[], Awaitable[None]]  # its collections and indexes, at start
 
 
 def bootstrap() -> Container:
@@ -47,6 +50,14 @@ def bootstrap() -> Container:
     caught_up = CatchUp(
         kafka.bootstrap, settings.app_id, [publisher.topics(t) for t in INPUT_TOPICS]
     )
+    sweeper = ExpirySweeper(
+        db["users"],
+        db["expiry_marks"],
+        schedule,
+        publisher,
+        lookback=timedelta(days=settings.expiry_lookback_days),
+        caught_up=caught_up,
+    )
     return Container(
         settings=settings,
         kafka=kafka,
@@ -56,13 +67,10 @@ def bootstrap() -> Container:
         payments=payments,
         schedule=schedule,
         handler=SubscriptionHandler(users, payments, schedule, publisher, settings.rules()),
-        sweeper=ExpirySweeper(
-            db["users"],
-            db["expiry_marks"],
-            schedule,
-            publisher,
-            lookback=timedelta(days=settings.expiry_lookback_days),
-            caught_up=caught_up,
-        ),
+        sweeper=sweeper,
         dead_letters=DeadLetters(publisher, settings.app_id),
+        prepare_database=prepared(
+            [*users.owned(), *payments.owned(), *schedule.owned(), *sweeper.owned()],
+            mongo.postgres_url,
+        ),
     )

@@ -24,6 +24,7 @@ from pymongo.errors import DuplicateKeyError
 
 from events import Envelope, external_event_id
 from events.subscriptions import SubscriptionExpired
+from keyland.indexes import Owned
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, user_document_id
 from services.subscription.adapters.expiry_schedule import ExpirySchedule
@@ -49,6 +50,10 @@ class ExpirySweeper:
         self._publisher = publisher
         self._lookback = lookback
         self._caught_up = caught_up
+
+    def owned(self) -> list[Owned]:
+        """``expiry_marks`` only: ``users`` belongs to the agent's adapter."""
+        return [Owned(self._marks)]
 
     async def sweep(self, now: datetime) -> int:
         """Announce every filed lapse up to ``now`` not announced yet; return how many."""

@@ -12,6 +12,7 @@ import pytest
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.database import Database
 
+from keyland.indexes import ensure_indexes
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.settings import MongoSettings
@@ -59,7 +60,7 @@ async def sweeper(
     )
     handle = client[mongo_settings.database]
     schedule = ExpirySchedule(handle["expiry_due"])
-    await schedule.create_indexes()
+    await ensure_indexes(schedule.owned(), mongo_settings.postgres_url)
     yield (
         ExpirySweeper(
             handle["users"],

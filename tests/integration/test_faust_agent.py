@@ -42,6 +42,7 @@ def worker(
         "KEYLAND_KAFKA_TOPIC_PREFIX": kafka_settings.topic_prefix,
         "KEYLAND_MONGO_URL": mongo_settings.url,
         "KEYLAND_MONGO_DATABASE": mongo_settings.database,
+        "KEYLAND_MONGO_POSTGRES_URL": mongo_settings.postgres_url,
     }
     log = tmp_path_factory.mktemp("worker") / "probe.log"
     program = Program("tests.integration.probe_worker", env, log).start()

@@ -143,6 +143,7 @@ class TestCommandLine:
         return {
             "KEYLAND_MONGO_URL": mongo_settings.url,
             "KEYLAND_MONGO_DATABASE": mongo_settings.database,
+            "KEYLAND_MONGO_POSTGRES_URL": mongo_settings.postgres_url,
             "COLUMNS": None,
         }
 

@@ -97,7 +97,7 @@ async def worker(
         mongo_settings.url, tz_aware=True, event_listeners=[recorder]
     )
     container = bootstrap(client[mongo_settings.database])
-    await container.accesses.create_indexes()
+    await container.prepare_database()
     fleet = asyncio.create_task(container.fleet.run())
     try:
         yield container, recorder

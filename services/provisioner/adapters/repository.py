@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReplaceOne
+from pymongo import ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 
+from keyland.indexes import Owned
 from keyland.mongo import Document, user_document_id
 from services.provisioner.domain.access import Cause, KeyState, UserAccess
 from services.provisioner.domain.plan import Applied
@@ -78,10 +79,9 @@ class UserAccesses:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
 
-    async def create_indexes(self) -> None:
-        await self._collection.create_index([("kind", ASCENDING)])
-        await self._collection.create_index([("key_id", ASCENDING)])
-        await self._collection.create_index([("node", ASCENDING)])
+    def owned(self) -> list[Owned]:
+        """``node_keys``, which :class:`NodeRecords` shares."""
+        return [Owned(self._collection, (("kind",), ("key_id",), ("node",)))]
 
     async def load(self, telegram_id: int) -> UserAccess:
         document = await self._collection.find_one({"_id": user_document_id(telegram_id)})

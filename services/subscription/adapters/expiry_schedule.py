@@ -13,10 +13,10 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 
-from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from keyland.indexes import Owned
 from keyland.mongo import Document
 from services.subscription.domain.expiry_buckets import Bucket, hour_key, minute_key
 
@@ -27,9 +27,8 @@ class ExpirySchedule:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
 
-    async def create_indexes(self) -> None:
-        await self._collection.create_index([("minute", ASCENDING)])
-        await self._collection.create_index([("hour", ASCENDING)])
+    def owned(self) -> list[Owned]:
+        return [Owned(self._collection, (("minute",), ("hour",)))]
 
     async def file(self, telegram_id: int, until: datetime) -> None:
         """File that ``telegram_id``'s access lapses at ``until`` (idempotent)."""

@@ -7,10 +7,10 @@ payment's. Admins list the held ones by the indexed ``status``.
 
 from __future__ import annotations
 
-from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from events.payments import PaymentHeld
+from keyland.indexes import Owned
 from keyland.mongo import Document
 from services.subscription.domain.ledger import Entry, Paid, Refunded
 
@@ -21,9 +21,8 @@ class Payments:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
 
-    async def create_indexes(self) -> None:
-        await self._collection.create_index([("telegram_id", ASCENDING)])
-        await self._collection.create_index([("status", ASCENDING)])
+    def owned(self) -> list[Owned]:
+        return [Owned(self._collection, (("telegram_id",), ("status",)))]
 
     async def hold(self, held: PaymentHeld) -> None:
         """Record a held payment once; a grant that came first is not undone."""

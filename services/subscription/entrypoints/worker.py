@@ -35,9 +35,7 @@ def build_app(container: Container) -> faust.App:
     )
 
     async def prepare() -> None:
-        await container.users.create_indexes()
-        await container.payments.create_indexes()
-        await container.schedule.create_indexes()
+        await container.prepare_database()
         filed = await container.sweeper.backfill(datetime.now(UTC))
         if filed:
             log.info("filed the lapses of %d users stored before lapses were filed", filed)
