@@ -19,7 +19,7 @@ from services.notifier.bootstrap import Container
 
 log = logging.getLogger(__name__)
 
-INPUT_TOPICS = ("subscriptions", "payments", "admin.commands")
+INPUT_TOPICS = ("subscriptions", "payments", "admin.commands", "bot.actions")
 
 
 def build_app(container: Container) -> faust.App:
@@ -31,6 +31,7 @@ def build_app(container: Container) -> faust.App:
 
     async def prepare() -> None:
         await container.notices.create_indexes()
+        await container.pending.create_indexes()
         await container.broadcasts.create_indexes()
 
     async def send_due() -> None:
