@@ -206,7 +206,7 @@ async def talks_to_the_bot(
     await publisher.publish(Envelope.new(event, producer="tests", occurred_at=datetime.now(UTC)))
 
 
-async def test_notice(publisher: EventPublisher, telegram_id: int, words: str) -> str:
+async def admin_test_notice(publisher: EventPublisher, telegram_id: int, words: str) -> str:
     """An admin's test notice to ``telegram_id``, due now; its notice id."""
     request = TestNotificationRequested(
         telegram_id=telegram_id, admin_id=1, delay_seconds=0, text=words
@@ -269,13 +269,15 @@ async def test_a_user_who_blocked_the_bot_is_skipped_until_they_talk_to_it_again
     blocked = {"kind": "test", "reason": "blocked"}
     refused_before = counted(metrics_url, "keyland_notice_send_failures", **blocked)
 
-    first = await test_notice(publisher, 3006, "first")
-    await eventually(lambda: outcome(db, first).get("failure") == "blocked", sender)
-    recipient = db.recipients.find_one({"_id": user_document_id(3006)}) or {}
-    assert recipient.get("blocked") is True
-    second = await test_notice(publisher, 3006, "second")
+    def recorded_blocked() -> object:
+        return (db.recipients.find_one({"_id": user_document_id(3006)}) or {}).get("blocked")
+
+    first = await admin_test_notice(publisher, 3006, "first")
+    await eventually(lambda: recorded_blocked() is True, sender)
+    second = await admin_test_notice(publisher, 3006, "second")
     await eventually(lambda: outcome(db, second).get("status") == "skipped", sender)
     assert outcome(db, second)["reason"] == "the user blocked the bot"
+    assert (outcome(db, first)["status"], outcome(db, first)["failure"]) == ("failed", "blocked")
     assert counted(metrics_url, "keyland_notice_send_failures", **blocked) == refused_before + 1
 
     (await chats.post(f"/emulator/bots/{BOT}/users/3006/unblock")).raise_for_status()
@@ -286,6 +288,6 @@ async def test_a_user_who_blocked_the_bot_is_skipped_until_they_talk_to_it_again
         ),
         sender,
     )
-    await test_notice(publisher, 3006, "third")
+    await admin_test_notice(publisher, 3006, "third")
     [message] = texts(await user.bot_messages(min_count=1, timeout_s=30))
     assert "third" in message
