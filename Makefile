@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 .PHONY: help venv infra up down status test lint bench demo
 
 help:
-	@echo "make up      start the whole local stack (Kafka, FerretDB, ...) and wait until ready"
+	@echo "make up      start the whole local stack (Kafka, PostgreSQL + FerretDB, ...) and wait until ready"
 	@echo "make test    lint, type-check and run every test against the real stack"
 	@echo "make infra   start only Kafka and the database"
 	@echo "make down    stop everything 'make up' started"

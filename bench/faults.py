@@ -30,7 +30,7 @@ def main(
     plan = FaultPlan(payments=payments, seed=seed, rate=rate, kills_per_worker=kills)
     typer.echo(f"fault run: {plan} in {work}")
     with real_endpoints() as endpoints:
-        summary = run(plan, work, endpoints.mongo_url)
+        summary = run(plan, work, endpoints.mongo_url, endpoints.postgres_url)
     typer.echo(summary.report())
     if summary.problems or keep:
         typer.echo(f"logs kept in {work}")

@@ -1,9 +1,9 @@
 """Lookups by ``_id`` in a collection of user documents: integer ids against the
 ``user:<telegram_id>`` text ids Keyland uses (:func:`keyland.mongo.user_document_id`).
 
-FerretDB v1 on SQLite uses its ``_id`` index for an equality filter only when the id is
-a string or an ObjectId; with integer ids every ``find_one``/``update_one`` by id reads
-the whole collection. Against the local database (``make infra``), in its own database:
+FerretDB v1 on SQLite (the local database before PostgreSQL) used its ``_id`` index only
+when the id was a string or an ObjectId, which is why user documents have text ids.
+Against the local database (``make infra``), in its own database:
 N documents shaped like ``users`` per key kind, then ``find_one`` and ``update_one`` by
 id for a sample of them; the median and p90 per operation are printed.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import Field, model_validator
@@ -10,6 +11,9 @@ from pydantic import Field, model_validator
 from events.base import Event, TelegramId
 
 TOPIC = "admin.commands"
+# How much one adjustment may carry either way (the bot's admin panel checks the same).
+MAX_ADJUSTMENT_MONTHS = 120
+MAX_ADJUSTMENT_DAYS = 3660
 
 
 class SubscriptionAdjusted(Event):
@@ -19,8 +23,8 @@ class SubscriptionAdjusted(Event):
     topic: ClassVar[str] = TOPIC
 
     telegram_id: TelegramId = Field(gt=0)
-    months: int = Field(default=0, ge=-120, le=120)
-    days: int = Field(default=0, ge=-3660, le=3660)
+    months: int = Field(default=0, ge=-MAX_ADJUSTMENT_MONTHS, le=MAX_ADJUSTMENT_MONTHS)
+    days: int = Field(default=0, ge=-MAX_ADJUSTMENT_DAYS, le=MAX_ADJUSTMENT_DAYS)
     admin_id: TelegramId = Field(gt=0)
     note: str | None = Field(default=None, max_length=500)
 
@@ -70,3 +74,24 @@ class UserPurgeRequested(Event):
     telegram_id: TelegramId = Field(gt=0)
     admin_id: TelegramId | None = Field(default=None, gt=0)
     reason: str = Field(default="admin", min_length=1, max_length=200)
+
+
+class HeldPaymentGranted(Event):
+    """An admin credits a held payment as ``plan`` (``months``/``days``) to the user.
+
+    Its event id is derived from the payment id, so granting one payment twice (two
+    taps, two admins) is one event; the processor credits a payment id once anyway.
+    """
+
+    event_type: ClassVar[str] = "HeldPaymentGranted"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    payment_id: str = Field(min_length=1, max_length=128)
+    provider: str = Field(default="yookassa", min_length=1)
+    plan: str = Field(min_length=1, max_length=64)
+    months: int = Field(ge=0, le=120)
+    days: int = Field(default=0, ge=0, le=3660)
+    amount: Decimal = Field(ge=0, decimal_places=2)
+    currency: str = Field(min_length=3, max_length=3)
+    admin_id: TelegramId = Field(gt=0)

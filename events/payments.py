@@ -7,6 +7,7 @@ a redelivered webhook yields the same event id.
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
@@ -60,3 +61,37 @@ class RefundSucceeded(Event):
     amount: Money = Field(ge=0, decimal_places=2)
     currency: str = Field(min_length=3, max_length=3)
     refunded_at: AwareDatetime
+
+
+class HoldReason(StrEnum):
+    """Why a paid payment was held instead of credited."""
+
+    NO_ORDER = "no_order"  # not created through our POST /payments (or the order is gone)
+    AMOUNT_MISMATCH = "amount_mismatch"  # amount or currency differ from the order's price
+    ORDER_MISMATCH = "order_mismatch"  # metadata names another user or plan than the order
+    NO_USER = "no_user"  # names no Telegram user at all
+
+
+class PaymentHeld(Event):
+    """A paid payment that is not credited as a plan: no order of ours, or it does not
+    match its order. It waits for an admin to grant or refund it.
+
+    ``telegram_id`` and ``plan`` are what the order (else the payment's metadata) claims,
+    None when nothing usable is claimed; the event is then keyed by the payment id.
+    """
+
+    event_type: ClassVar[str] = "PaymentHeld"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId | None = Field(default=None, gt=0)
+    payment_id: str = Field(min_length=1, max_length=128)
+    provider: str = Field(default="yookassa", min_length=1)
+    amount: Money = Field(ge=0, decimal_places=2)
+    currency: str = Field(min_length=3, max_length=3)
+    plan: str | None = Field(default=None, max_length=64)
+    metadata: dict[str, str] = Field(default_factory=dict)
+    reason: HoldReason
+    paid_at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return str(self.telegram_id) if self.telegram_id is not None else self.payment_id

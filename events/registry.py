@@ -54,7 +54,13 @@ TOPICS: tuple[TopicSpec, ...] = (
         partitions=6,
         producers=("payments_ingest",),
         consumers=("subscription", "notifier"),
-        events=(payments.PaymentSucceeded, payments.PaymentCanceled, payments.RefundSucceeded),
+        events=(
+            payments.PaymentSucceeded,
+            payments.PaymentCanceled,
+            payments.RefundSucceeded,
+            payments.PaymentHeld,
+        ),
+        key="telegram_id (payment_id for a PaymentHeld that names no user)",
     ),
     TopicSpec(
         name=admin_commands.TOPIC,
@@ -66,6 +72,7 @@ TOPICS: tuple[TopicSpec, ...] = (
             admin_commands.BroadcastRequested,
             admin_commands.TestNotificationRequested,
             admin_commands.UserPurgeRequested,
+            admin_commands.HeldPaymentGranted,
         ),
         key="telegram_id (broadcast_id for BroadcastRequested)",
     ),
@@ -76,6 +83,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         consumers=("provisioner", "notifier", "subscription (ReferralBonusEarned only)"),
         events=(
             subscriptions.UserRegistered,
+            subscriptions.CreditHeld,
             subscriptions.TrialActivated,
             subscriptions.SubscriptionExtended,
             subscriptions.SubscriptionShortened,

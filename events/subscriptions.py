@@ -7,6 +7,7 @@ or a replay is recognisable downstream.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
 
@@ -35,6 +36,22 @@ class UserRegistered(Event):
     username: str | None = None
     language_code: str | None = None
     referrer_id: TelegramId | None = None
+
+
+class CreditHeld(Event):
+    """A paid payment for a Telegram id that has never started the bot: kept as credit
+    for that id, applied when the user's own /start registers them."""
+
+    event_type: ClassVar[str] = "CreditHeld"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    payment_id: str = Field(min_length=1)
+    plan: str = Field(min_length=1, max_length=64)
+    months: int = Field(ge=0, le=120)
+    days: int = Field(default=0, ge=0, le=3660)
+    amount: Decimal = Field(ge=0, decimal_places=2)
+    currency: str = Field(min_length=3, max_length=3)
 
 
 class TrialActivated(Event):

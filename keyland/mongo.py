@@ -18,11 +18,11 @@ def user_document_id(telegram_id: int) -> str:
     """The ``_id`` of a user's document: ``user:<telegram_id>``, in ``users``,
     ``recipients`` and the provisioner's ``node_keys`` alike.
 
-    A string, not the integer Telegram id, because FerretDB v1 on SQLite uses its ``_id``
-    index for equality lookups only when the ``_id`` is a string or an ObjectId; an integer
-    ``_id`` makes every lookup by id scan the whole collection. The integer stays in each
-    document's ``telegram_id`` field, which is what readers take the id from. String
-    order is not numeric order: ``user:10`` sorts before ``user:9``.
+    A string, not the integer Telegram id: chosen when the local database was FerretDB on
+    SQLite, which used its ``_id`` index only for string and ObjectId ids, and kept as the
+    format of every stored user document. The integer stays in each document's
+    ``telegram_id`` field, which is what readers take the id from. String order is not
+    numeric order: ``user:10`` sorts before ``user:9``.
     """
     return f"user:{telegram_id}"
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import psycopg
 from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout
 from tenacity import (
     AsyncRetrying,
@@ -30,6 +31,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     AutoReconnect,
     ConnectionFailure,
     ExecutionTimeout,
+    psycopg.OperationalError,  # the PostgreSQL under FerretDB (index creation at start)
     ConnectionError,
     TimeoutError,
 )

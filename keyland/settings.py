@@ -40,6 +40,12 @@ class MongoSettings(BaseSettings):
     url: str = Field(default="mongodb://127.0.0.1:27017/", pattern=r"^mongodb(\+srv)?://")
     database: str = Field(default="keyland", min_length=1)
     timeout_ms: int = Field(default=5000, gt=0)
+    postgres_url: str = Field(
+        default="",
+        pattern=r"^(postgres(ql)?://.*)?$",
+        description="The PostgreSQL database under FerretDB, where the indexes that serve "
+        "FerretDB's equality lookups are created; empty on MongoDB.",
+    )
 
 
 class StackSettings(BaseSettings):
@@ -52,6 +58,8 @@ class StackSettings(BaseSettings):
     kafka_version: str = "4.1.1"
     kafka_heap: str = "512m"
     kafka_controller_port: int = Field(default=9093, gt=0, lt=65536)
+    # Not 5432, where a system PostgreSQL may listen.
+    postgres_port: int = Field(default=55432, gt=0, lt=65536)
 
     @field_validator("cache_dir", "state_dir")
     @classmethod

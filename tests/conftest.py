@@ -39,7 +39,9 @@ def kafka_settings(endpoints: Endpoints, isolation: str) -> KafkaSettings:
 
 @pytest.fixture(scope="module")
 def mongo_settings(endpoints: Endpoints, isolation: str) -> MongoSettings:
-    return MongoSettings(url=endpoints.mongo_url, database=isolation)
+    return MongoSettings(
+        url=endpoints.mongo_url, database=isolation, postgres_url=endpoints.postgres_url
+    )
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +86,7 @@ def service_env(
         "KEYLAND_KAFKA_PUBLISH_TIMEOUT_S": str(kafka_settings.publish_timeout_s),
         "KEYLAND_MONGO_URL": mongo_settings.url,
         "KEYLAND_MONGO_DATABASE": mongo_settings.database,
+        "KEYLAND_MONGO_POSTGRES_URL": mongo_settings.postgres_url,
         "KEYLAND_SUBSCRIPTION_APP_ID": f"{isolation}-subscription",
         "KEYLAND_SUBSCRIPTION_DATA_DIR": str(tmp_path_factory.mktemp("subscription")),
         "KEYLAND_SUBSCRIPTION_KEY_SECRET": f"key-secret-of-{isolation}-for-tests-only",

@@ -2,7 +2,8 @@
 
 In order: endpoints given in the environment; containers when a Docker engine answers
 (testcontainers); otherwise the project's own local stack from ``infra/`` (Kafka from
-Maven Central jars, FerretDB built from the Go module proxy), started if not running.
+Maven Central jars, Debian's PostgreSQL 15, FerretDB built from the Go module proxy),
+started if not running.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from dataclasses import dataclass
 from keyland.settings import KafkaSettings, MongoSettings, StackSettings
 from keyland.stack.ferretdb import FerretDB
 from keyland.stack.kafka import Kafka
+from keyland.stack.postgres import PostgreSQL
 
 
 @dataclass(frozen=True)
 class Endpoints:
     kafka_bootstrap: str
     mongo_url: str
+    postgres_url: str = ""  # the PostgreSQL under FerretDB; empty on MongoDB
 
 
 def _docker_engine_answers() -> bool:
@@ -52,12 +55,18 @@ def _containers() -> Iterator[Endpoints]:
 def real_endpoints() -> Iterator[Endpoints]:
     """Yield endpoints of a real broker and database for the test session."""
     if os.environ.get("KEYLAND_KAFKA_BOOTSTRAP") and os.environ.get("KEYLAND_MONGO_URL"):
-        yield Endpoints(os.environ["KEYLAND_KAFKA_BOOTSTRAP"], os.environ["KEYLAND_MONGO_URL"])
+        yield Endpoints(
+            os.environ["KEYLAND_KAFKA_BOOTSTRAP"],
+            os.environ["KEYLAND_MONGO_URL"],
+            os.environ.get("KEYLAND_MONGO_POSTGRES_URL", ""),
+        )
     elif _docker_engine_answers():
         with _containers() as endpoints:
             yield endpoints
     else:
         kafka_settings, mongo_settings, stack = KafkaSettings(), MongoSettings(), StackSettings()
+        postgres = PostgreSQL(stack)
         Kafka(stack, kafka_settings).start()
-        FerretDB(stack, mongo_settings).start()
-        yield Endpoints(kafka_settings.bootstrap, mongo_settings.url)
+        postgres.start()
+        FerretDB(stack, mongo_settings, postgres.url).start()
+        yield Endpoints(kafka_settings.bootstrap, mongo_settings.url, postgres.url)

@@ -25,9 +25,9 @@ from events import external_event_id
 from events.registry import TOPICS, TopicNames
 from events.subscriptions import SubscriptionExtended
 from keyland.mongo import Document, user_document_id
+from keyland.periods import extend
 from keyland.plans import DEFAULT_PLANS
 from keyland.stack.node import Node
-from services.subscription.domain.calendar import extend
 from tests.kafka_tail import read_topic
 from tests.provisioning import keys_on
 

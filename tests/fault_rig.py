@@ -41,7 +41,7 @@ REDELIVERY += ["--delivery-timeout", "15"]
 class Rig:
     """The parts of one run; ``with Rig(...) as rig`` starts them and always stops them."""
 
-    def __init__(self, work: Path, mongo_url: str) -> None:
+    def __init__(self, work: Path, mongo_url: str, postgres_url: str) -> None:
         self.work = work
         self.name = f"f{uuid.uuid4().hex[:10]}"
         stack = StackSettings(
@@ -49,7 +49,7 @@ class Rig:
         )
         self.kafka = Kafka(stack, KafkaSettings(bootstrap=f"127.0.0.1:{free_port()}"))
         self.topics = TopicNames(f"{self.name}.")
-        self.mongo = MongoSettings(url=mongo_url, database=self.name)
+        self.mongo = MongoSettings(url=mongo_url, database=self.name, postgres_url=postgres_url)
         self.nodes = [new_node(work / "nodes", name) for name in ("finland", "germany")]
         self.emulator_url = f"http://127.0.0.1:{free_port()}"
         self.ingest_url = f"http://127.0.0.1:{free_port()}"
@@ -128,6 +128,7 @@ class Rig:
             "KEYLAND_KAFKA_PUBLISH_TIMEOUT_S": "3",
             "KEYLAND_MONGO_URL": self.mongo.url,
             "KEYLAND_MONGO_DATABASE": self.mongo.database,
+            "KEYLAND_MONGO_POSTGRES_URL": self.mongo.postgres_url,
             "KEYLAND_SUBSCRIPTION_APP_ID": f"{self.name}-subscription",
             "KEYLAND_SUBSCRIPTION_DATA_DIR": str(self.work / "subscription"),
             "KEYLAND_SUBSCRIPTION_KEY_SECRET": secrets.token_urlsafe(32),

@@ -115,10 +115,10 @@ class Summary:
         )
 
 
-def run(plan: FaultPlan, work: Path, mongo_url: str) -> Summary:
+def run(plan: FaultPlan, work: Path, mongo_url: str, postgres_url: str) -> Summary:
     """Start everything under ``work``, run ``plan``, stop everything; the summary."""
     started = time.monotonic()
-    with Rig(work, mongo_url) as rig:
+    with Rig(work, mongo_url, postgres_url) as rig:
         summary = asyncio.run(FaultRun(plan, rig).run())
     summary.total_s = time.monotonic() - started
     return summary

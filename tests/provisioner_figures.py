@@ -74,7 +74,9 @@ def summary(name: str, samples: list[float]) -> str:
 async def measure(endpoints: Endpoints, users: int, outages: int, home: Path) -> None:
     prefix = f"f{secrets.token_hex(5)}"
     kafka = KafkaSettings(bootstrap=endpoints.kafka_bootstrap, topic_prefix=f"{prefix}.")
-    mongo = MongoSettings(url=endpoints.mongo_url, database=prefix)
+    mongo = MongoSettings(
+        url=endpoints.mongo_url, database=prefix, postgres_url=endpoints.postgres_url
+    )
     topics = TopicNames(kafka.topic_prefix)
     await ensure_topics(kafka.bootstrap, topics)
     await wait_until_visible(kafka.bootstrap, [topics("subscriptions"), topics("bot.actions")])
@@ -111,6 +113,7 @@ def start_worker(
         "KEYLAND_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
         "KEYLAND_MONGO_URL": mongo.url,
         "KEYLAND_MONGO_DATABASE": mongo.database,
+        "KEYLAND_MONGO_POSTGRES_URL": mongo.postgres_url,
         "KEYLAND_PROVISIONER_APP_ID": f"{prefix}-provisioner",
         "KEYLAND_PROVISIONER_DATA_DIR": str(home / "data"),
         "KEYLAND_PROVISIONER_COUNTRIES_FILE": str(countries),

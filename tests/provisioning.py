@@ -3,12 +3,14 @@ file, the facts the subscription service would publish, and looks at nodes and t
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import random
 import secrets
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,6 +53,19 @@ def new_node(state_dir: Path, name: str) -> Node:
         agent_port=free_port(),
         token=secrets.token_urlsafe(24),
     )
+
+
+@contextlib.contextmanager
+def running_nodes(state_dir: Path, names: Iterable[str]) -> Iterator[list[Node]]:
+    """Nodes named ``names``, started, and stopped afterwards (also half-started ones)."""
+    made = [new_node(state_dir, name) for name in names]
+    try:
+        for node in made:
+            node.start()
+        yield made
+    finally:
+        for node in made:
+            node.stop()
 
 
 def write_text(path: Path, text: str) -> None:

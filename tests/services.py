@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from emulators.serving import BackgroundServer
@@ -68,6 +69,12 @@ def read_api(env: dict[str, str], log_dir: Path, token: str, **extra: str) -> It
         program.stop()
 
 
+@dataclass
+class RunningIngest:
+    program: Program
+    url: str
+
+
 @contextmanager
 def payments_ingest(
     env: dict[str, str],
@@ -78,7 +85,7 @@ def payments_ingest(
     shop: tuple[str, str],
     yookassa_url: str,
     **extra: str,
-) -> Iterator[str]:
+) -> Iterator[RunningIngest]:
     """The payments ingest on ``port`` against a YooKassa emulator (``shop`` = id, secret
     key), trusting loopback as YooKassa's network unless ``extra`` says otherwise."""
     settings = {
@@ -96,6 +103,6 @@ def payments_ingest(
     program.start()
     try:
         wait_http(f"{url}/health", program)
-        yield url
+        yield RunningIngest(program, url)
     finally:
         program.stop()

@@ -1,4 +1,4 @@
-// Command keyland-ferretdb runs FerretDB v1 through its embeddable package.
+// Command keyland-ferretdb runs FerretDB v1 on PostgreSQL through its embeddable package.
 //
 // The upstream `cmd/ferretdb` main panics when installed from the module proxy because
 // build/version/version.txt is not part of the module (FerretDB issue #2982); the
@@ -20,11 +20,14 @@ import (
 
 func main() {
 	listenAddr := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
-	handler := flag.String("handler", "sqlite", "backend: sqlite or postgresql")
-	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite directory URI (sqlite handler)")
-	postgresqlURL := flag.String("postgresql-url", "", "PostgreSQL URL (postgresql handler)")
+	postgresqlURL := flag.String("postgresql-url", "", "PostgreSQL URL, e.g. postgres://user@host:5432/db (required)")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
 	flag.Parse()
+
+	if *postgresqlURL == "" {
+		fmt.Fprintln(os.Stderr, "-postgresql-url is required")
+		os.Exit(2)
+	}
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -36,8 +39,7 @@ func main() {
 	db, err := ferretdb.New(&ferretdb.Config{
 		Listener:      ferretdb.ListenerConfig{TCP: *listenAddr},
 		Logger:        logger,
-		Handler:       *handler,
-		SQLiteURL:     *sqliteURL,
+		Handler:       "postgresql",
 		PostgreSQLURL: *postgresqlURL,
 	})
 	if err != nil {
@@ -48,7 +50,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	logger.Warn("FerretDB listening", "uri", db.MongoDBURI(), "handler", *handler)
+	logger.Warn("FerretDB listening", "uri", db.MongoDBURI(), "handler", "postgresql")
 	if err := db.Run(ctx); err != nil && ctx.Err() == nil {
 		logger.Error("FerretDB stopped", "error", err)
 		os.Exit(1)

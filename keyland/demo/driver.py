@@ -122,7 +122,7 @@ class StackView:
     def local(cls) -> StackView:
         """The stack ``make up`` runs, with the tokens it generated."""
         stack = load(StackSettings)
-        env = local_env(stack.state_dir)
+        env = local_env(stack)
         countries_file = Path(env["KEYLAND_PROVISIONER_COUNTRIES_FILE"])
         if not countries_file.exists():
             raise DemoFailed(f"no countries file at {countries_file}")

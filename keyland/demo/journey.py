@@ -206,7 +206,7 @@ class Journey:
         )
         before = len(await self.operator.inbox())
         ordered = self.timeline.now()
-        await self.operator.send(f"tgid={self.friend.id} days+=-{days}")
+        await self.operator.send(f"tgid={self.friend.id} days-={days}")
         sent = opening("admin_adjustment_sent")
         await self.operator.received(
             lambda m: shown(m).startswith(sent), "the admin's confirmation", after=before

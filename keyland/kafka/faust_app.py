@@ -9,10 +9,8 @@ offset reset and would swallow a replay) — idempotency lives in the database.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -21,23 +19,27 @@ import faust
 from faust.worker import Worker
 from pymongo.asynchronous.database import AsyncDatabase
 
-from events import Envelope, Event, decode
 from events.registry import TopicNames
-from keyland.kafka.dlq import DeadLetters, FailedRecord
+from keyland.kafka.batches import (
+    DEFAULT_LIMITS,
+    BatchConsumer,
+    BatchHandler,
+    BatchLimits,
+    Handler,
+)
+from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.topics import wait_until_visible
 from keyland.mongo import Document
 from keyland.observability import metrics
 from keyland.observability.checks import worker_checks
-from keyland.observability.logs import event_context
 from keyland.observability.ops_server import OpsServer
 from keyland.ops.kafka_admin import plain_consumer
 from keyland.ops.lag import group_lags
-from keyland.retry import retry_transient
 from keyland.settings import KafkaSettings, ServesOperations
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Envelope[Event]], Awaitable[None]]
+__all__ = ["BatchHandler", "BatchLimits", "Handler", "PermanentError", "consume", "make_app"]
 
 
 class PermanentError(ValueError):
@@ -63,7 +65,11 @@ def make_app(
         topic_disable_leader=True,
         topic_allow_declare=False,
         consumer_auto_offset_reset="earliest",
-        broker_commit_every=1,
+        # Offsets are committed in the background every half second, never ahead of the
+        # acks, which follow each batch's effects: a crash replays at most that much, and
+        # the handlers are idempotent. (Committing every record cost a blocking
+        # OffsetCommit per record per group.)
+        broker_commit_every=10_000,
         broker_commit_interval=0.5,
         # A crashed worker's partitions move to a live one after 10 s, not faust's 60 s.
         broker_session_timeout=10.0,
@@ -134,14 +140,20 @@ def consume(
     base_topics: tuple[str, ...],
     handle: Handler,
     dead_letters: DeadLetters,
+    *,
+    handle_batch: BatchHandler | None = None,
+    limits: BatchLimits = DEFAULT_LIMITS,
 ) -> None:
     """Register one agent on ``base_topics``: decode, handle, dead-letter what cannot apply.
 
-    One agent over several topics handles their records one at a time; with equal
-    partition counts faust co-partitions them, so one user's records from every topic
-    meet in the same agent (one writer per user). Transient failures (database or Kafka
-    away) are retried until they pass, so the partition waits rather than skipping; the
-    offset is committed only after the handler returned or the record reached the DLQ.
+    One agent over several topics handles their records in batches (see
+    :mod:`keyland.kafka.batches`), one batch at a time; with equal partition counts faust
+    co-partitions them, so one user's records from every topic meet in the same agent (one
+    writer per user). ``handle_batch``, when given, applies a whole batch with fewer round
+    trips; otherwise each record goes through ``handle`` in order. Transient failures
+    (database or Kafka away) are retried until they pass, so the partition waits rather
+    than skipping; offsets are committed only after the batch's effects, or after a
+    record reached the DLQ.
     """
     topic = app.topic(
         *(topics(base) for base in base_topics),
@@ -150,47 +162,10 @@ def consume(
         key_serializer="raw",
         value_serializer="raw",
     )
-
-    consumer = app.conf.id
-
-    async def apply(envelope: Envelope[Event], topic: str) -> None:
-        with event_context(envelope.event_id, envelope.correlation_id, envelope.type):
-            started = time.perf_counter()
-            await retry_transient(functools.partial(handle, envelope))
-            took = time.perf_counter() - started
-            metrics.EVENT_HANDLING_SECONDS.labels(consumer, envelope.type).observe(took)
-            metrics.EVENTS_PROCESSED.labels(consumer, topic, envelope.type).inc()
-            log.info("handled %s from %s in %.1f ms", envelope.type, topic, took * 1000)
+    batches = BatchConsumer(app.conf.id, topics, handle, dead_letters, handle_batch)
 
     async def agent(stream: Any) -> None:
-        async for event in stream.events():
-            message = event.message
-            topic, kind = topics.base(message.topic), "undecodable"
-            try:
-                envelope = decode(message.value, topic=topic)
-                kind = envelope.type
-                await apply(envelope, topic)
-            except Exception as error:  # noqa: BLE001 - anything not transient is this record's fault
-                # Invalid records (DecodeError, PermanentError) and failures no retry can
-                # cure (the database refusing a document, a bug) go to the DLQ with their
-                # error, so the partition keeps moving and the record waits for a redrive.
-                log.warning(
-                    "dead-lettering %s[%s]@%s: %r",
-                    message.topic,
-                    message.partition,
-                    message.offset,
-                    error,
-                )
-                record = FailedRecord(
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                    key=message.key,
-                    value=message.value,
-                    headers=list(message.headers or []),
-                )
-                await retry_transient(functools.partial(dead_letters.send, record, error))
-                metrics.EVENTS_FAILED.labels(consumer, topic, kind, type(error).__name__).inc()
+        await batches.run(stream, limits)
 
     agent.__name__ = "consume_" + "_".join(base.replace(".", "_") for base in base_topics)
     app.agent(topic, name=f"{app.conf.id}.{agent.__name__}", concurrency=1)(agent)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Self
+from collections.abc import Awaitable, Sequence
+from typing import Self, TypeVar
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber, UnknownProducerId
@@ -24,6 +25,7 @@ class PublishFailed(RuntimeError):
 
 
 Headers = list[tuple[str, bytes]]
+T = TypeVar("T")
 
 
 def envelope_headers(envelope: Envelope[Event]) -> Headers:
@@ -96,6 +98,29 @@ class EventPublisher:
             headers=envelope_headers(envelope),
         )
 
+    async def publish_many(self, envelopes: Sequence[Envelope[Event]]) -> None:
+        """Send in order (one key's records keep their order), then wait once for every
+        acknowledgement: one round trip's wait for the lot, not one per record."""
+        if not envelopes:
+            return
+        await self.start()
+        producer = self._producer
+        assert producer is not None
+
+        async def send_all() -> None:
+            pending = [
+                await producer.send(
+                    self._topics.of(envelope.payload),
+                    value=encode(envelope),
+                    key=envelope.key,
+                    headers=envelope_headers(envelope),
+                )
+                for envelope in envelopes
+            ]
+            await asyncio.gather(*pending)
+
+        await self._acknowledged(producer, send_all(), "its topics")
+
     async def send_raw(
         self, topic: str, *, key: bytes | None, value: bytes | None, headers: Headers
     ) -> RecordMetadata:
@@ -103,11 +128,15 @@ class EventPublisher:
         await self.start()
         producer = self._producer
         assert producer is not None
+        sent = producer.send_and_wait(topic, value=value, key=key, headers=headers)
+        return await self._acknowledged(producer, sent, topic)
+
+    async def _acknowledged(
+        self, producer: AIOKafkaProducer, sending: Awaitable[T], topic: str
+    ) -> T:
+        """``sending``'s result once Kafka acknowledged it in time, else PublishFailed."""
         try:
-            return await asyncio.wait_for(
-                producer.send_and_wait(topic, value=value, key=key, headers=headers),
-                self._timeout_s,
-            )
+            return await asyncio.wait_for(sending, self._timeout_s)
         except _SEQUENCE_LOST as error:
             await self._discard(producer)
             raise PublishFailed(

@@ -19,9 +19,12 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from keyland.http import BodyLimitMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,7 @@ class OpsServer:
     """``/health`` and ``/metrics`` of a worker, served until cancelled."""
 
     def __init__(self, host: str, port: int, checks: Mapping[str, Check]) -> None:
-        app = Starlette(routes=ops_routes(checks))
+        app = Starlette(routes=ops_routes(checks), middleware=[Middleware(BodyLimitMiddleware)])
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
         self._server = _QuietServer(config)
 

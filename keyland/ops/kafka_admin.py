@@ -47,10 +47,15 @@ async def plain_consumer(
         await consumer.stop()
 
 
-async def active_members(bootstrap: str, group: str) -> int:
+async def group_members(bootstrap: str, group: str) -> int | None:
+    """The members ``group`` has now, or None when the broker knows no such group (it
+    describes an unknown group as ``Dead`` rather than failing)."""
     async with admin_client(bootstrap) as admin:
         described = await admin.describe_consumer_groups([group])
-    return sum(len(g[5]) for response in described for g in response.groups)
+    found = [g for response in described for g in response.groups]
+    if all(g[2] == "Dead" for g in found):
+        return None
+    return sum(len(g[5]) for g in found)
 
 
 async def committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:

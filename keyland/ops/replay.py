@@ -2,8 +2,9 @@
 
 Our consumers are idempotent by event id, so a replay re-reads without re-applying; it
 rebuilds what a fresh database lacks. Only catalog source topics can be replayed (never a
-DLQ, faust's internal or changelog topics), and only while the group has no members:
-resetting under a running consumer would be overwritten by its next commit.
+DLQ, faust's internal or changelog topics), only for a group the broker knows, and only
+while the group has no members: resetting under a running consumer would be overwritten by
+its next commit.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aiokafka import TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from events.registry import TopicNames
-from keyland.ops.kafka_admin import active_members, committed, extents, plain_consumer
+from keyland.ops.kafka_admin import committed, extents, group_members, plain_consumer
 
 
 class ReplayRefused(RuntimeError):
@@ -29,6 +30,18 @@ class Move:
     target: int
 
 
+async def _require_stopped(bootstrap: str, group: str) -> None:
+    members = await group_members(bootstrap, group)
+    if members is None:
+        raise ReplayRefused(
+            f"group {group!r} does not exist (a typo? `keyland lag` lists the groups)"
+        )
+    if members:
+        raise ReplayRefused(
+            f"group {group!r} has {members} active member(s); stop its consumers first"
+        )
+
+
 async def plan_replay(
     bootstrap: str,
     names: TopicNames,
@@ -38,7 +51,8 @@ async def plan_replay(
     from_offset: int | None = None,
     from_time: datetime | None = None,
 ) -> list[Move]:
-    """Where each partition of ``topic`` would restart for ``group``."""
+    """Where each partition of ``topic`` would restart for ``group``; refused for a group
+    the broker does not know (committing would create it, so a typo would go unnoticed)."""
     if (from_offset is None) == (from_time is None):
         raise ReplayRefused("give exactly one of --from-offset and --from-time")
     try:
@@ -47,11 +61,7 @@ async def plan_replay(
         raise ReplayRefused(f"{topic!r} is not a source topic of the catalog") from error
     if topic != names(base):
         raise ReplayRefused(f"{topic!r} is a dead-letter topic; use `keyland dlq redrive`")
-    members = await active_members(bootstrap, group)
-    if members:
-        raise ReplayRefused(
-            f"group {group!r} has {members} active member(s); stop its consumers first"
-        )
+    await _require_stopped(bootstrap, group)
     current = await committed(bootstrap, group)
     async with plain_consumer(bootstrap) as consumer:
         spans = await extents(consumer, topic)
@@ -72,9 +82,8 @@ async def plan_replay(
 
 
 async def apply_replay(bootstrap: str, topic: str, group: str, moves: list[Move]) -> None:
-    """Commit the planned offsets for ``group`` (re-checking it is still empty)."""
-    if await active_members(bootstrap, group):
-        raise ReplayRefused(f"group {group!r} got active members meanwhile; nothing changed")
+    """Commit the planned offsets for ``group`` (re-checking it still exists, empty)."""
+    await _require_stopped(bootstrap, group)
     async with plain_consumer(bootstrap, group_id=group) as consumer:
         partitions = [TopicPartition(topic, move.partition) for move in moves]
         consumer.assign(partitions)

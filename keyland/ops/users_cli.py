@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 
 from keyland.mongo import database
 from keyland.ops.users import find_users, load_user, render_matches, render_user
@@ -15,6 +15,19 @@ users_app = typer.Typer(
     help="Look users up: subscription, payments, keys, notices (read-only).",
     no_args_is_help=True,
 )
+
+# Wide enough for any table we print; only used to measure, never to print.
+_UNBOUNDED_COLUMNS = 100_000
+
+
+def _print_whole(tables: RenderableType) -> None:
+    """Print to stdout; into a pipe or a file, every column whole. Rich assumes 80 columns
+    when stdout is no terminal and then wraps or cuts cells, which breaks ``grep``."""
+    console = Console()
+    if not console.is_terminal:
+        natural = Console(width=_UNBOUNDED_COLUMNS).measure(tables).maximum
+        console = Console(width=max(natural, 1))
+    console.print(tables)
 
 
 @users_app.command("show")
@@ -31,7 +44,7 @@ def show(
     if view is None:
         typer.echo(f"no user {telegram_id}", err=True)
         raise typer.Exit(1)
-    Console().print(render_user(view, datetime.now(UTC)))
+    _print_whole(render_user(view, datetime.now(UTC)))
 
 
 @users_app.command("find")
@@ -48,4 +61,4 @@ def find(
     if not matches:
         typer.echo(f"no user matches {query!r}", err=True)
         raise typer.Exit(1)
-    Console().print(render_matches(matches, datetime.now(UTC)))
+    _print_whole(render_matches(matches, datetime.now(UTC)))

@@ -11,6 +11,7 @@ from keyland.stack.ferretdb import FerretDB
 from keyland.stack.kafka import Kafka
 from keyland.stack.local_env import LOCAL_NODES, local_env
 from keyland.stack.node import Node
+from keyland.stack.postgres import PostgreSQL
 from keyland.stack.process import Daemon
 from keyland.stack.services import SupervisedServices
 
@@ -25,15 +26,21 @@ class Component(Protocol):
 
 
 def infrastructure() -> list[Component]:
-    """Kafka and the database: what every service and integration test needs."""
+    """Kafka and the database (PostgreSQL, FerretDB on it): what every service and
+    integration test needs. Kafka first: ``stack up`` creates the topics once it answers."""
     stack = load(StackSettings)
-    return [Kafka(stack, load(KafkaSettings)), FerretDB(stack, load(MongoSettings))]
+    postgres = PostgreSQL(stack)
+    return [
+        Kafka(stack, load(KafkaSettings)),
+        postgres,
+        FerretDB(stack, load(MongoSettings), postgres.url),
+    ]
 
 
 def local_nodes(stack: StackSettings) -> list[Component]:
     """Two country nodes on loopback (real Xray + agent each), and the countries file
     naming them, unless the operator brought a countries file of their own."""
-    env = local_env(stack.state_dir)
+    env = local_env(stack)
     nodes = [
         Node(
             stack,

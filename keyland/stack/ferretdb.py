@@ -1,7 +1,8 @@
-"""FerretDB v1 with the SQLite backend, built from the Go module proxy by our tiny Go main."""
+"""FerretDB v1 on the local PostgreSQL, built from the Go module proxy by our tiny Go main."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -20,16 +21,21 @@ FERRETDB_VERSION = "v1.24.2"
 class FerretDB:
     """Builds (once), starts and stops the local MongoDB-protocol database."""
 
-    def __init__(self, stack: StackSettings, mongo: MongoSettings) -> None:
+    def __init__(self, stack: StackSettings, mongo: MongoSettings, postgres_url: str) -> None:
         self.stack = stack
         self.url = mongo.url
         self.listen = _host_port(mongo.url)
-        self.data = stack.state_dir / "ferretdb"
+        self.postgres_url = postgres_url
         self.daemon = Daemon("ferretdb", stack.state_dir / "run", stack.state_dir / "log")
 
     @property
     def binary(self) -> Path:
-        return self.stack.cache_dir / f"ferretdb-{FERRETDB_VERSION}" / "keyland-ferretdb"
+        # Keyed by our main's sources too: a changed main is rebuilt, not taken from the cache.
+        sources = hashlib.sha256()
+        for name in ("main.go", "go.mod", "go.sum"):
+            sources.update((INFRA_DIR / name).read_bytes())
+        build = f"ferretdb-{FERRETDB_VERSION}-{sources.hexdigest()[:12]}"
+        return self.stack.cache_dir / build / "keyland-ferretdb"
 
     def fetch(self) -> Path:
         """Build our FerretDB main with the machine's Go (modules from the proxy)."""
@@ -50,17 +56,12 @@ class FerretDB:
         return self.binary
 
     def start(self, timeout_s: float = 30.0) -> None:
-        """Start FerretDB unless it runs already, and wait until it answers a ping."""
+        """Start FerretDB unless it runs already, and wait until it answers a ping (a ping
+        reaches its PostgreSQL, so ready means both answer)."""
         if self.daemon.pid() is None:
             binary = self.fetch()
-            self.data.mkdir(parents=True, exist_ok=True)
             self.daemon.start(
-                [
-                    str(binary),
-                    f"-listen-addr={self.listen}",
-                    "-handler=sqlite",
-                    f"-sqlite-url=file:{self.data.resolve()}/",
-                ]
+                [str(binary), f"-listen-addr={self.listen}", f"-postgresql-url={self.postgres_url}"]
             )
         self.daemon.wait_ready(self.ready, timeout_s)
 

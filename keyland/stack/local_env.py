@@ -14,6 +14,9 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from keyland.settings import StackSettings
+from keyland.stack.postgres import postgres_url
+
 YOOKASSA_EMULATOR_PORT = 8765
 TELEGRAM_EMULATOR_PORT = 8766
 PAYMENTS_PORT = 8080
@@ -52,15 +55,17 @@ def _secrets(state_dir: Path) -> dict[str, str]:
     return generated
 
 
-def local_env(state_dir: Path) -> dict[str, str]:
+def local_env(stack: StackSettings) -> dict[str, str]:
     """Variables to give the local services: what is configured, else invented defaults."""
-    made = _secrets(state_dir)
+    made = _secrets(stack.state_dir)
     defaults = {
         "KEYLAND_SUBSCRIPTION_API_TOKEN": made["KEYLAND_SUBSCRIPTION_API_TOKEN"],
         "KEYLAND_SUBSCRIPTION_KEY_SECRET": made["KEYLAND_SUBSCRIPTION_KEY_SECRET"],
         "KEYLAND_PAYMENTS_INTERNAL_TOKEN": made["KEYLAND_PAYMENTS_INTERNAL_TOKEN"],
         "KEYLAND_PAYMENTS_PORT": str(PAYMENTS_PORT),
         "KEYLAND_SUBSCRIPTION_API_PORT": str(SUBSCRIPTION_API_PORT),
+        # The local FerretDB's PostgreSQL, where the services create their lookup indexes.
+        "KEYLAND_MONGO_POSTGRES_URL": postgres_url(stack),
     }
     env = {k: _configured(k) or v for k, v in defaults.items()}
     env |= {
@@ -72,7 +77,7 @@ def local_env(state_dir: Path) -> dict[str, str]:
         "KEYLAND_BOT_LINKS_TOKEN": _configured("KEYLAND_PROVISIONER_API_TOKEN")
         or made["KEYLAND_PROVISIONER_API_TOKEN"],
     }
-    countries = str((state_dir / "countries.json").resolve())
+    countries = str((stack.state_dir / "countries.json").resolve())
     node_token = (
         _configured("KEYLAND_PROVISIONER_NODE_TOKEN") or made["KEYLAND_PROVISIONER_NODE_TOKEN"]
     )

@@ -90,12 +90,17 @@ class Daemon:
             time.sleep(0.2)
         raise StartError(f"{self.name} not ready after {timeout_s:.0f}s; see {self.log_file}")
 
-    def stop(self, timeout_s: float = 20.0) -> bool:
-        """SIGTERM the process group, SIGKILL what is left after ``timeout_s``."""
+    def stop(self, timeout_s: float = 20.0, *, leader_signal: signal.Signals | None = None) -> bool:
+        """SIGTERM the process group (or send ``leader_signal`` to the leader alone, for a
+        server that stops its children itself), SIGKILL what is left after ``timeout_s``."""
         pid = self.pid()
         if pid is None:
             return False
-        _signal_group(pid, signal.SIGTERM)
+        if leader_signal is None:
+            _signal_group(pid, signal.SIGTERM)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, leader_signal)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.1)

@@ -51,7 +51,7 @@ def _ops_health(env: dict[str, str], service: str) -> str:
 
 def service_specs(stack: StackSettings) -> list[ServiceSpec]:
     """Every program of the local stack besides Kafka and the database, in start order."""
-    env = local_env(stack.state_dir)
+    env = local_env(stack)
     specs: list[ServiceSpec] = []
     if emulating_yookassa(env):
         specs.append(

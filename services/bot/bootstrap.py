@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aiogram import Bot, Dispatcher
 from pymongo import AsyncMongoClient
 
+from keyland.indexes import prepared
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.observability import checks as health_checks
@@ -108,6 +109,7 @@ def bootstrap(
         observer.outer_middleware(viewer)
     dispatcher.include_router(root_router())
     dispatcher.startup.register(publish_commands)
+    dispatcher.startup.register(prepared(storage.owned(), mongo.postgres_url))
     return Container(
         settings=settings,
         bot=bot,

@@ -18,6 +18,7 @@ class AdminTool(StrEnum):
     ADD_TIME = "addtime"
     TEST = "test"
     STATS = "stats"
+    HELD = "held"
 
 
 class AdminMenu(CallbackData, prefix="admin"):
@@ -26,3 +27,10 @@ class AdminMenu(CallbackData, prefix="admin"):
 
 class BroadcastDecision(CallbackData, prefix="bcast"):
     send: bool
+
+
+class HeldDecision(CallbackData, prefix="held"):
+    """An admin grants (as its claimed plan) or refunds a held payment."""
+
+    payment_id: str
+    grant: bool

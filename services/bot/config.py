@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from events.admin_commands import MAX_ADJUSTMENT_DAYS
 from keyland.plans import DEFAULT_PLANS, PlanSpec
 from keyland.settings import ServesOperations
 
@@ -55,6 +56,13 @@ class BotSettings(ServesOperations):
     links_url: str = Field(default="http://127.0.0.1:8082", pattern=_URL)
     links_token: SecretStr = Field(description="Bearer token of the provisioner's links API.")
     http_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    max_horizon_days: int = Field(
+        default=1825,
+        gt=0,
+        le=MAX_ADJUSTMENT_DAYS,
+        description="KEYLAND_SUBSCRIPTION_MAX_HORIZON_DAYS's value: the admin panel refuses "
+        "a longer adjustment at once and names this maximum.",
+    )
     plans: Annotated[dict[str, PlanSpec], NoDecode] = Field(
         default_factory=lambda: dict(DEFAULT_PLANS),
         min_length=1,

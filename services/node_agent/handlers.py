@@ -8,12 +8,28 @@ reconciliation never acts on a record that a request is halfway through changing
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
 
 from services.node_agent.adapters.user_store import UserStore
-from services.node_agent.adapters.xray_api import Traffic, XrayApi
+from services.node_agent.adapters.xray_api import Traffic, XrayApi, XrayRejected
+from services.node_agent.domain.batch import Batch
 from services.node_agent.domain.keys import KeyId
 from services.node_agent.domain.links import LinkTemplate, connection_link
 from services.node_agent.domain.reconcile import Changes, changes_needed
+
+# Xray calls of one batch in flight at once: a batch of hundreds takes a few round trips
+# time instead of hundreds, without flooding Xray's API.
+XRAY_CALLS_AT_ONCE = 16
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Per key: its link (enabled), disabled, or why Xray refused it."""
+
+    links: dict[KeyId, str] = field(default_factory=dict)
+    disabled: tuple[KeyId, ...] = ()
+    refused: dict[KeyId, str] = field(default_factory=dict)
 
 
 class NodeUsers:
@@ -31,16 +47,44 @@ class NodeUsers:
         When Xray is unreachable the key stays recorded and :class:`XrayUnavailable`
         propagates; the watcher applies the key as soon as Xray answers again.
         """
-        async with self._lock:
-            self.store.add(key_id)
-            await self.xray.add_user(key_id)
-        return connection_link(key_id, self.links)
+        result = await self.apply(Batch(enable=(key_id,)))
+        if key_id in result.refused:
+            raise XrayRejected(result.refused[key_id])
+        return result.links[key_id]
 
     async def disable(self, key_id: KeyId) -> None:
         """Disable ``key_id`` (idempotent): no new connection is accepted after this."""
+        result = await self.apply(Batch(disable=(key_id,)))
+        if key_id in result.refused:
+            raise XrayRejected(result.refused[key_id])
+
+    async def apply(self, batch: Batch) -> BatchResult:
+        """Enable and disable many keys (idempotent), recorded in one transaction.
+
+        A key Xray refuses is answered as refused and the others still apply; the record
+        keeps it as asked, so the watcher retries it. Xray unreachable raises
+        :class:`XrayUnavailable` once every call of the batch ended, as :meth:`enable`.
+        """
         async with self._lock:
-            self.store.remove(key_id)
-            await self.xray.remove_user(key_id)
+            self.store.change(batch.enable, batch.disable)
+            calls: dict[KeyId, Awaitable[None]] = {
+                **{key: self.xray.add_user(key) for key in batch.enable},
+                **{key: self.xray.remove_user(key) for key in batch.disable},
+            }
+            outcomes = await _bounded(list(calls.values()), XRAY_CALLS_AT_ONCE)
+        refused: dict[KeyId, str] = {}
+        for key, outcome in zip(calls, outcomes, strict=True):
+            if isinstance(outcome, XrayRejected):
+                refused[key] = str(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        return BatchResult(
+            links={
+                key: connection_link(key, self.links) for key in batch.enable if key not in refused
+            },
+            disabled=tuple(key for key in batch.disable if key not in refused),
+            refused=refused,
+        )
 
     def enabled(self) -> list[KeyId]:
         return self.store.all()
@@ -63,3 +107,14 @@ class NodeUsers:
             for email in changes.to_remove:
                 await self.xray.remove_user(email)
         return changes
+
+
+async def _bounded(calls: list[Awaitable[None]], at_once: int) -> list[BaseException | None]:
+    """Await ``calls``, at most ``at_once`` at a time; each one's exception or None."""
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(call: Awaitable[None]) -> None:
+        async with gate:
+            await call
+
+    return await asyncio.gather(*(one(c) for c in calls), return_exceptions=True)

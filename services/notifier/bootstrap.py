@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from keyland.indexes import prepared
 from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
@@ -40,6 +42,7 @@ class Container:
     scheduler: Scheduler
     broadcaster: Broadcaster
     sender: TelegramSender
+    prepare_database: Callable[[], Awaitable[None]]  # its collections and indexes, at start
 
 
 def bootstrap() -> Container:
@@ -75,6 +78,7 @@ def bootstrap() -> Container:
             db["broadcasts"],
             settings.reminders(),
             settings.regions(),
+            alert_ids=settings.alert_ids,
             redelivery=Redelivery(
                 pending, claims, users, notices, notice_sender, claim_lease=lease
             ),
@@ -91,4 +95,14 @@ def bootstrap() -> Container:
             senders=settings.broadcast_senders,
         ),
         sender=sender,
+        prepare_database=prepared(
+            [
+                *notices.owned(),
+                *pending.owned(),
+                *claims.owned(),
+                *users.owned(),
+                *broadcasts.owned(),
+            ],
+            mongo.postgres_url,
+        ),
     )

@@ -33,6 +33,10 @@ class NotifierSettings(ServesOperations):
     messages_per_second: float = Field(default=30.0, gt=0)
     messages_per_chat_per_second: float = Field(default=1.0, gt=0)
     broadcast_senders: int = Field(default=16, ge=1, le=64)
+    alert_ids: list[int] = Field(
+        default_factory=list,
+        description="Telegram ids told of money not credited as a plan (JSON list; the bot's admins).",
+    )
     countries_file: Path | None = Field(
         default=None,
         description="The provisioner's countries file: region buttons after a first purchase.",

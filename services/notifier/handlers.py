@@ -15,6 +15,7 @@ from events.admin_commands import BroadcastRequested
 from events.bot_actions import UserSeen, UserStarted
 from keyland.mongo import Document
 from services.notifier.adapters.notices import Notices
+from services.notifier.domain.alerts import alerts
 from services.notifier.domain.notices import Notice
 from services.notifier.domain.planning import plan
 from services.notifier.redelivery import Redelivery
@@ -28,6 +29,7 @@ class NotifierHandler:
         reminders: Sequence[timedelta],
         regions: Sequence[str],
         *,
+        alert_ids: Sequence[int] = (),
         redelivery: Redelivery,
         on_planned: Callable[[list[Notice]], None] = lambda _: None,
     ) -> None:
@@ -36,6 +38,7 @@ class NotifierHandler:
         self._broadcasts = broadcasts
         self._reminders = reminders
         self._regions = regions
+        self._alert_ids = alert_ids
         self._redelivery = redelivery
 
     async def __call__(self, envelope: Envelope[Event]) -> None:
@@ -47,7 +50,10 @@ class NotifierHandler:
                 envelope.payload.telegram_id, envelope.occurred_at, datetime.now(UTC)
             )
             return
-        planned = plan(envelope, self._reminders, self._regions)
+        planned = [
+            *plan(envelope, self._reminders, self._regions),
+            *alerts(envelope, self._alert_ids),
+        ]
         if planned:
             await self._notices.plan(planned, planned_at=envelope.occurred_at)
             self._on_planned(planned)

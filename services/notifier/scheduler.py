@@ -3,7 +3,7 @@
 The scheduler keeps the notices due within the next minutes in memory, filled by a
 database query every ``refresh_every`` (its own task) and by the consumer as it plans new
 ones; the send loop works from memory, so lateness does not grow with the number of notices planned
-for later (a query over 100,000 documents is seconds on FerretDB's SQLite backend).
+for later (FerretDB answers the due query, a range, by reading the whole collection).
 On start it sends what fell due while it was down (the due query has no lower bound).
 
 A user who blocked the bot is skipped without a send. A notice the user must not miss

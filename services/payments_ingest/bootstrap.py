@@ -6,8 +6,10 @@ from starlette.applications import Starlette
 from yookassa.domain.common import SecurityHelper
 
 from keyland.kafka.producer import EventPublisher
-from keyland.observability.checks import kafka as kafka_check
-from keyland.settings import KafkaSettings, load
+from keyland.mongo import async_database
+from keyland.observability import checks
+from keyland.settings import KafkaSettings, MongoSettings, load
+from services.payments_ingest.adapters.orders import Orders
 from services.payments_ingest.adapters.yookassa_api import YooKassaApi
 from services.payments_ingest.config import PaymentsSettings
 from services.payments_ingest.domain.trust import networks
@@ -16,7 +18,8 @@ from services.payments_ingest.handlers import IngestHandlers
 
 
 def bootstrap() -> tuple[PaymentsSettings, Starlette]:
-    settings, kafka = load(PaymentsSettings), load(KafkaSettings)
+    settings, kafka, mongo = load(PaymentsSettings), load(KafkaSettings), load(MongoSettings)
+    db = async_database(mongo, app_name="payments_ingest")
     publisher = EventPublisher.from_settings(kafka, client_id="payments_ingest")
     trusted = [*settings.extra_trusted_networks]
     if settings.trust_yookassa_networks:
@@ -29,6 +32,7 @@ def bootstrap() -> tuple[PaymentsSettings, Starlette]:
             settings.yookassa_timeout_s,
         ),
         publisher=publisher,
+        orders=Orders(db["orders"]),
         plans=settings.plan_book(),
         trusted_networks=networks(trusted),
         trusted_proxies=networks(settings.trusted_proxies),
@@ -37,6 +41,7 @@ def bootstrap() -> tuple[PaymentsSettings, Starlette]:
     app = build_app(
         handlers,
         settings.internal_token.get_secret_value(),
-        checks={"kafka": kafka_check(kafka.bootstrap)},
+        checks={"kafka": checks.kafka(kafka.bootstrap), "database": checks.database(db)},
+        max_body=settings.max_body_bytes,
     )
     return settings, app

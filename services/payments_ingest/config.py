@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from keyland.http import DEFAULT_MAX_BODY
 from keyland.plans import DEFAULT_PLANS, PlanSpec
 from services.payments_ingest.domain.notifications import Plan
 from services.payments_ingest.domain.trust import networks
@@ -29,6 +30,9 @@ class PaymentsSettings(BaseSettings):
         default_factory=list, description="Reverse proxies whose X-Forwarded-For we believe."
     )
     internal_token: SecretStr = Field(description="Bearer token of POST /payments.")
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY, gt=0, description="Larger request bodies are refused (413)."
+    )
     return_url: str = Field(default="https://t.me/", pattern=r"^https?://")
     plans: dict[str, PlanSpec] = Field(default_factory=lambda: dict(DEFAULT_PLANS))
 

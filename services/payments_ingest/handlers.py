@@ -13,19 +13,23 @@ from typing import Any
 from yookassa.domain.notification import WebhookNotificationFactory
 
 from events import Envelope, Event, external_event_id
+from events.payments import PaymentHeld
 from keyland.kafka.producer import EventPublisher, PublishFailed
 from keyland.observability import metrics
+from services.payments_ingest.adapters.orders import Orders, OrdersUnavailable
 from services.payments_ingest.adapters.yookassa_api import (
     ApiObject,
     YooKassaApi,
+    YooKassaRefused,
     YooKassaUnavailable,
 )
 from services.payments_ingest.domain.notifications import (
     NotCreditable,
+    Order,
     Plan,
     canceled,
     refunded,
-    succeeded,
+    settle,
 )
 from services.payments_ingest.domain.trust import Network
 
@@ -33,6 +37,7 @@ log = logging.getLogger(__name__)
 
 PRODUCER = "payments_ingest"
 ORDER_NAMESPACE = uuid.UUID("7c1e0f0a-3d52-5a8e-b6b1-9e2f4c8d0a37")
+REFUND_NAMESPACE = uuid.UUID("3b9d2c61-0a4e-5f17-8c2b-6d7e9f1a2b45")
 _OBJECT_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
 
@@ -57,6 +62,7 @@ def _time(value: Any) -> datetime:
 class IngestHandlers:
     api: YooKassaApi
     publisher: EventPublisher
+    orders: Orders
     plans: dict[str, Plan]
     trusted_networks: Sequence[Network]
     trusted_proxies: Sequence[Network]
@@ -76,8 +82,9 @@ class IngestHandlers:
             case "payment.succeeded":
                 payment = await self._fetch(self.api.payment, object_id)
                 paid_at = _time(payment.get("captured_at") or payment.get("created_at"))
+                order = await self._order_of(payment)
                 return await self._publish(
-                    lambda: succeeded(payment, self.plans, paid_at), object_id, paid_at
+                    lambda: settle(payment, order, paid_at), object_id, paid_at
                 )
             case "payment.canceled":
                 payment = await self._fetch(self.api.payment, object_id)
@@ -100,6 +107,17 @@ class IngestHandlers:
         if found is None:
             raise Rejected(400, f"the API does not know {object_id}")
         return found
+
+    async def _order_of(self, payment: ApiObject) -> Order | None:
+        """Our order the payment names (``metadata.order_id``), if there is one."""
+        order_id = (payment.get("metadata") or {}).get("order_id")
+        if not isinstance(order_id, str) or not _OBJECT_ID.match(order_id):
+            return None
+        try:
+            return await self.orders.find(order_id)
+        except OrdersUnavailable as error:
+            log.warning("orders unavailable: %s", error)
+            raise Rejected(503, "order store unavailable; retry later") from error
 
     async def _publish(self, decide: Any, object_id: str, at: datetime) -> str:
         try:
@@ -125,22 +143,32 @@ class IngestHandlers:
     async def create_payment(
         self, telegram_id: int, plan_name: str, order_id: str
     ) -> dict[str, str]:
-        """Create a YooKassa payment for a plan; the same order gives the same payment."""
+        """Create a YooKassa payment for a plan; the same order gives the same payment.
+
+        The order (user, plan, price) is recorded first, so the webhook can tell our
+        payment at our price from any other payment on the shop.
+        """
         plan = self.plans.get(plan_name)
         if plan is None:
             raise Rejected(
                 422, f"unknown plan {plan_name!r}; plans: {', '.join(sorted(self.plans))}"
             )
+        key = str(uuid.uuid5(ORDER_NAMESPACE, f"{telegram_id}:{plan.name}:{order_id}"))
+        try:
+            order = await self.orders.place(
+                Order(order_id=key, telegram_id=telegram_id, plan=plan), datetime.now(UTC)
+            )
+        except OrdersUnavailable as error:
+            log.warning("orders unavailable: %s", error)
+            raise Rejected(503, "order store unavailable; retry later") from error
         try:
             created = await self.api.create_payment(
-                amount=plan.price,
-                currency=plan.currency,
+                amount=order.plan.price,
+                currency=order.plan.currency,
                 description=f"Keyland {plan.name}, пользователь номер: {telegram_id}",
-                metadata={"telegram_id": str(telegram_id), "plan": plan.name},
+                metadata={"telegram_id": str(telegram_id), "plan": plan.name, "order_id": key},
                 return_url=self.return_url,
-                idempotency_key=str(
-                    uuid.uuid5(ORDER_NAMESPACE, f"{telegram_id}:{plan.name}:{order_id}")
-                ),
+                idempotency_key=key,
             )
         except YooKassaUnavailable as error:
             raise Rejected(503, "payment provider API unavailable; retry later") from error
@@ -150,3 +178,34 @@ class IngestHandlers:
             "status": str(created.get("status")),
             "confirmation_url": str(confirmation.get("confirmation_url", "")),
         }
+
+    async def refund_held(self, payment_id: str) -> dict[str, str]:
+        """Refund all of a held payment through YooKassa (an admin's decision).
+
+        Only a payment that would be held is refunded here: one credited as a plan is
+        refunded from the YooKassa dashboard, where its refund takes the time back. The
+        idempotence key is derived from the payment, so asking twice refunds once; the
+        refund's own notification then reaches the ledger as every refund does.
+        """
+        if not _OBJECT_ID.match(payment_id):
+            raise Rejected(422, "malformed payment id")
+        payment = await self._fetch(self.api.payment, payment_id)
+        paid_at = _time(payment.get("captured_at") or payment.get("created_at"))
+        try:
+            decided = settle(payment, await self._order_of(payment), paid_at)
+        except NotCreditable as refusal:
+            raise Rejected(409, f"not refundable here: {refusal}") from refusal
+        if not isinstance(decided, PaymentHeld):
+            raise Rejected(409, "the payment was credited as its plan, not held")
+        try:
+            refund = await self.api.create_refund(
+                payment_id=payment_id,
+                amount=decided.amount,
+                currency=decided.currency,
+                idempotency_key=str(uuid.uuid5(REFUND_NAMESPACE, payment_id)),
+            )
+        except YooKassaRefused as error:
+            raise Rejected(409, f"YooKassa refused the refund: {error}") from error
+        except YooKassaUnavailable as error:
+            raise Rejected(503, "payment provider API unavailable; retry later") from error
+        return {"refund_id": str(refund["id"]), "status": str(refund.get("status"))}

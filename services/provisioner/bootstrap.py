@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from keyland.indexes import prepared
 from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import ConfigError, KafkaSettings, MongoSettings, load
+from services.provisioner.access_book import AccessBook
 from services.provisioner.adapters.countries_file import CountriesFile
 from services.provisioner.adapters.node_client import NodeClients
 from services.provisioner.adapters.repository import NodeRecords, UserAccesses
@@ -41,6 +43,7 @@ class Container:
     fleet: Fleet
     handler: AccessHandler
     dead_letters: DeadLetters
+    prepare_database: Callable[[], Awaitable[None]]  # its collection and indexes, at start
 
 
 def tokens_cover(access: NodeAccessSettings) -> Callable[[Countries], None]:
@@ -57,7 +60,9 @@ def tokens_cover(access: NodeAccessSettings) -> Callable[[Countries], None]:
     return check
 
 
-def bootstrap() -> Container:
+def bootstrap(db: AsyncDatabase[Document] | None = None) -> Container:
+    """The worker, from the environment; ``db`` replaces the configured database handle
+    (a test passes one whose commands it watches)."""
     settings, access = load(ProvisionerSettings), load(NodeAccessSettings)
     kafka, mongo = load(KafkaSettings), load(MongoSettings)
     countries_file = CountriesFile(settings.countries_file)
@@ -70,18 +75,20 @@ def bootstrap() -> Container:
             f"invalid configuration: KEYLAND_PROVISIONER_COUNTRIES_FILE: {error}"
         ) from error
 
-    db = async_database(mongo, app_name=settings.app_id)
+    if db is None:
+        db = async_database(mongo, app_name=settings.app_id)
     collection = db[COLLECTION]
     accesses, records = UserAccesses(collection), NodeRecords(collection)
     publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
     clients = NodeClients.from_settings(access)
+    book = AccessBook()
 
     def build_loop(address: str, country: str) -> NodeLoop:
         converger = NodeConverger(
             address,
             country,
             clients.for_node(address),
-            accesses=accesses,
+            book=book,
             records=records,
             publisher=publisher,
             unknown_key_grace=timedelta(seconds=settings.unknown_key_grace_s),
@@ -90,6 +97,7 @@ def bootstrap() -> Container:
         return NodeLoop(
             converger,
             reconcile_interval_s=settings.reconcile_interval_s,
+            reload_interval_s=settings.reload_interval_s,
             backoff=Backoff(settings.retry_initial_s, settings.retry_max_s),
         )
 
@@ -98,8 +106,11 @@ def bootstrap() -> Container:
         countries,
         build_loop,
         records,
+        book=book,
+        accesses=accesses,
         usable=usable,
         poll_s=settings.countries_poll_s,
+        reload_interval_s=settings.reload_interval_s,
     )
     return Container(
         settings=settings,
@@ -110,8 +121,9 @@ def bootstrap() -> Container:
         records=records,
         clients=clients,
         fleet=fleet,
-        handler=AccessHandler(accesses, fleet.notify),
+        handler=AccessHandler(accesses, fleet.changed),
         dead_letters=DeadLetters(publisher, settings.app_id),
+        prepare_database=prepared(accesses.owned(), mongo.postgres_url),
     )
 
 

@@ -35,6 +35,12 @@ class ProvisionerSettings(ServesOperations):
     reconcile_interval_s: float = Field(
         default=5.0, gt=0, description="How often every node is compared with desired state."
     )
+    reload_interval_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="How often every user and node record is re-read from the database "
+        "(a whole read: the safety net against drift; rounds use what is kept in memory).",
+    )
     retry_initial_s: float = Field(default=0.2, gt=0, description="First wait after a failure.")
     retry_max_s: float = Field(default=5.0, gt=0, description="Cap of the doubling waits.")
     outage_grace_s: float = Field(

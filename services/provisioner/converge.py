@@ -1,14 +1,22 @@
 """Bringing one node in line with the users' access, and telling ``keys`` what changed.
 
-One :class:`NodeConverger` per node, driven by that node's loop one step at a time, so it
-is the only writer of the node's records. A step calls the node first, then publishes its
-fact, then records it: a crash in between repeats the (idempotent) node call and publishes
-the fact again under the same id, derived from (key, node, until), so the repetition is
-recognisable downstream.
+One :class:`NodeConverger` per node, driven by that node's loop one round at a time, so
+it is the only writer of the node's records. It therefore keeps them in memory, read from
+the database only by :meth:`NodeConverger.reload` (at start and as the rare safety net),
+and compares them with the users' access in the :class:`AccessBook`: a round reads no
+collection at all.
+
+A round's steps go to the node in batches, one agent call each (up to
+:data:`MAX_KEYS_PER_CALL` keys); then the batch's facts are published together (sent at
+once, every acknowledgement awaited), then the batch is recorded in one bulk write. A
+crash in between repeats the (idempotent) node call and publishes the facts again under
+the same ids, derived from (key, node, until), so the repetition is recognisable
+downstream.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Iterable
@@ -19,8 +27,9 @@ from events import Envelope, Event, derived_event_id, external_event_id
 from events.keys import KeyActivated, KeyDeactivated, KeyDeleted, NodeUnreachable
 from keyland.kafka.producer import EventPublisher
 from keyland.observability import metrics
-from services.provisioner.adapters.node_client import NodeClient
-from services.provisioner.adapters.repository import NodeRecords, Outage, UserAccesses
+from services.provisioner.access_book import AccessBook
+from services.provisioner.adapters.node_client import MAX_KEYS_PER_CALL, NodeClient
+from services.provisioner.adapters.repository import NodeRecords, Outage
 from services.provisioner.domain.access import Cause, KeyState
 from services.provisioner.domain.plan import (
     Action,
@@ -36,6 +45,10 @@ log = logging.getLogger(__name__)
 
 PRODUCER = "provisioner"
 KEY_USABLE_WINDOW = timedelta(hours=1)
+
+
+class KeysRefused(RuntimeError):
+    """The node answered but turned some keys of a batch down (the others were done)."""
 
 
 def _millis(moment: datetime) -> datetime:
@@ -60,7 +73,7 @@ class NodeConverger:
         country: str,
         client: NodeClient,
         *,
-        accesses: UserAccesses,
+        book: AccessBook,
         records: NodeRecords,
         publisher: EventPublisher,
         unknown_key_grace: timedelta,
@@ -69,7 +82,7 @@ class NodeConverger:
         self.address = address
         self.country = country
         self._client = client
-        self._accesses = accesses
+        self._book = book
         self._records = records
         self._publisher = publisher
         self._unknown_key_grace = unknown_key_grace
@@ -77,11 +90,23 @@ class NodeConverger:
         self._unknown_since: dict[uuid.UUID, datetime] = {}
         self._outage: Outage | None = None
         self._outage_loaded = False
+        self._applied: dict[uuid.UUID, Applied] | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._applied is not None
+
+    async def reload(self) -> None:
+        """Read this node's records from the database (a whole read of them: at start and
+        as the rare safety net only; rounds use the copy kept in memory)."""
+        self._applied = await self._records.applied_on(self.address)
 
     async def converge_users(self, telegram_ids: Iterable[int], now: datetime) -> int:
         """Apply the access of these users, trusting the record for what the node has."""
-        wanted = wanted_keys(await self._accesses.some(telegram_ids), now)
-        applied = await self._records.applied_on(self.address, wanted)
+        accesses = [a for t in telegram_ids if (a := self._book.get(t)) is not None]
+        wanted = wanted_keys(accesses, now)
+        known = self._records_in_memory()
+        applied = {key: known[key] for key in wanted if key in known}
         steps = plan_node(wanted, applied, record_view(applied))
         await self._run(steps, now)
         return len(steps)
@@ -89,9 +114,8 @@ class NodeConverger:
     async def reconcile(self, now: datetime) -> int:
         """Compare the node's real keys with every user's access and repair both ways."""
         on_node = await self._client.enabled_keys()
-        wanted = wanted_keys([a async for a in self._accesses.every()], now)
-        applied = await self._records.applied_on(self.address)
-        steps = plan_node(wanted, applied, on_node)
+        wanted = wanted_keys(self._book.every(), now)
+        steps = plan_node(wanted, self._records_in_memory(), on_node)
         unknown = {s.key_id for s in steps if s.action is Action.EVICT}
         due, self._unknown_since = due_evictions(
             unknown, self._unknown_since, now, self._unknown_key_grace
@@ -128,26 +152,49 @@ class NodeConverger:
             )
             await self._save_outage(None)
 
-    async def _run(self, steps: list[Step], now: datetime) -> None:
-        for step in steps:
-            await self._do(step, now)
+    def _records_in_memory(self) -> dict[uuid.UUID, Applied]:
+        if self._applied is None:
+            raise RuntimeError(f"records of {self.address} not loaded; reload() first")
+        return self._applied
 
-    async def _do(self, step: Step, now: datetime) -> None:
-        want = step.wanted
-        if want is None:  # evict: a key no user owns
-            await self._client.disable(step.key_id)
-            log.warning("removed key %s that nobody owns from %s", step.key_id, self.address)
-            return
-        link = None
-        if step.action is Action.ENABLE:
-            link = await self._client.enable(step.key_id)
-        elif step.action is Action.REVOKE:
-            await self._client.disable(step.key_id)
-        if step.announce:
-            await self._announce(step, link, now)
-        applied = Applied(step.key_id, want.state, link, want.until)
-        await self._records.save_applied(self.address, self.country, want.telegram_id, applied, now)
-        log.info("%s %s on %s: %s", step.action, step.key_id, self.address, want.state)
+    async def _run(self, steps: list[Step], now: datetime) -> None:
+        for start in range(0, len(steps), MAX_KEYS_PER_CALL):
+            await self._run_batch(steps[start : start + MAX_KEYS_PER_CALL], now)
+
+    async def _run_batch(self, steps: list[Step], now: datetime) -> None:
+        """One agent call for the batch, its facts, one bulk write of its records. Keys
+        the node refused are left unrecorded and reported as a failed round (retried)."""
+        enable = [s.key_id for s in steps if s.action is Action.ENABLE]
+        disable = [s.key_id for s in steps if s.action in (Action.REVOKE, Action.EVICT)]
+        links: dict[uuid.UUID, str] = {}
+        refused: dict[uuid.UUID, str] = {}
+        if enable or disable:
+            answer = await self._client.change(enable, disable)
+            links, refused = answer.links, answer.refused
+        done = [s for s in steps if s.key_id not in refused]
+        await asyncio.gather(
+            *(self._announce(s, links.get(s.key_id), now) for s in done if s.announce)
+        )
+        records = [
+            (
+                s.wanted.telegram_id,
+                Applied(s.key_id, s.wanted.state, links.get(s.key_id), s.wanted.until),
+            )
+            for s in done
+            if s.wanted is not None
+        ]
+        await self._records.save_applied(self.address, self.country, records, now)
+        self._records_in_memory().update((applied.key_id, applied) for _, applied in records)
+        for step in done:
+            if step.wanted is None:
+                log.warning("removed key %s that nobody owns from %s", step.key_id, self.address)
+            else:
+                log.info(
+                    "%s %s on %s: %s", step.action, step.key_id, self.address, step.wanted.state
+                )
+        if refused:
+            key, why = next(iter(refused.items()))
+            raise KeysRefused(f"{self.address} refused {len(refused)} keys, {key}: {why}")
 
     async def _announce(self, step: Step, link: str | None, now: datetime) -> None:
         want = step.wanted

@@ -1,7 +1,7 @@
 """The agent's one handler: a ``subscriptions`` fact in, the user's desired access recorded.
 
 It never calls a node: it writes the user's access document (idempotent by event id) and
-tells the node loops which user changed. A node that is down therefore never holds up the
+hands the saved access to the node loops (see ``access_book``). A node that is down therefore never holds up the
 Kafka partition; the node loops make the nodes follow, now or after the outage.
 """
 
@@ -30,6 +30,7 @@ from services.provisioner.domain.access import (
     Purged,
     RegionPicked,
     UntilSet,
+    UserAccess,
     record,
 )
 
@@ -57,7 +58,7 @@ def to_change(event: Event) -> Change | None:
 class AccessHandler:
     """Records each relevant event once in the user's access document."""
 
-    def __init__(self, accesses: UserAccesses, changed: Callable[[int], None]) -> None:
+    def __init__(self, accesses: UserAccesses, changed: Callable[[UserAccess], None]) -> None:
         self._accesses = accesses
         self._changed = changed
 
@@ -73,5 +74,6 @@ class AccessHandler:
         if access.ignores(change):
             log.info("%s for user %s changes nothing (stale)", envelope.type, telegram_id)
         cause = Cause(envelope.event_id, envelope.correlation_id, envelope.occurred_at)
-        await self._accesses.save(record(access, change, cause))
-        self._changed(telegram_id)
+        saved = record(access, change, cause)
+        await self._accesses.save(saved)
+        self._changed(saved)

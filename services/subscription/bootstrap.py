@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from keyland.indexes import prepared
 from keyland.kafka.catch_up import CatchUp
 from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import KafkaSettings, MongoSettings, load
+from services.subscription.adapters.expiry_schedule import ExpirySchedule
 from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.users import Users
 from services.subscription.config import SubscriptionSettings
@@ -31,9 +34,11 @@ class Container:
     publisher: EventPublisher
     users: Users
     payments: Payments
+    schedule: ExpirySchedule
     handler: SubscriptionHandler
     sweeper: ExpirySweeper
     dead_letters: DeadLetters
+    prepare_database: Callable[[], Awaitable[None]]  # its collections and indexes, at start
 
 
 def bootstrap() -> Container:
@@ -41,8 +46,17 @@ def bootstrap() -> Container:
     db = async_database(mongo, app_name=settings.app_id)
     publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
     users, payments = Users(db["users"]), Payments(db["payments"])
+    schedule = ExpirySchedule(db["expiry_due"])
     caught_up = CatchUp(
         kafka.bootstrap, settings.app_id, [publisher.topics(t) for t in INPUT_TOPICS]
+    )
+    sweeper = ExpirySweeper(
+        db["users"],
+        db["expiry_marks"],
+        schedule,
+        publisher,
+        lookback=timedelta(days=settings.expiry_lookback_days),
+        caught_up=caught_up,
     )
     return Container(
         settings=settings,
@@ -51,13 +65,12 @@ def bootstrap() -> Container:
         publisher=publisher,
         users=users,
         payments=payments,
-        handler=SubscriptionHandler(users, payments, publisher, settings.rules()),
-        sweeper=ExpirySweeper(
-            db["users"],
-            db["expiry_marks"],
-            publisher,
-            lookback=timedelta(days=settings.expiry_lookback_days),
-            caught_up=caught_up,
-        ),
+        schedule=schedule,
+        handler=SubscriptionHandler(users, payments, schedule, publisher, settings.rules()),
+        sweeper=sweeper,
         dead_letters=DeadLetters(publisher, settings.app_id),
+        prepare_database=prepared(
+            [*users.owned(), *payments.owned(), *schedule.owned(), *sweeper.owned()],
+            mongo.postgres_url,
+        ),
     )

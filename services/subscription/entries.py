@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from events import Envelope, Event
-from events.admin_commands import SubscriptionAdjusted, UserPurgeRequested
+from events.admin_commands import HeldPaymentGranted, SubscriptionAdjusted, UserPurgeRequested
 from events.bot_actions import RegionChosen, TrialRequested, UserStarted
 from events.payments import PaymentSucceeded, RefundSucceeded
 from events.subscriptions import ReferralBonusEarned
@@ -35,7 +35,9 @@ def to_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
             entry = TrialAsked(**base)
         case RegionChosen():
             entry = RegionPicked(**base, region=event.region)
-        case PaymentSucceeded():
+        case PaymentSucceeded() | HeldPaymentGranted():
+            # An admin's grant credits the held payment under its own id: once, like
+            # any payment, however often it is granted.
             entry = Paid(
                 **base,
                 payment_id=f"{event.provider}:{event.payment_id}",

@@ -1,12 +1,15 @@
 """Expiry: one ``SubscriptionExpired`` per (user, until) once access lapses.
 
-The sweeper only reads ``users`` (the agent is their one writer) and remembers what it
-announced in ``expiry_marks`` with unique-key inserts. The event id is derived from
-(user, until) and its time is ``until`` itself, so a repeated sweep, a second sweeper
-or a replay announces the same fact under the same id. It sweeps only once the agent has
-caught up with its topics (``caught_up``): a worker reading history again (a replay, a
-rebuild) holds state part-way through it, where a user shortened by an admin may not
-have the payment that came first yet, and would be announced lapsed.
+The sweeper reads the lapses filed in ``expiry_due`` (see
+:mod:`.adapters.expiry_schedule`) bucket by bucket from its cursor, never a range over
+``users``; it checks each against the user's current document (the agent is its one
+writer) and remembers what it announced in ``expiry_marks`` with unique-key inserts. The
+event id is derived from (user, until) and its time is ``until`` itself, so a repeated
+sweep, a second sweeper or a replay announces the same fact under the same id. It sweeps
+only once the agent has caught up with its topics (``caught_up``): a worker reading
+history again (a replay, a rebuild) holds state part-way through it, where a user
+shortened by an admin may not have the payment that came first yet, and would be
+announced lapsed. A first sweep (no cursor) looks back ``lookback``.
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ from pymongo.errors import DuplicateKeyError
 
 from events import Envelope, external_event_id
 from events.subscriptions import SubscriptionExpired
+from keyland.indexes import Owned
 from keyland.kafka.producer import EventPublisher
-from keyland.mongo import Document
+from keyland.mongo import Document, user_document_id
+from services.subscription.adapters.expiry_schedule import ExpirySchedule
+from services.subscription.domain.expiry_buckets import buckets_to_sweep, floor_minute
 
 PRODUCER = "subscription"
 
@@ -32,43 +38,77 @@ class ExpirySweeper:
         self,
         users: AsyncCollection[Document],
         marks: AsyncCollection[Document],
+        schedule: ExpirySchedule,
         publisher: EventPublisher,
+        *,
         lookback: timedelta,
         caught_up: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._users = users
         self._marks = marks
+        self._schedule = schedule
         self._publisher = publisher
         self._lookback = lookback
         self._caught_up = caught_up
 
+    def owned(self) -> list[Owned]:
+        """``expiry_marks`` only: ``users`` belongs to the agent's adapter."""
+        return [Owned(self._marks)]
+
     async def sweep(self, now: datetime) -> int:
-        """Announce every lapse in the lookback window not announced yet; return how many."""
+        """Announce every filed lapse up to ``now`` not announced yet; return how many."""
         if self._caught_up is not None and not await self._caught_up():
             return 0
-        announced = 0
-        query = {"registered": True, "until": {"$lte": now, "$gt": now - self._lookback}}
-        async for user in self._users.find(query, {"telegram_id": 1, "until": 1, "key_id": 1}):
-            telegram_id: int = user["telegram_id"]
-            until: datetime = user["until"]
-            mark = f"{telegram_id}:{until.isoformat()}"
-            if await self._marks.find_one({"_id": mark}) is not None:
-                continue
-            current = await self._users.find_one({"_id": user["_id"]}, {"until": 1})
-            if current is None or current.get("until") != until:
-                continue  # renewed or purged since the query: nothing lapsed
-            expired = SubscriptionExpired(
-                telegram_id=telegram_id, key_id=uuid.UUID(user["key_id"]), until=until
-            )
-            await self._publisher.publish(
-                Envelope.new(
-                    expired,
-                    producer=PRODUCER,
-                    occurred_at=until,
-                    event_id=external_event_id("expiry", mark, expired.event_type),
-                )
-            )
-            with contextlib.suppress(DuplicateKeyError):
-                await self._marks.insert_one({"_id": mark, "announced_at": now})
-            announced += 1
+        cursor = await self._schedule.cursor() or floor_minute(now - self._lookback)
+        announced, start = 0, cursor
+        for bucket in buckets_to_sweep(cursor, now):
+            swept: list[str] = []
+            for entry in await self._schedule.due(bucket):
+                if entry["until"] > now:
+                    continue  # later in the current minute
+                announced += await self._announce(entry["telegram_id"], entry["until"], now)
+                swept.append(entry["_id"])
+            await self._schedule.forget(swept)
+            if bucket.end <= floor_minute(now):
+                cursor = bucket.end
+        if cursor != start:
+            await self._schedule.move_cursor(cursor)
         return announced
+
+    async def backfill(self, now: datetime) -> int:
+        """File the lapses of users stored before lapses were filed (once per database,
+        at start: the one read of ``users`` by range, never repeated)."""
+        if await self._schedule.backfilled():
+            return 0
+        since = now - self._lookback
+        filed = 0
+        query = {"registered": True, "until": {"$gt": since}}
+        async for user in self._users.find(query, {"telegram_id": 1, "until": 1}):
+            await self._schedule.file(user["telegram_id"], user["until"])
+            filed += 1
+        await self._schedule.mark_backfilled(now)
+        return filed
+
+    async def _announce(self, telegram_id: int, until: datetime, now: datetime) -> int:
+        mark = f"{telegram_id}:{until.isoformat()}"
+        if await self._marks.find_one({"_id": mark}) is not None:
+            return 0
+        current = await self._users.find_one(
+            {"_id": user_document_id(telegram_id)}, {"until": 1, "registered": 1, "key_id": 1}
+        )
+        if current is None or not current.get("registered") or current.get("until") != until:
+            return 0  # renewed, shortened again or purged since it was filed
+        expired = SubscriptionExpired(
+            telegram_id=telegram_id, key_id=uuid.UUID(current["key_id"]), until=until
+        )
+        await self._publisher.publish(
+            Envelope.new(
+                expired,
+                producer=PRODUCER,
+                occurred_at=until,
+                event_id=external_event_id("expiry", mark, expired.event_type),
+            )
+        )
+        with contextlib.suppress(DuplicateKeyError):
+            await self._marks.insert_one({"_id": mark, "announced_at": now})
+        return 1

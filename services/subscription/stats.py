@@ -1,4 +1,7 @@
-"""Business figures for admins: users, active, trials, paid, revenue, conversion."""
+"""Business figures for admins: users, active, trials, paid, revenue, conversion.
+
+Users are counted only once registered by their own /start (a paid-for or referred id
+that never started the bot is no user yet); revenue is what was credited."""
 
 from __future__ import annotations
 
@@ -18,12 +21,15 @@ async def business_stats(db: AsyncDatabase[Document], now: datetime) -> dict[str
     registered = {"registered": True}
     total = await users.count_documents(registered)
     active = await users.count_documents({**registered, "until": {"$gt": now}})
-    trials = await users.count_documents({"trial_used": True})
-    paid = await users.count_documents({"purchases": {"$gt": 0}})
-    paid_after_trial = await users.count_documents({"trial_used": True, "purchases": {"$gt": 0}})
+    trials = await users.count_documents({**registered, "trial_used": True})
+    paid = await users.count_documents({**registered, "purchases": {"$gt": 0}})
+    paid_after_trial = await users.count_documents(
+        {**registered, "trial_used": True, "purchases": {"$gt": 0}}
+    )
     revenue: dict[str, Decimal] = defaultdict(Decimal)
-    async for payment in db["payments"].find({}, {"amount": 1, "currency": 1, "refunds": 1}):
-        if payment.get("amount") is None:
+    fields = {"amount": 1, "currency": 1, "refunds": 1}
+    async for payment in db["payments"].find({}, fields):
+        if payment.get("amount") is None:  # held, never credited
             continue
         refunded = sum((Decimal(v) for v in (payment.get("refunds") or {}).values()), Decimal(0))
         revenue[payment["currency"]] += Decimal(payment["amount"]) - refunded

@@ -21,7 +21,7 @@ PLAN = FaultPlan(payments=2000, kills_per_worker=3, converge_timeout_s=600)
 def test_every_payment_credited_once_and_every_payer_connected_despite_faults(
     endpoints: Endpoints, tmp_path: Path
 ) -> None:
-    summary = run(PLAN, tmp_path, endpoints.mongo_url)
+    summary = run(PLAN, tmp_path, endpoints.mongo_url, endpoints.postgres_url)
     print(summary.report())  # the figures, with -s or in the report of a failure
     assert summary.problems == [], summary.report()
     assert summary.kills == {worker: PLAN.kills_per_worker for worker in summary.kills}

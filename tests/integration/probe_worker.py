@@ -5,7 +5,9 @@ Run as ``python -m tests.integration.probe_worker`` with ``KEYLAND_*`` settings 
 in the ``processed`` collection under its event id (a unique-key insert, so redelivery
 records nothing new); a ``RegionChosen`` for region ``"poison"`` is refused as a
 permanent error and region ``"bug"`` raises an unexpected error, to exercise the
-handler-side dead-letter paths.
+handler-side dead-letter paths. Batches go through a batch handler that records each
+batch's size in ``batches`` and raises when any of its records does, so a failing batch
+is applied again record by record.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from faust.worker import Worker
@@ -32,7 +35,8 @@ def main() -> None:
     app_id = os.environ["PROBE_APP_ID"]
     app = make_app(app_id, kafka, datadir=Path(tempfile.mkdtemp(prefix="probe-")))
     publisher = EventPublisher.from_settings(kafka, client_id=app_id)
-    processed = async_database(mongo, app_name=app_id)["processed"]
+    db = async_database(mongo, app_name=app_id)
+    processed = db["processed"]
 
     async def record(envelope: Envelope[Event]) -> None:
         if isinstance(envelope.payload, RegionChosen) and envelope.payload.region == "poison":
@@ -42,7 +46,19 @@ def main() -> None:
         with contextlib.suppress(DuplicateKeyError):  # redelivered: recorded already
             await processed.insert_one({"_id": str(envelope.event_id), "type": envelope.type})
 
-    consume(app, publisher.topics, ("bot.actions",), record, DeadLetters(publisher, app_id))
+    async def record_batch(envelopes: Sequence[Envelope[Event]]) -> None:
+        await db["batches"].insert_one({"size": len(envelopes)})
+        for envelope in envelopes:
+            await record(envelope)
+
+    consume(
+        app,
+        publisher.topics,
+        ("bot.actions",),
+        record,
+        DeadLetters(publisher, app_id),
+        handle_batch=record_batch,
+    )
     Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
 
 

@@ -70,6 +70,7 @@ TOKEN, BOT_USERNAME, READ_TOKEN = "720001:admin-fuzz-test", "keyland_fuzz_bot", 
 TARGET, TARGET_NAME, POISONED = 730001, "fuzz_target", 730002
 STRANGER = 740001
 INPUTS_PER_STEP = 24
+HORIZON_DAYS = 400  # not the default, so a refusal naming it proves the setting is read
 
 
 def says(key: str, **values: Any) -> str:
@@ -164,7 +165,9 @@ STEPS: dict[str, Step] = {
         520002,
         ("/addtime",),
         st.one_of(targets, targets.map(lambda t: f"tgid={TARGET} {t}")),
-        lambda typed: _unknown_user(parse_target_with_adjustment, typed),
+        lambda typed: _unknown_user(
+            lambda t: parse_target_with_adjustment(t, HORIZON_DAYS, datetime.now(UTC)), typed
+        ),
         (f"tgid={TARGET} days+=1",),
         SubscriptionAdjusted,
         _sent("admin_adjustment_sent", months=0, days=1),
@@ -173,7 +176,9 @@ STEPS: dict[str, Step] = {
         520003,
         ("/addtime", f"username={TARGET_NAME}"),
         lines,
-        lambda typed: _refused(parse_adjustment, typed),
+        lambda typed: _refused(
+            lambda t: parse_adjustment(t, HORIZON_DAYS, datetime.now(UTC)), typed
+        ),
         ("months+=1",),
         SubscriptionAdjusted,
         _sent("admin_adjustment_sent", months=1, days=0),
@@ -256,6 +261,7 @@ async def bot(
         payments_token=SecretStr("unused"),
         links_token=SecretStr("unused"),
         http_timeout_s=10,
+        max_horizon_days=HORIZON_DAYS,
     )
     running = PollingBot(settings, kafka_settings, mongo_settings)
     await running.start()

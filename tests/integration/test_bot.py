@@ -66,6 +66,7 @@ OUTAGE_TOKEN, OUTAGE_USERNAME = "710003:bot-outage-test", "keyland_outage_bot"
 READ_TOKEN, PAYMENTS_TOKEN, LINKS_TOKEN = "read-test-token", "payments-test-token", "links-token"
 SHOP, SHOP_SECRET = "100500", "test_secret_key"
 ADMIN, CLUMSY_ADMIN, STRANGER = 500001, 500002, 600100
+HORIZON_DAYS = 400  # not the default: the refusal must name the configured one
 COUNTRIES = {"finland": ["127.0.0.1:1"], "germany": ["127.0.0.1:2"]}
 LINKS: dict[int, dict[str, Any]] = {}
 
@@ -126,8 +127,8 @@ def ingest(
         token=PAYMENTS_TOKEN,
         shop=(SHOP, SHOP_SECRET),
         yookassa_url=yookassa.url,
-    ) as url:
-        yield url
+    ) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +163,7 @@ def settings(
         support_contact="@keyland_help",
         countries_file=countries_file,
         http_timeout_s=10,
+        max_horizon_days=HORIZON_DAYS,
     )
 
 
@@ -250,6 +252,8 @@ async def test_start_with_a_referral_link_publishes_the_referrer_and_shows_the_m
 ) -> None:
     inviter = await chat(600001, "Инна", username="inviter")
     await inviter.ask("/start")
+    # A link refers only someone registered by their own /start.
+    await eventually(lambda: user_doc(db, 600001).get("registered") is True, worker)
     friend = await chat(600002, "Fred", username="fred_2", language_code="en")
     [menu] = await friend.ask("/start ref_600001")
     assert text_of(menu) == text("menu_greeting", "en", name="Fred")
@@ -277,6 +281,36 @@ async def test_start_with_a_referral_link_publishes_the_referrer_and_shows_the_m
     assert "https://t.me/keyland_test_bot?start=ref_600001" in text_of(window)
     assert says("referral_info", link="https://t.me/keyland_test_bot?start=ref_600001",
                 invited=1, bonus_days=0) == text_of(window)  # fmt: skip
+
+
+async def test_a_referral_link_naming_someone_who_never_started_records_nothing(
+    chat: Chat,
+    worker: Program,
+    db: Database[Document],
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+) -> None:
+    inviter = await chat(600021, "Ida")
+    await inviter.ask("/start")
+    await eventually(lambda: user_doc(db, 600021).get("registered") is True, worker)
+    friend = await chat(600022, "Gus")
+    await friend.ask("/start ref_600023")  # 600023 never started the bot
+    await eventually(lambda: user_doc(db, 600022).get("registered") is True, worker)
+    assert user_doc(db, 600022)["referrer_id"] is None
+    assert user_doc(db, 600023) == {}  # no document, no registration, no count
+    # When that person arrives through someone else's link, that referrer is recorded.
+    phantom = await chat(600023, "Phil")
+    await phantom.ask("/start ref_600021")
+    await eventually(lambda: user_doc(db, 600023).get("registered") is True, worker)
+    assert user_doc(db, 600023)["referrer_id"] == 600021
+    started = await events_on(
+        kafka_settings,
+        topics,
+        "bot.actions",
+        lambda e: isinstance(e, UserStarted) and e.telegram_id == 600022,
+        at_least=1,
+    )
+    assert [e.referrer_id for e in started if isinstance(e, UserStarted)] == [None]
 
 
 async def test_a_deep_link_to_oneself_or_garbage_names_no_referrer(
@@ -571,8 +605,12 @@ CLUMSY_SCRIPTS: dict[str, list[tuple[str, str | None]]] = {
         ("days+=0 months+=0", says("admin_adjustment_zero")),
         ("days+=three", says("admin_adjustment_expected")),
         ("days=3", says("admin_adjustment_expected")),
-        ("months+=1 days+=-1", says("admin_adjustment_signs")),
-        ("days+=99999", says("admin_adjustment_range", months=120, days=3660)),
+        ("months+=1 days-=1", says("admin_adjustment_signs")),
+        ("days+=-3", says("admin_adjustment_sign_inside", name="days", number="3")),
+        ("months-=-1", says("admin_adjustment_sign_inside", name="months", number="1")),
+        (f"days+={HORIZON_DAYS + 1}", says("admin_adjustment_range", max_days=HORIZON_DAYS)),
+        ("months-=14", says("admin_adjustment_range", max_days=HORIZON_DAYS)),
+        ("days+=99999", says("admin_adjustment_range", max_days=HORIZON_DAYS)),
         ("days+=1 days+=2", says("admin_adjustment_repeated", name="days")),
         ("exit", says("admin_cancelled")),
     ],
@@ -633,7 +671,7 @@ async def test_adding_time_publishes_the_adjustment_the_worker_applies(
         "admin_adjustment_sent", user="700001 @target_one", months=1, days=10
     )
     await admin.ask("/addtime")
-    await admin.ask("username=@Target_Two days+=-3")
+    await admin.ask("username=@Target_Two days-=3")
 
     adjusted = await admin_events(kafka_settings, topics, ADMIN, SubscriptionAdjusted, at_least=2)
     # Partitioned by the user: no order across users.

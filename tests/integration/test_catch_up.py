@@ -20,6 +20,7 @@ from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.ops.kafka_admin import extents, plain_consumer
 from keyland.settings import KafkaSettings, MongoSettings
+from services.subscription.adapters.expiry_schedule import ExpirySchedule
 from services.subscription.expiry import ExpirySweeper
 from tests.user_docs import stored_user
 
@@ -68,9 +69,16 @@ async def sweeper_parts(
     async def caught_up() -> bool:
         return ready[0]
 
+    schedule = ExpirySchedule(handle["expiry_due"])
     sweeper = ExpirySweeper(
-        handle["users"], handle["expiry_marks"], publisher, timedelta(days=30), caught_up
+        handle["users"],
+        handle["expiry_marks"],
+        schedule,
+        publisher,
+        lookback=timedelta(days=30),
+        caught_up=caught_up,
     )
+    await schedule.file(9001, NOW - timedelta(hours=1))
     yield sweeper, ready
     await handle.client.close()
 

@@ -42,6 +42,7 @@ def worker(
         "KEYLAND_KAFKA_TOPIC_PREFIX": kafka_settings.topic_prefix,
         "KEYLAND_MONGO_URL": mongo_settings.url,
         "KEYLAND_MONGO_DATABASE": mongo_settings.database,
+        "KEYLAND_MONGO_POSTGRES_URL": mongo_settings.postgres_url,
     }
     log = tmp_path_factory.mktemp("worker") / "probe.log"
     program = Program("tests.integration.probe_worker", env, log).start()
@@ -86,6 +87,25 @@ async def read_all(
             for batch in (await consumer.getmany(timeout_ms=1000)).values():
                 records += [(r.value, dict(r.headers)) for r in batch]
         return records
+    finally:
+        await consumer.stop()
+
+
+async def read_to_end(bootstrap: str, topic: str) -> list[bytes | None]:
+    """Every value in ``topic`` up to its current end offsets."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        values: list[bytes | None] = []
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            for batch in (await consumer.getmany(timeout_ms=1000)).values():
+                values += [record.value for record in batch]
+        return values
     finally:
         await consumer.stop()
 
@@ -168,3 +188,52 @@ async def test_redelivered_records_are_not_recorded_twice(
     )
     assert db.processed.count_documents({"_id": str(envelope.event_id)}) == 1
     assert Path(mongo_settings.database)  # the module's own database, dropped afterwards
+
+
+async def test_records_arriving_together_are_handled_as_one_batch(
+    worker: Program, publisher: EventPublisher, db: Database[Document]
+) -> None:
+    sent = [trial(telegram_id) for telegram_id in range(1000, 1040)]
+    await asyncio.gather(*(publisher.publish(envelope) for envelope in sent))
+
+    await eventually(
+        lambda: (
+            db.processed.count_documents({"_id": {"$in": [str(e.event_id) for e in sent]}})
+            == len(sent)
+        ),
+        worker,
+    )
+    largest = db.batches.find_one(sort=[("size", -1)])
+    assert largest is not None
+    assert largest["size"] > 1
+
+
+async def test_a_failing_record_in_a_batch_leaves_the_others_applied(
+    worker: Program,
+    publisher: EventPublisher,
+    db: Database[Document],
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+) -> None:
+    good = [trial(2000 + n) for n in range(10)]
+    refused = Envelope.new(
+        RegionChosen(telegram_id=2005, region="poison"),
+        producer="tests",
+        occurred_at=datetime.now(UTC),
+    )
+    await asyncio.gather(*(publisher.publish(e) for e in [*good[:5], refused, *good[5:]]))
+
+    await eventually(
+        lambda: (
+            db.processed.count_documents({"_id": {"$in": [str(e.event_id) for e in good]}})
+            == len(good)
+        ),
+        worker,
+    )
+    dead = refused.model_dump_json().encode()
+    dlq = topics.dlq("bot.actions")
+    deadline = time.monotonic() + 30
+    while dead not in await read_to_end(kafka_settings.bootstrap, dlq):
+        assert time.monotonic() < deadline, "the refused record did not reach the DLQ"
+        await asyncio.sleep(0.5)
+    assert db.processed.find_one({"_id": str(refused.event_id)}) is None

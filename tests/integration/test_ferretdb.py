@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from pymongo import ReturnDocument
@@ -11,7 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from keyland.mongo import Document, async_database, user_document_id
+from keyland.mongo import Document, async_database
 from keyland.settings import MongoSettings
 from services.notifier.adapters.users import Users as NotifierUsers
 from services.subscription.adapters.users import Users
@@ -63,27 +62,14 @@ def test_unique_index_refuses_a_second_claim(db: Database[Document]) -> None:
 
 
 class TestUserDocumentsAreKeyedByText:
-    """``users`` and ``recipients`` are keyed ``user:<telegram_id>``: FerretDB v1 on SQLite
-    looks an ``_id`` up through its index only when it is a string (or an ObjectId)."""
+    """``users`` and ``recipients`` are keyed ``user:<telegram_id>``
+    (:func:`keyland.mongo.user_document_id`), the integer id beside it."""
 
     @pytest.fixture
     async def handle(self, mongo_settings: MongoSettings) -> AsyncIterator[AsyncDatabase[Document]]:
         handle = async_database(mongo_settings, app_name="tests")
         yield handle
         await handle.client.close()
-
-    def test_the_server_uses_its_id_index_for_a_text_id_not_for_an_integer(
-        self, db: Database[Document]
-    ) -> None:
-        db.pushdown.insert_many([{"_id": 4100}, {"_id": user_document_id(4100)}])
-
-        def explain(query: dict[str, Any]) -> dict[str, Any]:
-            return db.command("explain", {"find": "pushdown", "filter": query})
-
-        if "filterPushdown" not in explain({}):
-            pytest.skip("only FerretDB reports whether a filter ran in the backend")
-        assert explain({"_id": user_document_id(4100)})["filterPushdown"] is True
-        assert explain({"_id": 4100})["filterPushdown"] is False
 
     async def test_the_subscription_service_stores_a_text_id_and_the_integer_id(
         self, handle: AsyncDatabase[Document], db: Database[Document]

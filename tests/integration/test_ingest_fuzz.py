@@ -7,8 +7,10 @@ notifications come from the emulator and are published), and paid ones no user c
 credited for. Then hypothesis sends bytes, JSON, notifications, headers and peers.
 
 Properties: no 5xx at all (Kafka and the API are up, so not even 503); every answer the
-ingest writes is JSON with a ``status``; 413 for a body over the limit; 403 exactly when
-the client is not a trusted address; the process keeps answering /health; and the
+ingest writes is JSON with a ``status``; 403 exactly when the client is not a trusted
+address; 415 for a body not sent as JSON; 413 for a body over the limit; 400 for a number
+beyond any sane size (huge integers, huge or non-finite floats) wherever it stands; deep
+but legal JSON is answered like any other; the process keeps answering /health; and the
 ``payments`` topic holds exactly the confirmed payments' events, whatever was sent.
 """
 
@@ -34,12 +36,12 @@ from emulators.serving import BackgroundServer
 from emulators.yookassa import DeliveryPolicy, EmulatorConfig, build_app
 from events import Envelope, Event
 from events.registry import TopicNames
+from keyland.http import DEFAULT_MAX_BODY as MAX_BODY
 from keyland.plans import DEFAULT_PLANS
 from keyland.settings import KafkaSettings
-from services.payments_ingest.entrypoints.http import MAX_BODY
 from tests.kafka_tail import read_topic
-from tests.processes import Program, free_port, wait_http
-from tests.services import yookassa_emulator
+from tests.processes import Program, free_port
+from tests.services import payments_ingest, yookassa_emulator
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +49,7 @@ SHOP, SECRET, TOKEN = "100500", "fuzz_secret_key", "fuzz-internal-token"
 OTHER_SHOP, OTHER_SECRET = "200600", "other_secret_key"
 TRUSTED, STRANGER, PROXY = "127.0.0.1", "127.0.0.2", "127.0.0.3"
 WEBHOOK = "/webhooks/yookassa"
+JSON = {"Content-Type": "application/json"}
 
 # Deterministic for CI: the same examples every run, no example database.
 FUZZ = settings(
@@ -89,21 +92,17 @@ def ingest(
     ingest_port: int,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Program]:
-    env = {
-        **service_env,
-        "KEYLAND_PAYMENTS_PORT": str(ingest_port),
-        "KEYLAND_PAYMENTS_YOOKASSA_SHOP_ID": SHOP,
-        "KEYLAND_PAYMENTS_YOOKASSA_SECRET_KEY": SECRET,
-        "KEYLAND_PAYMENTS_YOOKASSA_API_URL": f"{yookassa.url}/v3",
-        "KEYLAND_PAYMENTS_EXTRA_TRUSTED_NETWORKS": f'["{TRUSTED}/32"]',
-        "KEYLAND_PAYMENTS_TRUSTED_PROXIES": f'["{PROXY}/32"]',
-        "KEYLAND_PAYMENTS_INTERNAL_TOKEN": TOKEN,
-    }
-    log = tmp_path_factory.mktemp("ingest") / "ingest.log"
-    program = Program("services.payments_ingest", env, log).start()
-    wait_http(f"http://127.0.0.1:{ingest_port}/health", program)
-    yield program
-    program.stop()
+    with payments_ingest(
+        service_env,
+        tmp_path_factory.mktemp("ingest"),
+        port=ingest_port,
+        token=TOKEN,
+        shop=(SHOP, SECRET),
+        yookassa_url=yookassa.url,
+        KEYLAND_PAYMENTS_EXTRA_TRUSTED_NETWORKS=f'["{TRUSTED}/32"]',
+        KEYLAND_PAYMENTS_TRUSTED_PROXIES=f'["{PROXY}/32"]',
+    ) as running:
+        yield running.program
 
 
 @dataclass
@@ -139,7 +138,8 @@ class Pool:
     confirms: dict[str, tuple[str, str]] = field(default_factory=dict)
     ids: list[str] = field(default_factory=list)  # every payment and refund id made
     pending: list[str] = field(default_factory=list)  # not paid yet: YooKassa may retry
-    refused: list[str] = field(default_factory=list)  # paid, but nobody to credit; not ours
+    held: list[str] = field(default_factory=list)  # paid on our shop, but no order of ours
+    refused: list[str] = field(default_factory=list)  # another shop's: the API does not know it
     refused_deliveries: dict[str, int] = field(default_factory=dict)  # why → answered status
 
     def known(self, *object_ids: str) -> None:
@@ -147,7 +147,7 @@ class Pool:
 
     @property
     def confirmed(self) -> set[tuple[str, str]]:
-        return set(self.confirms.values())
+        return set(self.confirms.values()) | {("PaymentHeld", held) for held in self.held}
 
 
 def _order(senders: Senders, telegram_id: int, plan: str = "month_1") -> str:
@@ -189,7 +189,8 @@ def _answered(outcome: dict[str, Any]) -> int:
 
 
 # Paid payments that name no user we could credit: metadata as a stranger with the
-# shop's key might write it. Each must be refused (400) and publish nothing.
+# shop's key might write it, made without our POST /payments. Each is held for an admin
+# (200, PaymentHeld), never credited.
 UNCREDITABLE: dict[str, dict[str, Any]] = {
     "negative id": {"metadata": {"telegram_id": "-5", "plan": "month_1"}},
     "zero id": {"metadata": {"telegram_id": "0", "plan": "month_1"}},
@@ -241,7 +242,7 @@ def pool(senders: Senders, yookassa: BackgroundServer, other_shop: BackgroundSer
     for why, fields in UNCREDITABLE.items():
         payment_id = _create(yookassa, (SHOP, SECRET), **fields)
         made.refused_deliveries[why] = _answered(_control(yookassa, f"payments/{payment_id}/pay"))
-        made.refused.append(payment_id)
+        made.held.append(payment_id)
     elsewhere = _create(
         other_shop,
         (OTHER_SHOP, OTHER_SECRET),
@@ -249,7 +250,7 @@ def pool(senders: Senders, yookassa: BackgroundServer, other_shop: BackgroundSer
     )
     _control(other_shop, f"payments/{elsewhere}/pay")
     made.refused.append(elsewhere)
-    made.known(*made.pending, *made.refused)
+    made.known(*made.pending, *made.held, *made.refused)
     return made
 
 
@@ -371,6 +372,18 @@ def notifications(draw: st.DrawFn, ids: list[str]) -> Any:
     return {k: v for k, v in body.items() if k not in dropped or not wild}
 
 
+JSON_TYPES = [
+    "application/json",
+    "application/json; charset=koi8-r",
+    "Application/JSON ;charset=utf-8",
+]
+
+
+def sent_as_json(sent: dict[str, str]) -> bool:
+    media_type = sent.get("Content-Type", "").partition(";")[0]
+    return media_type.strip().lower() == "application/json"
+
+
 header_names = st.text(
     alphabet=string.ascii_letters + string.digits + "-_", min_size=1, max_size=30
 )
@@ -382,11 +395,12 @@ headers = st.fixed_dictionaries(
     {},
     optional={
         "Content-Type": st.one_of(
+            st.sampled_from(JSON_TYPES),
+            st.sampled_from(JSON_TYPES),  # twice: most requests get past the media type
             st.sampled_from(
                 [
-                    "application/json",
-                    "application/json; charset=koi8-r",
                     "text/plain",
+                    "application/jsonp",
                     "multipart/form-data; boundary=x",
                     "application/x-www-form-urlencoded",
                 ]
@@ -430,21 +444,62 @@ def peers(draw: st.DrawFn) -> tuple[str, str | None, bool]:
     return peer, forwarded, _within(client, TRUSTED_NETWORKS)
 
 
+# Literals spliced into a JSON document in place of MARK: numbers beyond any sane size,
+# which must be refused (400), and deep but legal nesting, which must not fail.
+MARK = "\x00literal\x00"
+huge_numbers = st.one_of(
+    st.tuples(st.sampled_from(["", "-"]), st.integers(min_value=65, max_value=6000)).map(
+        lambda signed: signed[0] + "9" * signed[1]
+    ),
+    st.integers(min_value=309, max_value=10**6).map(lambda exponent: f"1e{exponent}"),
+    st.integers(min_value=309, max_value=5000).map(lambda digits: "-" + "7" * digits + ".5"),
+    st.integers(min_value=65, max_value=6000).map(lambda digits: "0." + "3" * digits),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1.5E+400", "-2e999"]),
+)
+deep_values = st.tuples(
+    st.integers(min_value=1, max_value=600), st.sampled_from(["[", '{"a": '])
+).map(lambda deep: deep[1] * deep[0] + "1" + ("]" if deep[1] == "[" else "}") * deep[0])
+PLACES = [
+    ("object", "id"),
+    ("object", "amount", "value"),
+    ("object", "metadata", "telegram_id"),
+    ("object", "test"),
+    ("event",),
+    ("extra",),
+]
+
+
+@st.composite
+def with_literal(draw: st.DrawFn, ids: list[str], literals: st.SearchStrategy[str]) -> bytes:
+    """A notification for a real object with ``literals`` at one of its places."""
+    body: dict[str, Any] = {
+        "type": "notification",
+        "event": draw(st.sampled_from(EVENTS)),
+        "object": {"id": draw(st.sampled_from(ids))},
+    }
+    *parents, name = draw(st.sampled_from(PLACES))
+    node = body
+    for parent in parents:
+        node = node.setdefault(parent, {})
+    node[name] = MARK
+    return json.dumps(body).replace(json.dumps(MARK), draw(literals)).encode()
+
+
 # --- the properties ----------------------------------------------------------------
 
 
-def test_genuine_notifications_are_published_and_uncreditable_ones_refused(
+def test_genuine_notifications_are_published_and_uncreditable_ones_held(
     pool: Pool, kafka_settings: KafkaSettings, topics: TopicNames
 ) -> None:
     """The pool itself: what the emulator delivered for it is the baseline of the rest."""
-    assert pool.refused_deliveries == dict.fromkeys(UNCREDITABLE, 400)
+    assert pool.refused_deliveries == dict.fromkeys(UNCREDITABLE, 200)
     assert published(kafka_settings, topics, pool.confirmed) == pool.confirmed
 
 
 def test_any_bytes_any_json_from_anyone_answers_without_a_5xx(
     pool: Pool, senders: Senders, ingest: Program, kafka_settings: KafkaSettings, topics: TopicNames
 ) -> None:
-    bodies = st.one_of(
+    any_bodies = st.one_of(
         st.binary(max_size=2000),
         json_values.map(lambda value: json.dumps(value).encode()),
         st.integers(min_value=1, max_value=MAX_BODY // 2).map(lambda n: b"[" * n + b"]" * n),
@@ -452,14 +507,31 @@ def test_any_bytes_any_json_from_anyone_answers_without_a_5xx(
             lambda n: b'{"a":' * n + b"1" + b"}" * n
         ),
         st.integers(min_value=MAX_BODY + 1, max_value=2 * MAX_BODY).map(lambda n: b" " * n),
+        with_literal(pool.ids, deep_values),
     )
+    # (body, whether it holds a number beyond any sane size)
+    bodies = any_bodies.map(lambda body: (body, False)) | with_literal(pool.ids, huge_numbers).map(
+        lambda body: (body, True)
+    )
+    trusted = (TRUSTED, None, True)
 
     answers: Counter[int] = Counter()
 
-    @settings(FUZZ, max_examples=150)
-    @given(body=bodies, peer=peers(), sent_headers=headers)
-    def one(body: bytes, peer: tuple[str, str | None, bool], sent_headers: dict[str, str]) -> None:
-        address, forwarded, trusted = peer
+    @settings(FUZZ, max_examples=200)
+    @given(body_and_huge=bodies, peer=peers(), sent_headers=headers)
+    # Each kind of answer at least once, whatever the generation draws in this process.
+    @example(body_and_huge=(b'{"n": ' + b"9" * 5000 + b"}", True), peer=trusted, sent_headers=JSON)
+    @example(
+        body_and_huge=(b"{}", False), peer=trusted, sent_headers={"Content-Type": "text/plain"}
+    )
+    @example(body_and_huge=(b" " * (MAX_BODY + 1), False), peer=trusted, sent_headers=JSON)
+    @example(body_and_huge=(b"{}", False), peer=(STRANGER, None, False), sent_headers=JSON)
+    def one(
+        body_and_huge: tuple[bytes, bool],
+        peer: tuple[str, str | None, bool],
+        sent_headers: dict[str, str],
+    ) -> None:
+        (body, huge), (address, forwarded, trusted) = body_and_huge, peer
         if forwarded is not None:
             sent_headers = {**sent_headers, "X-Forwarded-For": forwarded}
         answer = senders.post(address, WEBHOOK, body, sent_headers)
@@ -467,15 +539,19 @@ def test_any_bytes_any_json_from_anyone_answers_without_a_5xx(
         answers[answer.status_code] += 1
         if not trusted:
             assert answer.status_code == 403, (answer.status_code, answer.text)
+        elif not sent_as_json(sent_headers):
+            assert answer.status_code == 415, answer.text
         elif len(body) > MAX_BODY:
             assert answer.status_code == 413, answer.text
+        elif huge:
+            assert answer.status_code == 400, answer.text
         else:
             assert answer.status_code in (200, 400), answer.text
 
     one()
     assert senders.healthy(), ingest.log()[-3000:]
     assert published(kafka_settings, topics, pool.confirmed) == pool.confirmed
-    assert {400, 403, 413} <= set(answers)
+    assert {400, 403, 413, 415} <= set(answers)
 
 
 def test_generated_notifications_credit_exactly_the_confirmed_payments(
@@ -496,8 +572,13 @@ def test_generated_notifications_credit_exactly_the_confirmed_payments(
         if not trusted:
             assert answer.status_code == 403, answer.text
             return
+        if not sent_as_json(sent_headers):
+            assert answer.status_code == 415, answer.text
+            return
         assert answer.status_code in (200, 400, 409), answer.text
-        if outcome == "published":
+        if outcome == "published" and body["object"]["id"] in pool.held:
+            assert body["event"] == "payment.succeeded", body  # held, never credited
+        elif outcome == "published":
             event = EVENT_TYPES.get(body["event"])
             assert event is not None
             assert pool.confirms.get(body["object"]["id"], ("", ""))[0] == event, body
@@ -506,10 +587,10 @@ def test_generated_notifications_credit_exactly_the_confirmed_payments(
     # one for each object that exists but must not be credited (yet).
     trusted = (TRUSTED, None, True)
     genuine = {paid: event for paid, (event, _) in pool.confirms.items()}
-    for object_id in [*genuine, *pool.pending, *pool.refused]:
+    for object_id in [*genuine, *pool.pending, *pool.held, *pool.refused]:
         event = {v: k for k, v in EVENT_TYPES.items()}[genuine.get(object_id, "PaymentSucceeded")]
         notification = {"type": "notification", "event": event, "object": {"id": object_id}}
-        one = example(body=notification, peer=trusted, sent_headers={})(one)
+        one = example(body=notification, peer=trusted, sent_headers=JSON)(one)
     one()
     assert ingest.process is not None
     assert ingest.process.poll() is None
@@ -525,12 +606,12 @@ def test_oversized_headers_are_refused_and_the_ingest_keeps_answering(
         {"type": "notification", "event": "payment.succeeded", "object": {"id": pool.ids[0]}}
     )
     for size in (20_000, 1_000_000):
-        answer = senders.post(TRUSTED, WEBHOOK, body.encode(), {"X-Padding": "a" * size})
+        answer = senders.post(TRUSTED, WEBHOOK, body.encode(), {**JSON, "X-Padding": "a" * size})
         # Either the HTTP server refuses the head (how much it takes depends on how the
         # bytes arrive) or the ingest answers the genuine notification as usual.
         assert answer.status_code == 400 or answer.json() == {"status": "published"}
     chain = ", ".join(["10.0.0.1"] * 1500)  # a long chain, under the server's header limit
-    answer = senders.post(PROXY, WEBHOOK, body.encode(), {"X-Forwarded-For": chain})
+    answer = senders.post(PROXY, WEBHOOK, body.encode(), {**JSON, "X-Forwarded-For": chain})
     assert answer.status_code == 403, answer.text
     assert senders.healthy(), ingest.log()[-3000:]
 

@@ -167,6 +167,73 @@ class TestEnableAndDisable:
                 connection.close()
 
 
+class TestBatch:
+    """``PATCH /v1/users``: many users in one call, as the provisioner sends them."""
+
+    def test_batch_enables_and_disables_many_and_answers_per_key(
+        self, node: Node, api: httpx.Client, page: PageServer, clients_dir: Path
+    ) -> None:
+        kept, dropped = new_key(), new_key()
+        enable(api, dropped)
+        fresh = [new_key() for _ in range(40)]
+        body = {"enable": [kept, *fresh], "disable": [dropped]}
+        answer = api.patch("/v1/users", json=body)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {
+            "enabled": {key: local_link(node, key) for key in [kept, *fresh]},
+            "disabled": [dropped],
+            "refused": {},
+        }
+        listed = enabled_keys(api)
+        assert set(fresh) | {kept} <= set(listed)
+        assert dropped not in listed
+        with client(node, local_link(node, kept), clients_dir) as vless:
+            assert vless.fetch(page) == PAGE
+        with client(node, local_link(node, dropped), clients_dir) as vless:
+            assert not vless.can_fetch(page)
+
+    def test_repeated_batch_changes_nothing_more(self, api: httpx.Client) -> None:
+        keys = [new_key() for _ in range(5)]
+        gone = new_key()
+        body = {"enable": keys, "disable": [gone]}
+        first = api.patch("/v1/users", json=body)
+        listed = enabled_keys(api)
+        again = api.patch("/v1/users", json=body)
+        assert again.status_code == first.status_code == 200
+        assert again.json() == first.json()
+        assert enabled_keys(api) == listed
+        assert all(listed.count(key) == 1 for key in keys)
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"enable": ["MARK", "not-a-uuid"]},
+            {"enable": ["MARK"], "disable": ["MARK"]},
+            {"enable": ["MARK"], "purge": []},
+            ["MARK"],
+        ],
+        ids=["malformed key", "both ways", "unknown field", "not an object"],
+    )
+    def test_malformed_batch_is_refused_and_changes_nothing(
+        self, api: httpx.Client, body: object
+    ) -> None:
+        key = new_key()
+        before = enabled_keys(api)
+        sent = json.loads(json.dumps(body).replace("MARK", key))
+        answer = api.patch("/v1/users", json=sent)
+        assert answer.status_code == 422
+        assert "error" in answer.json()
+        assert enabled_keys(api) == before
+        assert api.patch("/v1/users", content=b"{not json").status_code == 422
+
+    def test_batch_needs_the_token(self, node: Node) -> None:
+        key = new_key()
+        with agent_client(node, "wrong-token-wrong-token") as stranger:
+            assert stranger.patch("/v1/users", json={"enable": [key]}).status_code == 401
+        with agent_client(node) as api:
+            assert key not in enabled_keys(api)
+
+
 class TestTraffic:
     def test_counters_grow_with_a_transfer(
         self, node: Node, api: httpx.Client, page: PageServer, clients_dir: Path

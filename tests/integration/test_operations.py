@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from typer.testing import CliRunner
 
 from events import Envelope, encode
 from events.bot_actions import TrialRequested
 from events.registry import TopicNames
+from keyland.cli import app
 from keyland.kafka.dlq import DeadLetters, FailedRecord
 from keyland.kafka.producer import EventPublisher
 from keyland.ops import dlq
@@ -99,15 +102,49 @@ class TestReplay:
         topics: TopicNames,
         isolation: str,
     ) -> None:
+        group = f"{isolation}-late"
+        await _stopped_group(kafka_settings.bootstrap, topics("bot.actions"), group)
         moves = await plan_replay(
             kafka_settings.bootstrap,
             topics,
             topics("bot.actions"),
-            f"{isolation}-late",
+            group,
             from_time=datetime.now(UTC),
         )
         ends = await _ends(kafka_settings.bootstrap, topics("bot.actions"))
         assert {m.partition: m.target for m in moves} == ends
+
+    @pytest.mark.parametrize("dry_run", [["--dry-run"], []], ids=["dry run", "for real"])
+    def test_replay_of_a_group_that_does_not_exist_is_refused(
+        self,
+        created_topics: TopicNames,
+        kafka_settings: KafkaSettings,
+        isolation: str,
+        dry_run: list[str],
+    ) -> None:
+        group = f"{isolation}-misspelt"
+        env = {
+            "KEYLAND_KAFKA_BOOTSTRAP": kafka_settings.bootstrap,
+            "KEYLAND_KAFKA_TOPIC_PREFIX": kafka_settings.topic_prefix,
+        }
+        arguments = ["replay", "--topic", created_topics("bot.actions"), "--group", group]
+        result = CliRunner().invoke(app, [*arguments, "--from-offset", "0", *dry_run], env=env)
+        assert result.exit_code == 2
+        assert f"group '{group}' does not exist" in result.stderr
+        assert result.stdout == ""
+        assert asyncio.run(committed(kafka_settings.bootstrap, group)) == {}  # not created
+
+
+async def _stopped_group(bootstrap: str, topic: str, group: str) -> None:
+    """A group that joined on ``topic``, committed its positions and left."""
+    reader = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group)
+    await reader.start()
+    try:
+        while not reader.assignment():
+            await reader.getmany(timeout_ms=500)
+        await reader.commit({tp: await reader.position(tp) for tp in reader.assignment()})
+    finally:
+        await reader.stop()
 
 
 class TestDeadLetters:

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from keyland.cli import app
 from keyland.mongo import Document, async_database
 from keyland.ops.state_hash import state_hash
-from keyland.ops.users import find_users, load_user
+from keyland.ops.users import find_users, load_user, moment
 from keyland.settings import MongoSettings
 from services.notifier.adapters.notices import SENT, Notices
 from services.notifier.domain.notices import Kind, Notice
@@ -65,9 +65,9 @@ async def seeded(mongo_settings: MongoSettings, db: Database[Document]) -> Datab
     records = NodeRecords(handle["node_keys"])
     for country, node in NODES.items():
         enabled = Applied(key, KeyState.ENABLED, f"vless://{key}@{node}", at(40))
-        await records.save_applied(node, country, INVITEE, enabled, at(2))
+        await records.save_applied(node, country, [(INVITEE, enabled)], at(2))
     await records.save_applied(
-        NODES["finland"], "finland", INVITEE, Applied(old_key, KeyState.DELETED), at(1)
+        NODES["finland"], "finland", [(INVITEE, Applied(old_key, KeyState.DELETED))], at(1)
     )
     notices = Notices(handle["notices"], handle["notice_outcomes"])
     planned = [
@@ -138,15 +138,17 @@ class TestFind:
 
 class TestCommandLine:
     @pytest.fixture
-    def env(self, mongo_settings: MongoSettings) -> dict[str, str]:
+    def env(self, mongo_settings: MongoSettings) -> dict[str, str | None]:
+        """As in a pipe: CliRunner's stdout is no terminal, and no COLUMNS is set."""
         return {
             "KEYLAND_MONGO_URL": mongo_settings.url,
             "KEYLAND_MONGO_DATABASE": mongo_settings.database,
-            "COLUMNS": "160",
+            "KEYLAND_MONGO_POSTGRES_URL": mongo_settings.postgres_url,
+            "COLUMNS": None,
         }
 
     def test_users_show_prints_the_tables(
-        self, seeded: Database[Document], env: dict[str, str]
+        self, seeded: Database[Document], env: dict[str, str | None]
     ) -> None:
         result = CliRunner().invoke(app, ["users", "show", str(INVITEE)], env=env)
         assert result.exit_code == 0, result.output
@@ -160,15 +162,30 @@ class TestCommandLine:
         ):
             assert expected in result.output
 
+    def test_piped_users_show_keeps_every_row_on_one_line(
+        self, seeded: Database[Document], env: dict[str, str | None]
+    ) -> None:
+        view = load_user(seeded, INVITEE)
+        assert view is not None
+        result = CliRunner().invoke(app, ["users", "show", str(INVITEE)], env=env)
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        rows: list[tuple[str, ...]] = [
+            (k.country, k.node, k.key_id, k.state, moment(k.updated_at)) for k in view.keys
+        ]
+        rows += [(p.payment_id, str(p.months), moment(p.paid_at)) for p in view.payments]
+        for cells in rows:
+            assert any(all(cell in line for cell in cells) for line in lines), cells
+
     def test_users_show_of_nobody_fails(
-        self, seeded: Database[Document], env: dict[str, str]
+        self, seeded: Database[Document], env: dict[str, str | None]
     ) -> None:
         result = CliRunner().invoke(app, ["users", "show", "8999"], env=env)
         assert result.exit_code == 1
         assert "no user 8999" in result.output
 
     def test_users_find_lists_matches(
-        self, seeded: Database[Document], env: dict[str, str]
+        self, seeded: Database[Document], env: dict[str, str | None]
     ) -> None:
         result = CliRunner().invoke(app, ["users", "find", "@rita"], env=env)
         assert result.exit_code == 0, result.output
@@ -176,7 +193,7 @@ class TestCommandLine:
         assert "8002" not in result.output
 
     def test_state_hash_prints_counts_and_the_digest(
-        self, seeded: Database[Document], env: dict[str, str]
+        self, seeded: Database[Document], env: dict[str, str | None]
     ) -> None:
         result = CliRunner().invoke(app, ["state", "hash"], env=env)
         assert result.exit_code == 0, result.output

@@ -11,17 +11,21 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from pymongo.database import Database
+from yookassa import Configuration, Payment
 
 from emulators.serving import BackgroundServer
 from emulators.yookassa import DeliveryPolicy
 from events import Envelope, Event
+from events.bot_actions import UserStarted
+from events.payments import HoldReason, PaymentHeld
 from events.registry import TopicNames
+from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, StackSettings
@@ -93,8 +97,8 @@ def ingest(
         token=TOKEN,
         shop=(SHOP, SECRET),
         yookassa_url=emulator.url,
-    ) as url:
-        yield url
+    ) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +107,29 @@ def worker(
 ) -> Iterator[Program]:
     with subscription_worker(env, tmp_path_factory.mktemp("worker")) as program:
         yield program
+
+
+async def started(kafka: KafkaSettings, telegram_id: int) -> None:
+    """The user's own /start: only that registers them, so only then is money credited."""
+    publisher = EventPublisher.from_settings(kafka, client_id="tests")
+    try:
+        start = UserStarted(telegram_id=telegram_id)
+        await publisher.publish(Envelope.new(start, producer="bot", occurred_at=datetime.now(UTC)))
+    finally:
+        await publisher.close()
+
+
+def shop_payment(emulator: BackgroundServer, amount: str, metadata: dict[str, str]) -> str:
+    """A payment made on the shop without our POST /payments (an API key, another
+    integration, the dashboard), through the official SDK."""
+    Configuration.configure(SHOP, SECRET, api_url=f"{emulator.url}/v3")
+    params = {
+        "amount": {"value": amount, "currency": "RUB"},
+        "capture": True,
+        "confirmation": {"type": "redirect", "return_url": "https://example.org/"},
+        "metadata": metadata,
+    }
+    return str(Payment.create(params, uuid.uuid4().hex).id)
 
 
 def buy(ingest: str, telegram_id: int, plan: str = "month_1") -> str:
@@ -147,6 +174,7 @@ async def test_webhook_delivered_three_times_across_processor_crashes_extends_on
     db: Database[Document],
     kafka: KafkaSettings,
 ) -> None:
+    await started(kafka, 7001)
     payment_id = buy(ingest, 7001)
     first = control(emulator, f"payments/{payment_id}/pay")["deliveries"][0]
     assert answered(first) == 200
@@ -244,6 +272,7 @@ async def test_kafka_down_answers_503_and_the_redelivery_credits_once(
     db: Database[Document],
     kafka: KafkaSettings,
 ) -> None:
+    await started(kafka, 7003)
     payment_id = buy(ingest, 7003)
     private_kafka.stop()
     try:
@@ -277,6 +306,7 @@ async def test_refund_through_yookassa_takes_the_time_back(
     db: Database[Document],
     kafka: KafkaSettings,
 ) -> None:
+    await started(kafka, 7004)
     payment_id = buy(ingest, 7004)
     control(emulator, f"payments/{payment_id}/pay")
     await eventually(lambda: user_doc(db, 7004).get("purchases") == 1, worker)
@@ -304,3 +334,69 @@ async def test_canceled_payment_is_published_for_the_notifier(
     published = await published_for(kafka, payment_id)
     assert [e.type for e in published] == ["PaymentCanceled"]
     assert published[0].payload.partition_key() == "7005"
+
+
+async def held_for(kafka: KafkaSettings, payment_id: str) -> PaymentHeld:
+    published = await published_for(kafka, payment_id)
+    assert [e.type for e in published] == ["PaymentHeld"]
+    held = published[0].payload
+    assert isinstance(held, PaymentHeld)
+    return held
+
+
+async def test_one_rouble_claiming_twelve_months_is_held_not_credited(
+    ingest: str,
+    emulator: BackgroundServer,
+    worker: Program,
+    db: Database[Document],
+    kafka: KafkaSettings,
+) -> None:
+    await started(kafka, 7101)
+    await eventually(lambda: user_doc(db, 7101).get("registered") is True, worker)
+    payment_id = shop_payment(emulator, "1.00", {"telegram_id": "7101", "plan": "month_12"})
+    assert answered(control(emulator, f"payments/{payment_id}/pay")["deliveries"][0]) == 200
+    held = await held_for(kafka, payment_id)
+    assert (held.reason, held.telegram_id, held.plan) == (HoldReason.NO_ORDER, 7101, "month_12")
+    await eventually(
+        lambda: (
+            (db["payments"].find_one({"_id": f"yookassa:{payment_id}"}) or {}).get("status")
+            == "held"
+        ),
+        worker,
+    )
+    assert user_doc(db, 7101).get("until") is None
+    assert user_doc(db, 7101)["purchases"] == 0
+
+
+async def test_our_order_paid_with_less_than_its_price_is_held(
+    ingest: str,
+    emulator: BackgroundServer,
+    worker: Program,
+    db: Database[Document],
+    kafka: KafkaSettings,
+) -> None:
+    ours = buy(ingest, 7102, "month_12")
+    order_id = control(emulator, f"payments/{ours}/cancel")["object"]["metadata"]["order_id"]
+    metadata = {"telegram_id": "7102", "plan": "month_12", "order_id": order_id}
+    cheap = shop_payment(emulator, "1.00", metadata)
+    assert answered(control(emulator, f"payments/{cheap}/pay")["deliveries"][0]) == 200
+    assert (await held_for(kafka, cheap)).reason is HoldReason.AMOUNT_MISMATCH
+
+
+async def test_payment_for_an_id_that_never_started_is_held_until_their_start(
+    ingest: str,
+    emulator: BackgroundServer,
+    worker: Program,
+    db: Database[Document],
+    kafka: KafkaSettings,
+) -> None:
+    payment_id = buy(ingest, 7103)
+    control(emulator, f"payments/{payment_id}/pay")
+    await eventually(lambda: bool(user_doc(db, 7103).get("entries")), worker)
+    await asyncio.sleep(1)
+    assert user_doc(db, 7103)["registered"] is False
+    assert user_doc(db, 7103).get("until") is None
+    await started(kafka, 7103)
+    await eventually(lambda: user_doc(db, 7103).get("purchases") == 1, worker)
+    assert user_doc(db, 7103)["registered"] is True
+    assert user_doc(db, 7103)["until"] > datetime.now(UTC) + timedelta(days=27)

@@ -12,6 +12,7 @@ import base64
 import contextlib
 import json
 import os
+import string
 import subprocess
 import sys
 import uuid
@@ -535,6 +536,20 @@ async def test_subscription_urls_cannot_be_guessed(api: str, publisher: EventPub
     unauthorised = await get(f"{api}/v1/users/{user.telegram_id}/subscription")
     assert unauthorised.status_code == 401
     assert (await get(f"{api}/health")).status_code == 200
+
+
+async def test_a_subscription_opens_at_one_url_only(
+    worker: Program, api: str, publisher: EventPublisher, nodes: dict[str, Node]
+) -> None:
+    user, _ = await start_trial(publisher)
+    await eventually(lambda: on_every(user.key, in_file(nodes)), worker)
+    url = await subscription_url(api, user)
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+    last = alphabet.index(url[-1])
+    spare_bits_set = url[:-1] + alphabet[last ^ 0b11]  # decodes to the same bytes
+    assert (await get(url)).status_code == 200
+    assert (await get(spare_bits_set)).status_code == 404
+    assert (await get(url + "=")).status_code == 404
 
 
 async def test_poison_record_goes_to_the_dlq_and_the_partition_moves_on(

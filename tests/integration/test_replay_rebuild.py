@@ -51,7 +51,7 @@ from keyland.stack.node import Node
 from services.provisioner.entrypoints.worker import INPUT_TOPICS as PROVISIONER_TOPICS
 from services.subscription.bootstrap import INPUT_TOPICS as SUBSCRIPTION_TOPICS
 from tests.processes import Program
-from tests.provisioning import new_node, node_tokens, write_countries
+from tests.provisioning import node_tokens, running_nodes, write_countries
 from tests.user_docs import user_doc
 from tests.waiting import eventually
 
@@ -98,15 +98,8 @@ class Workers:
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Node]]:
-    state = tmp_path_factory.mktemp("nodes")
-    made = [new_node(state, name) for name in NODES]
-    try:
-        for node in made:
-            node.start()
+    with running_nodes(tmp_path_factory.mktemp("nodes"), NODES) as made:
         yield made
-    finally:
-        for node in made:
-            node.stop()
 
 
 def generation(

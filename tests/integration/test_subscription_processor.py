@@ -19,8 +19,8 @@ from events.registry import TopicNames
 from events.subscriptions import AdjustmentRejected
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
+from keyland.periods import add_months
 from keyland.settings import KafkaSettings
-from services.subscription.domain.calendar import add_months
 from tests.kafka_tail import read_topic
 from tests.processes import Program
 from tests.user_docs import user_doc
@@ -87,7 +87,11 @@ async def test_trial_is_granted_once(
     await publisher.publish(envelope(TrialRequested(telegram_id=101), NOW + timedelta(seconds=1)))
     await publisher.publish(envelope(TrialRequested(telegram_id=101), NOW + timedelta(seconds=2)))
     await eventually(lambda: user_doc(db, 101).get("trial_used") is True, worker)
-    await eventually(lambda: len(user_doc(db, 101).get("entries", [])) == 3, worker)
+    await eventually(
+        lambda: user_doc(db, 101).get("updated_at") == NOW + timedelta(seconds=2), worker
+    )
+    # The trial asked for after it was granted changes nothing ever again: not kept.
+    assert len(user_doc(db, 101)["entries"]) == 2
     assert user_doc(db, 101)["until"] == NOW + timedelta(seconds=1, days=3)
     types = [e.type for e in await facts_about(kafka_settings, topics, 101)]
     assert types.count("TrialActivated") == 1

@@ -17,8 +17,14 @@ from aiogram.fsm.storage.base import StateType, StorageKey
 from aiogram.fsm.storage.pymongo import PyMongoStorage
 from pymongo import ReturnDocument
 
+from keyland.indexes import Owned
+
 
 class FsmStorage(PyMongoStorage):
+    def owned(self) -> list[Owned]:
+        """Every lookup is by ``_id`` (aiogram's storage key)."""
+        return [Owned(self._collection)]
+
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         if state is not None:
             await super().set_state(key, state)

@@ -46,5 +46,14 @@ class Payments:
         except ValidationError as error:
             raise self._api.unexpected(response) from error
 
+    async def refund_held(self, payment_id: str) -> str | None:
+        """Refund a held payment in full; None when done, else the ingest's reason."""
+        response = await self._api.request("POST", f"/payments/{payment_id}/refund")
+        if response.status_code == 201:
+            return None
+        if response.status_code in (409, 422):
+            return str(response.json().get("status", response.text[:300]))
+        raise self._api.unexpected(response)
+
     async def close(self) -> None:
         await self._api.close()

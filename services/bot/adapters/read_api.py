@@ -56,6 +56,27 @@ class Stats(BaseModel):
     trial_to_paid: float
 
 
+class HeldPayment(BaseModel):
+    """A paid payment not credited as a plan, waiting for an admin."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    payment_id: str
+    provider: str = "yookassa"
+    telegram_id: int | None = None
+    amount: Decimal
+    currency: str
+    plan: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    reason: str
+    paid_at: datetime
+    refunded: Decimal = Decimal(0)
+
+
+class _Held(BaseModel):
+    payments: list[HeldPayment]
+
+
 class _Found(BaseModel):
     users: list[Account]
 
@@ -87,6 +108,11 @@ class ReadApi:
         if response.status_code == 404:
             return Referrals(invited=0, bonus_days=0)
         return self._parse(response, Referrals)
+
+    async def held_payments(self) -> list[HeldPayment]:
+        """Held payments, oldest first (at most 50)."""
+        response = await self._api.request("GET", "/v1/payments/held")
+        return self._parse(response, _Held).payments
 
     async def stats(self) -> Stats:
         return self._parse(await self._api.request("GET", "/v1/stats"), Stats)

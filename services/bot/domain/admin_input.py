@@ -5,7 +5,10 @@ text that explains what was expected (with ``values`` to fill it in). Nothing el
 raised, whatever the input.
 
 - a user: ``tgid=123456789`` or ``username=name`` (``@`` optional);
-- time: ``months+=N`` and/or ``days+=N``, N signed (``days+=-3`` takes time away);
+- time: ``months+=N`` and/or ``days+=N`` adds, ``-=`` takes away (``days-=3``); N is
+  unsigned, so ``days+=-3`` is refused with a hint (with ``-=`` at hand a sign in the
+  number is either redundant or a double negative: ``days-=-3`` would add three days);
+  together at most the horizon the bot is configured with, either way;
 - broadcast buttons: ``Кнопки: profile myKeys support`` / ``Buttons: ...``, or ``нет``;
 - a delay: whole seconds, ``0`` to ``604800`` (a week);
 - ``EXIT`` cancels any step.
@@ -16,11 +19,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from events.admin_commands import MAX_ADJUSTMENT_DAYS, MAX_ADJUSTMENT_MONTHS
 from events.base import MAX_TELEGRAM_ID
+from keyland.periods import extend
 
-MONTHS_LIMIT = 120
-DAYS_LIMIT = 3660
 MAX_DELAY_S = 7 * 24 * 3600
 # Telegram counts a message in UTF-16 code units, up to 4096; the preview that quotes the
 # broadcast adds its own lines, so the broadcast itself must leave room for them.
@@ -29,7 +33,9 @@ MAX_BROADCAST_CHARS = 3800
 _SPACES_AROUND_OPERATORS = re.compile(r"\s*(\+=|-=|=)\s*")
 _TOKEN_SEPARATORS = re.compile(r"[\s,;]+")
 _USERNAME = re.compile(r"@?([A-Za-z0-9_]{1,32})")
-_NUMBER = re.compile(r"[+-]?\d{1,7}")
+_CHANGE = re.compile(r"(?P<unit>[^+=-]*)(?P<operator>[+-]=)(?P<amount>.*)")
+_NUMBER = re.compile(r"\d{1,7}")
+_SIGNED_NUMBER = re.compile(r"[+-]\d{1,7}")
 _BUTTONS_PREFIX = re.compile(r"^\s*(кнопки|buttons)\s*:?\s*", re.IGNORECASE)
 _NO_BUTTONS = frozenset({"нет", "no", "none", "без кнопок", "-"})
 _EXIT = frozenset({"exit", "/exit", "/cancel", "выход"})
@@ -98,42 +104,56 @@ def parse_target(text: str) -> Target:
     return _target(tokens[0])
 
 
-def parse_adjustment(text: str) -> Adjustment:
-    """``months+=N`` and/or ``days+=N``, each at most once, together changing something."""
-    return _adjustment(_tokens(text))
+def parse_adjustment(text: str, max_days: int, now: datetime) -> Adjustment:
+    """``months+=N`` and/or ``days+=N`` (``-=`` takes away), each at most once, together
+    changing something and spanning at most ``max_days`` from ``now``."""
+    return _adjustment(_tokens(text), max_days, now)
 
 
-def _adjustment(tokens: Sequence[str]) -> Adjustment:
+def _amount(token: str) -> tuple[str, int]:
+    change = _CHANGE.fullmatch(token)
+    unit = change.group("unit").lower() if change else ""
+    if change is None or unit not in ("months", "days"):
+        raise Invalid("admin_adjustment_expected")
+    amount = change.group("amount")
+    if _SIGNED_NUMBER.fullmatch(amount):
+        raise Invalid("admin_adjustment_sign_inside", {"name": unit, "number": amount[1:]})
+    if not _NUMBER.fullmatch(amount):
+        raise Invalid("admin_adjustment_expected")
+    return unit, -int(amount) if change.group("operator") == "-=" else int(amount)
+
+
+def _adjustment(tokens: Sequence[str], max_days: int, now: datetime) -> Adjustment:
     if not tokens:
         raise Invalid("admin_adjustment_expected")
     amounts: dict[str, int] = {}
     for token in tokens:
-        name, operator, value = token.partition("+=")
-        unit = name.lower()
-        if not operator or unit not in ("months", "days") or not _NUMBER.fullmatch(value):
-            raise Invalid("admin_adjustment_expected")
+        unit, amount = _amount(token)
         if unit in amounts:
             raise Invalid("admin_adjustment_repeated", {"name": unit})
-        amounts[unit] = int(value)
+        amounts[unit] = amount
     months, days = amounts.get("months", 0), amounts.get("days", 0)
-    if abs(months) > MONTHS_LIMIT or abs(days) > DAYS_LIMIT:
-        raise Invalid(
-            "admin_adjustment_range", {"months": str(MONTHS_LIMIT), "days": str(DAYS_LIMIT)}
-        )
+    too_much = Invalid("admin_adjustment_range", {"max_days": str(max_days)})
+    if abs(months) > MAX_ADJUSTMENT_MONTHS or abs(days) > MAX_ADJUSTMENT_DAYS:
+        raise too_much  # and the calendar below stays within its years
     if months == 0 and days == 0:
         raise Invalid("admin_adjustment_zero")
     if months * days < 0:
         raise Invalid("admin_adjustment_signs")
+    if abs(extend(now, months, days) - now) > timedelta(days=max_days):
+        raise too_much
     return Adjustment(months, days)
 
 
-def parse_target_with_adjustment(text: str) -> tuple[Target, Adjustment | None]:
+def parse_target_with_adjustment(
+    text: str, max_days: int, now: datetime
+) -> tuple[Target, Adjustment | None]:
     """A user, optionally followed by the adjustment on the same line."""
     tokens = _tokens(text)
     if not tokens:
         raise Invalid("admin_target_expected")
     target = _target(tokens[0])
-    return target, (_adjustment(tokens[1:]) if len(tokens) > 1 else None)
+    return target, (_adjustment(tokens[1:], max_days, now) if len(tokens) > 1 else None)
 
 
 def parse_delay(text: str) -> int:

@@ -10,6 +10,7 @@ from aiogram.types import Message, Update
 from events.bot_actions import UserStarted
 from keyland.telegram.callbacks import MenuAction
 from services.bot.adapters.events import BotEvents, update_origin
+from services.bot.adapters.read_api import ReadApi
 from services.bot.domain.display import referrer_from
 from services.bot.keyboards.menu import main_menu
 from services.bot.middlewares.viewer import Viewer
@@ -24,16 +25,24 @@ async def start(
     events: BotEvents,
     event_update: Update,
     state: FSMContext,
+    read_api: ReadApi,
 ) -> None:
     await state.clear()
     user = viewer.user
+    referrer = referrer_from(command.args, user.id)
+    if referrer is not None:
+        # Decided here and carried in the event, so a replay decides the same: a link
+        # naming someone who never started the bot refers nobody (and registers nobody).
+        inviter = await read_api.user(referrer)
+        if inviter is None or not inviter.registered:
+            referrer = None
     await events.publish(
         UserStarted(
             telegram_id=user.id,
             username=user.username,
             first_name=user.first_name,
             language_code=user.language_code,
-            referrer_id=referrer_from(command.args, user.id),
+            referrer_id=referrer,
         ),
         update_origin(event_update),
     )

@@ -7,6 +7,7 @@ re-applies after Xray restarts. A write is committed before the HTTP answer goes
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 from services.node_agent.domain.keys import KeyId
@@ -39,19 +40,16 @@ class UserStore:
     def close(self) -> None:
         self._db.close()
 
-    def add(self, key_id: KeyId) -> bool:
-        """Record ``key_id`` as enabled; False when it already was."""
+    def change(self, enable: Iterable[KeyId], disable: Iterable[KeyId]) -> None:
+        """Record ``enable`` as enabled and forget ``disable``, in one transaction (one
+        disk sync for a whole batch)."""
         with self._db:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO enabled_users (key_id) VALUES (?)", (key_id,)
+            self._db.executemany(
+                "INSERT OR IGNORE INTO enabled_users (key_id) VALUES (?)", [(k,) for k in enable]
             )
-        return cursor.rowcount == 1
-
-    def remove(self, key_id: KeyId) -> bool:
-        """Forget ``key_id``; False when it was not recorded."""
-        with self._db:
-            cursor = self._db.execute("DELETE FROM enabled_users WHERE key_id = ?", (key_id,))
-        return cursor.rowcount == 1
+            self._db.executemany(
+                "DELETE FROM enabled_users WHERE key_id = ?", [(k,) for k in disable]
+            )
 
     def __contains__(self, key_id: object) -> bool:
         row = self._db.execute("SELECT 1 FROM enabled_users WHERE key_id = ?", (key_id,))

@@ -4,12 +4,15 @@ Every route except ``GET /v1/health`` needs ``Authorization: Bearer <token>``.
 
 - ``PUT /v1/users/{key_id}``: enable (idempotent); answers the user's connection link.
 - ``DELETE /v1/users/{key_id}``: disable (idempotent).
+- ``PATCH /v1/users``: many at once, ``{"enable": [key ids], "disable": [key ids]}``
+  (idempotent; at most 1000 keys); answers ``{"enabled": {key: link}, "disabled": [key],
+  "refused": {key: why}}``, ``refused`` holding the keys Xray turned down.
 - ``GET /v1/users``: the enabled key ids.
 - ``GET /v1/users/{key_id}/traffic``: uplink and downlink bytes since Xray started.
 - ``GET /v1/health``: 200 when the agent runs and Xray answers, 503 otherwise.
 - ``GET /metrics``: Prometheus metrics of the agent process (token required).
 
-A key id that is not a UUID is answered 422; Xray unreachable is answered 503.
+A key id that is not a UUID, or a malformed batch, is answered 422 and changes nothing; Xray unreachable is answered 503.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from keyland.http import BodyLimitMiddleware
 from keyland.observability.ops_server import metrics
 from services.node_agent.adapters.xray_api import XrayRejected, XrayUnavailable
+from services.node_agent.domain.batch import MalformedBatch, parse_batch
 from services.node_agent.domain.keys import KeyId, MalformedKeyId, parse_key_id
 from services.node_agent.handlers import NodeUsers
 
@@ -87,6 +92,17 @@ async def disable_user(request: Request) -> Response:
     return JSONResponse({"key_id": key_id, "enabled": False})
 
 
+async def change_users(request: Request) -> Response:
+    try:
+        body = await request.json()
+    except ValueError as error:
+        raise MalformedBatch(f"not JSON: {error}") from error
+    result = await _users(request).apply(parse_batch(body))
+    return JSONResponse(
+        {"enabled": result.links, "disabled": list(result.disabled), "refused": result.refused}
+    )
+
+
 async def list_users(request: Request) -> Response:
     return JSONResponse({"key_ids": _users(request).enabled()})
 
@@ -139,15 +155,20 @@ def create_app(token: SecretStr, build: Callable[[], Awaitable[Running]]) -> Sta
     return Starlette(
         routes=[
             Route("/v1/users", list_users, methods=["GET"]),
+            Route("/v1/users", change_users, methods=["PATCH"]),
             Route("/v1/users/{key_id}", enable_user, methods=["PUT"]),
             Route("/v1/users/{key_id}", disable_user, methods=["DELETE"]),
             Route("/v1/users/{key_id}/traffic", user_traffic, methods=["GET"]),
             Route(HEALTH_PATH, health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
-        middleware=[Middleware(BearerAuth, token=token, open_paths=frozenset({HEALTH_PATH}))],
+        middleware=[
+            Middleware(BodyLimitMiddleware),
+            Middleware(BearerAuth, token=token, open_paths=frozenset({HEALTH_PATH})),
+        ],
         exception_handlers={
             MalformedKeyId: _malformed,
+            MalformedBatch: _malformed,
             XrayUnavailable: _unavailable,
             XrayRejected: _rejected,
         },

@@ -15,6 +15,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
+from keyland.indexes import Owned
 from keyland.mongo import Document
 from services.notifier.adapters.users import Recipient
 
@@ -28,8 +29,8 @@ class Broadcasts:
         self._broadcasts = broadcasts
         self._deliveries = deliveries
 
-    async def create_indexes(self) -> None:
-        await self._deliveries.create_index([("broadcast_id", ASCENDING), ("status", ASCENDING)])
+    def owned(self) -> list[Owned]:
+        return [Owned(self._broadcasts), Owned(self._deliveries, (("broadcast_id", "status"),))]
 
     async def unfinished(self) -> list[Document]:
         return [

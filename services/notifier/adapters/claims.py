@@ -14,6 +14,7 @@ from datetime import datetime
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from keyland.indexes import Owned
 from keyland.mongo import Document
 
 
@@ -21,6 +22,9 @@ class Claims:
     def __init__(self, collection: AsyncCollection[Document], instance: str) -> None:
         self._collection = collection
         self._instance = instance
+
+    def owned(self) -> list[Owned]:
+        return [Owned(self._collection)]
 
     async def claim(self, kind: str, key: str, now: datetime) -> bool:
         """True if this instance now owns sending ``key`` (of ``kind``: notice, delivery)."""

@@ -13,10 +13,10 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from keyland.indexes import Owned
 from keyland.mongo import Document
 from services.notifier.adapters.notices import notice_document, notice_of
 from services.notifier.domain.notices import Notice
@@ -33,8 +33,8 @@ class PendingNotices:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
 
-    async def create_indexes(self) -> None:
-        await self._collection.create_index([("telegram_id", ASCENDING)])
+    def owned(self) -> list[Owned]:
+        return [Owned(self._collection, (("telegram_id",),))]
 
     async def keep(self, notice: Notice, reason: str, at: datetime) -> None:
         """Keep ``notice`` for its user's next visit (again: no change)."""

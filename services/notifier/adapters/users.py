@@ -6,8 +6,7 @@ account, and unblocked when they talk to the bot again after that (they cannot w
 the bot is blocked); meanwhile notices and broadcasts skip them without a send.
 
 Both collections key a user's document by ``user:<telegram_id>``
-(:func:`keyland.mongo.user_document_id`: a string ``_id`` is what FerretDB v1 on SQLite
-can look up through its index); the integer id is each document's ``telegram_id``.
+(:func:`keyland.mongo.user_document_id`); the integer id is each document's ``telegram_id``.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from datetime import datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
 
+from keyland.indexes import Owned
 from keyland.mongo import Document, user_document_id
 
 
@@ -35,6 +35,10 @@ class Users:
     ) -> None:
         self._users = users
         self._recipients = recipients
+
+    def owned(self) -> list[Owned]:
+        """``recipients`` only: ``users`` belongs to the subscription service."""
+        return [Owned(self._recipients)]
 
     async def get(self, telegram_id: int) -> Recipient:
         """The user's language and access end, and whether they blocked the bot: two

@@ -22,6 +22,8 @@ class Kind(StrEnum):
     REFUND = "refund"
     REJECTED = "adjustment_rejected"
     TEST = "test"
+    PAYMENT_HELD = "payment_held"
+    CREDIT_HELD = "credit_held"
 
 
 KEPT_FOR_NEXT_VISIT = frozenset(

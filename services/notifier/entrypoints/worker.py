@@ -29,11 +29,6 @@ def build_app(container: Container) -> faust.App:
         app, container.publisher.topics, INPUT_TOPICS, container.handler, container.dead_letters
     )
 
-    async def prepare() -> None:
-        await container.notices.create_indexes()
-        await container.pending.create_indexes()
-        await container.broadcasts.create_indexes()
-
     async def send_due() -> None:
         await container.scheduler.run_once(datetime.now(UTC))
 
@@ -55,7 +50,7 @@ def build_app(container: Container) -> faust.App:
 
     serve_operations(app, container.kafka, settings, container.db)
     close_on_shutdown(app, container.publisher.close, container.sender.close)
-    app.task(prepare)
+    app.task(container.prepare_database)
     app.task(load_due)
     app.timer(interval=settings.scheduler_interval_s)(send_due)
     app.task(broadcasts)

@@ -19,11 +19,15 @@ from typing import Any, Self
 import requests
 from yookassa import Configuration, Payment, Refund
 from yookassa.client import ApiClient
-from yookassa.domain.exceptions import NotFoundError
+from yookassa.domain.exceptions import BadRequestError, NotFoundError
 
 
 class YooKassaUnavailable(RuntimeError):
     """The API did not answer usefully in time; try again later."""
+
+
+class YooKassaRefused(ValueError):
+    """The API refused the request (400): asking again will not help."""
 
 
 ApiObject = dict[str, Any]
@@ -79,6 +83,8 @@ class YooKassaApi:
             result = await asyncio.wait_for(asyncio.to_thread(function), self._timeout_s)
         except NotFoundError:
             return None
+        except BadRequestError as error:
+            raise YooKassaRefused(str(error)) from error
         except TimeoutError as error:
             raise YooKassaUnavailable(f"no answer within {self._timeout_s}s") from error
         except Exception as error:  # the SDK raises bare errors on transport failures
@@ -113,4 +119,17 @@ class YooKassaApi:
         created = await self._call(functools.partial(_Payment.create, params, idempotency_key))
         if created is None:
             raise YooKassaUnavailable("the API answered 404 to a payment creation")
+        return created
+
+    async def create_refund(
+        self, *, payment_id: str, amount: Decimal, currency: str, idempotency_key: str
+    ) -> ApiObject:
+        params = {
+            "payment_id": payment_id,
+            "amount": {"value": f"{amount:.2f}", "currency": currency},
+            "description": "Keyland: held payment refunded by an admin",
+        }
+        created = await self._call(functools.partial(_Refund.create, params, idempotency_key))
+        if created is None:
+            raise YooKassaUnavailable("the API answered 404 to a refund creation")
         return created

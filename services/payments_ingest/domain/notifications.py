@@ -1,10 +1,13 @@
 """What makes a YooKassa notification creditable, decided on the API's own word.
 
 The notification body only says which object to look at: trust comes from re-fetching
-that object from the YooKassa API. A payment is credited only when the API says it is
-``succeeded`` and ``paid``; the Telegram id and plan come from its ``metadata`` (set when
-we created it), or, for payments created without metadata, from the description in the
-seed's format ("пользователь номер: <tg id>") with the plan found by its price.
+that object from the YooKassa API. A payment counts only when the API says it is
+``succeeded`` and ``paid``. It is credited as a plan only when it is one of our orders
+(``metadata.order_id``, placed by ``POST /payments`` before YooKassa was asked) and its
+amount, currency, user and plan equal the order's: anyone with the shop's key can write
+any metadata on any amount. Every other paid payment is held (:class:`PaymentHeld`) for
+an admin, with the user it claims (order, metadata, or the seed's description
+"пользователь номер: <tg id>") when it claims one.
 """
 
 from __future__ import annotations
@@ -16,7 +19,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from events.base import MAX_TELEGRAM_ID
-from events.payments import PaymentCanceled, PaymentSucceeded, RefundSucceeded
+from events.payments import (
+    HoldReason,
+    PaymentCanceled,
+    PaymentHeld,
+    PaymentSucceeded,
+    RefundSucceeded,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,18 @@ class Plan:
     price: Decimal
     currency: str
     days: int = 0
+
+
+MAX_PLAN_NAME = 64
+
+
+@dataclass(frozen=True)
+class Order:
+    """What we asked YooKassa for: the user and the plan at its price when it was placed."""
+
+    order_id: str
+    telegram_id: int
+    plan: Plan
 
 
 class NotCreditable(ValueError):
@@ -66,23 +87,23 @@ def telegram_id_of(payment: dict[str, Any]) -> int:
     return telegram_id
 
 
-def plan_of(payment: dict[str, Any], plans: dict[str, Plan]) -> Plan:
-    name = (payment.get("metadata") or {}).get("plan")
-    if name is not None:
-        if name not in plans:
-            raise NotCreditable(f"unknown plan {name!r} in the payment's metadata", retry=False)
-        return plans[name]
-    value, currency = _amount(payment)
-    matching = [p for p in plans.values() if p.price == value and p.currency == currency]
-    if len(matching) != 1:
-        raise NotCreditable(f"no single plan costs {value} {currency}", retry=False)
-    return matching[0]
+def claimed_user(payment: dict[str, Any]) -> int | None:
+    """The Telegram id the payment names, or None when it names none we could use."""
+    try:
+        return telegram_id_of(payment)
+    except NotCreditable:
+        return None
 
 
-def succeeded(
-    payment: dict[str, Any], plans: dict[str, Plan], paid_at: datetime
-) -> PaymentSucceeded:
-    """The event for a payment the API confirms as succeeded and paid."""
+def settle(
+    payment: dict[str, Any], order: Order | None, paid_at: datetime
+) -> PaymentSucceeded | PaymentHeld:
+    """A paid payment becomes credit for its order's plan only when it matches the order
+    exactly (user, plan, amount, currency); anything else is held for an admin.
+
+    A pure function of the payment (final once succeeded) and the order (never changed
+    after it is placed), so a redelivered notification is decided the same way.
+    """
     status = payment.get("status")
     if status != "succeeded" or payment.get("paid") is not True:
         raise NotCreditable(
@@ -90,17 +111,45 @@ def succeeded(
             retry=status in {"pending", "waiting_for_capture"},
         )
     value, currency = _amount(payment)
-    plan = plan_of(payment, plans)
-    return PaymentSucceeded(
-        telegram_id=telegram_id_of(payment),
+    metadata = {str(k): str(v) for k, v in (payment.get("metadata") or {}).items()}
+    reason = mismatch(order, metadata, value, currency)
+    if order is not None and reason is None:
+        return PaymentSucceeded(
+            telegram_id=order.telegram_id,
+            payment_id=str(payment["id"]),
+            plan=order.plan.name,
+            months=order.plan.months,
+            days=order.plan.days,
+            amount=value,
+            currency=currency,
+            paid_at=paid_at,
+        )
+    claimed_plan = order.plan.name if order else metadata.get("plan")
+    return PaymentHeld(
+        telegram_id=order.telegram_id if order else claimed_user(payment),
         payment_id=str(payment["id"]),
-        plan=plan.name,
-        months=plan.months,
-        days=plan.days,
         amount=value,
         currency=currency,
+        plan=claimed_plan if claimed_plan and len(claimed_plan) <= MAX_PLAN_NAME else None,
+        metadata=metadata,
+        reason=reason or HoldReason.NO_ORDER,
         paid_at=paid_at,
     )
+
+
+def mismatch(
+    order: Order | None, metadata: dict[str, str], value: Decimal, currency: str
+) -> HoldReason | None:
+    """Why the payment does not credit ``order``'s plan, or None when it does."""
+    if order is None:
+        return HoldReason.NO_ORDER
+    if metadata.get("telegram_id") != str(order.telegram_id) or (
+        metadata.get("plan") != order.plan.name
+    ):
+        return HoldReason.ORDER_MISMATCH
+    if value != order.plan.price or currency != order.plan.currency:
+        return HoldReason.AMOUNT_MISMATCH
+    return None
 
 
 def canceled(payment: dict[str, Any]) -> PaymentCanceled:

@@ -1,16 +1,19 @@
-"""``POST /webhooks/yookassa`` (YooKassa's notifications) and ``POST /payments`` (internal).
+"""``POST /webhooks/yookassa`` (YooKassa's notifications), ``POST /payments`` and
+``POST /payments/{id}/refund`` (internal: a new order; an admin refunding a held payment).
 
 Webhook answers: 200 once the event is acknowledged by Kafka (or the notification needs
-nothing from us); 403 from an untrusted source; 400 for a malformed body or a
-notification the API does not confirm; 409 when the API says the object may still change
-(YooKassa redelivers); 503 when the API or Kafka is unavailable (YooKassa redelivers).
-Nothing is published on any answer but 200.
+nothing from us); 403 from an untrusted source; 415 for a body not sent as
+``application/json``; 413 for a body over the limit (refused as soon as it passes it);
+400 for a malformed body (numbers beyond any sane size included) or a notification the
+API does not confirm; 409 when the API says the object may still change (YooKassa
+redelivers); 503 when the API or Kafka is unavailable (YooKassa redelivers); 500 (logged)
+for a fault of ours. Every answer is counted in ``keyland_webhooks_total``. Nothing is
+published on any answer but 200.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -22,15 +25,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from keyland.http import BearerTokenMiddleware
+from keyland.http import (
+    DEFAULT_MAX_BODY,
+    BearerTokenMiddleware,
+    BodyLimitMiddleware,
+    BodyTooLarge,
+    NotJson,
+    parse_json,
+)
 from keyland.observability import metrics
 from keyland.observability.ops_server import Check, ops_routes
 from services.payments_ingest.domain.trust import client_address, is_trusted
 from services.payments_ingest.handlers import IngestHandlers, Rejected
 
 log = logging.getLogger(__name__)
-
-MAX_BODY = 64 * 1024
 
 
 def _answer(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -43,14 +51,27 @@ class NewPayment(BaseModel):
     order_id: str = Field(min_length=1, max_length=128, description="Caller's id of the order.")
 
 
+def _is_json(content_type: str) -> bool:
+    return content_type.partition(";")[0].strip().lower() == "application/json"
+
+
 def build_app(
-    handlers: IngestHandlers, internal_token: str, checks: Mapping[str, Check]
+    handlers: IngestHandlers,
+    internal_token: str,
+    checks: Mapping[str, Check],
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> Starlette:
     """The ASGI app; ``internal_token`` guards everything but the webhook and health
-    (``/metrics`` too: this port faces the internet)."""
+    (``/metrics`` too: this port faces the internet). Bodies over ``max_body`` bytes are
+    refused with 413 as they arrive."""
 
     async def webhook(request: Request) -> Response:
-        answer = await answer_webhook(request)
+        try:
+            answer = await answer_webhook(request)
+        except Exception:
+            # Counted like any answer, so the failing-webhooks alert sees it.
+            log.exception("webhook failed")
+            answer = _answer(500, "internal error; retry later")
         metrics.WEBHOOKS.labels(str(answer.status_code)).inc()
         return answer
 
@@ -62,14 +83,14 @@ def build_app(
         if not is_trusted(source, handlers.trusted_networks):
             log.warning("webhook from untrusted source %s refused", source)
             return _answer(403, "untrusted source")
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            return _answer(413, "body too large")
+        if not _is_json(request.headers.get("content-type", "")):
+            return _answer(415, "send the notification as application/json")
         try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            # RecursionError: nesting too deep for the parser ("[[[[..." within MAX_BODY)
-            return _answer(400, "body is not JSON")
+            body = parse_json(await request.body())
+        except BodyTooLarge:
+            return _answer(413, "body too large")
+        except NotJson as error:
+            return _answer(400, str(error))
         try:
             outcome = await handlers.notification(body)
         except Rejected as rejection:
@@ -92,6 +113,13 @@ def build_app(
             return _answer(rejection.status, rejection.message)
         return JSONResponse(created, status_code=201)
 
+    async def refund_held(request: Request) -> Response:
+        try:
+            refund = await handlers.refund_held(request.path_params["payment_id"])
+        except Rejected as rejection:
+            return _answer(rejection.status, rejection.message)
+        return JSONResponse(refund, status_code=201)
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
@@ -100,15 +128,17 @@ def build_app(
     return Starlette(
         lifespan=lifespan,
         middleware=[
+            Middleware(BodyLimitMiddleware, max_bytes=max_body),
             Middleware(
                 BearerTokenMiddleware,
                 token=internal_token,
                 public=("/health", "/webhooks/yookassa"),
-            )
+            ),
         ],
         routes=[
             Route("/webhooks/yookassa", webhook, methods=["POST"]),
             Route("/payments", create_payment, methods=["POST"]),
+            Route("/payments/{payment_id}/refund", refund_held, methods=["POST"]),
             *ops_routes(checks),
         ],
     )

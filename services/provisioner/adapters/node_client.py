@@ -8,6 +8,8 @@ with backoff. One ``httpx.AsyncClient`` (one connection pool) serves every node.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any, Self
 
 import httpx
@@ -16,13 +18,25 @@ from pydantic import SecretStr
 from services.provisioner.config import NodeAccessSettings
 from services.provisioner.domain.subscription_page import Usage
 
+# The node agent's bound on one batch (``services/node_agent/domain/batch.py``).
+MAX_KEYS_PER_CALL = 1000
+
 
 class NodeUnavailable(ConnectionError):
     """The node did not do what was asked; the message says how it failed."""
 
 
+@dataclass(frozen=True)
+class NodeAnswer:
+    """What a node did with a batch: each enabled key's link, each refused key's reason
+    (every other key of the batch was done)."""
+
+    links: dict[uuid.UUID, str]
+    refused: dict[uuid.UUID, str]
+
+
 class NodeClient:
-    """Enable, disable and list keys on one node agent."""
+    """Change and list keys on one node agent."""
 
     def __init__(
         self, http: httpx.AsyncClient, address: str, token: SecretStr, scheme: str = "http"
@@ -32,17 +46,23 @@ class NodeClient:
         self._base = f"{scheme}://{address}"
         self._headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
 
-    async def enable(self, key_id: uuid.UUID) -> str:
-        """Enable ``key_id`` (idempotent); its connection link on this node."""
-        answer = await self._call("PUT", f"/v1/users/{key_id}")
-        link = answer.get("link")
-        if not isinstance(link, str) or not link:
-            raise NodeUnavailable(f"{self.address}: enabling {key_id} answered no link")
-        return link
-
-    async def disable(self, key_id: uuid.UUID) -> None:
-        """Disable ``key_id`` (idempotent): the node accepts no new connection with it."""
-        await self._call("DELETE", f"/v1/users/{key_id}")
+    async def change(
+        self, enable: Collection[uuid.UUID], disable: Collection[uuid.UUID]
+    ) -> NodeAnswer:
+        """Enable and disable many keys in one call (idempotent; at most
+        :data:`MAX_KEYS_PER_CALL`): the link of each enabled key, and the keys the node
+        refused with its reason."""
+        body = {"enable": [str(k) for k in enable], "disable": [str(k) for k in disable]}
+        answer = await self._call("PATCH", "/v1/users", body)
+        try:
+            links = {uuid.UUID(k): str(v) for k, v in dict(answer.get("enabled", {})).items()}
+            refused = {uuid.UUID(k): str(v) for k, v in dict(answer.get("refused", {})).items()}
+        except (TypeError, ValueError) as error:
+            raise NodeUnavailable(f"{self.address}: unexpected batch answer: {error}") from error
+        unanswered = [k for k in enable if not links.get(k) and k not in refused]
+        if unanswered:
+            raise NodeUnavailable(f"{self.address}: enabling {unanswered[0]} answered no link")
+        return NodeAnswer(links, refused)
 
     async def enabled_keys(self) -> set[uuid.UUID]:
         """The keys enabled on the node (anything that is not a UUID is left out)."""
@@ -60,9 +80,11 @@ class NodeClient:
         answer = await self._call("GET", f"/v1/users/{key_id}/traffic")
         return Usage(int(answer.get("uplink_bytes", 0)), int(answer.get("downlink_bytes", 0)))
 
-    async def _call(self, method: str, path: str) -> dict[str, Any]:
+    async def _call(self, method: str, path: str, body: object = None) -> dict[str, Any]:
         try:
-            response = await self._http.request(method, self._base + path, headers=self._headers)
+            response = await self._http.request(
+                method, self._base + path, headers=self._headers, json=body
+            )
         except httpx.HTTPError as error:
             raise NodeUnavailable(f"{self.address}: {type(error).__name__}: {error}") from error
         if response.status_code != httpx.codes.OK:

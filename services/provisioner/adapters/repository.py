@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 
+from keyland.indexes import Owned
 from keyland.mongo import Document, user_document_id
 from services.provisioner.domain.access import Cause, KeyState, UserAccess
 from services.provisioner.domain.plan import Applied
@@ -78,10 +79,9 @@ class UserAccesses:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
 
-    async def create_indexes(self) -> None:
-        await self._collection.create_index([("kind", ASCENDING)])
-        await self._collection.create_index([("key_id", ASCENDING)])
-        await self._collection.create_index([("node", ASCENDING)])
+    def owned(self) -> list[Owned]:
+        """``node_keys``, which :class:`NodeRecords` shares."""
+        return [Owned(self._collection, (("kind",), ("key_id",), ("node",)))]
 
     async def load(self, telegram_id: int) -> UserAccess:
         document = await self._collection.find_one({"_id": user_document_id(telegram_id)})
@@ -91,15 +91,15 @@ class UserAccesses:
         document = _access_document(access)
         await self._collection.replace_one({"_id": document["_id"]}, document, upsert=True)
 
-    async def some(self, telegram_ids: Iterable[int]) -> list[UserAccess]:
-        """The known users among ``telegram_ids`` (without their seen event ids)."""
-        ids = [user_document_id(t) for t in telegram_ids]
-        cursor = self._collection.find({"_id": {"$in": ids}}, {"seen": 0})
-        return [_access(d) async for d in cursor]
-
     async def every(self) -> AsyncIterator[UserAccess]:
-        """Every user (without their seen event ids, which only the agent needs)."""
-        async for document in self._collection.find({"kind": "user"}, {"seen": 0}):
+        """Every user (without their seen event ids, which only the agent needs).
+
+        A whole read of the collection's users, so never on a hot path: the worker reads
+        it at start and as its rare safety net (see ``access_book``). One cursor in large
+        batches reads it once; pages by ``_id`` range would not, since FerretDB pushes no
+        range down and would read the whole collection for every page."""
+        cursor = self._collection.find({"kind": "user"}, {"seen": 0}, batch_size=1000)
+        async for document in cursor:
             yield _access(document)
 
     async def holding(self, key_id: uuid.UUID) -> UserAccess | None:
@@ -123,35 +123,39 @@ class NodeRecords:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
 
-    async def applied_on(
-        self, node: str, keys: Iterable[uuid.UUID] | None = None
-    ) -> dict[uuid.UUID, Applied]:
+    async def applied_on(self, node: str) -> dict[uuid.UUID, Applied]:
+        """Every record of ``node``: read by its loop at start and as the rare safety net,
+        never per round (the loop keeps them in memory, being their only writer)."""
         query: Document = {"kind": "applied", "node": node}
-        if keys is not None:
-            query["key_id"] = {"$in": [str(k) for k in keys]}
         found = {}
-        async for d in self._collection.find(query):
+        async for d in self._collection.find(query, batch_size=1000):
             key = uuid.UUID(d["key_id"])
             found[key] = Applied(key, KeyState(d["state"]), d.get("link"), d.get("until"))
         return found
 
     async def save_applied(
-        self, node: str, country: str, telegram_id: int, applied: Applied, at: datetime
+        self, node: str, country: str, applied: Iterable[tuple[int, Applied]], at: datetime
     ) -> None:
-        document_id = f"applied:{applied.key_id}@{node}"
-        document = {
-            "_id": document_id,
-            "kind": "applied",
-            "key_id": str(applied.key_id),
-            "node": node,
-            "country": country,
-            "telegram_id": telegram_id,
-            "state": applied.state.value,
-            "link": applied.link,
-            "until": applied.until,
-            "updated_at": at,
-        }
-        await self._collection.replace_one({"_id": document_id}, document, upsert=True)
+        """Record what was applied for each ``(telegram_id, applied)``: one bulk write of
+        whole-document replacements by ``_id`` (one round trip for a batch)."""
+        writes = []
+        for telegram_id, record in applied:
+            document_id = f"applied:{record.key_id}@{node}"
+            document = {
+                "_id": document_id,
+                "kind": "applied",
+                "key_id": str(record.key_id),
+                "node": node,
+                "country": country,
+                "telegram_id": telegram_id,
+                "state": record.state.value,
+                "link": record.link,
+                "until": record.until,
+                "updated_at": at,
+            }
+            writes.append(ReplaceOne({"_id": document_id}, document, upsert=True))
+        if writes:
+            await self._collection.bulk_write(writes, ordered=False)
 
     async def links(self, key_id: uuid.UUID) -> list[CountryLink]:
         """The links of ``key_id`` on every node where it is enabled."""

@@ -28,21 +28,28 @@ def _mac(key_id: uuid.UUID, secret: bytes) -> bytes:
     return hmac.new(secret, _CONTEXT + key_id.bytes, hashlib.sha256).digest()[:_MAC_BYTES]
 
 
-def subscription_token(key_id: uuid.UUID, secret: bytes) -> str:
-    """The unguessable token of ``key_id``'s subscription URL."""
-    raw = key_id.bytes + _mac(key_id, secret)
+def _encoded(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def subscription_token(key_id: uuid.UUID, secret: bytes) -> str:
+    """The unguessable token of ``key_id``'s subscription URL."""
+    return _encoded(key_id.bytes + _mac(key_id, secret))
+
+
 def key_of_token(token: str, secret: bytes) -> uuid.UUID | None:
-    """The key id a genuine token names, or None for anything else (checked in constant time)."""
+    """The key id a genuine token names, or None for anything else (checked in constant time).
+
+    Only the canonical encoding counts: the decoder also takes ``+``/``/`` for ``-``/``_``
+    and ignores the two spare bits of the last letter: without the comparison several URLs
+    would open one subscription, and each subscription must have exactly one."""
     if len(token) != 43:
         return None
     try:
         raw = base64.b64decode(token + "=", altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         return None
-    if len(raw) != 16 + _MAC_BYTES:
+    if len(raw) != 16 + _MAC_BYTES or _encoded(raw) != token:
         return None
     key_id = uuid.UUID(bytes=raw[:16])
     if not hmac.compare_digest(raw[16:], _mac(key_id, secret)):

@@ -1,9 +1,16 @@
 """One loop per node: apply what the agent recorded, reconcile on a timer, back off on failure.
 
-Each round is either a full reconciliation (at start, every ``reconcile_interval_s``, and
-after any failure) or the users the agent reported changed since the last round. A failed
-round waits a capped, doubling delay before the next; other nodes' loops and the Kafka
-partition never wait for it.
+Each round is one of, in this order of precedence:
+- a reload (at start and every ``reload_interval_s``, minutes): the node's records read
+  from the database, then a reconciliation. The only round that reads a collection whole;
+- a reconciliation (every ``reconcile_interval_s``, and after any failure): the node's
+  real key list against every user's access, both from memory (no database read);
+- the users the agent reported changed since the last round, all in one batch.
+
+The agent wakes the loop (an event, not a timer), so a change reaches the node within one
+agent call; changes that arrive while a round runs make up the next round's batch. A
+failed round waits a capped, doubling delay before the next; other nodes' loops and the
+Kafka partition never wait for it.
 """
 
 from __future__ import annotations
@@ -50,16 +57,19 @@ class NodeLoop:
         converger: NodeConverger,
         *,
         reconcile_interval_s: float,
+        reload_interval_s: float,
         backoff: Backoff,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.converger = converger
         self.reconcile_interval_s = reconcile_interval_s
+        self.reload_interval_s = reload_interval_s
         self.backoff = backoff
         self.clock = clock
         self.pending: set[int] = set()
         self._wake = asyncio.Event()
         self._next_reconcile = 0.0  # monotonic; 0 means "at the next round"
+        self._next_reload = 0.0
 
     @property
     def address(self) -> str:
@@ -84,6 +94,10 @@ class NodeLoop:
     async def _round(self) -> bool:
         now = self.clock()
         try:
+            if time.monotonic() >= self._next_reload:
+                await self.converger.reload()
+                self._next_reload = time.monotonic() + self.reload_interval_s
+                self._next_reconcile = 0.0
             if time.monotonic() >= self._next_reconcile:
                 self.pending.clear()  # a reconciliation covers every user
                 changed = await self.converger.reconcile(now)

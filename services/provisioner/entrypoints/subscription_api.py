@@ -22,11 +22,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, Router
 
-from keyland.http import BearerTokenMiddleware
+from keyland.http import BearerTokenMiddleware, BodyLimitMiddleware
 from keyland.observability import checks
 from keyland.observability.ops_server import ops_routes
 from services.provisioner.bootstrap import ApiContainer
@@ -139,4 +140,4 @@ def build_app(container: ApiContainer) -> Starlette:
         token = settings.api_token.get_secret_value()
         routes.append(Mount("/v1", app=BearerTokenMiddleware(internal, token, public=())))
         routes.append(Route("/metrics", BearerTokenMiddleware(metrics_route.app, token, public=())))
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimitMiddleware)])

@@ -8,7 +8,6 @@ import logging
 import faust
 
 from keyland.kafka.faust_app import consume, make_app, run_worker, serve_operations
-from keyland.retry import retry_transient
 from services.provisioner.bootstrap import Container
 
 # Co-partitioned (six partitions each, keyed by Telegram id): one user's records from both
@@ -24,7 +23,7 @@ def build_app(container: Container) -> faust.App:
     )
 
     async def run_fleet() -> None:
-        await retry_transient(container.accesses.create_indexes)
+        await container.prepare_database()
         try:
             await container.fleet.run()
         finally:

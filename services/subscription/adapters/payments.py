@@ -1,10 +1,16 @@
-"""The ``payments`` collection: one document per provider payment, for stats and support."""
+"""The ``payments`` collection: one document per provider payment, for stats and support.
+
+A held payment (paid, but not credited as a plan: see ``PaymentHeld``) has ``status``
+``held`` until an admin grants it (``credited``); its refunds are recorded like any
+payment's. Admins list the held ones by the indexed ``status``.
+"""
 
 from __future__ import annotations
 
-from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
+from events.payments import PaymentHeld
+from keyland.indexes import Owned
 from keyland.mongo import Document
 from services.subscription.domain.ledger import Entry, Paid, Refunded
 
@@ -15,8 +21,36 @@ class Payments:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
 
-    async def create_indexes(self) -> None:
-        await self._collection.create_index([("telegram_id", ASCENDING)])
+    def owned(self) -> list[Owned]:
+        return [Owned(self._collection, (("telegram_id",), ("status",)))]
+
+    async def hold(self, held: PaymentHeld) -> None:
+        """Record a held payment once; a grant that came first is not undone."""
+        await self._collection.update_one(
+            {"_id": f"{held.provider}:{held.payment_id}"},
+            {
+                "$setOnInsert": {"refunds": {}, "status": "held"},
+                "$set": {
+                    "telegram_id": held.telegram_id,
+                    "held": {
+                        "payment_id": held.payment_id,
+                        "provider": held.provider,
+                        "amount": str(held.amount),
+                        "currency": held.currency,
+                        "plan": held.plan,
+                        # a list, not a sub-document: metadata keys may hold "." or "$"
+                        # (and FerretDB stores no nested arrays)
+                        "metadata": [
+                            {"key": key, "value": value}
+                            for key, value in sorted(held.metadata.items())
+                        ],
+                        "reason": str(held.reason),
+                        "paid_at": held.paid_at,
+                    },
+                },
+            },
+            upsert=True,
+        )
 
     async def record(self, telegram_id: int, entry: Entry) -> None:
         if isinstance(entry, Paid):
@@ -25,6 +59,7 @@ class Payments:
                 {
                     "$setOnInsert": {"refunds": {}},
                     "$set": {
+                        "status": "credited",
                         "telegram_id": telegram_id,
                         "plan": entry.plan,
                         "months": entry.months,

@@ -6,9 +6,8 @@ guard (FerretDB's updates are not atomic against a concurrent writer; there is n
 The outbox holds facts decided but not yet acknowledged by Kafka, written in the same
 single-document update as the state they describe.
 
-A document's ``_id`` is ``user:<telegram_id>`` (:func:`keyland.mongo.user_document_id`), a
-string because FerretDB v1 on SQLite pushes ``_id`` equality lookups down to its index
-only for string and ObjectId ids; the integer Telegram id is the ``telegram_id`` field.
+A document's ``_id`` is ``user:<telegram_id>`` (:func:`keyland.mongo.user_document_id`);
+the integer Telegram id is the ``telegram_id`` field.
 """
 
 from __future__ import annotations
@@ -18,9 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
+from keyland.indexes import Owned
 from keyland.mongo import Document, user_document_id
 from services.subscription.domain.ledger import Entry
 from services.subscription.domain.state import Subscription
@@ -32,6 +31,7 @@ _ENTRIES = TypeAdapter(list[Entry])
 class UserRecord:
     entries: list[Entry]
     outbox: list[bytes]
+    until: datetime | None = None
 
     @property
     def applied(self) -> set[str]:
@@ -44,9 +44,8 @@ class Users:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
 
-    async def create_indexes(self) -> None:
-        await self._collection.create_index([("until", ASCENDING)])
-        await self._collection.create_index([("username_lower", ASCENDING)])
+    def owned(self) -> list[Owned]:
+        return [Owned(self._collection, (("until",), ("username_lower",)))]
 
     async def load(self, telegram_id: int) -> UserRecord:
         document = await self._collection.find_one({"_id": user_document_id(telegram_id)})
@@ -55,6 +54,7 @@ class Users:
         return UserRecord(
             entries=_ENTRIES.validate_python(document.get("entries", [])),
             outbox=[bytes(raw) for raw in document.get("outbox", [])],
+            until=document.get("until") if document.get("registered") else None,
         )
 
     async def save(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from events import Event
 from events.subscriptions import (
     AdjustmentRejected,
+    CreditHeld,
     ExtensionReason,
     ReferralBonusCredited,
     ReferralBonusEarned,
@@ -15,7 +16,7 @@ from events.subscriptions import (
     UserRegistered,
 )
 from services.subscription.domain.ledger import Adjusted, Entry, Paid, ReferralEarned, TrialAsked
-from services.subscription.domain.state import Effect, Subscription
+from services.subscription.domain.state import Effect, Outcome, Subscription
 
 _REASONS: dict[type, ExtensionReason] = {
     Paid: ExtensionReason.PAYMENT,
@@ -40,6 +41,18 @@ def facts_for(entry: Entry, before: Subscription, after: Subscription) -> list[E
                 referrer_id=after.referrer_id,
             )
         )
+    if outcome.effect is Effect.HELD and isinstance(entry, Paid):
+        facts.append(
+            CreditHeld(
+                telegram_id=tg,
+                payment_id=entry.payment_id,
+                plan=entry.plan,
+                months=entry.months,
+                days=entry.days,
+                amount=entry.amount,
+                currency=entry.currency,
+            )
+        )
     if outcome.effect is Effect.TRIAL_GRANTED and after.until is not None:
         facts.append(TrialActivated(telegram_id=tg, key_id=after.key_id, until=after.until))
     if outcome.effect is Effect.PURGED and outcome.key_id is not None:
@@ -49,6 +62,7 @@ def facts_for(entry: Entry, before: Subscription, after: Subscription) -> list[E
             AdjustmentRejected(telegram_id=tg, admin_id=entry.admin_id, reason=outcome.reason)
         )
     if isinstance(entry, Paid) and outcome.referrer_id is not None and outcome.registered_at:
+        # a payment credited on arrival
         facts.append(
             ReferralBonusEarned(
                 telegram_id=outcome.referrer_id,
@@ -58,6 +72,18 @@ def facts_for(entry: Entry, before: Subscription, after: Subscription) -> list[E
                 days=outcome.referral_days,
             )
         )
+    if outcome.referrer_id is not None and outcome.registered_at:
+        facts += [
+            ReferralBonusEarned(
+                telegram_id=outcome.referrer_id,
+                invitee_id=tg,
+                invitee_registered_at=outcome.registered_at,
+                payment_id=payment_id,
+                days=days,
+            )
+            for payment_id, days in outcome.applied
+            if days > 0
+        ]
     if outcome.effect is Effect.CREDITED and isinstance(entry, ReferralEarned) and after.until:
         facts.append(
             ReferralBonusCredited(
@@ -68,16 +94,19 @@ def facts_for(entry: Entry, before: Subscription, after: Subscription) -> list[E
                 until=after.until,
             )
         )
-    facts += _until_moved(entry, before, after, first_purchase=outcome.first_purchase)
+    facts += _until_moved(entry, before, after, outcome)
     return facts
 
 
 def _until_moved(
-    entry: Entry, before: Subscription, after: Subscription, *, first_purchase: bool
+    entry: Entry, before: Subscription, after: Subscription, outcome: Outcome
 ) -> list[Event]:
     if after.until == before.until or after.until is None or not after.registered:
         return []
     payment_id = getattr(entry, "payment_id", None)
+    reason = _REASONS.get(type(entry), ExtensionReason.ADMIN)
+    if outcome.applied:  # a registration applied credit held for the user
+        payment_id, reason = outcome.applied[-1][0], ExtensionReason.PAYMENT
     if before.until is not None and after.until < before.until:
         return [
             SubscriptionShortened(
@@ -95,8 +124,8 @@ def _until_moved(
             key_id=after.key_id,
             previous_until=before.until,
             until=after.until,
-            reason=_REASONS.get(type(entry), ExtensionReason.ADMIN),
+            reason=reason,
             payment_id=payment_id,
-            first_purchase=first_purchase,
+            first_purchase=outcome.first_purchase,
         )
     ]

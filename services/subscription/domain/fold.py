@@ -1,8 +1,12 @@
 """The fold: a user's entries, in time order, into their subscription state.
 
 Rules (times are the events' ``occurred_at``, never the wall clock):
-- any entry registers an unregistered user; the first /start fixes the referrer, who
+- only the user's own /start registers them, and the first one fixes the referrer, who
   can be nobody but another user (never oneself);
+- before that, nothing else counts: a payment is held as credit (refunds reduce it) and
+  the registration applies it from its own time; a referral bonus, a trial, a region or
+  an admin adjustment for someone who never started the bot does nothing (an adjustment
+  is rejected with the reason), and none of them registers anyone;
 - a payment extends from ``max(until, paid time)`` by calendar months and days; each
   paid month earns the referrer ``referral_bonus_days_per_month`` days, once per payment;
 - one trial per user, refused while access is active;
@@ -12,17 +16,20 @@ Rules (times are the events' ``occurred_at``, never the wall clock):
   never before the refund's time;
 - a referral bonus counts only if the referrer registered before the invitee and the
   invitee is not the referrer's own referrer (so referral cycles earn nothing);
-- a purge ends the user's generation: access, profile and key are gone, the next
-  entry registers them afresh with a new key; the trial stays used.
+- a purge ends the user's generation: access, profile and key are gone, their next
+  /start registers them afresh with a new key; the trial stays used.
+
+Being a pure function of the ledger, a payment's fate (credited, held, applied on
+registration) comes out the same on redelivery and on a replay in any order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from services.subscription.domain.calendar import extend
+from keyland.periods import extend
 from services.subscription.domain.ledger import (
     Adjusted,
     Entry,
@@ -35,7 +42,13 @@ from services.subscription.domain.ledger import (
     TrialAsked,
 )
 from services.subscription.domain.rules import Rules
-from services.subscription.domain.state import Effect, Outcome, PaymentRecord, Subscription
+from services.subscription.domain.state import (
+    Effect,
+    HeldCredit,
+    Outcome,
+    PaymentRecord,
+    Subscription,
+)
 
 
 def fold(telegram_id: int, entries: Iterable[Entry], rules: Rules) -> Subscription:
@@ -48,12 +61,14 @@ def fold(telegram_id: int, entries: Iterable[Entry], rules: Rules) -> Subscripti
 
 
 def _apply(state: Subscription, entry: Entry, rules: Rules) -> Outcome:
-    newly_registered = state.registered_at is None and not isinstance(entry, Purged)
-    if newly_registered:
-        state.registered_at = entry.at
     match entry:
         case Started():
-            return _started(state, entry, newly_registered)
+            return _started(state, entry, rules)
+        case Purged():
+            return _purged(state, entry)
+    if state.registered_at is None:
+        return _unregistered(state, entry)
+    match entry:
         case RegionPicked():
             state.region = entry.region
             return Outcome(Effect.UPDATED_PROFILE, key_id=state.key_id)
@@ -67,8 +82,27 @@ def _apply(state: Subscription, entry: Entry, rules: Rules) -> Outcome:
             return _adjusted(state, entry, rules)
         case ReferralEarned():
             return _referral(state, entry)
-        case Purged():
-            return _purged(state, entry)
+    raise AssertionError(f"unhandled entry {entry!r}")  # pragma: no cover
+
+
+NOT_STARTED = "the user has not started the bot"
+
+
+def _unregistered(state: Subscription, entry: Entry) -> Outcome:
+    """Someone who never sent /start: a payment is held for them, nothing else counts."""
+    match entry:
+        case Paid() if entry.payment_id in state.payments or entry.payment_id in state.held:
+            return Outcome(Effect.IGNORED, reason=f"payment {entry.payment_id} is known already")
+        case Paid():
+            state.held[entry.payment_id] = HeldCredit(entry)
+            return Outcome(Effect.HELD, reason=NOT_STARTED)
+        case Refunded() if entry.payment_id in state.held:
+            held = state.held[entry.payment_id]
+            held.refunded = min(held.entry.amount, held.refunded + entry.amount)
+            return Outcome(Effect.HELD, reason="refunded before the user started the bot")
+        case Adjusted():
+            return Outcome(Effect.REJECTED, reason=NOT_STARTED)
+    return Outcome(Effect.IGNORED, reason=NOT_STARTED)
 
 
 def _change(state: Subscription, until: datetime, outcome: Outcome) -> Outcome:
@@ -77,14 +111,46 @@ def _change(state: Subscription, until: datetime, outcome: Outcome) -> Outcome:
     return replace(outcome, until_before=before, until_after=until, key_id=state.key_id)
 
 
-def _started(state: Subscription, entry: Started, newly_registered: bool) -> Outcome:
+def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
     state.username = entry.username or state.username
     state.language_code = entry.language_code or state.language_code
-    if not newly_registered:
+    if state.registered_at is not None:
         return Outcome(Effect.UPDATED_PROFILE, key_id=state.key_id)
+    state.registered_at = entry.at
     if entry.referrer_id is not None and entry.referrer_id != state.telegram_id:
         state.referrer_id = entry.referrer_id
-    return Outcome(Effect.REGISTERED, key_id=state.key_id, registered_at=state.registered_at)
+    registered = Outcome(Effect.REGISTERED, key_id=state.key_id, registered_at=entry.at)
+    if not state.held:
+        return registered
+    before, first_purchase = state.until, state.purchases == 0
+    applied: list[tuple[str, int]] = []
+    for held in sorted(state.held.values(), key=lambda h: h.entry.sort_key()):
+        if held.refunded >= held.entry.amount:  # all of it went back: kept, adds nothing
+            state.payments[held.entry.payment_id] = PaymentRecord(
+                added=timedelta(0), amount=held.entry.amount, refunded=held.refunded
+            )
+            continue
+        # Access starts when the user can use it: from their registration.
+        credited = _paid(state, held.entry.model_copy(update={"at": entry.at}), rules)
+        if held.refunded:
+            refund = Refunded(
+                event_id=held.entry.event_id,
+                at=entry.at,
+                payment_id=held.entry.payment_id,
+                refund_id="before-registration",
+                amount=held.refunded,
+            )
+            _refunded(state, refund)
+        applied.append((held.entry.payment_id, credited.referral_days))
+    state.held.clear()
+    return replace(
+        registered,
+        until_before=before,
+        until_after=state.until,
+        first_purchase=first_purchase,
+        referrer_id=state.referrer_id,
+        applied=tuple(applied),
+    )
 
 
 def _trial(state: Subscription, entry: TrialAsked, rules: Rules) -> Outcome:
@@ -156,7 +222,7 @@ def _adjusted(state: Subscription, entry: Adjusted, rules: Rules) -> Outcome:
 def _referral(state: Subscription, entry: ReferralEarned) -> Outcome:
     if entry.payment_id in state.credited_referrals:
         return Outcome(Effect.IGNORED, reason=f"referral for {entry.payment_id} credited already")
-    assert state.registered_at is not None  # registered by this very entry at the latest
+    assert state.registered_at is not None  # only registered users get here
     if state.registered_at >= entry.invitee_registered_at or state.referrer_id == entry.invitee_id:
         return Outcome(
             Effect.REJECTED,
@@ -169,7 +235,7 @@ def _referral(state: Subscription, entry: ReferralEarned) -> Outcome:
 
 
 def _purged(state: Subscription, entry: Purged) -> Outcome:
-    if state.registered_at is None:
+    if state.registered_at is None:  # held credit stays for the user's own /start
         return Outcome(Effect.IGNORED, reason="nothing to purge")
     outcome = Outcome(
         Effect.PURGED, reason=entry.reason, key_id=state.key_id, until_before=state.until

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from services.subscription.domain.ledger import Paid
+
 
 def key_id_for(telegram_id: int, generation: int, secret: bytes) -> uuid.UUID:
     """The user's key id: stable for life, new only after a purge (next generation).
@@ -24,6 +26,7 @@ def key_id_for(telegram_id: int, generation: int, secret: bytes) -> uuid.UUID:
 
 class Effect(StrEnum):
     REGISTERED = "registered"
+    HELD = "held"
     UPDATED_PROFILE = "updated_profile"
     TRIAL_GRANTED = "trial_granted"
     EXTENDED = "extended"
@@ -47,12 +50,23 @@ class Outcome:
     referral_days: int = 0
     registered_at: datetime | None = None
     first_purchase: bool = False
+    applied: tuple[tuple[str, int], ...] = ()
+    """Held payments a registration applied: (payment id, referral days it earns)."""
 
 
 @dataclass
 class PaymentRecord:
     added: timedelta
     amount: Decimal
+    refunded: Decimal = Decimal(0)
+
+
+@dataclass
+class HeldCredit:
+    """A payment held for a user who has not registered: the entry and what was refunded
+    of it meanwhile."""
+
+    entry: Paid
     refunded: Decimal = Decimal(0)
 
 
@@ -76,6 +90,8 @@ class Subscription:
     purged_at: datetime | None = None
     payments: dict[str, PaymentRecord] = field(default_factory=dict)
     credited_referrals: set[str] = field(default_factory=set)
+    held: dict[str, HeldCredit] = field(default_factory=dict)
+    """Paid before the user ever started the bot: applied by their registration."""
     outcomes: dict[uuid.UUID, Outcome] = field(default_factory=dict)
 
     @property

@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -21,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from keyland.http import BearerTokenMiddleware
+from keyland.http import BearerTokenMiddleware, BodyLimitMiddleware
 from keyland.mongo import Document, user_document_id
 from keyland.observability import checks, metrics
 from keyland.observability.ops_server import ops_routes
@@ -43,6 +44,24 @@ def _public(document: Document) -> dict[str, Any]:
         value = document.get(name)
         user[name] = value.isoformat() if isinstance(value, datetime) else value
     return user
+
+
+def public_held(document: Document) -> dict[str, Any]:
+    """A held payment as admins see it (``refunded``: how much went back so far)."""
+    held = document["held"]
+    refunded = sum((Decimal(v) for v in (document.get("refunds") or {}).values()), Decimal(0))
+    return {
+        "payment_id": held["payment_id"],
+        "provider": held["provider"],
+        "telegram_id": document.get("telegram_id"),
+        "amount": held["amount"],
+        "currency": held["currency"],
+        "plan": held.get("plan"),
+        "metadata": {pair["key"]: pair["value"] for pair in held.get("metadata") or []},
+        "reason": held["reason"],
+        "paid_at": held["paid_at"].isoformat(),
+        "refunded": str(refunded),
+    }
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -110,6 +129,17 @@ def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60
             {"invited": invited, "bonus_days": referrer.get("referral_days_earned", 0)}
         )
 
+    async def held_payments(_: Request) -> Response:
+        """Paid payments waiting for an admin (grant or refund), oldest first; fully
+        refunded ones are done and left out. An admin's page, not a hot path."""
+        found = []
+        async for document in db["payments"].find({"status": "held"}).limit(MAX_PAGE):
+            held = public_held(document)
+            if Decimal(held["refunded"]) < Decimal(held["amount"]):
+                found.append(held)
+        found.sort(key=lambda held: str(held["paid_at"]))
+        return JSONResponse({"payments": found[:50]})
+
     async def stats(_: Request) -> Response:
         return JSONResponse(await business_stats(db, datetime.now(UTC)))
 
@@ -123,13 +153,17 @@ def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60
 
     return Starlette(
         lifespan=lifespan,
-        middleware=[Middleware(BearerTokenMiddleware, token=token)],
+        middleware=[
+            Middleware(BodyLimitMiddleware),
+            Middleware(BearerTokenMiddleware, token=token),
+        ],
         routes=[
             *ops_routes({"database": checks.database(db)}),
             Route("/v1/users", find_users),
             Route("/v1/users/ids", list_ids),
             Route("/v1/users/{telegram_id}/referrals", referrals),
             Route("/v1/stats", stats),
+            Route("/v1/payments/held", held_payments),
             Route("/v1/users/{telegram_id}", get_user),
         ],
     )

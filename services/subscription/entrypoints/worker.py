@@ -26,17 +26,24 @@ def build_app(container: Container) -> faust.App:
     settings = container.settings
     app = make_app(settings.app_id, container.kafka, datadir=settings.data_dir)
     consume(
-        app, container.publisher.topics, INPUT_TOPICS, container.handler, container.dead_letters
+        app,
+        container.publisher.topics,
+        INPUT_TOPICS,
+        container.handler,
+        container.dead_letters,
+        handle_batch=container.handler.handle_batch,
     )
 
     async def prepare() -> None:
-        await container.users.create_indexes()
-        await container.payments.create_indexes()
+        await container.prepare_database()
+        filed = await container.sweeper.backfill(datetime.now(UTC))
+        if filed:
+            log.info("filed the lapses of %d users stored before lapses were filed", filed)
 
     async def sweep_expired() -> None:
-        """Sweep every ``sweep_interval_s``, or less often when a sweep is slow: it scans
-        users by ``until`` (no index is used there on FerretDB's SQLite backend), so the
-        database spends at most a fifth of its time on it."""
+        """Sweep every ``sweep_interval_s``, or less often when a sweep is slow (a first
+        sweep looks back a month), so the database spends at most a fifth of its time
+        on it."""
         while True:
             started = time.monotonic()
             try:

@@ -7,11 +7,13 @@ the messages the bot builds from what was typed."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from events.admin_commands import (
+    MAX_ADJUSTMENT_DAYS,
     BroadcastRequested,
     SubscriptionAdjusted,
     TestNotificationRequested,
@@ -84,8 +86,10 @@ button_lines = st.tuples(
 @FUZZ
 @given(typed=st.one_of(lines, st.text(max_size=100)))
 def test_time_for_a_user_makes_a_valid_adjustment_or_a_refusal(typed: str) -> None:
-    try:
-        target, adjustment = parse_target_with_adjustment(typed)
+    try:  # the widest horizon the bot may be configured with
+        target, adjustment = parse_target_with_adjustment(
+            typed, MAX_ADJUSTMENT_DAYS, datetime.now(UTC)
+        )
     except Invalid as error:
         refusal_fits(error)
         return

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from events.admin_commands import MAX_ADJUSTMENT_DAYS, MAX_ADJUSTMENT_MONTHS
+from keyland.periods import extend
 from keyland.telegram.callbacks import MENU_ACTIONS
 from keyland.texts import keys, text
 from services.bot.domain.admin_input import (
-    DAYS_LIMIT,
     MAX_DELAY_S,
-    MONTHS_LIMIT,
     Adjustment,
     ByTelegramId,
     ByUsername,
@@ -29,10 +30,18 @@ from services.bot.domain.admin_input import (
     parse_target_with_delay,
 )
 
+NOW = datetime(2026, 3, 31, 12, tzinfo=UTC)
+HORIZON = 1825  # days, the default
+
+
+def adjustment(raw: str, max_days: int = HORIZON) -> Any:
+    return parse_adjustment(raw, max_days, NOW)
+
+
 PARSERS: list[Callable[[str], Any]] = [
     parse_target,
-    parse_adjustment,
-    parse_target_with_adjustment,
+    adjustment,
+    lambda raw: parse_target_with_adjustment(raw, HORIZON, NOW),
     parse_delay,
     parse_target_with_delay,
     lambda raw: parse_buttons(raw, MENU_ACTIONS),
@@ -40,7 +49,7 @@ PARSERS: list[Callable[[str], Any]] = [
 ]
 
 # Text that looks like the syntax more often than uniform noise does.
-PIECES = "tgid username months days = += -= - + , @ Кнопки: Buttons: нет profile myKeys EXIT 0 00"
+PIECES = "tgid username months days = += -= +=- -=+ - + , @ Кнопки: Buttons: нет profile myKeys EXIT 0 00"
 syntaxish = st.lists(
     st.one_of(
         st.sampled_from([*PIECES.split(), " ", "\n"]),
@@ -98,13 +107,13 @@ class TestAdjustment:
             ("months+=1", Adjustment(1, 0)),
             ("days+=10", Adjustment(0, 10)),
             ("months+=2 days+=3", Adjustment(2, 3)),
-            ("days += -3", Adjustment(0, -3)),
-            ("months+=-1, days+=-2", Adjustment(-1, -2)),
-            ("DAYS+=+5", Adjustment(0, 5)),
+            ("days -= 3", Adjustment(0, -3)),
+            ("months-=1, days-=2", Adjustment(-1, -2)),
+            ("MONTHS-=5", Adjustment(-5, 0)),
         ],
     )
     def test_well_formed(self, raw: str, expected: Adjustment) -> None:
-        assert parse_adjustment(raw) == expected
+        assert adjustment(raw) == expected
 
     @pytest.mark.parametrize(
         ("raw", "key"),
@@ -113,37 +122,71 @@ class TestAdjustment:
             ("days=3", "admin_adjustment_expected"),
             ("days+=three", "admin_adjustment_expected"),
             ("weeks+=1", "admin_adjustment_expected"),
+            ("weeks-=1", "admin_adjustment_expected"),
             ("days+=1.5", "admin_adjustment_expected"),
-            ("days+=3 days+=4", "admin_adjustment_repeated"),
-            ("months+=0 days+=0", "admin_adjustment_zero"),
+            ("days-=-=3", "admin_adjustment_expected"),
+            ("days+=3 days-=4", "admin_adjustment_repeated"),
+            ("months+=0 days-=0", "admin_adjustment_zero"),
             ("days+=0", "admin_adjustment_zero"),
-            (f"months+={MONTHS_LIMIT + 1}", "admin_adjustment_range"),
-            (f"days+=-{DAYS_LIMIT + 1}", "admin_adjustment_range"),
-            ("months+=1 days+=-1", "admin_adjustment_signs"),
+            (f"months+={MAX_ADJUSTMENT_MONTHS + 1}", "admin_adjustment_range"),
+            (f"days-={MAX_ADJUSTMENT_DAYS + 1}", "admin_adjustment_range"),
+            ("months+=1 days-=1", "admin_adjustment_signs"),
         ],
     )
     def test_malformed_is_explained(self, raw: str, key: str) -> None:
         with pytest.raises(Invalid) as refused:
-            parse_adjustment(raw)
+            adjustment(raw)
         assert refused.value.key == key
 
+    @pytest.mark.parametrize("raw", ["months+=-5", "days+=+5", "days-=-3", "days -= +3"])
+    def test_a_sign_in_the_number_is_refused_with_the_way_to_write_it(self, raw: str) -> None:
+        with pytest.raises(Invalid) as refused:
+            adjustment(raw)
+        assert refused.value.key == "admin_adjustment_sign_inside"
+        unit, number = raw.split("=", maxsplit=1)[0][:-1].strip(), raw[-1]
+        said = explained(refused.value)
+        assert f"{unit}+={number}" in said
+        assert f"{unit}-={number}" in said
+
+    @pytest.mark.parametrize("max_days", [30, 400, HORIZON])
+    def test_too_much_names_the_configured_maximum(self, max_days: int) -> None:
+        for raw in (f"days+={max_days + 1}", f"days-={max_days + 1}", "months+=120"):
+            with pytest.raises(Invalid) as refused:
+                adjustment(raw, max_days)
+            assert refused.value.key == "admin_adjustment_range"
+            for language in ("ru", "en"):
+                assert str(max_days) in text(refused.value.key, language, **refused.value.values)
+        assert adjustment(f"days+={max_days}", max_days) == Adjustment(0, max_days)
+
     @given(
-        months=st.integers(-MONTHS_LIMIT, MONTHS_LIMIT), days=st.integers(-DAYS_LIMIT, DAYS_LIMIT)
+        months=st.integers(-MAX_ADJUSTMENT_MONTHS, MAX_ADJUSTMENT_MONTHS),
+        days=st.integers(-MAX_ADJUSTMENT_DAYS, MAX_ADJUSTMENT_DAYS),
+        max_days=st.integers(1, MAX_ADJUSTMENT_DAYS),
+        now=st.datetimes(datetime(2020, 1, 1), datetime(2040, 1, 1), timezones=st.just(UTC)),
     )
-    def test_every_valid_amount_round_trips(self, months: int, days: int) -> None:
-        raw = f"months+={months} days+={days}"
-        if (months, days) == (0, 0) or months * days < 0:
+    def test_every_amount_within_the_horizon_round_trips(
+        self, months: int, days: int, max_days: int, now: datetime
+    ) -> None:
+        def written(name: str, amount: int) -> str:
+            return f"{name}{'-=' if amount < 0 else '+='}{abs(amount)}"
+
+        raw = f"{written('months', months)} {written('days', days)}"
+        fits = abs(extend(now, months, days) - now) <= timedelta(days=max_days)
+        if (months, days) == (0, 0) or months * days < 0 or not fits:
             with pytest.raises(Invalid):
-                parse_adjustment(raw)
+                parse_adjustment(raw, max_days, now)
         else:
-            assert parse_adjustment(raw) == Adjustment(months, days)
+            assert parse_adjustment(raw, max_days, now) == Adjustment(months, days)
 
     def test_the_user_and_the_amount_on_one_line(self) -> None:
-        assert parse_target_with_adjustment("tgid=7 months+=1 days+=2") == (
+        assert parse_target_with_adjustment("tgid=7 months+=1 days-=0", HORIZON, NOW) == (
             ByTelegramId(7),
-            Adjustment(1, 2),
+            Adjustment(1, 0),
         )
-        assert parse_target_with_adjustment("username=ann") == (ByUsername("ann"), None)
+        assert parse_target_with_adjustment("username=ann", HORIZON, NOW) == (
+            ByUsername("ann"),
+            None,
+        )
 
 
 class TestButtons:

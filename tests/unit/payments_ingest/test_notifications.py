@@ -6,12 +6,14 @@ from typing import Any
 
 import pytest
 
+from events.payments import HoldReason, PaymentHeld, PaymentSucceeded
 from services.payments_ingest.domain.notifications import (
     NotCreditable,
+    Order,
     Plan,
     canceled,
     refunded,
-    succeeded,
+    settle,
 )
 
 PLANS = {
@@ -33,9 +35,19 @@ def payment(**changes: Any) -> dict[str, Any]:
     return {**base, **changes}
 
 
-class TestSucceeded:
-    def test_confirmed_payment_with_metadata_is_credited(self) -> None:
-        event = succeeded(payment(), PLANS, AT)
+ORDER = Order("0b8e5a43-6f0e-5d7c-9a1b-3c2d4e5f6a7b", 100200300, PLANS["month_3"])
+
+
+def ordered(**changes: Any) -> dict[str, Any]:
+    """Our payment for ORDER, as POST /payments creates it; ``changes`` override."""
+    metadata = {"telegram_id": "100200300", "plan": "month_3", "order_id": ORDER.order_id}
+    return payment(metadata=metadata, **changes)
+
+
+class TestSettle:
+    def test_our_order_paid_in_full_is_credited_as_its_plan(self) -> None:
+        event = settle(ordered(), ORDER, AT)
+        assert isinstance(event, PaymentSucceeded)
         assert (event.telegram_id, event.plan, event.months, event.amount) == (
             100200300,
             "month_3",
@@ -43,14 +55,53 @@ class TestSucceeded:
             Decimal("549.00"),
         )
 
-    def test_payment_without_metadata_uses_the_seed_description_and_price(self) -> None:
-        legacy = payment(
-            metadata={},
-            description="Оплата VPN, пользователь номер: 42",
-            amount={"value": "199.00", "currency": "RUB"},
+    def test_one_rouble_claiming_twelve_months_without_an_order_is_held(self) -> None:
+        cheap = payment(
+            amount={"value": "1.00", "currency": "RUB"},
+            metadata={"telegram_id": "42", "plan": "month_12"},
         )
-        event = succeeded(legacy, PLANS, AT)
-        assert (event.telegram_id, event.plan, event.months) == (42, "month_1", 1)
+        event = settle(cheap, None, AT)
+        assert isinstance(event, PaymentHeld)
+        assert (event.telegram_id, event.plan, event.amount, event.reason) == (
+            42,
+            "month_12",
+            Decimal("1.00"),
+            HoldReason.NO_ORDER,
+        )
+        assert event.metadata == {"telegram_id": "42", "plan": "month_12"}
+
+    def test_our_order_paid_with_less_is_held(self) -> None:
+        event = settle(ordered(amount={"value": "1.00", "currency": "RUB"}), ORDER, AT)
+        assert isinstance(event, PaymentHeld)
+        assert (event.reason, event.telegram_id, event.plan) == (
+            HoldReason.AMOUNT_MISMATCH,
+            100200300,
+            "month_3",
+        )
+
+    def test_our_order_paid_in_another_currency_is_held(self) -> None:
+        event = settle(ordered(amount={"value": "549.00", "currency": "USD"}), ORDER, AT)
+        assert isinstance(event, PaymentHeld)
+        assert event.reason is HoldReason.AMOUNT_MISMATCH
+
+    def test_metadata_naming_another_user_or_plan_than_the_order_is_held(self) -> None:
+        for changed in ({"telegram_id": "7"}, {"plan": "month_1"}):
+            metadata = {**ordered()["metadata"], **changed}
+            event = settle(payment(metadata=metadata), ORDER, AT)
+            assert isinstance(event, PaymentHeld)
+            assert event.reason is HoldReason.ORDER_MISMATCH
+
+    def test_seed_style_payment_is_held_for_the_user_its_description_names(self) -> None:
+        legacy = payment(metadata={}, description="Оплата VPN, пользователь номер: 42")
+        event = settle(legacy, None, AT)
+        assert isinstance(event, PaymentHeld)
+        assert (event.telegram_id, event.plan) == (42, None)
+
+    def test_payment_naming_no_user_is_held_for_nobody(self) -> None:
+        event = settle(payment(metadata={"plan": "month_1"}, description="something"), None, AT)
+        assert isinstance(event, PaymentHeld)
+        assert event.telegram_id is None
+        assert event.partition_key() == event.payment_id
 
     @pytest.mark.parametrize(
         ("status", "paid", "retry"),
@@ -65,28 +116,8 @@ class TestSucceeded:
         self, status: str, paid: bool, retry: bool
     ) -> None:
         with pytest.raises(NotCreditable) as refusal:
-            succeeded(payment(status=status, paid=paid), PLANS, AT)
+            settle(ordered(status=status, paid=paid), ORDER, AT)
         assert refusal.value.retry is retry
-
-    def test_payment_naming_no_user_is_refused(self) -> None:
-        with pytest.raises(NotCreditable, match="no Telegram user"):
-            succeeded(payment(metadata={"plan": "month_1"}, description="something"), PLANS, AT)
-
-    def test_unknown_plan_is_refused(self) -> None:
-        with pytest.raises(NotCreditable, match="unknown plan"):
-            succeeded(payment(metadata={"telegram_id": "5", "plan": "lifetime"}), PLANS, AT)
-
-    def test_amount_matching_no_plan_is_refused(self) -> None:
-        with pytest.raises(NotCreditable, match="no single plan"):
-            succeeded(
-                payment(
-                    metadata={},
-                    description="пользователь номер: 5",
-                    amount={"value": "1.00", "currency": "RUB"},
-                ),
-                PLANS,
-                AT,
-            )
 
 
 def test_canceled_payment_carries_the_reason() -> None:

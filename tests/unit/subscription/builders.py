@@ -12,6 +12,7 @@ from services.subscription.domain.ledger import (
     Purged,
     ReferralEarned,
     Refunded,
+    RegionPicked,
     Started,
     TrialAsked,
 )
@@ -28,7 +29,11 @@ def _id() -> uuid.UUID:
 
 
 def started(day: float = 0, referrer: int | None = None, username: str = "anna") -> Started:
-    return Started(event_id=_id(), at=at(day), username=username, referrer_id=referrer)
+    return Started(event_id=_id(), at=at(day), username=username or None, referrer_id=referrer)
+
+
+def region(day: float = 0, name: str = "finland") -> RegionPicked:
+    return RegionPicked(event_id=_id(), at=at(day), region=name)
 
 
 def trial(day: float = 0) -> TrialAsked:

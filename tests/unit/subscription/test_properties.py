@@ -7,8 +7,9 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.subscription.domain.compaction import compact
 from services.subscription.domain.fold import fold
-from services.subscription.domain.ledger import Entry
+from services.subscription.domain.ledger import Entry, Paid, Started
 from services.subscription.domain.rules import Rules
 from services.subscription.domain.state import Subscription
 from tests.unit.subscription import builders as b
@@ -32,7 +33,13 @@ entry = st.one_of(
 )
 
 
-def observable(state: Subscription) -> tuple[object, ...]:
+profile = st.one_of(
+    st.builds(b.started, day, st.none(), st.sampled_from(["anna", "", "bo"])),
+    st.builds(b.region, day, st.sampled_from(["finland", "germany"])),
+)
+
+
+def observable(state: Subscription, *, outcomes: bool = True) -> tuple[object, ...]:
     return (
         state.until,
         state.registered_at,
@@ -42,7 +49,7 @@ def observable(state: Subscription) -> tuple[object, ...]:
         state.purchases,
         state.referral_days_earned,
         {k: (v.added, v.refunded) for k, v in state.payments.items()},
-        {k: v.effect for k, v in state.outcomes.items()},
+        {k: v.effect for k, v in state.outcomes.items()} if outcomes else None,
     )
 
 
@@ -73,3 +80,48 @@ def test_access_never_ends_before_a_payment_time_plus_its_months_without_refunds
         if e.kind == "paid" and state.outcomes[e.event_id].effect.value == "extended":
             assert state.until is not None
             assert state.until >= e.at + timedelta(days=28 * e.months)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(entry, min_size=1, max_size=12))
+def test_every_payment_is_credited_or_held_never_dropped(entries: list[Entry]) -> None:
+    state = fold(USER, entries, RULES)
+    paid_ids = {e.payment_id for e in entries if isinstance(e, Paid)}
+    assert paid_ids <= set(state.payments) | set(state.held)
+    assert not (set(state.payments) & set(state.held))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(entry, min_size=1, max_size=12))
+def test_only_a_start_registers(entries: list[Entry]) -> None:
+    state = fold(USER, entries, RULES)
+    starts = [e for e in entries if isinstance(e, Started)]
+    assert state.registered <= bool(starts)
+    if state.registered:
+        assert state.registered_at in {e.at for e in starts}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(entry | profile, min_size=1, max_size=16))
+def test_the_compacted_ledger_folds_to_the_same_state(entries: list[Entry]) -> None:
+    everything = fold(USER, entries, RULES)
+    kept = compact(entries, everything.outcomes)
+    assert set(kept) <= set(entries)
+    assert observable(fold(USER, kept, RULES), outcomes=False) == observable(
+        everything, outcomes=False
+    )
+    profile_of = fold(USER, kept, RULES)
+    assert (profile_of.username, profile_of.language_code, profile_of.region) == (
+        everything.username,
+        everything.language_code,
+        everything.region,
+    )
+
+
+def test_ten_thousand_starts_and_trial_presses_keep_a_handful_of_entries() -> None:
+    ledger: list[Entry] = [b.started(0, username="anna")]
+    for n in range(1, 10_001):  # as the handler does: compact after every event
+        for new in (b.started(n / 100, username=f"anna{n % 7}"), b.trial(n / 100)):
+            ledger = compact([*ledger, new], fold(USER, [*ledger, new], RULES).outcomes)
+        assert len(ledger) <= 3  # the registering /start, the latest /start, the trial
+    assert fold(USER, ledger, RULES).username == f"anna{10_000 % 7}"

@@ -9,6 +9,7 @@ from services.bot.routers.admin import (
     add_time,
     broadcast,
     find_user,
+    held_payments,
     panel,
     refusal,
     test_notification,
@@ -25,6 +26,7 @@ def admin_router() -> Router:
         broadcast.build_router(),
         add_time.build_router(),
         test_notification.build_router(),
+        held_payments.build_router(),
     )
     outer = Router(name=f"{__name__}.outer")
     outer.include_routers(admins, refusal.build_router())

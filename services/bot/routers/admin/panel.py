@@ -1,5 +1,5 @@
 """``/admin``: the tools menu (also ``/find``, ``/broadcast``, ``/addtime``, ``/test``,
-``/stats``); ``EXIT`` leaves any tool at any step. Registered before the tools' steps,
+``/stats``, ``/held``); ``EXIT`` leaves any tool at any step. Registered before the tools' steps,
 so these win over a step that takes any text."""
 
 from __future__ import annotations
@@ -16,7 +16,14 @@ from services.bot.callbacks import AdminMenu, AdminTool
 from services.bot.domain.admin_input import is_exit
 from services.bot.keyboards.admin import admin_menu
 from services.bot.middlewares.viewer import Viewer
-from services.bot.routers.admin import add_time, broadcast, find_user, stats, test_notification
+from services.bot.routers.admin import (
+    add_time,
+    broadcast,
+    find_user,
+    held_payments,
+    stats,
+    test_notification,
+)
 from services.bot.routers.common import Trigger, respond
 from services.bot.states import ADMIN_FLOWS
 
@@ -27,6 +34,7 @@ TOOLS: dict[AdminTool, Begin] = {
     AdminTool.ADD_TIME: add_time.begin,
     AdminTool.TEST: test_notification.begin,
     AdminTool.STATS: stats.begin,
+    AdminTool.HELD: held_payments.begin,
 }
 
 

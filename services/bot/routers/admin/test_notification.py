@@ -6,10 +6,19 @@ from __future__ import annotations
 from aiogram import Router
 
 from events.admin_commands import TestNotificationRequested
-from services.bot.domain.admin_input import parse_delay, parse_target_with_delay
+from services.bot.config import BotSettings
+from services.bot.domain.admin_input import Target, parse_delay, parse_target_with_delay
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.admin.user_then_value import UserThenValue
 from services.bot.states import TestNotification
+
+
+def _user_and_delay(text: str, _: BotSettings) -> tuple[Target, int | None]:
+    return parse_target_with_delay(text)
+
+
+def _delay(text: str, _: BotSettings) -> int:
+    return parse_delay(text)
 
 
 def _event(viewer: Viewer, telegram_id: int, delay_s: int) -> TestNotificationRequested:
@@ -30,8 +39,8 @@ FLOW = UserThenValue(
     asking_value=TestNotification.delay,
     user_prompt="admin_test_prompt",
     value_prompt="admin_test_delay_prompt",
-    parse_user_and_value=parse_target_with_delay,
-    parse_value=parse_delay,
+    parse_user_and_value=_user_and_delay,
+    parse_value=_delay,
     event=_event,
     confirmation=_confirmation,
 )

@@ -19,6 +19,7 @@ from aiogram.types import Message, Update
 from events import Event
 from services.bot.adapters.events import BotEvents, update_origin
 from services.bot.adapters.read_api import ReadApi
+from services.bot.config import BotSettings
 from services.bot.domain.admin_input import Invalid, Target
 from services.bot.keyboards.admin import admin_menu
 from services.bot.middlewares.viewer import Viewer
@@ -30,15 +31,16 @@ V = TypeVar("V")
 
 @dataclass(frozen=True)
 class UserThenValue(Generic[V]):
-    """One tool: its two states, prompts (``value_prompt`` gets ``user``), parsers, the
-    event a user and a value make, and the confirmation the admin reads."""
+    """One tool: its two states, prompts (``value_prompt`` gets ``user``), parsers (given
+    the bot's settings, for limits), the event a user and a value make, and the
+    confirmation the admin reads."""
 
     asking_user: State
     asking_value: State
     user_prompt: str
     value_prompt: str
-    parse_user_and_value: Callable[[str], tuple[Target, V | None]]
-    parse_value: Callable[[str], V]
+    parse_user_and_value: Callable[[str, BotSettings], tuple[Target, V | None]]
+    parse_value: Callable[[str, BotSettings], V]
     event: Callable[[Viewer, int, V], Event]
     confirmation: Callable[[Viewer, str, V], str]
 
@@ -72,9 +74,10 @@ class UserThenValue(Generic[V]):
             read_api: ReadApi,
             events: BotEvents,
             event_update: Update,
+            settings: BotSettings,
         ) -> None:
             try:
-                target, value = self.parse_user_and_value(message.text or "")
+                target, value = self.parse_user_and_value(message.text or "", settings)
                 account = await resolve(read_api, target)
             except Invalid as error:
                 await message.answer(viewer.t(error.key, **error.values))
@@ -95,9 +98,10 @@ class UserThenValue(Generic[V]):
             state: FSMContext,
             events: BotEvents,
             event_update: Update,
+            settings: BotSettings,
         ) -> None:
             try:
-                value = self.parse_value(message.text or "")
+                value = self.parse_value(message.text or "", settings)
             except Invalid as error:
                 await message.answer(viewer.t(error.key, **error.values))
                 return

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.subscription.domain.calendar import add_months, extend
+from keyland.periods import add_months, extend
 
 
 class TestAddMonths:

@@ -1,4 +1,5 @@
-"""Calendar arithmetic for access periods."""
+"""Calendar arithmetic for access periods, shared by the subscription rules and the bot's
+admin panel (which refuses an adjustment longer than the horizon before sending it)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,231 @@
+"""What the provisioner's node loops ask of the database, against real nodes and real
+Kafka and FerretDB.
+
+The worker's parts are built by its own ``bootstrap()`` and run in this process (faust
+aside: the test hands events to the agent's handler itself), on a database client whose
+every command is recorded. Once the loops have read their state at start, rounds must
+read nothing: changes, node checks every half second, an outage and its backlog all run
+on what the worker keeps in memory; only the handler's one lookup by ``_id`` per event
+remains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient, monitoring
+from pymongo.database import Database
+
+from events import Event
+from events.registry import TopicNames
+from keyland.mongo import Document, user_document_id
+from keyland.settings import KafkaSettings, MongoSettings
+from keyland.stack.node import Node
+from services.provisioner.bootstrap import Container, bootstrap
+from tests.provisioning import (
+    User,
+    address,
+    fact,
+    keys_on,
+    node_tokens,
+    running_nodes,
+    write_countries,
+)
+from tests.waiting import eventually
+
+RELOAD_INTERVAL_S = 3  # where a test asks for the safety net; the others never see it
+
+
+class CommandRecorder(monitoring.CommandListener):
+    """Every command sent, by name, with its body."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, dict[str, Any]]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.commands.append((event.command_name, dict(event.command)))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def named(self, *names: str) -> list[dict[str, Any]]:
+        return [body for name, body in self.commands if name in names]
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Node]]:
+    with running_nodes(tmp_path_factory.mktemp("nodes"), ("finland", "germany")) as made:
+        yield made
+
+
+@pytest.fixture
+async def worker(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    nodes: list[Node],
+    kafka_settings: KafkaSettings,
+    mongo_settings: MongoSettings,
+    created_topics: TopicNames,
+    tmp_path: Path,
+) -> AsyncIterator[tuple[Container, CommandRecorder]]:
+    countries = tmp_path / "countries.json"
+    write_countries(countries, nodes)
+    for name, value in {
+        "KEYLAND_KAFKA_BOOTSTRAP": kafka_settings.bootstrap,
+        "KEYLAND_KAFKA_TOPIC_PREFIX": kafka_settings.topic_prefix,
+        "KEYLAND_MONGO_URL": mongo_settings.url,
+        "KEYLAND_MONGO_DATABASE": mongo_settings.database,
+        "KEYLAND_PROVISIONER_COUNTRIES_FILE": str(countries),
+        "KEYLAND_PROVISIONER_NODE_TOKENS": node_tokens(nodes),
+        "KEYLAND_PROVISIONER_RECONCILE_INTERVAL_S": "0.5",
+        "KEYLAND_PROVISIONER_RELOAD_INTERVAL_S": str(getattr(request, "param", 600)),
+        "KEYLAND_PROVISIONER_RETRY_MAX_S": "0.5",
+        "KEYLAND_PROVISIONER_UNKNOWN_KEY_GRACE_S": "600",  # keys of other tests stay
+    }.items():
+        monkeypatch.setenv(name, value)
+    recorder = CommandRecorder()
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        mongo_settings.url, tz_aware=True, event_listeners=[recorder]
+    )
+    container = bootstrap(client[mongo_settings.database])
+    await container.prepare_database()
+    fleet = asyncio.create_task(container.fleet.run())
+    try:
+        yield container, recorder
+    finally:
+        fleet.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await fleet
+        await container.publisher.close()
+        await container.clients.close()
+        await client.close()
+
+
+async def hand(container: Container, *events: Event) -> int:
+    """The agent's handler applies ``events`` in order; how many it was given."""
+    for event in events:
+        await container.handler(fact(event))
+    return len(events)
+
+
+def until_in(days: float) -> datetime:
+    return (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0)
+
+
+def on_every(keys: list[str], nodes: list[Node]) -> bool:
+    return all(set(keys) <= keys_on(node) for node in nodes)
+
+
+def on_none(keys: list[str], nodes: list[Node]) -> bool:
+    return all(not set(keys) & keys_on(node) for node in nodes)
+
+
+def filters(body: dict[str, Any]) -> list[object]:
+    """The filters a command selects documents by (``find``, ``update``, ``delete``)."""
+    if "filter" in body:
+        return [body["filter"]]
+    return [s["q"] for s in body.get("updates", []) + body.get("deletes", [])]
+
+
+def by_id_only(body: dict[str, Any]) -> bool:
+    """Every filter of the command is one equality on a string ``_id``."""
+    return all(
+        isinstance(f, dict) and list(f) == ["_id"] and isinstance(f["_id"], str)
+        for f in filters(body)
+    )
+
+
+async def test_rounds_read_no_collection_only_the_handler_looks_up_by_id(
+    worker: tuple[Container, CommandRecorder], nodes: list[Node]
+) -> None:
+    container, recorder = worker
+    earlier = [User.new() for _ in range(10)]
+    for user in earlier:
+        await hand(container, user.registered(), user.trial(until_in(3)))
+    await eventually(lambda: on_every([u.key for u in earlier], nodes), timeout_s=30)
+    await asyncio.sleep(1)  # the start-up reads are behind us
+    recorder.commands.clear()
+
+    newcomers = [User.new() for _ in range(25)]
+    handed = 0
+    for user in newcomers:
+        handed += await hand(container, user.registered(), user.trial(until_in(3)))
+    lapsing = earlier[:4]
+    for user in lapsing:
+        handed += await hand(container, user.expired(until_in(3)))
+    await eventually(lambda: on_every([u.key for u in newcomers], nodes), timeout_s=30)
+    await eventually(lambda: on_none([u.key for u in lapsing], nodes), timeout_s=30)
+    await asyncio.sleep(1.5)  # several node checks (every 0.5 s) with nothing to change
+
+    names = {name for name, _ in recorder.commands}
+    assert names <= {"find", "update", "insert"}, names
+    finds = recorder.named("find")
+    assert all(by_id_only(body) for body in finds), [f["filter"] for f in finds]
+    assert len(finds) == handed  # the handler's lookups; the loops read nothing
+    writes = recorder.named("update")
+    assert all(by_id_only(body) for body in writes)
+    recorded = [u["q"]["_id"] for w in writes for u in w["updates"]]
+    assert len([r for r in recorded if r.startswith("applied:")]) == 2 * (25 + 4)  # once each
+
+
+async def test_node_back_from_an_outage_gets_its_whole_backlog_without_reading_everything(
+    worker: tuple[Container, CommandRecorder], nodes: list[Node]
+) -> None:
+    container, recorder = worker
+    finland, germany = nodes
+    await asyncio.sleep(1)
+    recorder.commands.clear()
+    germany.stop()
+    try:
+        backlog = [User.new() for _ in range(30)]
+        for user in backlog:
+            await hand(container, user.registered(), user.trial(until_in(3)))
+        await eventually(lambda: on_every([u.key for u in backlog], [finland]), timeout_s=30)
+        await asyncio.sleep(1)  # failed rounds against germany meanwhile
+    finally:
+        germany.start()
+    await eventually(lambda: on_every([u.key for u in backlog], [germany]), timeout_s=30)
+    finds = recorder.named("find")
+    assert all(by_id_only(body) for body in finds), [f["filter"] for f in finds]
+    # The backlog went to germany as one batch: one agent call, one bulk write.
+    [germany_write] = [
+        w
+        for w in recorder.named("update")
+        if w["updates"][0]["q"]["_id"].startswith("applied:")
+        and w["updates"][0]["q"]["_id"].endswith(f"@{address(germany)}")
+    ]
+    assert len(germany_write["updates"]) == len(backlog)
+
+
+@pytest.mark.parametrize("worker", [RELOAD_INTERVAL_S], indirect=True)
+async def test_a_document_changed_behind_the_workers_back_is_followed_after_the_reload(
+    worker: tuple[Container, CommandRecorder], nodes: list[Node], db: Database[Document]
+) -> None:
+    """The safety net: the database re-read whole every ``RELOAD_INTERVAL_S``."""
+    container, _ = worker
+    user = User.new()
+    await hand(container, user.registered(), user.trial(until_in(3)))
+    await eventually(lambda: on_every([user.key], nodes), timeout_s=30)
+    edited = db.node_keys.update_one(
+        {"_id": user_document_id(user.telegram_id)},
+        {"$set": {"until": datetime.now(UTC) - timedelta(minutes=1)}},
+    )
+    assert edited.modified_count == 1
+    await eventually(lambda: on_none([user.key], nodes), timeout_s=RELOAD_INTERVAL_S * 4)
+
+
+def test_the_filter_check_tells_lookups_by_id_from_whole_reads() -> None:
+    assert by_id_only({"filter": {"_id": "user:1"}})
+    assert by_id_only({"updates": [{"q": {"_id": "applied:k@n"}}, {"q": {"_id": "node:n"}}]})
+    assert not by_id_only({"filter": {"_id": {"$in": ["user:1"]}}})
+    assert not by_id_only({"filter": {"kind": "user"}})
+    assert not by_id_only({"updates": [{"q": {"kind": "applied", "node": "n"}}]})

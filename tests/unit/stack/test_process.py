@@ -1,0 +1,25 @@
+"""Stopping a daemon: the whole group by SIGTERM, or a server's leader by its own signal."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+from keyland.stack.process import Daemon
+
+# Ignores SIGTERM; on SIGINT records it and exits, as PostgreSQL's postmaster shuts down.
+SERVER = (
+    "trap '' TERM; trap 'touch {marker}; exit 0' INT; touch {ready}; while :; do sleep 0.1; done"
+)
+
+
+def test_a_leader_signal_reaches_the_leader_instead_of_sigterm(tmp_path: Path) -> None:
+    daemon = Daemon("server", tmp_path / "run", tmp_path / "log")
+    marker = tmp_path / "stopped-by-sigint"
+    ready = tmp_path / "ready"
+    daemon.start(["bash", "-c", SERVER.format(marker=marker, ready=ready)])
+    daemon.wait_ready(ready.exists, timeout_s=20)
+
+    assert daemon.stop(timeout_s=20, leader_signal=signal.SIGINT) is True
+    assert marker.exists()
+    assert daemon.pid() is None
