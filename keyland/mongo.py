@@ -33,6 +33,7 @@ def _options(settings: MongoSettings, app_name: str) -> dict[str, Any]:
         "serverSelectionTimeoutMS": settings.timeout_ms,
         "connectTimeoutMS": settings.timeout_ms,
         "tz_aware": True,
+        "maxPoolSize": settings.max_pool_size,
     }
 
 

@@ -40,6 +40,12 @@ class MongoSettings(BaseSettings):
     url: str = Field(default="mongodb://127.0.0.1:27017/", pattern=r"^mongodb(\+srv)?://")
     database: str = Field(default="keyland", min_length=1)
     timeout_ms: int = Field(default=5000, gt=0)
+    max_pool_size: int = Field(
+        default=16,
+        gt=0,
+        description="Connections one process opens to the database at most (pymongo's "
+        "maxPoolSize): bounds what a batch asks of the database at once.",
+    )
     postgres_url: str = Field(
         default="",
         pattern=r"^(postgres(ql)?://.*)?$",

@@ -24,9 +24,9 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from events import Envelope, Event, decode
 from events.registry import TopicNames
@@ -39,6 +39,32 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Envelope[Event]], Awaitable[None]]
 BatchHandler = Callable[[Sequence[Envelope[Event]]], Awaitable[None]]
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+SIDE_BY_SIDE = 16
+
+
+async def side_by_side(work: Mapping[K, V], apply: Callable[[K, V], Awaitable[None]]) -> None:
+    """Run ``apply(key, value)`` for every key, ``SIDE_BY_SIDE`` at a time (one user each:
+    their writes never meet; the bound keeps a batch within the process's database
+    pool), and raise the first failure only after every one has ended, so a retry of the
+    batch never overlaps a write still under way for the same key."""
+    room = asyncio.Semaphore(SIDE_BY_SIDE)
+
+    async def bounded(key: K, value: V) -> None:
+        async with room:
+            await apply(key, value)
+
+    outcomes = await asyncio.gather(
+        *(bounded(key, value) for key, value in work.items()), return_exceptions=True
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 @dataclass(frozen=True)

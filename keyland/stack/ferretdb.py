@@ -61,7 +61,11 @@ class FerretDB:
         if self.daemon.pid() is None:
             binary = self.fetch()
             self.daemon.start(
-                [str(binary), f"-listen-addr={self.listen}", f"-postgresql-url={self.postgres_url}"]
+                [
+                    str(binary),
+                    f"-listen-addr={self.listen}",
+                    f"-postgresql-url={pooled(self.postgres_url)}",
+                ]
             )
         self.daemon.wait_ready(self.ready, timeout_s)
 
@@ -88,3 +92,19 @@ def _host_port(url: str) -> str:
     if "," in hosts:
         raise StartError("the local FerretDB listens on one address; KEYLAND_MONGO_URL has several")
     return hosts if ":" in hosts else f"{hosts}:27017"
+
+
+FERRETDB_POOL = 200
+
+
+def pooled(postgres_url: str) -> str:
+    """The URL with FerretDB's PostgreSQL pool raised from its default 50.
+
+    FerretDB v1 stops answering once every pooled connection is taken by a request that
+    waits for another one (seen here with ~60 concurrent requests: every connection idle,
+    no answer). Our clients cap their own pools (``KEYLAND_MONGO_MAX_POOL_SIZE`` per
+    process), so the sum of what the local services and tests ask at once stays well
+    below this."""
+    if "pool_max_conns=" in postgres_url:
+        return postgres_url
+    return f"{postgres_url}{'&' if '?' in postgres_url else '?'}pool_max_conns={FERRETDB_POOL}"

@@ -7,7 +7,6 @@ Kafka partition; the node loops make the nodes follow, now or after the outage.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -23,6 +22,7 @@ from events.subscriptions import (
     UserPurged,
     UserRegistered,
 )
+from keyland.kafka.batches import side_by_side
 from services.provisioner.adapters.repository import UserAccesses
 from services.provisioner.domain.access import (
     Cause,
@@ -76,15 +76,7 @@ class AccessHandler:
             change = to_change(envelope.payload)
             if change is not None:
                 per_user[int(envelope.payload.partition_key())].append((envelope, change))
-        # Every user's work ends before a failure is raised: a retry of the batch must
-        # never overlap a write still under way for the same user.
-        outcomes = await asyncio.gather(
-            *(self._user(telegram_id, changes) for telegram_id, changes in per_user.items()),
-            return_exceptions=True,
-        )
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        await side_by_side(per_user, self._user)
 
     async def _user(self, telegram_id: int, changes: list[tuple[Envelope[Event], Change]]) -> None:
         loaded = access = await self._accesses.load(telegram_id)

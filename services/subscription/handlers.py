@@ -16,7 +16,6 @@ is cleared: a crash in between leaves the outbox full, and step 1 files it again
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from datetime import datetime
 from events import Envelope, Event, derived_event_id, encode
 from events.codec import decode
 from events.payments import PaymentHeld
+from keyland.kafka.batches import side_by_side
 from keyland.kafka.producer import EventPublisher
 from services.subscription.adapters.expiry_schedule import ExpirySchedule
 from services.subscription.adapters.payments import Payments
@@ -72,15 +72,7 @@ class SubscriptionHandler:
             mapped = to_entry(envelope)
             if mapped is not None:
                 per_user[mapped[0]].append((envelope, mapped[1]))
-        # Every user's work runs to its end before a failure is raised: a retry of the
-        # batch must never overlap a write still under way for the same user.
-        outcomes = await asyncio.gather(
-            *(self._user(telegram_id, arrivals) for telegram_id, arrivals in per_user.items()),
-            return_exceptions=True,
-        )
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        await side_by_side(per_user, self._user)
 
     async def _user(self, telegram_id: int, arrivals: list[Arrival]) -> None:
         record = await self._users.load(telegram_id)

@@ -1,0 +1,38 @@
+"""Batch handlers' users run side by side, a bounded number at a time, and a failure is
+raised only once every user's work has ended."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from keyland.kafka.batches import SIDE_BY_SIDE, side_by_side
+
+
+async def test_at_most_a_bounded_number_of_users_run_at_once() -> None:
+    running, most = 0, 0
+
+    async def apply(_: int, __: None) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.001)
+        running -= 1
+
+    await side_by_side(dict.fromkeys(range(200)), apply)
+    assert most == SIDE_BY_SIDE
+
+
+async def test_a_failure_is_raised_after_every_user_ended() -> None:
+    ended: list[int] = []
+
+    async def apply(user: int, _: None) -> None:
+        if user == 0:
+            raise RuntimeError("user 0 failed")
+        await asyncio.sleep(0.01)
+        ended.append(user)
+
+    with pytest.raises(RuntimeError, match="user 0 failed"):
+        await side_by_side(dict.fromkeys(range(40)), apply)
+    assert sorted(ended) == list(range(1, 40))
