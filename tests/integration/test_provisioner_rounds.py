@@ -196,14 +196,17 @@ async def test_node_back_from_an_outage_gets_its_whole_backlog_without_reading_e
     await eventually(lambda: on_every([u.key for u in backlog], [germany]), timeout_s=30)
     finds = recorder.named("find")
     assert all(by_id_only(body) for body in finds), [f["filter"] for f in finds]
-    # The backlog went to germany as one batch: one agent call, one bulk write.
-    [germany_write] = [
+    # The backlog went to germany in batches, not a round per user: one agent call and
+    # one bulk write (a second or third only when keys were refused while its Xray was
+    # still starting), each record written once.
+    germany_writes = [
         w
         for w in recorder.named("update")
         if w["updates"][0]["q"]["_id"].startswith("applied:")
         and w["updates"][0]["q"]["_id"].endswith(f"@{address(germany)}")
     ]
-    assert len(germany_write["updates"]) == len(backlog)
+    assert 1 <= len(germany_writes) <= 3, [len(w["updates"]) for w in germany_writes]
+    assert sum(len(w["updates"]) for w in germany_writes) == len(backlog)
 
 
 @pytest.mark.parametrize("worker", [RELOAD_INTERVAL_S], indirect=True)
