@@ -33,11 +33,11 @@ from bench.local import (
     has_button,
     new_telegram_ids,
     next_bot_message,
+    shared_database,
     simulated_user,
 )
 from bench.measure import SPREAD_HEADER, NodeWatcher, quantile, spread_ms
 from bench.payments import EMULATOR, create_payments
-from keyland.settings import MongoSettings, load
 
 TIMEOUT_S = 180.0
 Marks = dict[int, dict[str, float]]
@@ -133,7 +133,7 @@ async def main(count: int) -> None:
         httpx.AsyncClient(timeout=60, limits=limits) as client,
     ):
         keyland, left = await keyland_payments(stack, emulator, client, count)
-        with running_baseline(load(MongoSettings).url) as running:
+        async with running_baseline(shared_database()) as running:
             baseline = await baseline_payments(running, client, count)
     report(
         "Keyland, YooKassa webhook → key → message",

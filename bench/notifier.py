@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 from pymongo.database import Database
 
+from bench.local import database_env, shared_database
 from emulators.serving import BackgroundServer
 from emulators.telegram import BotAccount, EmulatorConfig, RateLimits, build_app
 from events import Envelope
@@ -70,8 +71,7 @@ def start_notifier(
         **os.environ,
         "KEYLAND_KAFKA_BOOTSTRAP": kafka.bootstrap,
         "KEYLAND_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-        "KEYLAND_MONGO_URL": mongo.url,
-        "KEYLAND_MONGO_DATABASE": mongo.database,
+        **database_env(mongo),
         "KEYLAND_NOTIFIER_APP_ID": f"bench-{run}-notifier",
         "KEYLAND_NOTIFIER_DATA_DIR": data,
         "KEYLAND_NOTIFIER_BOT_TOKEN": TOKEN,
@@ -187,7 +187,7 @@ async def lateness_round(
 async def main(users: int) -> None:
     run = uuid.uuid4().hex[:8]
     kafka = KafkaSettings(bootstrap=load(KafkaSettings).bootstrap, topic_prefix=f"bench{run}.")
-    mongo = MongoSettings(url=load(MongoSettings).url, database=f"bench_{run}")
+    mongo = shared_database().model_copy(update={"database": f"bench_{run}"})
     await ensure_topics(kafka.bootstrap, TopicNames(kafka.topic_prefix))
     db = database(mongo, app_name="bench")
     limits = RateLimits(enabled=True, per_chat=1, overall=30, window_s=1.0)
