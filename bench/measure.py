@@ -6,7 +6,7 @@ without psutil, for each named process with all its descendants (PostgreSQL's po
 and every backend it forks; a descendant named on its own row is left to that row): CPU
 seconds are user + system time, the reaped children's included, at the end of a level
 minus at its start; peak RSS is the largest resident memory sampled every 0.2 s meanwhile
-(shared memory counted once per tree).
+(file-backed and shared memory counted once per tree).
 """
 
 from __future__ import annotations
@@ -99,14 +99,17 @@ def _memory_kb(pid: int) -> dict[str, int]:
 
 
 def tree_rss_mb(pid: int, exclude: Collection[int] = ()) -> float | None:
-    """Resident memory of ``pid``'s tree: each member's private and file pages, plus the
-    largest shared-memory share once (PostgreSQL's shared buffers are mapped by every
-    backend). For a single process this is its ``VmRSS``."""
+    """Resident memory of ``pid``'s tree: each member's private pages, plus its file-backed
+    and shared-memory pages once (the largest member's: PostgreSQL's backends map the same
+    binary and the same shared buffers). For a single process this is its ``VmRSS``."""
     members = [m for m in (_memory_kb(p) for p in process_tree(pid, exclude)) if m]
     if not members:
         return None
-    own = sum(m.get("RssAnon:", 0) + m.get("RssFile:", 0) for m in members)
-    return (own + max(m.get("RssShmem:", 0) for m in members)) / 1024
+    private = sum(m.get("RssAnon:", 0) for m in members)
+    shared = max(m.get("RssFile:", 0) for m in members) + max(
+        m.get("RssShmem:", 0) for m in members
+    )
+    return (private + shared) / 1024
 
 
 @dataclass
