@@ -36,11 +36,10 @@ from bench.local import (
     shared_database,
     simulated_user,
 )
-from bench.measure import SPREAD_HEADER, NodeWatcher, quantile, spread_ms
+from bench.measure import SPREAD_HEADER, Marks, NodeWatcher, quantile, spread_ms
 from bench.payments import EMULATOR, create_payments
 
 TIMEOUT_S = 180.0
-Marks = dict[int, dict[str, float]]
 
 
 def _after(marks: Marks, stage: str) -> list[float]:
@@ -125,7 +124,8 @@ def report(title: str, marks: Marks, stages: dict[str, str]) -> None:
         print(f"{label:<34}{len(seconds):>6}{spread_ms(seconds)}")
 
 
-async def main(count: int) -> None:
+async def main(count: int) -> Marks:
+    """Run both sides; Keyland's marks per user (seconds, ``time.perf_counter``)."""
     stack = LocalStack.load()
     limits = httpx.Limits(max_connections=4 * count + 10)
     async with (
@@ -158,6 +158,7 @@ async def main(count: int) -> None:
             f"p50 {quantile(keyland_usable, 0.5) / quantile(baseline_usable, 0.5):.1f}, "
             f"p99 {quantile(keyland_usable, 0.99) / quantile(baseline_usable, 0.99):.1f}"
         )
+    return keyland
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+Marks = dict[int, dict[str, float]]  # per user: stage → time.perf_counter()
 
 
 def quantile(values: list[float], q: float) -> float:

@@ -108,7 +108,7 @@ async def broadcast_round(
     publisher: EventPublisher,
     users: int,
     alive: Alive,
-) -> None:
+) -> float:
     recipients = list(range(600_000, 600_000 + users))
     await seed_chats(client, [ADMIN, *recipients])
     db.users.insert_many(
@@ -143,6 +143,7 @@ async def broadcast_round(
     print(f"broadcast: {users} users in {span:.1f}s = {(len(sent_at) - 1) / span:.1f} msg/s sustained "
           f"(emulator ceiling 30/s); lost {counts.count(0)}, duplicated {sum(c > 1 for c in counts)}, "
           f"429s answered and retried {throttled}")  # fmt: skip
+    return float((len(sent_at) - 1) / span)
 
 
 def notice(notice_id: str, telegram_id: int, due: datetime, now: datetime) -> Document:
@@ -154,7 +155,7 @@ def notice(notice_id: str, telegram_id: int, due: datetime, now: datetime) -> Do
 
 async def lateness_round(
     client: httpx.AsyncClient, db: Database[Document], publisher: EventPublisher, alive: Alive
-) -> None:
+) -> list[float]:
     """99,700 notices planned for the coming month, then 300 test notifications asked
     through Kafka, due over the next 30 s: how late does each go out?"""
     due_soon = list(range(700_000, 700_300))
@@ -182,9 +183,11 @@ async def lateness_round(
     print(f"notice lateness with {db.notices.count_documents({}):,} notices scheduled: "
           f"p50 {statistics.median(lateness):.0f} ms, p99 {quantile(lateness, 0.99):.0f} ms, "
           f"max {max(lateness):.0f} ms over {len(lateness)} notices due within 35 s")  # fmt: skip
+    return lateness
 
 
-async def main(users: int) -> None:
+async def main(users: int) -> tuple[float, list[float]]:
+    """Both rounds: the broadcast's messages/s and each due notice's lateness (ms)."""
     run = uuid.uuid4().hex[:8]
     kafka = KafkaSettings(bootstrap=load(KafkaSettings).bootstrap, topic_prefix=f"bench{run}.")
     mongo = shared_database().model_copy(update={"database": f"bench_{run}"})
@@ -203,8 +206,8 @@ async def main(users: int) -> None:
 
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
-            await broadcast_round(client, db, publisher, users, alive)
-            await lateness_round(client, db, publisher, alive)
+            pace = await broadcast_round(client, db, publisher, users, alive)
+            lateness = await lateness_round(client, db, publisher, alive)
     finally:
         notifier.terminate()
         notifier.wait(30)
@@ -212,6 +215,7 @@ async def main(users: int) -> None:
         server.stop()
         db.client.drop_database(mongo.database)
         db.client.close()
+    return pace, lateness
 
 
 if __name__ == "__main__":

@@ -231,7 +231,10 @@ def print_comparison(keyland: dict[int, Level], baseline: dict[int, Level]) -> N
     )
 
 
-async def main(levels: tuple[int, ...], sides: set[str]) -> None:
+async def main(
+    levels: tuple[int, ...], sides: set[str]
+) -> tuple[dict[int, Level], dict[int, Level]]:
+    """Run the levels on each side; Keyland's and the baseline's levels by user count."""
     stack = LocalStack.load()
     limits = httpx.Limits(max_connections=2 * max(levels) + 10, max_keepalive_connections=None)
     keyland: dict[int, Level] = {}
@@ -264,6 +267,7 @@ async def main(levels: tuple[int, ...], sides: set[str]) -> None:
                 {n: lv.sampler for n, lv in baseline.items()},
             )
     print_comparison(keyland, baseline)
+    return keyland, baseline
 
 
 if __name__ == "__main__":
