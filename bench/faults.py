@@ -16,18 +16,15 @@ from pathlib import Path
 import typer
 
 from tests.endpoints import real_endpoints
-from tests.faults import FaultPlan, run
+from tests.faults import FaultPlan, Summary, run
+
+RATE, KILLS = 60.0, 5
 
 
-def main(
-    payments: int = typer.Option(10_000, min=1, help="How many payments."),
-    seed: int = typer.Option(6, help="Seed of every random choice of the run."),
-    rate: float = typer.Option(60.0, min=1, help="Payments paid per second."),
-    kills: int = typer.Option(5, min=0, help="SIGKILLs of each worker."),
-    keep: bool = typer.Option(False, help="Keep the run's folder (logs, broker data)."),
-) -> None:
+def drill(plan: FaultPlan, *, keep: bool = False) -> Summary:
+    """Run ``plan`` in a fresh folder and print its figures; the folder (logs, broker
+    data) is removed unless ``keep`` or the property did not hold."""
     work = Path(tempfile.mkdtemp(prefix="keyland-faults-"))
-    plan = FaultPlan(payments=payments, seed=seed, rate=rate, kills_per_worker=kills)
     typer.echo(f"fault run: {plan} in {work}")
     with real_endpoints() as endpoints:
         summary = run(plan, work, endpoints.mongo_url, endpoints.postgres_url)
@@ -36,6 +33,18 @@ def main(
         typer.echo(f"logs kept in {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
+    return summary
+
+
+def main(
+    payments: int = typer.Option(10_000, min=1, help="How many payments."),
+    seed: int = typer.Option(6, help="Seed of every random choice of the run."),
+    rate: float = typer.Option(RATE, min=1, help="Payments paid per second."),
+    kills: int = typer.Option(KILLS, min=0, help="SIGKILLs of each worker."),
+    keep: bool = typer.Option(False, help="Keep the run's folder (logs, broker data)."),
+) -> None:
+    plan = FaultPlan(payments=payments, seed=seed, rate=rate, kills_per_worker=kills)
+    summary = drill(plan, keep=keep)
     raise typer.Exit(1 if summary.problems else 0)
 
 

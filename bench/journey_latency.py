@@ -33,14 +33,13 @@ from bench.local import (
     has_button,
     new_telegram_ids,
     next_bot_message,
+    shared_database,
     simulated_user,
 )
-from bench.measure import SPREAD_HEADER, NodeWatcher, quantile, spread_ms
+from bench.measure import SPREAD_HEADER, Marks, NodeWatcher, quantile, spread_ms
 from bench.payments import EMULATOR, create_payments
-from keyland.settings import MongoSettings, load
 
 TIMEOUT_S = 180.0
-Marks = dict[int, dict[str, float]]
 
 
 def _after(marks: Marks, stage: str) -> list[float]:
@@ -125,7 +124,8 @@ def report(title: str, marks: Marks, stages: dict[str, str]) -> None:
         print(f"{label:<34}{len(seconds):>6}{spread_ms(seconds)}")
 
 
-async def main(count: int) -> None:
+async def main(count: int) -> Marks:
+    """Run both sides; Keyland's marks per user (seconds, ``time.perf_counter``)."""
     stack = LocalStack.load()
     limits = httpx.Limits(max_connections=4 * count + 10)
     async with (
@@ -133,7 +133,7 @@ async def main(count: int) -> None:
         httpx.AsyncClient(timeout=60, limits=limits) as client,
     ):
         keyland, left = await keyland_payments(stack, emulator, client, count)
-        with running_baseline(load(MongoSettings).url) as running:
+        async with running_baseline(shared_database()) as running:
             baseline = await baseline_payments(running, client, count)
     report(
         "Keyland, YooKassa webhook → key → message",
@@ -158,6 +158,7 @@ async def main(count: int) -> None:
             f"p50 {quantile(keyland_usable, 0.5) / quantile(baseline_usable, 0.5):.1f}, "
             f"p99 {quantile(keyland_usable, 0.99) / quantile(baseline_usable, 0.99):.1f}"
         )
+    return keyland
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ from bench.measure import Agent, NodeWatcher
 from events import Envelope
 from events.admin_commands import UserPurgeRequested
 from keyland.kafka.producer import EventPublisher
-from keyland.settings import KafkaSettings, StackSettings, load
+from keyland.settings import KafkaSettings, MongoSettings, StackSettings, load
 from keyland.stack.local_env import EMULATED_BOT_USERNAME, TELEGRAM_EMULATOR_PORT
+from keyland.stack.postgres import PostgreSQL
 from services.subscription.domain.state import key_id_for
 from tests.telegram_chat import ChatError, TelegramUser
 
@@ -64,6 +65,29 @@ class LocalStack:
             await publisher.close()
         keys = [self.key_of(t) for t in telegram_ids]
         return await watcher.wait(keys, enabled=False, timeout_s=120)
+
+
+def shared_database() -> MongoSettings:
+    """The database settings every benchmark uses, for both Keyland and the baseline. On
+    the local stack, where FerretDB runs on the stack's PostgreSQL, ``postgres_url``
+    defaults to that cluster (``KEYLAND_MONGO_POSTGRES_URL`` overrides it), so a
+    benchmark's databases get the pushdown indexes Keyland's services create."""
+    mongo = load(MongoSettings)
+    if mongo.postgres_url:
+        return mongo
+    postgres = PostgreSQL(load(StackSettings))
+    if postgres.daemon.pid() is None:
+        return mongo
+    return mongo.model_copy(update={"postgres_url": postgres.url})
+
+
+def database_env(mongo: MongoSettings) -> dict[str, str]:
+    """The variables a service started by a benchmark needs to reach ``mongo``."""
+    return {
+        "KEYLAND_MONGO_URL": mongo.url,
+        "KEYLAND_MONGO_DATABASE": mongo.database,
+        "KEYLAND_MONGO_POSTGRES_URL": mongo.postgres_url,
+    }
 
 
 def new_telegram_ids(count: int) -> list[int]:

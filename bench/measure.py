@@ -2,8 +2,11 @@
 moment a key is enabled on each node (the node agent's own record).
 
 CPU and memory are read from ``/proc/<pid>/stat`` and ``/proc/<pid>/status`` (Linux),
-without psutil: CPU seconds are the process's user + system time at the end of a level
-minus at its start; peak RSS is the largest ``VmRSS`` sampled every 0.2 s meanwhile.
+without psutil, for each named process with all its descendants (PostgreSQL's postmaster
+and every backend it forks; a descendant named on its own row is left to that row): CPU
+seconds are user + system time, the reaped children's included, at the end of a level
+minus at its start; peak RSS is the largest resident memory sampled every 0.2 s meanwhile
+(file-backed and shared memory counted once per tree).
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+Marks = dict[int, dict[str, float]]  # per user: stage → time.perf_counter()
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -39,23 +43,74 @@ def spread_ms(seconds: list[float]) -> str:
 SPREAD_HEADER = f"{'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}"
 
 
+def _children(pid: int) -> list[int]:
+    """The live children of ``pid`` (any of its threads may have started them)."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError, ValueError):
+            found += [int(child) for child in children.read_text().split()]
+    return found
+
+
+def process_tree(pid: int, exclude: Collection[int] = ()) -> list[int]:
+    """``pid`` and its live descendants, without the subtrees of ``exclude`` (processes
+    measured on their own row); empty when ``pid`` is gone."""
+    if not Path(f"/proc/{pid}").exists():
+        return []
+    tree, pending = [pid], _children(pid)
+    while pending:
+        child = pending.pop()
+        if child not in exclude:
+            tree.append(child)
+            pending += _children(child)
+    return tree
+
+
 def _cpu_s(pid: int) -> float | None:
+    """User + system time of ``pid`` and of the children it has reaped (PostgreSQL's
+    postmaster reaps every backend that ended, so their time stays counted)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime + stime
+    return sum(int(f) for f in fields[11:15]) / _CLOCK_TICKS  # utime stime cutime cstime
 
 
-def _rss_mb(pid: int) -> float | None:
+def tree_cpu_s(pid: int, exclude: Collection[int] = ()) -> float | None:
+    """CPU seconds of ``pid``'s whole tree so far: a backend that starts or ends between
+    two readings is counted in the difference either way (live, or in its parent's
+    reaped-children time)."""
+    tree = process_tree(pid, exclude)
+    if not tree:
+        return None
+    return sum(cpu for member in tree if (cpu := _cpu_s(member)) is not None)
+
+
+def _memory_kb(pid: int) -> dict[str, int]:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
+        return {}
+    wanted = ("RssAnon:", "RssFile:", "RssShmem:")
+    return {
+        line.split()[0]: int(line.split()[1])
+        for line in status.splitlines()
+        if line.startswith(wanted)
+    }
+
+
+def tree_rss_mb(pid: int, exclude: Collection[int] = ()) -> float | None:
+    """Resident memory of ``pid``'s tree: each member's private pages, plus its file-backed
+    and shared-memory pages once (the largest member's: PostgreSQL's backends map the same
+    binary and the same shared buffers). For a single process this is its ``VmRSS``."""
+    members = [m for m in (_memory_kb(p) for p in process_tree(pid, exclude)) if m]
+    if not members:
         return None
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return None
+    private = sum(m.get("RssAnon:", 0) for m in members)
+    shared = max(m.get("RssFile:", 0) for m in members) + max(
+        m.get("RssShmem:", 0) for m in members
+    )
+    return (private + shared) / 1024
 
 
 @dataclass
@@ -66,7 +121,7 @@ class Usage:
 
 @dataclass
 class ProcessSampler:
-    """CPU seconds and peak RSS of named processes while the ``async with`` block runs."""
+    """CPU seconds and peak RSS of named process trees while the ``async with`` block runs."""
 
     pids: Mapping[str, int]
     interval_s: float = 0.2
@@ -74,9 +129,12 @@ class ProcessSampler:
     _cpu_at_start: dict[str, float] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
 
+    def _others(self, pid: int) -> set[int]:
+        return set(self.pids.values()) - {pid}
+
     def _sample_rss(self) -> None:
         for name, pid in self.pids.items():
-            rss = _rss_mb(pid)
+            rss = tree_rss_mb(pid, self._others(pid))
             if rss is not None:
                 entry = self.usage.setdefault(name, Usage())
                 entry.peak_rss_mb = max(entry.peak_rss_mb, rss)
@@ -89,7 +147,9 @@ class ProcessSampler:
     async def __aenter__(self) -> ProcessSampler:
         self.usage = {name: Usage() for name in self.pids}
         self._cpu_at_start = {
-            name: cpu for name, pid in self.pids.items() if (cpu := _cpu_s(pid)) is not None
+            name: cpu
+            for name, pid in self.pids.items()
+            if (cpu := tree_cpu_s(pid, self._others(pid))) is not None
         }
         self._task = asyncio.create_task(self._sample())
         return self
@@ -101,7 +161,7 @@ class ProcessSampler:
             await self._task
         self._sample_rss()
         for name, pid in self.pids.items():
-            cpu = _cpu_s(pid)
+            cpu = tree_cpu_s(pid, self._others(pid))
             if cpu is not None and name in self._cpu_at_start:
                 self.usage[name].cpu_s = cpu - self._cpu_at_start[name]
 

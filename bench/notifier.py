@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 from pymongo.database import Database
 
+from bench.local import database_env, shared_database
 from emulators.serving import BackgroundServer
 from emulators.telegram import BotAccount, EmulatorConfig, RateLimits, build_app
 from events import Envelope
@@ -70,8 +71,7 @@ def start_notifier(
         **os.environ,
         "KEYLAND_KAFKA_BOOTSTRAP": kafka.bootstrap,
         "KEYLAND_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-        "KEYLAND_MONGO_URL": mongo.url,
-        "KEYLAND_MONGO_DATABASE": mongo.database,
+        **database_env(mongo),
         "KEYLAND_NOTIFIER_APP_ID": f"bench-{run}-notifier",
         "KEYLAND_NOTIFIER_DATA_DIR": data,
         "KEYLAND_NOTIFIER_BOT_TOKEN": TOKEN,
@@ -108,7 +108,7 @@ async def broadcast_round(
     publisher: EventPublisher,
     users: int,
     alive: Alive,
-) -> None:
+) -> float:
     recipients = list(range(600_000, 600_000 + users))
     await seed_chats(client, [ADMIN, *recipients])
     db.users.insert_many(
@@ -143,6 +143,7 @@ async def broadcast_round(
     print(f"broadcast: {users} users in {span:.1f}s = {(len(sent_at) - 1) / span:.1f} msg/s sustained "
           f"(emulator ceiling 30/s); lost {counts.count(0)}, duplicated {sum(c > 1 for c in counts)}, "
           f"429s answered and retried {throttled}")  # fmt: skip
+    return float((len(sent_at) - 1) / span)
 
 
 def notice(notice_id: str, telegram_id: int, due: datetime, now: datetime) -> Document:
@@ -154,7 +155,7 @@ def notice(notice_id: str, telegram_id: int, due: datetime, now: datetime) -> Do
 
 async def lateness_round(
     client: httpx.AsyncClient, db: Database[Document], publisher: EventPublisher, alive: Alive
-) -> None:
+) -> list[float]:
     """99,700 notices planned for the coming month, then 300 test notifications asked
     through Kafka, due over the next 30 s: how late does each go out?"""
     due_soon = list(range(700_000, 700_300))
@@ -182,12 +183,14 @@ async def lateness_round(
     print(f"notice lateness with {db.notices.count_documents({}):,} notices scheduled: "
           f"p50 {statistics.median(lateness):.0f} ms, p99 {quantile(lateness, 0.99):.0f} ms, "
           f"max {max(lateness):.0f} ms over {len(lateness)} notices due within 35 s")  # fmt: skip
+    return lateness
 
 
-async def main(users: int) -> None:
+async def main(users: int) -> tuple[float, list[float]]:
+    """Both rounds: the broadcast's messages/s and each due notice's lateness (ms)."""
     run = uuid.uuid4().hex[:8]
     kafka = KafkaSettings(bootstrap=load(KafkaSettings).bootstrap, topic_prefix=f"bench{run}.")
-    mongo = MongoSettings(url=load(MongoSettings).url, database=f"bench_{run}")
+    mongo = shared_database().model_copy(update={"database": f"bench_{run}"})
     await ensure_topics(kafka.bootstrap, TopicNames(kafka.topic_prefix))
     db = database(mongo, app_name="bench")
     limits = RateLimits(enabled=True, per_chat=1, overall=30, window_s=1.0)
@@ -203,8 +206,8 @@ async def main(users: int) -> None:
 
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
-            await broadcast_round(client, db, publisher, users, alive)
-            await lateness_round(client, db, publisher, alive)
+            pace = await broadcast_round(client, db, publisher, users, alive)
+            lateness = await lateness_round(client, db, publisher, alive)
     finally:
         notifier.terminate()
         notifier.wait(30)
@@ -212,6 +215,7 @@ async def main(users: int) -> None:
         server.stop()
         db.client.drop_database(mongo.database)
         db.client.close()
+    return pace, lateness
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from bench.local import (
     has_button,
     new_telegram_ids,
     next_bot_message,
+    shared_database,
     simulated_user,
 )
 from bench.measure import (
@@ -46,11 +47,11 @@ from bench.measure import (
     spread_ms,
     stack_pids,
 )
-from keyland.settings import MongoSettings, load
 
 LEVELS = (1, 10, 100, 1000)
 LEVEL_TIMEOUT_S = 300.0
 WHOLE = "created → key usable on both nodes"
+SHARED_DATABASE = ("ferretdb", "postgresql")  # the server both sides use
 
 
 @dataclass
@@ -224,12 +225,16 @@ def print_comparison(keyland: dict[int, Level], baseline: dict[int, Level]) -> N
             f" {ratio(k[3], b[3]):>6}"
         )
     print(
-        "Keyland CPU: every service, node agents, Xray, Kafka, FerretDB (not the emulators);"
-        " baseline CPU: the Flask app, its node agents and Xray, FerretDB."
+        "Keyland CPU: every service, node agents, Xray, Kafka, FerretDB, PostgreSQL (postmaster"
+        " and backends; not the emulators); baseline CPU: the Flask app, its node agents and"
+        " Xray, FerretDB, PostgreSQL (the same server, which the idle Keyland stack also uses)."
     )
 
 
-async def main(levels: tuple[int, ...], sides: set[str]) -> None:
+async def main(
+    levels: tuple[int, ...], sides: set[str]
+) -> tuple[dict[int, Level], dict[int, Level]]:
+    """Run the levels on each side; Keyland's and the baseline's levels by user count."""
     stack = LocalStack.load()
     limits = httpx.Limits(max_connections=2 * max(levels) + 10, max_keepalive_connections=None)
     keyland: dict[int, Level] = {}
@@ -248,10 +253,9 @@ async def main(levels: tuple[int, ...], sides: set[str]) -> None:
                 {n: lv.sampler for n, lv in keyland.items()},
             )
         if "baseline" in sides:
-            with running_baseline(load(MongoSettings).url) as running:
-                pids = running.pids | {
-                    k: v for k, v in stack_pids(stack.stack.state_dir).items() if k == "ferretdb"
-                }
+            async with running_baseline(shared_database()) as running:
+                shared = stack_pids(stack.stack.state_dir)
+                pids = running.pids | {k: v for k, v in shared.items() if k in SHARED_DATABASE}
                 async with NodeWatcher(client, running.agents) as watcher:
                     for count in levels:
                         baseline[count] = await baseline_level(
@@ -263,6 +267,7 @@ async def main(levels: tuple[int, ...], sides: set[str]) -> None:
                 {n: lv.sampler for n, lv in baseline.items()},
             )
     print_comparison(keyland, baseline)
+    return keyland, baseline
 
 
 if __name__ == "__main__":

@@ -33,15 +33,7 @@ class ExpirySchedule:
     async def file(self, telegram_id: int, until: datetime) -> None:
         """File that ``telegram_id``'s access lapses at ``until`` (idempotent)."""
         with contextlib.suppress(DuplicateKeyError):
-            await self._collection.insert_one(
-                {
-                    "_id": f"{telegram_id}:{until.isoformat()}",
-                    "telegram_id": telegram_id,
-                    "until": until,
-                    "minute": minute_key(until),
-                    "hour": hour_key(until),
-                }
-            )
+            await self._collection.insert_one(lapse(telegram_id, until))
 
     async def due(self, bucket: Bucket) -> list[Document]:
         return await self._collection.find({bucket.field: bucket.key}).to_list(None)
@@ -62,3 +54,14 @@ class ExpirySchedule:
 
     async def mark_backfilled(self, at: datetime) -> None:
         await self._collection.replace_one({"_id": _BACKFILLED}, {"at": at}, upsert=True)
+
+
+def lapse(telegram_id: int, until: datetime) -> Document:
+    """The entry that files ``telegram_id``'s access lapsing at ``until``."""
+    return {
+        "_id": f"{telegram_id}:{until.isoformat()}",
+        "telegram_id": telegram_id,
+        "until": until,
+        "minute": minute_key(until),
+        "hour": hour_key(until),
+    }

@@ -56,19 +56,7 @@ class Payments:
         if isinstance(entry, Paid):
             await self._collection.update_one(
                 {"_id": entry.payment_id},
-                {
-                    "$setOnInsert": {"refunds": {}},
-                    "$set": {
-                        "status": "credited",
-                        "telegram_id": telegram_id,
-                        "plan": entry.plan,
-                        "months": entry.months,
-                        "amount": str(entry.amount),
-                        "currency": entry.currency,
-                        "paid_at": entry.at,
-                        "event_id": str(entry.event_id),
-                    },
-                },
+                {"$setOnInsert": {"refunds": {}}, "$set": credited(telegram_id, entry)},
                 upsert=True,
             )
         elif isinstance(entry, Refunded):
@@ -82,3 +70,17 @@ class Payments:
                 },
                 upsert=True,
             )
+
+
+def credited(telegram_id: int, entry: Paid) -> Document:
+    """The fields a credited payment's document holds (besides its ``refunds``)."""
+    return {
+        "status": "credited",
+        "telegram_id": telegram_id,
+        "plan": entry.plan,
+        "months": entry.months,
+        "amount": str(entry.amount),
+        "currency": entry.currency,
+        "paid_at": entry.at,
+        "event_id": str(entry.event_id),
+    }

@@ -60,15 +60,7 @@ class Users:
     async def save(
         self, state: Subscription, entries: list[Entry], outbox: list[bytes], at: datetime
     ) -> None:
-        # Kept in time order, not arrival order: the same ledger makes the same document
-        # however the input topics interleaved (a rebuild reads them in another order).
-        ledger = sorted(entries, key=lambda entry: entry.sort_key())
-        document = {
-            **read_model(state),
-            "entries": _ENTRIES.dump_python(ledger, mode="json"),
-            "outbox": outbox,
-            "updated_at": at,
-        }
+        document = user_document(state, entries, outbox, at)
         await self._collection.replace_one(
             {"_id": user_document_id(state.telegram_id)}, document, upsert=True
         )
@@ -77,6 +69,22 @@ class Users:
         await self._collection.update_one(
             {"_id": user_document_id(telegram_id)}, {"$set": {"outbox": []}}
         )
+
+
+def user_document(
+    state: Subscription, entries: list[Entry], outbox: list[bytes], at: datetime
+) -> Document:
+    """A user's whole document: read model, ledger and outbox, as :meth:`Users.save`
+    writes it."""
+    # Kept in time order, not arrival order: the same ledger makes the same document
+    # however the input topics interleaved (a rebuild reads them in another order).
+    ledger = sorted(entries, key=lambda entry: entry.sort_key())
+    return {
+        **read_model(state),
+        "entries": _ENTRIES.dump_python(ledger, mode="json"),
+        "outbox": outbox,
+        "updated_at": at,
+    }
 
 
 def read_model(state: Subscription) -> dict[str, Any]:

@@ -1,0 +1,42 @@
+"""Every benchmark in one run against the local stack (``make up``), then the issue's
+targets side by side with PASS or MISS (``make bench``).
+
+In order: ``bench.payments``, ``bench.notifier``, ``bench.users`` (Keyland and the
+baseline), ``bench.journey_latency``, ``bench.flat_cost`` and, unless
+``--fault-payments 0``, the fault drill (``bench.faults``: its own broker, nodes and
+services beside the stack; 10,000 payments by default, judged against 15 minutes; 2,000
+against CI's 3 minutes).
+
+Run: ``.venv/bin/python -m bench [--levels 1 10 100 1000] [--fault-payments N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from bench import faults, flat_cost, journey_latency, notifier, payments, targets, users
+from keyland.settings import KafkaSettings, load
+from tests.faults import FaultPlan
+
+
+def main(levels: tuple[int, ...], fault_payments: int) -> None:
+    load(KafkaSettings)  # a clear error before anything starts when misconfigured
+    rows: list[targets.Target] = []
+    asyncio.run(payments.main())
+    rows += targets.notifier(*asyncio.run(notifier.main(1500)))
+    rows += targets.user_creation(*asyncio.run(users.main(levels, {"keyland", "baseline"})))
+    rows += targets.payment_to_key(asyncio.run(journey_latency.main(100)))
+    rows += targets.flat_cost(asyncio.run(flat_cost.main(list(flat_cost.SIZES), flat_cost.EVENTS)))
+    if fault_payments:
+        plan = FaultPlan(payments=fault_payments, rate=faults.RATE, kills_per_worker=faults.KILLS)
+        rows += targets.fault_drill(faults.drill(plan))
+    targets.print_targets(rows)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", nargs="+", type=int, default=list(users.LEVELS))
+    parser.add_argument("--fault-payments", type=int, default=10_000)
+    arguments = parser.parse_args()
+    main(tuple(arguments.levels), arguments.fault_payments)
