@@ -52,7 +52,8 @@ def bootstrap() -> Container:
     publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
     users, payments = Users(db["users"]), Payments(db["payments"])
     schedule = Schedule(db["expiry_due"])
-    inactivity = Schedule(db["inactive_due"], INACTIVITY)
+    # The cleanup may run in another process (the CLI), on another clock.
+    inactivity = Schedule(db["inactive_due"], INACTIVITY, margin=timedelta(minutes=5))
     shards = FigureShards(db["figures"])
     cleanup_after = timedelta(days=settings.cleanup_after_days)
     caught_up = CatchUp(

@@ -7,8 +7,9 @@ in order. Steps for each user, all idempotent by event id:
 2. skip each event already in the user's ledger (redelivery, restart, replay);
 3. fold the ledger with each new entry in turn, keeping it bounded (see
    :mod:`.domain.compaction`: an entry it dropped can only come back as a no-op);
-4. move the figures' shards by the users whose share changed (one read and one write
-   per shard and batch, before any user's document: see :mod:`.domain.figures`);
+4. move the figures' shards by the users whose share changed (one read per shard and
+   batch, and one write when it moved, before any user's document: a user's share may
+   have reached the shard before a crash, see :mod:`.domain.figures`);
 5. save state + ledger + share + all the implied facts (the outbox) in one
    single-document write, publish the facts in order and clear the outbox.
 Facts get ids derived from their cause, so a re-published fact is recognisable downstream.
@@ -117,7 +118,7 @@ class SubscriptionHandler:
                 per_user[mapped[0]].append((envelope, mapped[1]))
         plans = await _each(lambda item: self._plan(*item), per_user.items())
         changed = [p for p in plans if p is not None]
-        await self._move_shards([p for p in changed if p.share != p.saved_share])
+        await self._move_shards(changed)
         await _each(self._commit, changed)
 
     async def _plan(self, telegram_id: int, arrivals: list[Arrival]) -> _Plan | None:
@@ -156,8 +157,10 @@ class SubscriptionHandler:
             per_shard[self._shards.shard_of(plan.telegram_id)].append(change)
         for shard, changes in per_shard.items():
             saved = dict(self._saved[shard])
-            moved = fold_shares(await self._shards.load(shard), changes, saved)
-            await self._shards.store(shard, moved)
+            held = await self._shards.load(shard)
+            moved = fold_shares(held, changes, saved)
+            if moved != held:
+                await self._shards.store(shard, moved)
             for telegram_id, share in saved.items():
                 if self._saved[shard].get(telegram_id) == share:
                     del self._saved[shard][telegram_id]

@@ -69,7 +69,7 @@ async def sweeper_parts(
     async def caught_up() -> bool:
         return ready[0]
 
-    schedule = Schedule(handle["expiry_due"])
+    schedule = Schedule(handle["expiry_due"], clock=lambda: NOW)
     sweeper = ExpirySweeper(
         handle["users"],
         handle["expiry_marks"],

@@ -59,7 +59,7 @@ async def sweeper(
         mongo_settings.url, tz_aware=True, event_listeners=[filters]
     )
     handle = client[mongo_settings.database]
-    schedule = Schedule(handle["expiry_due"])
+    schedule = Schedule(handle["expiry_due"], clock=lambda: NOW)
     await ensure_indexes(schedule.owned(), mongo_settings.postgres_url)
     yield (
         ExpirySweeper(

@@ -9,10 +9,11 @@ and deletes what it has swept. An entry whose moment has moved on since is stale
 sweep checks the user's current document before acting on one. A sweep's cursor (the
 first fine span not swept to its end) is one document in the same collection.
 
-A moment already past is filed under the span of ``clock() + CLOCK_MARGIN`` instead: a
-sweep may already have moved its cursor past the moment's own span (a late event, a
-replay), and would never read it there. The margin covers the clocks of the filing and
-the sweeping process disagreeing a little.
+A moment already past is filed under the span of ``clock() + margin`` instead: a sweep
+may already have moved its cursor past the moment's own span (a late event, a replay),
+and would never read it there. The margin covers the clocks of the filing and the
+sweeping process disagreeing a little (none for the expiry sweep: it runs in the
+handler's own process).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from keyland.mongo import Document
 from services.subscription.domain.schedule_buckets import EXPIRY, Bucket, Scales
 
 _CURSOR, _BACKFILLED = "cursor", "backfilled"
-CLOCK_MARGIN = timedelta(minutes=1)
 
 
 def wall_clock() -> datetime:
@@ -42,10 +42,12 @@ class Schedule:
         collection: AsyncCollection[Document],
         scales: Scales = EXPIRY,
         clock: Callable[[], datetime] = wall_clock,
+        margin: timedelta = timedelta(0),
     ) -> None:
         self._collection = collection
         self._scales = scales
         self._clock = clock
+        self._margin = margin
 
     def owned(self) -> list[Owned]:
         fine, coarse = self._scales.fine.field, self._scales.coarse.field
@@ -53,7 +55,7 @@ class Schedule:
 
     async def file(self, telegram_id: int, at: datetime) -> None:
         """File that something is due for ``telegram_id`` at ``at`` (idempotent)."""
-        filed = max(at, self._clock() + CLOCK_MARGIN)
+        filed = max(at, self._clock() + self._margin)
         with contextlib.suppress(DuplicateKeyError):
             await self._collection.insert_one(
                 {
