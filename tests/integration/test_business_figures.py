@@ -15,7 +15,7 @@ from pymongo import AsyncMongoClient
 from pymongo.database import Database
 
 from events import Envelope, Event, external_event_id
-from events.bot_actions import TrialRequested, UserStarted
+from events.bot_actions import TrialRequested
 from events.payments import RefundSucceeded
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
@@ -50,7 +50,8 @@ async def figures_become(
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while (found := await business_stats(shards)) != expected:
-        assert worker.process is not None and worker.process.poll() is None, worker.log()[-3000:]
+        assert worker.process is not None
+        assert worker.process.poll() is None, worker.log()[-3000:]
         assert time.monotonic() < deadline, f"figures {found}, expected {expected}"
         await asyncio.sleep(0.3)
 

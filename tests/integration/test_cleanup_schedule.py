@@ -79,7 +79,8 @@ async def test_candidates_come_from_filed_days_checked_by_id(
     dry = await job.find(NOW)
     assert [c.telegram_id for c in dry.candidates] == [1]
     assert await job.find(NOW) == dry  # a dry run changes nothing
-    assert filters.seen and all(equality_only(f) for _, f in filters.seen), filters.seen
+    assert filters.seen
+    assert all(equality_only(f) for _, f in filters.seen), filters.seen
     assert {c for c, _ in filters.seen} == {"inactive_due", "users"}
 
     await job.settle(dry)

@@ -41,14 +41,14 @@ class TestShare:
         assert share([started(), trial(0)]) == Figures(users=1, active=1, trials=1)
 
     def test_a_paying_user_after_a_trial_counts_as_converted_with_the_revenue(self) -> None:
-        entries = [started(), trial(0), paid(1, amount="199.00")]
+        entries: list[Entry] = [started(), trial(0), paid(1, amount="199.00")]
         assert share(entries) == Figures(
             users=1, active=1, trials=1, paid=1, paid_after_trial=1,
             revenue=(("RUB", Decimal("199.00")),),
         )  # fmt: skip
 
     def test_access_announced_lapsed_is_not_active_until_renewed(self) -> None:
-        entries = [started(), trial(0)]
+        entries: list[Entry] = [started(), trial(0)]
         until = fold(USER, entries, RULES).until
         assert until is not None
         entries.append(lapsed(until))
@@ -60,7 +60,7 @@ class TestShare:
     def test_revenue_is_credited_payments_less_refunds_never_below_nothing(self) -> None:
         one, two = paid(0, payment="p1", amount="100.00"), paid(0, payment="p2")
         again = paid(1, payment="p1", amount="100.00")  # the same payment, another event
-        entries = [started(), one, two, again, refunded("p1", 2, amount="30.00")]
+        entries: list[Entry] = [started(), one, two, again, refunded("p1", 2, amount="30.00")]
         assert share(entries).revenue == (("RUB", Decimal("269.00")),)
         over = refunded("p2", 3, amount="500.00")
         assert share([*entries, over]).revenue == (("RUB", Decimal("70.00")),)
@@ -69,7 +69,7 @@ class TestShare:
         assert share([paid(0, amount="50.00")]) == Figures(revenue=(("RUB", Decimal("50.00")),))
 
     def test_a_purged_user_leaves_the_counts_but_not_the_revenue(self) -> None:
-        entries = [started(), trial(0), paid(1, amount="10.00"), purged(40)]
+        entries: list[Entry] = [started(), trial(0), paid(1, amount="10.00"), purged(40)]
         assert share(entries) == Figures(revenue=(("RUB", Decimal("10.00")),))
 
     def test_figures_survive_their_document_form(self) -> None:
