@@ -16,6 +16,11 @@ Facts get ids derived from their cause, so a re-published fact is recognisable d
 Where access now ends (for the expiry sweep) and when the user becomes a cleanup
 candidate (for the weekly cleanup) are filed after the save and before the outbox is
 cleared: a crash in between leaves the outbox full, and step 1 files them again.
+
+Database calls, all by ``_id``: per user and batch, one load, one save (state, ledger,
+share and outbox together), one clear of the outbox when there were facts, an upsert per
+payment or refund, a unique insert per schedule whose moment moved; per shard (Kafka
+partition) and batch, one read and, when a share moved, one write.
 """
 
 from __future__ import annotations
