@@ -41,3 +41,13 @@ class RegionChosen(Event):
 
     telegram_id: TelegramId = Field(gt=0)
     region: str = Field(min_length=1, max_length=64)
+
+
+class UserSeen(Event):
+    """A user wrote to the bot or pressed one of its buttons (at most one a minute per
+    user: the bot paces them). Tells the notifier the user can be reached again."""
+
+    event_type: ClassVar[str] = "UserSeen"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)

@@ -41,8 +41,13 @@ TOPICS: tuple[TopicSpec, ...] = (
         name=bot_actions.TOPIC,
         partitions=6,
         producers=("bot",),
-        consumers=("subscription", "provisioner"),
-        events=(bot_actions.UserStarted, bot_actions.TrialRequested, bot_actions.RegionChosen),
+        consumers=("subscription", "provisioner", "notifier (UserStarted, UserSeen)"),
+        events=(
+            bot_actions.UserStarted,
+            bot_actions.TrialRequested,
+            bot_actions.RegionChosen,
+            bot_actions.UserSeen,
+        ),
     ),
     TopicSpec(
         name=payments.TOPIC,

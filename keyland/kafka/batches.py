@@ -113,7 +113,15 @@ class BatchConsumer:
         took = time.perf_counter() - started
         for item in items:
             self._count(item, took / len(items))
-        log.info("handled a batch of %d in %.1f ms", len(items), took * 1000)
+            envelope = item.envelope
+            with event_context(envelope.event_id, envelope.correlation_id, envelope.type):
+                log.info(
+                    "handled %s from %s in a batch of %d (%.1f ms)",
+                    envelope.type,
+                    item.topic,
+                    len(items),
+                    took * 1000,
+                )
         return True
 
     async def _one(self, item: _Decoded) -> None:

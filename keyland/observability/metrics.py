@@ -61,8 +61,15 @@ NODE_UP = Gauge("keyland_node_up", "1 while the node's last round succeeded.", [
 # Notifier
 NOTICES = Counter(
     "keyland_notices",
-    "Notices settled, by kind and outcome (sent, blocked, ...).",
+    "Notices settled, by kind and outcome (sent, blocked, ..., redelivered).",
     ["kind", "outcome"],
+)
+NOTICE_SEND_FAILURES = Counter(
+    "keyland_notice_send_failures",
+    "Notice sends Telegram refused, by kind and reason (blocked, deactivated: the user "
+    "is skipped from then on; chat_not_found, network, server_error, flood: may pass; "
+    "rejected: the message itself).",
+    ["kind", "reason"],
 )
 NOTICE_LATENESS_SECONDS = Histogram(
     "keyland_notice_lateness_seconds",

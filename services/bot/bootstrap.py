@@ -23,9 +23,11 @@ from services.bot.adapters.read_api import ReadApi
 from services.bot.adapters.regions import Regions
 from services.bot.adapters.telegram_pace import RetryAfter
 from services.bot.config import BotSettings
+from services.bot.domain.seen import SeenPace
 from services.bot.entrypoints.commands import publish_commands
 from services.bot.middlewares.counted import Counted
 from services.bot.middlewares.in_flight import InFlight
+from services.bot.middlewares.seen import Seen
 from services.bot.middlewares.viewer import ViewerMiddleware
 from services.bot.routers import root_router
 
@@ -100,9 +102,11 @@ def bootstrap(
     in_flight = InFlight()
     dispatcher.update.outer_middleware(Counted())
     dispatcher.update.outer_middleware(in_flight)
+    seen = Seen(events, SeenPace(settings.seen_every_s))
     viewer = ViewerMiddleware(read_api, settings.admin_ids)
-    dispatcher.message.outer_middleware(viewer)
-    dispatcher.callback_query.outer_middleware(viewer)
+    for observer in (dispatcher.message, dispatcher.callback_query):
+        observer.outer_middleware(seen)
+        observer.outer_middleware(viewer)
     dispatcher.include_router(root_router())
     dispatcher.startup.register(publish_commands)
     dispatcher.startup.register(prepared(storage.owned(), mongo.postgres_url))

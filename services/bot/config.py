@@ -74,6 +74,13 @@ class BotSettings(ServesOperations):
         description="The provisioner's countries file: the regions a user may choose.",
     )
     fsm_collection: str = Field(default="bot_fsm", min_length=1)
+    seen_every_s: float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        description="At most one UserSeen per user this often (the notifier then sends "
+        "what it kept for them).",
+    )
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = Field(
         default=None,

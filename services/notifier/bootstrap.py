@@ -17,11 +17,14 @@ from keyland.telegram.client import make_bot
 from services.notifier.adapters.broadcasts import Broadcasts
 from services.notifier.adapters.claims import Claims
 from services.notifier.adapters.notices import Notices
+from services.notifier.adapters.pending import PendingNotices
 from services.notifier.adapters.telegram import TelegramSender
 from services.notifier.adapters.users import Users
 from services.notifier.broadcaster import Broadcaster
 from services.notifier.config import NotifierSettings
+from services.notifier.delivery import NoticeSender
 from services.notifier.handlers import NotifierHandler
+from services.notifier.redelivery import Redelivery
 from services.notifier.scheduler import Scheduler
 
 
@@ -33,6 +36,7 @@ class Container:
     publisher: EventPublisher
     dead_letters: DeadLetters
     notices: Notices
+    pending: PendingNotices
     broadcasts: Broadcasts
     handler: NotifierHandler
     scheduler: Scheduler
@@ -55,9 +59,11 @@ def bootstrap() -> Container:
         Claims(db["claims"], settings.instance),
     )
     users = Users(db["users"], db["recipients"])
+    pending = PendingNotices(db["pending_notices"])
     broadcasts = Broadcasts(db["broadcasts"], db["broadcast_deliveries"])
     lease = timedelta(seconds=settings.claim_lease_s)
-    scheduler = Scheduler(notices, claims, users, sender, lease)
+    notice_sender = NoticeSender(sender, users)
+    scheduler = Scheduler(notices, claims, users, notice_sender, lease, pending=pending)
     return Container(
         settings=settings,
         kafka=kafka,
@@ -65,6 +71,7 @@ def bootstrap() -> Container:
         publisher=publisher,
         dead_letters=DeadLetters(publisher, settings.app_id),
         notices=notices,
+        pending=pending,
         broadcasts=broadcasts,
         handler=NotifierHandler(
             notices,
@@ -72,6 +79,9 @@ def bootstrap() -> Container:
             settings.reminders(),
             settings.regions(),
             alert_ids=settings.alert_ids,
+            redelivery=Redelivery(
+                pending, claims, users, notices, notice_sender, claim_lease=lease
+            ),
             on_planned=scheduler.offer,
         ),
         scheduler=scheduler,
@@ -86,7 +96,13 @@ def bootstrap() -> Container:
         ),
         sender=sender,
         prepare_database=prepared(
-            [*notices.owned(), *claims.owned(), *users.owned(), *broadcasts.owned()],
+            [
+                *notices.owned(),
+                *pending.owned(),
+                *claims.owned(),
+                *users.owned(),
+                *broadcasts.owned(),
+            ],
             mongo.postgres_url,
         ),
     )

@@ -5,6 +5,11 @@ database query every ``refresh_every`` (its own task) and by the consumer as it 
 ones; the send loop works from memory, so lateness does not grow with the number of notices planned
 for later (FerretDB answers the due query, a range, by reading the whole collection).
 On start it sends what fell due while it was down (the due query has no lower bound).
+
+A user who blocked the bot is skipped without a send. A notice the user must not miss
+(:data:`~services.notifier.domain.notices.KEPT_FOR_NEXT_VISIT`) that failed for a reason
+that may pass is recorded *waiting* and kept in ``pending_notices`` for the user's next
+visit to the bot (:mod:`services.notifier.redelivery`).
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ from services.notifier.adapters.notices import (
     SENT,
     SKIPPED,
     UNCONFIRMED,
+    WAITING,
     Notices,
 )
-from services.notifier.adapters.telegram import Outcome, TelegramSender
+from services.notifier.adapters.pending import PendingNotices
+from services.notifier.adapters.telegram import Outcome
 from services.notifier.adapters.users import Users
-from services.notifier.domain.notices import Notice, still_relevant
-from services.notifier.rendering import buttons, notice_text
+from services.notifier.delivery import NoticeSender, reason_to_skip
+from services.notifier.domain.notices import KEPT_FOR_NEXT_VISIT, Notice
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +43,10 @@ class Scheduler:
         notices: Notices,
         claims: Claims,
         users: Users,
-        sender: TelegramSender,
+        sender: NoticeSender,
         claim_lease: timedelta,
         *,
+        pending: PendingNotices,
         lookahead: timedelta = timedelta(seconds=90),
         refresh_every: timedelta = timedelta(seconds=30),
         catch_up: timedelta = timedelta(days=7),
@@ -48,6 +56,7 @@ class Scheduler:
         self._claims = claims
         self._users = users
         self._sender = sender
+        self._pending = pending
         self._lease = claim_lease
         self._lookahead = lookahead
         self._refresh_every = refresh_every
@@ -82,7 +91,7 @@ class Scheduler:
         for notice in due:
             self._upcoming.pop(notice.id, None)
             user = await self._users.get(notice.telegram_id)
-            skip = still_relevant(notice, user.until, now)
+            skip = reason_to_skip(notice, user, now)
             if skip is not None:
                 if await self._claims.claim("notice", notice.id, now):
                     await self._notices.finish(notice.id, SKIPPED, now, reason=skip)
@@ -92,21 +101,15 @@ class Scheduler:
                 if not await self._settle_if_abandoned(notice.id, now):
                     self._upcoming[notice.id] = notice  # look again until it has an outcome
                 continue
-            result = await self._sender.send(
-                notice.telegram_id,
-                notice_text(notice, user.language_code, now),
-                buttons(notice.buttons, user.language_code),
-            )
-            status = {Outcome.SENT: SENT, Outcome.BLOCKED: FAILED, Outcome.FAILED: FAILED}[
-                result.outcome
-            ]
-            await self._notices.finish(
-                notice.id, status, now, message_id=result.message_id, error=result.error
-            )
+            result = await self._sender.send(notice, user, now)
+            status = SENT if result.outcome is Outcome.SENT else FAILED
+            if result.retryable and notice.kind in KEPT_FOR_NEXT_VISIT:
+                # Kept before the outcome is written: a crash in between leaves it kept.
+                await self._pending.keep(notice, str(result.reason), now)
+                status = WAITING
+            await self._notices.finish(notice.id, status, now, **result.details())
             metrics.NOTICES.labels(notice.kind, str(result.outcome)).inc()
-            if result.outcome is Outcome.BLOCKED:
-                await self._users.mark_blocked(notice.telegram_id, True, now)
-            elif result.outcome is Outcome.SENT:
+            if result.outcome is Outcome.SENT:
                 sent += 1
                 lateness = (now - notice.due).total_seconds()
                 metrics.NOTICE_LATENESS_SECONDS.labels(notice.kind).observe(max(lateness, 0.0))

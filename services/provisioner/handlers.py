@@ -7,8 +7,10 @@ Kafka partition; the node loops make the nodes follow, now or after the outage.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 
 from events import Envelope, Event
 from events.bot_actions import RegionChosen
@@ -56,24 +58,44 @@ def to_change(event: Event) -> Change | None:
 
 
 class AccessHandler:
-    """Records each relevant event once in the user's access document."""
+    """Records each relevant event once in the user's access document.
+
+    A batch is split by user: users side by side, each user's events in order, with one
+    load and one save per user whatever the number of their events in the batch."""
 
     def __init__(self, accesses: UserAccesses, changed: Callable[[UserAccess], None]) -> None:
         self._accesses = accesses
         self._changed = changed
 
     async def __call__(self, envelope: Envelope[Event]) -> None:
-        change = to_change(envelope.payload)
-        if change is None:
-            return
-        telegram_id = int(envelope.payload.partition_key())
-        access = await self._accesses.load(telegram_id)
-        if envelope.event_id in access.seen:
-            log.info("event %s recorded already; skipped", envelope.event_id)
-            return
-        if access.ignores(change):
-            log.info("%s for user %s changes nothing (stale)", envelope.type, telegram_id)
-        cause = Cause(envelope.event_id, envelope.correlation_id, envelope.occurred_at)
-        saved = record(access, change, cause)
-        await self._accesses.save(saved)
-        self._changed(saved)
+        await self.handle_batch([envelope])
+
+    async def handle_batch(self, envelopes: Sequence[Envelope[Event]]) -> None:
+        per_user: dict[int, list[tuple[Envelope[Event], Change]]] = defaultdict(list)
+        for envelope in envelopes:
+            change = to_change(envelope.payload)
+            if change is not None:
+                per_user[int(envelope.payload.partition_key())].append((envelope, change))
+        # Every user's work ends before a failure is raised: a retry of the batch must
+        # never overlap a write still under way for the same user.
+        outcomes = await asyncio.gather(
+            *(self._user(telegram_id, changes) for telegram_id, changes in per_user.items()),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _user(self, telegram_id: int, changes: list[tuple[Envelope[Event], Change]]) -> None:
+        loaded = access = await self._accesses.load(telegram_id)
+        for envelope, change in changes:
+            if envelope.event_id in access.seen:
+                log.info("event %s recorded already; skipped", envelope.event_id)
+                continue
+            if access.ignores(change):
+                log.info("%s for user %s changes nothing (stale)", envelope.type, telegram_id)
+            cause = Cause(envelope.event_id, envelope.correlation_id, envelope.occurred_at)
+            access = record(access, change, cause)
+        if access is not loaded:
+            await self._accesses.save(access)
+            self._changed(access)

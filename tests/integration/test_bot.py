@@ -35,7 +35,7 @@ from events.admin_commands import (
     SubscriptionAdjusted,
     TestNotificationRequested,
 )
-from events.bot_actions import RegionChosen, TrialRequested, UserStarted
+from events.bot_actions import RegionChosen, TrialRequested, UserSeen, UserStarted
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
@@ -505,6 +505,22 @@ async def test_support_gives_the_configured_contact(chat: Chat) -> None:
     assert text_of(answer) == says("support_info", contact="@keyland_help", telegram_id=600042)
     [menu] = await asker.ask("what is this?")
     assert text_of(menu) == says("unknown_input")
+
+
+async def test_a_user_who_writes_or_presses_buttons_is_reported_seen_once_a_minute(
+    chat: Chat, kafka_settings: KafkaSettings, topics: TopicNames
+) -> None:
+    visitor = await chat(600050)
+    await visitor.ask("/support")
+    [menu] = await visitor.ask("anyone there?")
+    await visitor.callback_answer(await visitor.press(menu, MenuAction(action="support").pack()))
+
+    def of_visitor(event: Event) -> bool:
+        return isinstance(event, UserSeen) and event.telegram_id == 600050
+
+    await events_on(kafka_settings, topics, "bot.actions", of_visitor, at_least=1)
+    seen = await events_on(kafka_settings, topics, "bot.actions", of_visitor, timeout_s=3)
+    assert seen == [UserSeen(telegram_id=600050)], "three updates within a minute: one event"
 
 
 # --- admins --------------------------------------------------------------------------

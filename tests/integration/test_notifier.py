@@ -14,13 +14,14 @@ from pymongo.database import Database
 from emulators.serving import BackgroundServer
 from events import Envelope, Event, external_event_id
 from events.admin_commands import SubscriptionAdjusted, TestNotificationRequested
-from events.bot_actions import UserStarted
+from events.bot_actions import UserSeen, UserStarted
 from events.payments import PaymentSucceeded
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
-from keyland.mongo import Document
+from keyland.mongo import Document, user_document_id
 from tests.notifier_harness import BOT, notifier, telegram
-from tests.processes import Program
+from tests.processes import Program, free_port, wait_http
+from tests.scraping import counted, log_lines
 from tests.telegram_chat import TelegramUser
 from tests.waiting import eventually
 
@@ -34,10 +35,21 @@ def emulator() -> Iterator[BackgroundServer]:
 
 
 @pytest.fixture(scope="module")
+def ops_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def metrics_url(ops_port: int) -> str:
+    return f"http://127.0.0.1:{ops_port}/metrics"
+
+
+@pytest.fixture(scope="module")
 def workers(
     service_env: dict[str, str],
     created_topics: TopicNames,
     emulator: BackgroundServer,
+    ops_port: int,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Program, Program]]:
     logs = tmp_path_factory.mktemp("notifier")
@@ -46,8 +58,14 @@ def workers(
     ).start()
     reminder_days = str(REMINDER_BEFORE_S / 86400)
     sender = notifier(
-        service_env, emulator, logs, reminder_days=f"[{reminder_days}]", claim_lease_s="3"
+        service_env,
+        emulator,
+        logs,
+        reminder_days=f"[{reminder_days}]",
+        claim_lease_s="3",
+        ops_port=str(ops_port),
     ).start()
+    wait_http(f"http://127.0.0.1:{ops_port}/health", sender, timeout_s=90)
     yield subscription, sender
     sender.stop()
     subscription.stop()
@@ -170,3 +188,106 @@ async def test_admin_cut_into_the_reminder_window_reminds_at_once(
     sent = texts(await user.bot_messages(min_count=3, timeout_s=30))
     assert "ends in" in sent[1]
     assert "ended" in sent[2]
+
+
+def outcome(db: Database[Document], notice_id: str) -> Document:
+    return db.notice_outcomes.find_one({"_id": notice_id}) or {}
+
+
+def planned(db: Database[Document], telegram_id: int, kind: str) -> list[str]:
+    return [n["_id"] for n in db.notices.find({"telegram_id": telegram_id, "kind": kind})]
+
+
+async def talks_to_the_bot(
+    user: TelegramUser, publisher: EventPublisher, event: UserStarted | UserSeen
+) -> None:
+    """The user writes to the bot; ``event`` is what the bot publishes for it."""
+    await user.send("/start" if isinstance(event, UserStarted) else "/menu")
+    await publisher.publish(Envelope.new(event, producer="tests", occurred_at=datetime.now(UTC)))
+
+
+async def admin_test_notice(publisher: EventPublisher, telegram_id: int, words: str) -> str:
+    """An admin's test notice to ``telegram_id``, due now; its notice id."""
+    request = TestNotificationRequested(
+        telegram_id=telegram_id, admin_id=1, delay_seconds=0, text=words
+    )
+    envelope = Envelope.new(request, producer="tests", occurred_at=datetime.now(UTC))
+    await publisher.publish(envelope)
+    return f"{envelope.event_id}:test"
+
+
+async def test_a_payment_notice_telegram_could_not_deliver_is_logged_counted_and_sent_once_on_the_next_visit(
+    workers: tuple[Program, Program],
+    publisher: EventPublisher,
+    chats: httpx.AsyncClient,
+    db: Database[Document],
+    metrics_url: str,
+) -> None:
+    _, sender = workers
+    failures = {"kind": "first_payment", "reason": "chat_not_found"}
+    failed_before = counted(metrics_url, "keyland_notice_send_failures", **failures)
+    # Known to us, but never wrote to this bot: Telegram answers "chat not found".
+    started = UserStarted(telegram_id=3005, language_code="en")
+    await publisher.publish(Envelope.new(started, producer="tests", occurred_at=datetime.now(UTC)))
+    await publisher.publish(paid(3005, datetime.now(UTC), days=30))
+    await eventually(lambda: len(planned(db, 3005, "first_payment")) == 1, sender)
+    [notice_id] = planned(db, 3005, "first_payment")
+    await eventually(lambda: outcome(db, notice_id).get("status") == "waiting", sender)
+    assert outcome(db, notice_id)["failure"] == "chat_not_found"
+    warned = [line for line in log_lines(sender) if line.get("notice_id") == notice_id]
+    assert warned, "the failure is logged with the notice id"
+    assert {(line["level"], line["telegram_id"], line["reason"]) for line in warned} == {
+        ("WARNING", 3005, "chat_not_found")
+    }
+    assert counted(metrics_url, "keyland_notice_send_failures", **failures) > failed_before
+
+    user = TelegramUser(chats, BOT, 3005, username="u3005", language_code="en")
+    await talks_to_the_bot(user, publisher, UserStarted(telegram_id=3005, language_code="en"))
+    [message] = await user.bot_messages(min_count=1, timeout_s=30)
+    assert "Payment received" in str(message["text"])
+    await eventually(lambda: db.pending_notices.find_one({"telegram_id": 3005}) is None, sender)
+
+    seen_before = counted(metrics_url, "keyland_events_processed", type="UserSeen")
+    await talks_to_the_bot(user, publisher, UserSeen(telegram_id=3005))
+    await eventually(
+        lambda: counted(metrics_url, "keyland_events_processed", type="UserSeen") > seen_before,
+        sender,
+    )
+    assert len(await user.bot_messages()) == 1, "a second visit sends nothing again"
+
+
+async def test_a_user_who_blocked_the_bot_is_skipped_until_they_talk_to_it_again(
+    workers: tuple[Program, Program],
+    publisher: EventPublisher,
+    chats: httpx.AsyncClient,
+    db: Database[Document],
+    metrics_url: str,
+) -> None:
+    _, sender = workers
+    user = await user_who_wrote(chats, publisher, 3006)
+    (await chats.post(f"/emulator/bots/{BOT}/users/3006/block")).raise_for_status()
+    blocked = {"kind": "test", "reason": "blocked"}
+    refused_before = counted(metrics_url, "keyland_notice_send_failures", **blocked)
+
+    def recorded_blocked() -> object:
+        return (db.recipients.find_one({"_id": user_document_id(3006)}) or {}).get("blocked")
+
+    first = await admin_test_notice(publisher, 3006, "first")
+    await eventually(lambda: recorded_blocked() is True, sender)
+    second = await admin_test_notice(publisher, 3006, "second")
+    await eventually(lambda: outcome(db, second).get("status") == "skipped", sender)
+    assert outcome(db, second)["reason"] == "the user blocked the bot"
+    assert (outcome(db, first)["status"], outcome(db, first)["failure"]) == ("failed", "blocked")
+    assert counted(metrics_url, "keyland_notice_send_failures", **blocked) == refused_before + 1
+
+    (await chats.post(f"/emulator/bots/{BOT}/users/3006/unblock")).raise_for_status()
+    await talks_to_the_bot(user, publisher, UserSeen(telegram_id=3006))
+    await eventually(
+        lambda: (
+            (db.recipients.find_one({"_id": user_document_id(3006)}) or {}).get("blocked") is False
+        ),
+        sender,
+    )
+    await admin_test_notice(publisher, 3006, "third")
+    [message] = texts(await user.bot_messages(min_count=1, timeout_s=30))
+    assert "third" in message

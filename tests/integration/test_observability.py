@@ -7,20 +7,18 @@ would.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from events import Envelope, Event
 from events.bot_actions import TrialRequested, UserStarted
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from tests.processes import Program, free_port, wait_http
+from tests.scraping import counted, log_lines, samples
 from tests.services import read_api as read_api_running
 from tests.services import subscription_worker
 from tests.waiting import eventually
@@ -57,34 +55,6 @@ def read_api(
         service_env, log_dir, API_TOKEN, KEYLAND_SUBSCRIPTION_STATS_INTERVAL_S=often
     ) as url:
         yield url
-
-
-def samples(url: str, name: str, headers: dict[str, str] | None = None) -> list[Any]:
-    """Every sample of metric family ``name`` (without the ``_total`` suffix) at ``url``."""
-    answer = httpx.get(url, headers=headers or {}, timeout=5)
-    answer.raise_for_status()
-    return [
-        sample
-        for family in text_string_to_metric_families(answer.text)
-        if family.name == name
-        for sample in family.samples
-    ]
-
-
-def counted(url: str, name: str, **labels: str) -> float:
-    return sum(
-        float(s.value)
-        for s in samples(url, name)
-        if s.name.endswith("_total") and labels.items() <= s.labels.items()
-    )
-
-
-def log_lines(program: Program) -> list[dict[str, Any]]:
-    found = []
-    for line in program.log().splitlines():
-        if line.startswith("{"):
-            found.append(json.loads(line))
-    return found
 
 
 async def trial(publisher: EventPublisher, telegram_id: int) -> Envelope[Event]:

@@ -9,6 +9,7 @@ from prometheus_client import REGISTRY
 from keyland.observability import metrics
 from keyland.stack.local_env import OPS_PORTS, PAYMENTS_PORT, PROVISIONER_API_PORT
 from keyland.stack.services import ROOT
+from services.notifier.adapters.telegram import RETRYABLE
 
 PROMETHEUS = ROOT / "infra" / "prometheus"
 
@@ -35,3 +36,10 @@ def test_scrape_targets_are_the_local_stack_ports() -> None:
     config = (PROMETHEUS / "prometheus.yml").read_text()
     for port in [*OPS_PORTS.values(), PAYMENTS_PORT, PROVISIONER_API_PORT]:
         assert f"127.0.0.1:{port}" in config
+
+
+def test_notices_failing_for_reasons_that_may_pass_are_alerted_on() -> None:
+    expressions = re.findall(r"expr: (.*)", (PROMETHEUS / "alerts.yml").read_text())
+    [failures] = [e for e in expressions if "keyland_notice_send_failures_total" in e]
+    assert all(str(reason) in failures for reason in RETRYABLE)
+    assert "blocked" not in failures, "a user blocking the bot is no incident"

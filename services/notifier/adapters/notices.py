@@ -21,9 +21,12 @@ from keyland.mongo import Document
 from services.notifier.domain.notices import Kind, Notice
 
 PLANNED, SENT, SKIPPED, FAILED, UNCONFIRMED = "planned", "sent", "skipped", "failed", "unconfirmed"
+WAITING = "waiting"
+"""Not delivered for a reason that may pass; kept for the user's next visit (see
+:mod:`services.notifier.adapters.pending`)."""
 
 
-def _document(notice: Notice, planned_at: datetime) -> Document:
+def notice_document(notice: Notice, planned_at: datetime) -> Document:
     return {
         "_id": notice.id,
         "telegram_id": notice.telegram_id,
@@ -37,7 +40,7 @@ def _document(notice: Notice, planned_at: datetime) -> Document:
     }
 
 
-def _notice(document: Document) -> Notice:
+def notice_of(document: Document) -> Notice:
     return Notice(
         id=document["_id"],
         telegram_id=document["telegram_id"],
@@ -63,7 +66,7 @@ class Notices:
         created = 0
         for notice in notices:
             with contextlib.suppress(DuplicateKeyError):
-                await self._collection.insert_one(_document(notice, planned_at))
+                await self._collection.insert_one(notice_document(notice, planned_at))
                 created += 1
         return created
 
@@ -72,7 +75,7 @@ class Notices:
         cursor = self._collection.find({"due": {"$gte": since, "$lte": until}}).sort(
             "due", ASCENDING
         )
-        return [_notice(doc) async for doc in cursor.limit(limit)]
+        return [notice_of(doc) async for doc in cursor.limit(limit)]
 
     async def finish(self, notice_id: str, status: str, at: datetime, **details: Any) -> None:
         with contextlib.suppress(DuplicateKeyError):  # recorded already (settled twice)

@@ -1,12 +1,17 @@
 """What the notifier reads about users (``users`` belongs to the subscription service)
 and what it records itself (``recipients``: who blocked the bot).
 
+A user is recorded as blocked when Telegram says they blocked the bot or deleted their
+account, and unblocked when they talk to the bot again after that (they cannot while
+the bot is blocked); meanwhile notices and broadcasts skip them without a send.
+
 Both collections key a user's document by ``user:<telegram_id>``
 (:func:`keyland.mongo.user_document_id`); the integer id is each document's ``telegram_id``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +26,7 @@ class Recipient:
     telegram_id: int
     language_code: str | None
     until: datetime | None
+    blocked: bool = False
 
 
 class Users:
@@ -35,13 +41,16 @@ class Users:
         return [Owned(self._recipients)]
 
     async def get(self, telegram_id: int) -> Recipient:
-        doc = (
-            await self._users.find_one(
-                {"_id": user_document_id(telegram_id)}, {"language_code": 1, "until": 1}
-            )
-            or {}
+        """The user's language and access end, and whether they blocked the bot: two
+        reads by ``_id``, side by side (one round trip's wait)."""
+        key = {"_id": user_document_id(telegram_id)}
+        user, recipient = await asyncio.gather(
+            self._users.find_one(key, {"language_code": 1, "until": 1}),
+            self._recipients.find_one(key, {"blocked": 1}),
         )
-        return Recipient(telegram_id, doc.get("language_code"), doc.get("until"))
+        doc = user or {}
+        blocked = bool((recipient or {}).get("blocked"))
+        return Recipient(telegram_id, doc.get("language_code"), doc.get("until"), blocked)
 
     async def reachable(self) -> list[Recipient]:
         """Every registered user who has not blocked the bot, in document ``_id`` order
@@ -64,3 +73,13 @@ class Users:
             {"$set": {"telegram_id": telegram_id, "blocked": blocked, "changed_at": at}},
             upsert=True,
         )
+
+    async def seen(self, telegram_id: int, at: datetime) -> bool:
+        """The user talked to the bot at ``at``: a block recorded before then is over.
+        True if they were recorded as blocked. (A block recorded later stands: an old
+        event replayed does not undo it.)"""
+        result = await self._recipients.update_one(
+            {"_id": user_document_id(telegram_id), "blocked": True, "changed_at": {"$lt": at}},
+            {"$set": {"blocked": False, "changed_at": at}},
+        )
+        return result.modified_count > 0

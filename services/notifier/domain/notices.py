@@ -26,6 +26,17 @@ class Kind(StrEnum):
     CREDIT_HELD = "credit_held"
 
 
+KEPT_FOR_NEXT_VISIT = frozenset(
+    {Kind.FIRST_PAYMENT, Kind.RENEWAL, Kind.ADMIN_EXTENDED, Kind.REFUND, Kind.EXPIRED}
+)
+"""Notices a user must not miss: money moved (a payment received, and after a first one
+the region to choose; a refund), someone changed their access, or access ended. One of
+these that Telegram could not deliver for a reason that may pass (the user never
+started the bot, a network or server error) waits for the user's next visit to the bot.
+Reminders, trial and bonus news, canceled payments and tests are not kept: by the next
+visit they are stale or the user has seen the same in the bot itself."""
+
+
 @dataclass(frozen=True)
 class Notice:
     """``period_until``: for reminders and expiry, the end of the period the notice is

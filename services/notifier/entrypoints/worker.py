@@ -19,7 +19,7 @@ from services.notifier.bootstrap import Container
 
 log = logging.getLogger(__name__)
 
-INPUT_TOPICS = ("subscriptions", "payments", "admin.commands")
+INPUT_TOPICS = ("subscriptions", "payments", "admin.commands", "bot.actions")
 
 
 def build_app(container: Container) -> faust.App:
