@@ -47,14 +47,17 @@ from events.registry import TopicNames
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, StackSettings, load
-from services.subscription.adapters.expiry_schedule import lapse
 from services.subscription.adapters.payments import credited
+from services.subscription.adapters.schedule import entry
 from services.subscription.adapters.users import user_document
 from services.subscription.bootstrap import Container, bootstrap
+from services.subscription.config import SubscriptionSettings
 from services.subscription.domain.compaction import compact
+from services.subscription.domain.figures import inactive_from
 from services.subscription.domain.fold import fold
 from services.subscription.domain.ledger import Entry, Paid, Started, TrialAsked
 from services.subscription.domain.rules import Rules
+from services.subscription.domain.schedule_buckets import EXPIRY, INACTIVITY
 from tests.processes import Program, free_port, wait_http
 
 SIZES = (1_000, 100_000)
@@ -103,7 +106,17 @@ def stored_user(telegram_id: int, now: datetime, rules: Rules) -> tuple[Document
     assert state.until is not None
     user = user_document(state, compact(entries, state.outcomes), [], at=paid_at)
     payment = {"_id": paid.payment_id, "refunds": {}, **credited(telegram_id, paid)}
-    return user, payment, lapse(telegram_id, state.until)
+    cleanup_after = timedelta(days=SubscriptionSettings.model_fields["cleanup_after_days"].default)
+    inactive = inactive_from(
+        state.registered_at, state.last_purchase_at, state.until, cleanup_after
+    )
+    assert inactive is not None
+    return (
+        user,
+        payment,
+        entry(EXPIRY, telegram_id, state.until, state.until),
+        entry(INACTIVITY, telegram_id, inactive, inactive),
+    )
 
 
 def _chunks(first: int, count: int) -> Iterator[range]:
@@ -174,11 +187,12 @@ async def seed(container: Container, users: int, now: datetime) -> None:
         await asyncio.gather(
             *(
                 db[name].insert_many([row[n] for row in rows], ordered=False)
-                for n, name in enumerate(("users", "payments", "expiry_due"))
+                for n, name in enumerate(("users", "payments", "expiry_due", "inactive_due"))
             )
         )
-    # Stored before the worker starts, so its start-up has no lapses left to file.
+    # Stored before the worker starts, so its start-up has no moments left to file.
     await container.schedule.mark_backfilled(now)
+    await container.cleanup.mark_backfilled(now)
     await container.prepare_database()
 
 

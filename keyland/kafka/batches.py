@@ -24,9 +24,9 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from events import Envelope, Event, decode
 from events.registry import TopicNames
@@ -41,30 +41,29 @@ Handler = Callable[[Envelope[Event]], Awaitable[None]]
 BatchHandler = Callable[[Sequence[Envelope[Event]]], Awaitable[None]]
 
 
-K = TypeVar("K")
-V = TypeVar("V")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 SIDE_BY_SIDE = 16
 
 
-async def side_by_side(work: Mapping[K, V], apply: Callable[[K, V], Awaitable[None]]) -> None:
-    """Run ``apply(key, value)`` for every key, ``SIDE_BY_SIDE`` at a time (one user each:
-    their writes never meet; the bound keeps a batch within the process's database
-    pool), and raise the first failure only after every one has ended, so a retry of the
-    batch never overlaps a write still under way for the same key."""
+async def side_by_side(items: Iterable[T], work: Callable[[T], Awaitable[R]]) -> list[R]:
+    """``work`` on every item (one user each: their writes never meet), ``SIDE_BY_SIDE``
+    at a time (the bound keeps a batch within the process's database pool), in the
+    items' order; the first failure is raised only after every one has ended, so a
+    retry of the batch never overlaps a write still under way for the same user."""
     room = asyncio.Semaphore(SIDE_BY_SIDE)
 
-    async def bounded(key: K, value: V) -> None:
+    async def bounded(item: T) -> R:
         async with room:
-            await apply(key, value)
+            return await work(item)
 
-    outcomes = await asyncio.gather(
-        *(bounded(key, value) for key, value in work.items()), return_exceptions=True
-    )
+    outcomes = await asyncio.gather(*(bounded(item) for item in items), return_exceptions=True)
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
+    return cast(list[R], outcomes)
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ class AccessHandler:
             change = to_change(envelope.payload)
             if change is not None:
                 per_user[int(envelope.payload.partition_key())].append((envelope, change))
-        await side_by_side(per_user, self._user)
+        await side_by_side(per_user.items(), lambda item: self._user(*item))
 
     async def _user(self, telegram_id: int, changes: list[tuple[Envelope[Event], Change]]) -> None:
         loaded = access = await self._accesses.load(telegram_id)

@@ -51,19 +51,23 @@ def cleanup(
 ) -> None:
     """Request purges of users inactive past the configured age (or list them)."""
     from services.subscription.bootstrap import bootstrap  # noqa: PLC0415
-    from services.subscription.cleanup import inactive_users, request_purges  # noqa: PLC0415
+    from services.subscription.cleanup import request_purges  # noqa: PLC0415
 
     container = bootstrap()
     now, age = datetime.now(UTC), timedelta(days=container.settings.cleanup_after_days)
 
     async def main() -> None:
-        candidates = await inactive_users(container.db["users"], now, age)
+        await container.prepare_database()
+        await container.cleanup.backfill(now)
+        found = await container.cleanup.find(now)
+        candidates = found.candidates
         for c in candidates:
             typer.echo(
                 f"{c.telegram_id}\t@{c.username or '-'}\tlast active {c.last_activity:%Y-%m-%d}"
             )
         if not dry_run:
             await request_purges(container.publisher, candidates, now, age)
+            await container.cleanup.settle(found)
             await container.publisher.close()
         typer.echo(f"{len(candidates)} users {'would be' if dry_run else 'were'} asked to purge")
 

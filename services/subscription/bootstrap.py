@@ -14,15 +14,19 @@ from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import KafkaSettings, MongoSettings, load
-from services.subscription.adapters.expiry_schedule import ExpirySchedule
+from services.subscription.adapters.figure_shards import FigureShards
 from services.subscription.adapters.payments import Payments
+from services.subscription.adapters.schedule import Schedule
 from services.subscription.adapters.users import Users
+from services.subscription.cleanup import InactiveUsers
 from services.subscription.config import SubscriptionSettings
+from services.subscription.domain.schedule_buckets import INACTIVITY
 from services.subscription.expiry import ExpirySweeper
-from services.subscription.handlers import SubscriptionHandler
+from services.subscription.handlers import Schedules, SubscriptionHandler
 
 # The topics whose events change a user's subscription. ``subscriptions`` carries
-# ReferralBonusEarned back to the referrer's own partition; other facts there are ignored.
+# ReferralBonusEarned back to the referrer's own partition and SubscriptionExpired back
+# to the user's (for the figures); other facts there are ignored.
 INPUT_TOPICS = ("bot.actions", "payments", "admin.commands", "subscriptions")
 
 
@@ -34,9 +38,10 @@ class Container:
     publisher: EventPublisher
     users: Users
     payments: Payments
-    schedule: ExpirySchedule
+    schedule: Schedule
     handler: SubscriptionHandler
     sweeper: ExpirySweeper
+    cleanup: InactiveUsers
     dead_letters: DeadLetters
     prepare_database: Callable[[], Awaitable[None]]  # its collections and indexes, at start
 
@@ -46,7 +51,11 @@ def bootstrap() -> Container:
     db = async_database(mongo, app_name=settings.app_id)
     publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
     users, payments = Users(db["users"]), Payments(db["payments"])
-    schedule = ExpirySchedule(db["expiry_due"])
+    schedule = Schedule(db["expiry_due"])
+    # The cleanup may run in another process (the CLI), on another clock.
+    inactivity = Schedule(db["inactive_due"], INACTIVITY, margin=timedelta(minutes=5))
+    shards = FigureShards(db["figures"])
+    cleanup_after = timedelta(days=settings.cleanup_after_days)
     caught_up = CatchUp(
         kafka.bootstrap, settings.app_id, [publisher.topics(t) for t in INPUT_TOPICS]
     )
@@ -66,11 +75,26 @@ def bootstrap() -> Container:
         users=users,
         payments=payments,
         schedule=schedule,
-        handler=SubscriptionHandler(users, payments, schedule, publisher, settings.rules()),
+        handler=SubscriptionHandler(
+            users,
+            payments,
+            shards,
+            Schedules(schedule, inactivity, cleanup_after),
+            publisher,
+            settings.rules(),
+        ),
         sweeper=sweeper,
+        cleanup=InactiveUsers(db["users"], inactivity, cleanup_after),
         dead_letters=DeadLetters(publisher, settings.app_id),
         prepare_database=prepared(
-            [*users.owned(), *payments.owned(), *schedule.owned(), *sweeper.owned()],
+            [
+                *users.owned(),
+                *payments.owned(),
+                *schedule.owned(),
+                *sweeper.owned(),
+                *inactivity.owned(),
+                *shards.owned(),
+            ],
             mongo.postgres_url,
         ),
     )

@@ -6,10 +6,11 @@ from events import Envelope, Event
 from events.admin_commands import HeldPaymentGranted, SubscriptionAdjusted, UserPurgeRequested
 from events.bot_actions import RegionChosen, TrialRequested, UserStarted
 from events.payments import PaymentSucceeded, RefundSucceeded
-from events.subscriptions import ReferralBonusEarned
+from events.subscriptions import ReferralBonusEarned, SubscriptionExpired
 from services.subscription.domain.ledger import (
     Adjusted,
     Entry,
+    Lapsed,
     Paid,
     Purged,
     ReferralEarned,
@@ -66,6 +67,8 @@ def to_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
                 payment_id=event.payment_id,
                 days=event.days,
             )
+        case SubscriptionExpired():
+            entry = Lapsed(**base, until=event.until)
         case _:
             return None
     return event.telegram_id, entry

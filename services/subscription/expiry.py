@@ -27,8 +27,8 @@ from events.subscriptions import SubscriptionExpired
 from keyland.indexes import Owned
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, user_document_id
-from services.subscription.adapters.expiry_schedule import ExpirySchedule
-from services.subscription.domain.expiry_buckets import buckets_to_sweep, floor_minute
+from services.subscription.adapters.schedule import Schedule
+from services.subscription.domain.schedule_buckets import buckets_to_sweep, floor_minute
 
 PRODUCER = "subscription"
 
@@ -38,7 +38,7 @@ class ExpirySweeper:
         self,
         users: AsyncCollection[Document],
         marks: AsyncCollection[Document],
-        schedule: ExpirySchedule,
+        schedule: Schedule,
         publisher: EventPublisher,
         *,
         lookback: timedelta,
@@ -64,9 +64,9 @@ class ExpirySweeper:
         for bucket in buckets_to_sweep(cursor, now):
             swept: list[str] = []
             for entry in await self._schedule.due(bucket):
-                if entry["until"] > now:
+                if entry["at"] > now:
                     continue  # later in the current minute
-                announced += await self._announce(entry["telegram_id"], entry["until"], now)
+                announced += await self._announce(entry["telegram_id"], entry["at"], now)
                 swept.append(entry["_id"])
             await self._schedule.forget(swept)
             if bucket.end <= floor_minute(now):

@@ -6,12 +6,21 @@ in order. Steps for each user, all idempotent by event id:
    acknowledged, left it there);
 2. skip each event already in the user's ledger (redelivery, restart, replay);
 3. fold the ledger with each new entry in turn, keeping it bounded (see
-   :mod:`.domain.compaction`: an entry it dropped can only come back as a no-op), then
-   save state + ledger + all the implied facts (the outbox) in one single-document
-   write, publish the facts in order and clear the outbox.
+   :mod:`.domain.compaction`: an entry it dropped can only come back as a no-op);
+4. move the figures' shards by the users whose share changed (one read per shard and
+   batch, and one write when it moved, before any user's document: a user's share may
+   have reached the shard before a crash, see :mod:`.domain.figures`);
+5. save state + ledger + share + all the implied facts (the outbox) in one
+   single-document write, publish the facts in order and clear the outbox.
 Facts get ids derived from their cause, so a re-published fact is recognisable downstream.
-Where access now ends is filed for the expiry sweep after the save and before the outbox
-is cleared: a crash in between leaves the outbox full, and step 1 files it again.
+Where access now ends (for the expiry sweep) and when the user becomes a cleanup
+candidate (for the weekly cleanup) are filed after the save and before the outbox is
+cleared: a crash in between leaves the outbox full, and step 1 files them again.
+
+Database calls, all by ``_id``: per user and batch, one load, one save (state, ledger,
+share and outbox together), one clear of the outbox when there were facts, an upsert per
+payment or refund, a unique insert per schedule whose moment moved; per shard (Kafka
+partition) and batch, one read and, when a share moved, one write.
 """
 
 from __future__ import annotations
@@ -19,18 +28,28 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 from events import Envelope, Event, derived_event_id, encode
 from events.codec import decode
 from events.payments import PaymentHeld
 from keyland.kafka.batches import side_by_side
 from keyland.kafka.producer import EventPublisher
-from services.subscription.adapters.expiry_schedule import ExpirySchedule
+from services.subscription.adapters.figure_shards import FigureShards
 from services.subscription.adapters.payments import Payments
+from services.subscription.adapters.schedule import Schedule
 from services.subscription.adapters.users import Users
 from services.subscription.domain.compaction import compact
 from services.subscription.domain.facts import facts_for
+from services.subscription.domain.figures import (
+    Figures,
+    ShareChange,
+    fold_shares,
+    inactive_from,
+    share_of,
+)
 from services.subscription.domain.fold import fold
 from services.subscription.domain.ledger import Entry
 from services.subscription.domain.rules import Rules
@@ -42,22 +61,52 @@ log = logging.getLogger(__name__)
 PRODUCER = "subscription"
 
 Arrival = tuple[Envelope[Event], Entry]
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Schedules:
+    """Where the handler files moments for the sweeps: access lapses (``expiry``) and
+    cleanup candidates (``inactivity``, ``cleanup_after`` past the last activity)."""
+
+    expiry: Schedule
+    inactivity: Schedule
+    cleanup_after: timedelta
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One user's new state, decided and not yet saved."""
+
+    telegram_id: int
+    first: Subscription
+    state: Subscription
+    entries: list[Entry]
+    facts: list[bytes]
+    at: datetime
+    saved_share: Figures
+    share: Figures
 
 
 class SubscriptionHandler:
-    def __init__(
+    def __init__(  # noqa: PLR0917 - the handler's ports, each built once in bootstrap
         self,
         users: Users,
         payments: Payments,
-        schedule: ExpirySchedule,
+        shards: FigureShards,
+        schedules: Schedules,
         publisher: EventPublisher,
         rules: Rules,
     ) -> None:
         self._users = users
         self._payments = payments
-        self._schedule = schedule
+        self._shards = shards
+        self._schedules = schedules
         self._publisher = publisher
         self._rules = rules
+        # Per shard, users saved with the share their shard holds in ``inflight``.
+        self._saved: dict[int, dict[int, Figures]] = defaultdict(dict)
 
     async def __call__(self, envelope: Envelope[Event]) -> None:
         await self.handle_batch([envelope])
@@ -72,12 +121,21 @@ class SubscriptionHandler:
             mapped = to_entry(envelope)
             if mapped is not None:
                 per_user[mapped[0]].append((envelope, mapped[1]))
-        await side_by_side(per_user, self._user)
+        plans = await side_by_side(per_user.items(), lambda item: self._plan(*item))
+        changed = [p for p in plans if p is not None]
+        await self._move_shards(changed)
+        await side_by_side(changed, self._commit)
 
-    async def _user(self, telegram_id: int, arrivals: list[Arrival]) -> None:
+    async def _plan(self, telegram_id: int, arrivals: list[Arrival]) -> _Plan | None:
         record = await self._users.load(telegram_id)
         if record.outbox:
-            await self._publish(telegram_id, record.outbox, record.until)
+            inactive = inactive_from(
+                record.registered_at,
+                record.last_purchase_at,
+                record.until,
+                self._schedules.cleanup_after,
+            )
+            await self._publish(telegram_id, record.outbox, record.until, inactive)
         entries, applied = record.entries, record.applied
         first = state = fold(telegram_id, entries, self._rules)
         facts: list[bytes] = []
@@ -91,11 +149,48 @@ class SubscriptionHandler:
             await self._payments.record(telegram_id, entry)
             entries, state = compact(grown, after.outcomes), after
             applied.add(str(entry.event_id))
-        if state is first:
-            return
-        await self._users.save(state, entries, facts, at=arrivals[-1][0].occurred_at)
+        share = share_of(state, entries)
+        if state is first and share == record.share:
+            return None
+        at = arrivals[-1][0].occurred_at
+        return _Plan(telegram_id, first, state, entries, facts, at, record.share, share)
+
+    async def _move_shards(self, plans: list[_Plan]) -> None:
+        per_shard: dict[int, list[ShareChange]] = defaultdict(list)
+        for plan in plans:
+            change = ShareChange(plan.telegram_id, plan.saved_share, plan.share)
+            per_shard[self._shards.shard_of(plan.telegram_id)].append(change)
+        for shard, changes in per_shard.items():
+            saved = dict(self._saved[shard])
+            held = await self._shards.load(shard)
+            moved = fold_shares(held, changes, saved)
+            if moved != held:
+                await self._shards.store(shard, moved)
+            for telegram_id, share in saved.items():
+                if self._saved[shard].get(telegram_id) == share:
+                    del self._saved[shard][telegram_id]
+
+    async def _commit(self, plan: _Plan) -> None:
+        state, first = plan.state, plan.first
+        await self._users.save(state, plan.entries, plan.facts, at=plan.at, share=plan.share)
+        if plan.share != plan.saved_share:
+            self._saved[self._shards.shard_of(plan.telegram_id)][plan.telegram_id] = plan.share
         moved = state.registered and state.until is not None and state.until != first.until
-        await self._publish(telegram_id, facts, state.until if moved else None)
+        inactive = self._inactive_from(state)
+        await self._publish(
+            plan.telegram_id,
+            plan.facts,
+            state.until if moved else None,
+            inactive if inactive != self._inactive_from(first) else None,
+        )
+
+    def _inactive_from(self, state: Subscription) -> datetime | None:
+        return inactive_from(
+            state.registered_at,
+            state.last_purchase_at,
+            state.until,
+            self._schedules.cleanup_after,
+        )
 
     @staticmethod
     def _facts(
@@ -119,10 +214,16 @@ class SubscriptionHandler:
         return facts
 
     async def _publish(
-        self, telegram_id: int, outbox: list[bytes], lapses_at: datetime | None
+        self,
+        telegram_id: int,
+        outbox: list[bytes],
+        lapses_at: datetime | None,
+        inactive_at: datetime | None,
     ) -> None:
         if lapses_at is not None:
-            await self._schedule.file(telegram_id, lapses_at)
+            await self._schedules.expiry.file(telegram_id, lapses_at)
+        if inactive_at is not None:
+            await self._schedules.inactivity.file(telegram_id, inactive_at)
         if outbox:  # saved empty otherwise: nothing to clear
             await self._publisher.publish_many([decode(raw) for raw in outbox])
             await self._users.clear_outbox(telegram_id)

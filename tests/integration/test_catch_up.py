@@ -20,7 +20,7 @@ from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.ops.kafka_admin import extents, plain_consumer
 from keyland.settings import KafkaSettings, MongoSettings
-from services.subscription.adapters.expiry_schedule import ExpirySchedule
+from services.subscription.adapters.schedule import Schedule
 from services.subscription.expiry import ExpirySweeper
 from tests.user_docs import stored_user
 
@@ -69,7 +69,7 @@ async def sweeper_parts(
     async def caught_up() -> bool:
         return ready[0]
 
-    schedule = ExpirySchedule(handle["expiry_due"])
+    schedule = Schedule(handle["expiry_due"], clock=lambda: NOW)
     sweeper = ExpirySweeper(
         handle["users"],
         handle["expiry_marks"],

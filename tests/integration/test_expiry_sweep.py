@@ -16,7 +16,7 @@ from keyland.indexes import ensure_indexes
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.settings import MongoSettings
-from services.subscription.adapters.expiry_schedule import ExpirySchedule
+from services.subscription.adapters.schedule import Schedule
 from services.subscription.expiry import ExpirySweeper
 from tests.user_docs import stored_user
 
@@ -52,14 +52,14 @@ async def sweeper(
     publisher: EventPublisher,
     filters: Filters,
     db: Database[Document],
-) -> AsyncIterator[tuple[ExpirySweeper, ExpirySchedule]]:
+) -> AsyncIterator[tuple[ExpirySweeper, Schedule]]:
     for name in ("users", "expiry_due", "expiry_marks"):
         db[name].delete_many({})
     client: AsyncMongoClient[Document] = AsyncMongoClient(
         mongo_settings.url, tz_aware=True, event_listeners=[filters]
     )
     handle = client[mongo_settings.database]
-    schedule = ExpirySchedule(handle["expiry_due"])
+    schedule = Schedule(handle["expiry_due"], clock=lambda: NOW)
     await ensure_indexes(schedule.owned(), mongo_settings.postgres_url)
     yield (
         ExpirySweeper(
@@ -87,7 +87,7 @@ def equality_only(filter_: dict[str, Any]) -> bool:
 
 
 async def test_filed_lapses_are_announced_once_and_only_when_due(
-    sweeper: tuple[ExpirySweeper, ExpirySchedule], db: Database[Document], filters: Filters
+    sweeper: tuple[ExpirySweeper, Schedule], db: Database[Document], filters: Filters
 ) -> None:
     sweep, schedule = sweeper
     lapsed, later, renewed = NOW - timedelta(days=2), NOW + timedelta(seconds=20), NOW
@@ -107,7 +107,7 @@ async def test_filed_lapses_are_announced_once_and_only_when_due(
 
 
 async def test_the_cursor_survives_a_restart_and_a_late_filing_in_its_minute_is_seen(
-    sweeper: tuple[ExpirySweeper, ExpirySchedule], db: Database[Document], filters: Filters
+    sweeper: tuple[ExpirySweeper, Schedule], db: Database[Document], filters: Filters
 ) -> None:
     sweep, schedule = sweeper
     assert await sweep.sweep(NOW) == 0
@@ -123,7 +123,7 @@ async def test_the_cursor_survives_a_restart_and_a_late_filing_in_its_minute_is_
 
 
 async def test_users_stored_before_lapses_were_filed_are_filed_once_at_start(
-    sweeper: tuple[ExpirySweeper, ExpirySchedule], db: Database[Document]
+    sweeper: tuple[ExpirySweeper, Schedule], db: Database[Document]
 ) -> None:
     sweep, _ = sweeper
     seed(db, 5, NOW - timedelta(hours=2))

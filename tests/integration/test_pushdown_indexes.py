@@ -24,8 +24,8 @@ from services.notifier.adapters.claims import Claims
 from services.notifier.adapters.notices import Notices
 from services.notifier.adapters.users import Users as Recipients
 from services.provisioner.adapters.repository import UserAccesses
-from services.subscription.adapters.expiry_schedule import ExpirySchedule
 from services.subscription.adapters.payments import Payments
+from services.subscription.adapters.schedule import Schedule
 from services.subscription.adapters.users import Users
 from services.subscription.expiry import ExpirySweeper
 from tests.processes import Program
@@ -59,11 +59,11 @@ def every_owned(
     return [
         *Users(db[f"{prefix}users"]).owned(),
         *Payments(db[f"{prefix}payments"]).owned(),
-        *ExpirySchedule(db[f"{prefix}due"]).owned(),
+        *Schedule(db[f"{prefix}due"]).owned(),
         *ExpirySweeper(
             db[f"{prefix}users"],
             db[f"{prefix}marks"],
-            ExpirySchedule(db[f"{prefix}due"]),
+            Schedule(db[f"{prefix}due"]),
             publisher,
             lookback=DAY,
         ).owned(),

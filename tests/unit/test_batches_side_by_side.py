@@ -13,26 +13,34 @@ from keyland.kafka.batches import SIDE_BY_SIDE, side_by_side
 async def test_at_most_a_bounded_number_of_users_run_at_once() -> None:
     running, most = 0, 0
 
-    async def apply(_: int, __: None) -> None:
+    async def apply(_: int) -> None:
         nonlocal running, most
         running += 1
         most = max(most, running)
         await asyncio.sleep(0.001)
         running -= 1
 
-    await side_by_side(dict.fromkeys(range(200)), apply)
+    await side_by_side(range(200), apply)
     assert most == SIDE_BY_SIDE
 
 
 async def test_a_failure_is_raised_after_every_user_ended() -> None:
     ended: list[int] = []
 
-    async def apply(user: int, _: None) -> None:
+    async def apply(user: int) -> None:
         if user == 0:
             raise RuntimeError("user 0 failed")
         await asyncio.sleep(0.01)
         ended.append(user)
 
     with pytest.raises(RuntimeError, match="user 0 failed"):
-        await side_by_side(dict.fromkeys(range(40)), apply)
+        await side_by_side(range(40), apply)
     assert sorted(ended) == list(range(1, 40))
+
+
+async def test_results_come_back_in_the_items_order() -> None:
+    async def double(n: int) -> int:
+        await asyncio.sleep(0.001 * (n % 3))
+        return 2 * n
+
+    assert await side_by_side(range(50), double) == [2 * n for n in range(50)]

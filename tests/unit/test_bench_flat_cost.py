@@ -18,14 +18,16 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 def test_a_stored_user_folds_back_to_its_own_read_model() -> None:
-    user, payment, lapse = stored_user(FIRST_USER + 7, NOW, RULES)
+    user, payment, lapse, inactive = stored_user(FIRST_USER + 7, NOW, RULES)
     state = fold(FIRST_USER + 7, _ENTRIES.validate_python(user["entries"]), RULES)
     assert {k: user[k] for k in read_model(state)} == read_model(state)
     assert state.until is not None
     assert state.until > NOW
     assert state.trial_used
     assert payment["telegram_id"] == lapse["telegram_id"] == FIRST_USER + 7
-    assert lapse["until"] == state.until
+    assert inactive["telegram_id"] == FIRST_USER + 7
+    assert lapse["at"] == state.until
+    assert inactive["at"] > state.until  # a paid user qualifies for cleanup long after
     assert user["outbox"] == []
 
 

@@ -4,7 +4,8 @@ One document per user, written only by the subscription processor's agent that o
 user's partition, so a whole-document write needs no transaction and no concurrent-update
 guard (FerretDB's updates are not atomic against a concurrent writer; there is none).
 The outbox holds facts decided but not yet acknowledged by Kafka, written in the same
-single-document update as the state they describe.
+single-document update as the state they describe; so is ``share``, what the user adds
+to the business figures (see :mod:`..domain.figures`).
 
 A document's ``_id`` is ``user:<telegram_id>`` (:func:`keyland.mongo.user_document_id`);
 the integer Telegram id is the ``telegram_id`` field.
@@ -12,7 +13,7 @@ the integer Telegram id is the ``telegram_id`` field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from keyland.indexes import Owned
 from keyland.mongo import Document, user_document_id
+from services.subscription.domain.figures import Figures
 from services.subscription.domain.ledger import Entry
 from services.subscription.domain.state import Subscription
 
@@ -32,6 +34,10 @@ class UserRecord:
     entries: list[Entry]
     outbox: list[bytes]
     until: datetime | None = None
+    registered_at: datetime | None = None
+    last_purchase_at: datetime | None = None
+    share: Figures = field(default_factory=Figures)
+    """What the figures' shard holds for the user once it caught up with this document."""
 
     @property
     def applied(self) -> set[str]:
@@ -55,12 +61,20 @@ class Users:
             entries=_ENTRIES.validate_python(document.get("entries", [])),
             outbox=[bytes(raw) for raw in document.get("outbox", [])],
             until=document.get("until") if document.get("registered") else None,
+            registered_at=document.get("registered_at"),
+            last_purchase_at=document.get("last_purchase_at"),
+            share=Figures.from_document(document.get("share")),
         )
 
     async def save(
-        self, state: Subscription, entries: list[Entry], outbox: list[bytes], at: datetime
+        self,
+        state: Subscription,
+        entries: list[Entry],
+        outbox: list[bytes],
+        at: datetime,
+        share: Figures | None = None,
     ) -> None:
-        document = user_document(state, entries, outbox, at)
+        document = user_document(state, entries, outbox, at, share)
         await self._collection.replace_one(
             {"_id": user_document_id(state.telegram_id)}, document, upsert=True
         )
@@ -72,10 +86,14 @@ class Users:
 
 
 def user_document(
-    state: Subscription, entries: list[Entry], outbox: list[bytes], at: datetime
+    state: Subscription,
+    entries: list[Entry],
+    outbox: list[bytes],
+    at: datetime,
+    share: Figures | None = None,
 ) -> Document:
-    """A user's whole document: read model, ledger and outbox, as :meth:`Users.save`
-    writes it."""
+    """A user's whole document: read model, ledger, outbox and share of the business
+    figures, as :meth:`Users.save` writes it."""
     # Kept in time order, not arrival order: the same ledger makes the same document
     # however the input topics interleaved (a rebuild reads them in another order).
     ledger = sorted(entries, key=lambda entry: entry.sort_key())
@@ -83,6 +101,7 @@ def user_document(
         **read_model(state),
         "entries": _ENTRIES.dump_python(ledger, mode="json"),
         "outbox": outbox,
+        "share": None if share is None else share.to_document(),
         "updated_at": at,
     }
 

@@ -16,6 +16,8 @@ Rules (times are the events' ``occurred_at``, never the wall clock):
   never before the refund's time;
 - a referral bonus counts only if the referrer registered before the invitee and the
   invitee is not the referrer's own referrer (so referral cycles earn nothing);
+- a lapse announced by the expiry sweep is remembered (the latest one): access that
+  ends no later than it is over, for the figures, whatever the wall clock;
 - a purge ends the user's generation: access, profile and key are gone, their next
   /start registers them afresh with a new key; the trial stays used.
 
@@ -33,6 +35,7 @@ from keyland.periods import extend
 from services.subscription.domain.ledger import (
     Adjusted,
     Entry,
+    Lapsed,
     Paid,
     Purged,
     ReferralEarned,
@@ -82,6 +85,9 @@ def _apply(state: Subscription, entry: Entry, rules: Rules) -> Outcome:
             return _adjusted(state, entry, rules)
         case ReferralEarned():
             return _referral(state, entry)
+        case Lapsed():
+            state.lapsed_until = max(entry.until, state.lapsed_until or entry.until)
+            return Outcome(Effect.LAPSED)
     raise AssertionError(f"unhandled entry {entry!r}")  # pragma: no cover
 
 

@@ -77,6 +77,14 @@ class ReferralEarned(_Entry):
     days: int
 
 
+class Lapsed(_Entry):
+    """The expiry sweep announced that access lasting until ``until`` has lapsed (it
+    counts for the figures only: access ended at ``until`` whether announced or not)."""
+
+    kind: Literal["lapsed"] = "lapsed"
+    until: AwareDatetime
+
+
 class Purged(_Entry):
     kind: Literal["purged"] = "purged"
     reason: str
@@ -85,11 +93,29 @@ class Purged(_Entry):
 _RANK = {
     kind: rank
     for rank, kind in enumerate(
-        ["started", "region", "trial", "paid", "adjusted", "referral", "refunded", "purged"]
+        [
+            "started",
+            "region",
+            "trial",
+            "paid",
+            "adjusted",
+            "referral",
+            "refunded",
+            "lapsed",
+            "purged",
+        ]
     )
 }
 
 Entry = Annotated[
-    Started | RegionPicked | TrialAsked | Paid | Refunded | Adjusted | ReferralEarned | Purged,
+    Started
+    | RegionPicked
+    | TrialAsked
+    | Paid
+    | Refunded
+    | Adjusted
+    | ReferralEarned
+    | Lapsed
+    | Purged,
     Field(discriminator="kind"),
 ]

@@ -35,6 +35,7 @@ class Effect(StrEnum):
     REJECTED = "rejected"
     IGNORED = "ignored"
     PURGED = "purged"
+    LAPSED = "lapsed"
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class Subscription:
     last_purchase_at: datetime | None = None
     referral_days_earned: int = 0
     purged_at: datetime | None = None
+    lapsed_until: datetime | None = None
+    """The latest access end the expiry sweep announced as lapsed."""
     payments: dict[str, PaymentRecord] = field(default_factory=dict)
     credited_referrals: set[str] = field(default_factory=set)
     held: dict[str, HeldCredit] = field(default_factory=dict)

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,7 @@ from keyland.http import BearerTokenMiddleware, BodyLimitMiddleware
 from keyland.mongo import Document, user_document_id
 from keyland.observability import checks, metrics
 from keyland.observability.ops_server import ops_routes
+from services.subscription.adapters.figure_shards import FigureShards
 from services.subscription.stats import business_stats, set_business_gauges
 
 log = logging.getLogger(__name__)
@@ -68,11 +69,11 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-async def refresh_business_gauges(db: AsyncDatabase[Document], every_s: float) -> None:
-    """Keep the business gauges of ``/metrics`` current (queries too slow for a scrape)."""
+async def refresh_business_gauges(shards: FigureShards, every_s: float) -> None:
+    """Keep the business gauges of ``/metrics`` current."""
     while True:
         try:
-            set_business_gauges(await business_stats(db, datetime.now(UTC)))
+            set_business_gauges(await business_stats(shards))
         except Exception as error:  # noqa: BLE001 - stale gauges until the next round
             log.warning("business figures not refreshed: %r", error)
         await asyncio.sleep(every_s)
@@ -80,6 +81,7 @@ async def refresh_business_gauges(db: AsyncDatabase[Document], every_s: float) -
 
 def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60.0) -> Starlette:
     users = db["users"]
+    shards = FigureShards(db["figures"])
     metrics.register_business_gauges()
 
     async def get_user(request: Request) -> Response:
@@ -141,11 +143,11 @@ def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60
         return JSONResponse({"payments": found[:50]})
 
     async def stats(_: Request) -> Response:
-        return JSONResponse(await business_stats(db, datetime.now(UTC)))
+        return JSONResponse(await business_stats(shards))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        refresher = asyncio.create_task(refresh_business_gauges(db, stats_every_s))
+        refresher = asyncio.create_task(refresh_business_gauges(shards, stats_every_s))
         try:
             yield
         finally:

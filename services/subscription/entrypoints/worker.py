@@ -17,7 +17,7 @@ from keyland.kafka.faust_app import (
     serve_operations,
 )
 from services.subscription.bootstrap import INPUT_TOPICS, Container
-from services.subscription.cleanup import inactive_users, request_purges
+from services.subscription.cleanup import request_purges
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,9 @@ def build_app(container: Container) -> faust.App:
         filed = await container.sweeper.backfill(datetime.now(UTC))
         if filed:
             log.info("filed the lapses of %d users stored before lapses were filed", filed)
+        filed = await container.cleanup.backfill(datetime.now(UTC))
+        if filed:
+            log.info("filed when %d users become cleanup candidates", filed)
 
     async def sweep_expired() -> None:
         """Sweep every ``sweep_interval_s``, or less often when a sweep is slow (a first
@@ -58,8 +61,9 @@ def build_app(container: Container) -> faust.App:
 
     async def weekly_cleanup() -> None:
         now, age = datetime.now(UTC), timedelta(days=settings.cleanup_after_days)
-        candidates = await inactive_users(container.db["users"], now, age)
-        requested = await request_purges(container.publisher, candidates, now, age)
+        found = await container.cleanup.find(now)
+        requested = await request_purges(container.publisher, found.candidates, now, age)
+        await container.cleanup.settle(found)
         log.info("cleanup asked to purge %d inactive users", requested)
 
     serve_operations(app, container.kafka, settings, container.db)

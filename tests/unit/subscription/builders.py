@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from services.subscription.domain.ledger import (
     Adjusted,
+    Lapsed,
     Paid,
     Purged,
     ReferralEarned,
@@ -82,3 +83,7 @@ def referral(day: float, invitee: int, invitee_registered: float, days: int = 10
 
 def purged(day: float) -> Purged:
     return Purged(event_id=_id(), at=at(day), reason="admin")
+
+
+def lapsed(until: datetime) -> Lapsed:
+    return Lapsed(event_id=_id(), at=until, until=until)

@@ -1,4 +1,4 @@
-"""The expiry sweep's buckets cover time from its cursor to now exactly once."""
+"""A schedule sweep's buckets cover time from its cursor to now exactly once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.subscription.domain.expiry_buckets import (
+from services.subscription.domain.schedule_buckets import (
+    DAYS,
+    HOURS,
+    INACTIVITY,
+    MINUTES,
     Bucket,
     buckets_to_sweep,
     floor_minute,
@@ -28,7 +32,7 @@ def test_buckets_cover_cursor_to_the_end_of_now_without_gap_or_overlap(
     cursor = floor_minute(now - behind)
     buckets = buckets_to_sweep(cursor, now)
     assert buckets[0].start == cursor
-    assert buckets[-1] == Bucket("minute", floor_minute(now))
+    assert buckets[-1] == Bucket(MINUTES, floor_minute(now))
     for before, after in itertools.pairwise(buckets):
         assert before.end == after.start
 
@@ -55,4 +59,28 @@ def test_keys_name_the_minute_and_the_hour() -> None:
     moment = datetime(2026, 12, 2, 14, 5, 59, tzinfo=UTC)
     assert minute_key(moment) == "2026-12-02T14:05"
     assert hour_key(moment) == "2026-12-02T14"
-    assert Bucket("hour", moment.replace(minute=0, second=0)).key == "2026-12-02T14"
+    assert Bucket(HOURS, moment.replace(minute=0, second=0)).key == "2026-12-02T14"
+
+
+@given(moments, st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=4000)))
+def test_days_and_whole_years_cover_cursor_to_the_end_of_today_once(
+    now: datetime, behind: timedelta
+) -> None:
+    cursor = DAYS.floor(now - behind)
+    buckets = buckets_to_sweep(cursor, now, INACTIVITY)
+    assert buckets[0].start == cursor
+    assert buckets[-1] == Bucket(DAYS, DAYS.floor(now))
+    for before, after in itertools.pairwise(buckets):
+        assert before.end == after.start
+    years = [b for b in buckets if b.field == "year"]
+    assert all(b.start.month == b.start.day == 1 and b.end <= DAYS.floor(now) for b in years)
+    assert len(buckets) <= behind // timedelta(days=365) + 2 * 366 + 1
+
+
+def test_a_cleanup_from_2015_takes_hundreds_of_reads() -> None:
+    now = datetime(2026, 12, 2, 14, 30, tzinfo=UTC)
+    buckets = buckets_to_sweep(datetime(2015, 1, 1, tzinfo=UTC), now, INACTIVITY)
+    # 2015-2025 as eleven whole years, then 2026 day by day up to today (336 days)
+    assert len(buckets) == 11 + 336
+    assert [b.key for b in buckets[:2]] == ["2015", "2016"]
+    assert buckets[-1].key == "2026-12-02"
