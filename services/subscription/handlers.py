@@ -19,7 +19,7 @@ from datetime import datetime
 
 from events import Envelope, Event, derived_event_id, encode
 from events.codec import decode
-from events.payments import PaymentHeld
+from events.payments import HeldPaymentRefunded, PaymentHeld
 from keyland.kafka.producer import EventPublisher
 from services.subscription.adapters.expiry_schedule import ExpirySchedule
 from services.subscription.adapters.payments import Payments
@@ -53,6 +53,10 @@ class SubscriptionHandler:
         if isinstance(envelope.payload, PaymentHeld):
             # Recorded for admins, never credited: a grant comes back as its own command.
             await self._payments.hold(envelope.payload)
+            return
+        if isinstance(envelope.payload, HeldPaymentRefunded):
+            # Names no user: the held payment is closed, no ledger changes.
+            await self._payments.refund_held(envelope.payload)
             return
         mapped = to_entry(envelope)
         if mapped is None:
