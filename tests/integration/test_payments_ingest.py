@@ -21,10 +21,8 @@ from pymongo.database import Database
 from emulators.serving import BackgroundServer
 from emulators.yookassa import DeliveryPolicy
 from events import Envelope, Event
-from events.bot_actions import UserStarted
 from events.payments import HoldReason, PaymentHeld
 from events.registry import TopicNames
-from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, StackSettings
@@ -33,6 +31,7 @@ from tests.kafka_tail import read_topic
 from tests.processes import Program, free_port
 from tests.services import payments_ingest, subscription_worker, yookassa_emulator
 from tests.services import shop_payment as made_on_the_shop
+from tests.starts import publish_starts
 from tests.user_docs import user_doc
 from tests.waiting import eventually
 
@@ -111,12 +110,7 @@ def worker(
 
 async def started(kafka: KafkaSettings, telegram_id: int) -> None:
     """The user's own /start: only that registers them, so only then is money credited."""
-    publisher = EventPublisher.from_settings(kafka, client_id="tests")
-    try:
-        start = UserStarted(telegram_id=telegram_id)
-        await publisher.publish(Envelope.new(start, producer="bot", occurred_at=datetime.now(UTC)))
-    finally:
-        await publisher.close()
+    await publish_starts(kafka, [telegram_id])
 
 
 def shop_payment(emulator: BackgroundServer, amount: str, metadata: dict[str, str]) -> str:
