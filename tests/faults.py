@@ -153,7 +153,8 @@ class FaultRun:
             payers = sorted({o.telegram_id for o in self.orders})
             self.summary.users = len(payers)
             kafka = KafkaSettings(bootstrap=self.rig.bootstrap, topic_prefix=self.rig.topics.prefix)
-            await users_started(kafka, self.db, payers)
+            # A registration costs about as much as a payment: allow as long as converging.
+            await users_started(kafka, self.db, payers, self.plan.converge_timeout_s)
             faults = schedule(self.plan, self.rng)
             started = time.monotonic()
             await asyncio.gather(self.pay_all(), self.inflict(faults, started))

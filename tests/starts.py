@@ -50,7 +50,9 @@ async def wait_registered(
         await asyncio.sleep(0.5)
 
 
-async def started(kafka: KafkaSettings, db: Database[Document], telegram_ids: list[int]) -> None:
+async def started(
+    kafka: KafkaSettings, db: Database[Document], telegram_ids: list[int], timeout_s: float = 300
+) -> None:
     """The users' /start published and applied."""
     await publish_starts(kafka, telegram_ids)
-    await wait_registered(db, telegram_ids)
+    await wait_registered(db, telegram_ids, timeout_s)
