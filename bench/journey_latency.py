@@ -1,8 +1,8 @@
 """Payment → key usable on every node → user messaged, at 100 concurrent payments.
 
 Against the running local stack (``make up``): 100 fresh users open the bot (``/start``,
-no trial, so none has a key), each gets a pending month payment at the ingest (as
-``bench.payments`` makes them), then YooKassa (the emulator) marks all 100 paid at once.
+no trial, so none has a key); once registered, each gets a pending month payment at the
+ingest (as ``bench.payments`` makes them), then YooKassa (the emulator) marks all 100 paid at once.
 For each payment, from the moment it is marked paid:
 
 - webhook answered: the emulator's delivery to the ingest acknowledged (``wait=true``);
@@ -38,6 +38,8 @@ from bench.local import (
 )
 from bench.measure import SPREAD_HEADER, Marks, NodeWatcher, quantile, spread_ms
 from bench.payments import EMULATOR, create_payments
+from keyland.mongo import database
+from tests.starts import wait_registered
 
 TIMEOUT_S = 180.0
 
@@ -60,6 +62,11 @@ async def keyland_payments(
             raise TimeoutError(f"user {telegram_id}: no menu")
 
     await asyncio.gather(*(opened(t) for t in ids))
+    db = database(shared_database(), app_name="bench")
+    try:  # paid before their /start registered them, the money would be held
+        await wait_registered(db, ids, timeout_s=deadline - time.monotonic())
+    finally:
+        db.client.close()
     payments = dict(zip(ids, await create_payments(client, count, ids), strict=True))
     keys = {telegram_id: stack.key_of(telegram_id) for telegram_id in ids}
     marks: Marks = {telegram_id: {} for telegram_id in ids}

@@ -24,7 +24,9 @@ from dotenv import dotenv_values
 from bench.measure import quantile
 from events import decode
 from events.registry import TopicNames
-from keyland.settings import KafkaSettings, load
+from keyland.mongo import database
+from keyland.settings import KafkaSettings, MongoSettings, load
+from tests.starts import started as users_started
 
 LOCAL = {k: v for k, v in dotenv_values("var/local.env").items() if v is not None}
 INGEST = f"http://127.0.0.1:{os.environ.get('KEYLAND_PAYMENTS_PORT', '8080')}"
@@ -38,9 +40,16 @@ async def create_payments(
     client: httpx.AsyncClient, count: int, telegram_ids: list[int] | None = None
 ) -> list[str]:
     """``count`` pending month payments at the ingest, one per user of ``telegram_ids``
-    (default: fresh ids)."""
+    (default: fresh ids, who send /start first: money for an id that never started the
+    bot is held, not credited)."""
     base = 10_000_000 + int(time.time()) % 1_000_000 * 100
     payers = telegram_ids or [base + i for i in range(count)]
+    if telegram_ids is None:
+        db = database(load(MongoSettings), app_name="bench")
+        try:
+            await users_started(load(KafkaSettings), db, payers)
+        finally:
+            db.client.close()
 
     async def one(telegram_id: int) -> str:
         answer = await client.post(

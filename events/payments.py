@@ -95,3 +95,22 @@ class PaymentHeld(Event):
 
     def partition_key(self) -> str:
         return str(self.telegram_id) if self.telegram_id is not None else self.payment_id
+
+
+class HeldPaymentRefunded(Event):
+    """A refund of a held payment that names no user: no ledger has time to take back,
+    only the held payment to close. Keyed by the payment id, like the ``PaymentHeld`` it
+    closes (a refund of a payment that names a user is a :class:`RefundSucceeded`)."""
+
+    event_type: ClassVar[str] = "HeldPaymentRefunded"
+    topic: ClassVar[str] = TOPIC
+
+    payment_id: str = Field(min_length=1, max_length=128)
+    refund_id: str = Field(min_length=1, max_length=128)
+    provider: str = Field(default="yookassa", min_length=1)
+    amount: Money = Field(ge=0, decimal_places=2)
+    currency: str = Field(min_length=3, max_length=3)
+    refunded_at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return self.payment_id

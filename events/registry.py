@@ -59,8 +59,9 @@ TOPICS: tuple[TopicSpec, ...] = (
             payments.PaymentCanceled,
             payments.RefundSucceeded,
             payments.PaymentHeld,
+            payments.HeldPaymentRefunded,
         ),
-        key="telegram_id (payment_id for a PaymentHeld that names no user)",
+        key="telegram_id (payment_id for a PaymentHeld that names no user, HeldPaymentRefunded)",
     ),
     TopicSpec(
         name=admin_commands.TOPIC,

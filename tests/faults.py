@@ -7,6 +7,8 @@ both nodes, nothing dead-lettered, every acknowledged webhook credited (see
 
 The run, all of it drawn from one seeded RNG:
 1. N payments for distinct users, some users paying twice, created through the ingest;
+   every payer sends /start first (only that registers them, so their money is credited,
+   not held as credit for an id that never started);
 2. paid at a steady rate; YooKassa (the emulator) delivers each webhook 1-3 times: some
    copies at once, others redelivered seconds later; anything but 200 is retried;
 3. meanwhile the subscription worker and the provisioner worker are SIGKILLed at random
@@ -32,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from keyland.settings import KafkaSettings
 from tests.fault_checks import (
     Order,
     acknowledged_problems,
@@ -41,6 +44,7 @@ from tests.fault_checks import (
     key_problems,
 )
 from tests.fault_rig import INGEST_TOKEN, WORKERS, Rig
+from tests.starts import started as users_started
 
 PLANS = ("month_1", "month_3", "month_6", "month_12")
 FIRST_USER = 5_000_000
@@ -146,7 +150,11 @@ class FaultRun:
         watch = asyncio.create_task(self.supervise())
         try:
             self.orders = await self.create_orders()
-            self.summary.users = len({o.telegram_id for o in self.orders})
+            payers = sorted({o.telegram_id for o in self.orders})
+            self.summary.users = len(payers)
+            kafka = KafkaSettings(bootstrap=self.rig.bootstrap, topic_prefix=self.rig.topics.prefix)
+            # A registration costs about as much as a payment: allow as long as converging.
+            await users_started(kafka, self.db, payers, self.plan.converge_timeout_s)
             faults = schedule(self.plan, self.rng)
             started = time.monotonic()
             await asyncio.gather(self.pay_all(), self.inflict(faults, started))

@@ -7,10 +7,13 @@ overrides variables.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from yookassa import Configuration, Payment
 
 from emulators.serving import BackgroundServer
 from emulators.yookassa import DeliveryPolicy, EmulatorConfig, build_app
@@ -36,6 +39,21 @@ def yookassa_emulator(
         yield server
     finally:
         server.stop()
+
+
+def shop_payment(
+    yookassa_url: str, shop: tuple[str, str], amount: str, metadata: dict[str, str]
+) -> str:
+    """A payment made on the shop without our POST /payments (an API key, another
+    integration, the dashboard), through the official SDK; its id."""
+    Configuration.configure(shop[0], shop[1], api_url=f"{yookassa_url}/v3")
+    params = {
+        "amount": {"value": amount, "currency": "RUB"},
+        "capture": True,
+        "confirmation": {"type": "redirect", "return_url": "https://example.org/"},
+        "metadata": metadata,
+    }
+    return str(Payment.create(params, uuid.uuid4().hex).id)
 
 
 @contextmanager

@@ -80,7 +80,13 @@ class Journey:
         started = self.timeline.now()
         await self.referrer.send("/start")
         await self.referrer.received(lambda m: has_button(m, "menu:trial"), "the referrer's menu")
-        self.step(f"referrer {self.referrer.id} starts the bot, sees the menu", started)
+
+        async def registered() -> bool:
+            return (await self.view.user(self.http, self.referrer.id)).get("registered") is True
+
+        # A link refers only someone the /start registered already.
+        await until(registered, "the referrer's registration")
+        self.step(f"referrer {self.referrer.id} starts the bot, is registered", started)
 
         started = self.timeline.now()
         await self.friend.send(f"/start ref_{self.referrer.id}")

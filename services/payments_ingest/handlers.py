@@ -93,7 +93,10 @@ class IngestHandlers:
                 refund = await self._fetch(self.api.refund, object_id)
                 payment = await self._fetch(self.api.payment, str(refund.get("payment_id")))
                 at = _time(refund.get("created_at"))
-                return await self._publish(lambda: refunded(refund, payment, at), object_id, at)
+                order = await self._order_of(payment)
+                return await self._publish(
+                    lambda: refunded(refund, payment, order, at), object_id, at
+                )
             case _:
                 log.info("notification %s for %s needs nothing from us", event, object_id)
                 return "ignored"

@@ -34,7 +34,7 @@ from typing import TypeVar
 
 from events import Envelope, Event, derived_event_id, encode
 from events.codec import decode
-from events.payments import PaymentHeld
+from events.payments import HeldPaymentRefunded, PaymentHeld
 from keyland.kafka.batches import side_by_side
 from keyland.kafka.producer import EventPublisher
 from services.subscription.adapters.figure_shards import FigureShards
@@ -117,6 +117,10 @@ class SubscriptionHandler:
             if isinstance(envelope.payload, PaymentHeld):
                 # Recorded for admins, never credited: a grant comes back as its own command.
                 await self._payments.hold(envelope.payload)
+                continue
+            if isinstance(envelope.payload, HeldPaymentRefunded):
+                # Names no user: the held payment is closed, no ledger changes.
+                await self._payments.refund_held(envelope.payload)
                 continue
             mapped = to_entry(envelope)
             if mapped is not None:

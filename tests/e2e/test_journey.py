@@ -194,6 +194,10 @@ async def test_referral_trial_links_traffic_payment_region_and_bonus(
 
     await referrer.send("/start")
     await message_with(referrer, lambda m: button(m, "menu:trial"))
+    # A link refers only someone the /start registered already.
+    await eventually(
+        lambda: user_doc(db, REFERRER).get("registered") is True, stack["subscription"]
+    )
     await invitee.send(f"/start ref_{REFERRER}")
     menu = await message_with(invitee, lambda m: button(m, "menu:trial"))
     await eventually(

@@ -17,15 +17,12 @@ from typing import Any
 import httpx
 import pytest
 from pymongo.database import Database
-from yookassa import Configuration, Payment
 
 from emulators.serving import BackgroundServer
 from emulators.yookassa import DeliveryPolicy
 from events import Envelope, Event
-from events.bot_actions import UserStarted
 from events.payments import HoldReason, PaymentHeld
 from events.registry import TopicNames
-from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, StackSettings
@@ -33,6 +30,8 @@ from keyland.stack.kafka import Kafka
 from tests.kafka_tail import read_topic
 from tests.processes import Program, free_port
 from tests.services import payments_ingest, subscription_worker, yookassa_emulator
+from tests.services import shop_payment as made_on_the_shop
+from tests.starts import publish_starts
 from tests.user_docs import user_doc
 from tests.waiting import eventually
 
@@ -111,25 +110,11 @@ def worker(
 
 async def started(kafka: KafkaSettings, telegram_id: int) -> None:
     """The user's own /start: only that registers them, so only then is money credited."""
-    publisher = EventPublisher.from_settings(kafka, client_id="tests")
-    try:
-        start = UserStarted(telegram_id=telegram_id)
-        await publisher.publish(Envelope.new(start, producer="bot", occurred_at=datetime.now(UTC)))
-    finally:
-        await publisher.close()
+    await publish_starts(kafka, [telegram_id])
 
 
 def shop_payment(emulator: BackgroundServer, amount: str, metadata: dict[str, str]) -> str:
-    """A payment made on the shop without our POST /payments (an API key, another
-    integration, the dashboard), through the official SDK."""
-    Configuration.configure(SHOP, SECRET, api_url=f"{emulator.url}/v3")
-    params = {
-        "amount": {"value": amount, "currency": "RUB"},
-        "capture": True,
-        "confirmation": {"type": "redirect", "return_url": "https://example.org/"},
-        "metadata": metadata,
-    }
-    return str(Payment.create(params, uuid.uuid4().hex).id)
+    return made_on_the_shop(emulator.url, (SHOP, SECRET), amount, metadata)
 
 
 def buy(ingest: str, telegram_id: int, plan: str = "month_1") -> str:
@@ -400,3 +385,27 @@ async def test_payment_for_an_id_that_never_started_is_held_until_their_start(
     await eventually(lambda: user_doc(db, 7103).get("purchases") == 1, worker)
     assert user_doc(db, 7103)["registered"] is True
     assert user_doc(db, 7103)["until"] > datetime.now(UTC) + timedelta(days=27)
+
+
+async def test_a_held_payment_naming_nobody_is_refunded_to_completion(
+    ingest: str,
+    emulator: BackgroundServer,
+    worker: Program,
+    db: Database[Document],
+    kafka: KafkaSettings,
+) -> None:
+    payment_id = shop_payment(emulator, "5.00", {"note": "paid from the dashboard"})
+    assert answered(control(emulator, f"payments/{payment_id}/pay")["deliveries"][0]) == 200
+    assert (await held_for(kafka, payment_id)).telegram_id is None
+    refund = control(emulator, f"payments/{payment_id}/refund")
+    assert answered(refund["deliveries"][0]) == 200
+    published = await published_for(kafka, payment_id)
+    assert [e.type for e in published] == ["PaymentHeld", "HeldPaymentRefunded"]
+    assert published[1].payload.partition_key() == payment_id
+    await eventually(
+        lambda: (
+            (db["payments"].find_one({"_id": f"yookassa:{payment_id}"}) or {}).get("refunds")
+            == {refund["object"]["id"]: "5.00"}
+        ),
+        worker,
+    )

@@ -20,6 +20,7 @@ from typing import Any
 
 from events.base import MAX_TELEGRAM_ID
 from events.payments import (
+    HeldPaymentRefunded,
     HoldReason,
     PaymentCanceled,
     PaymentHeld,
@@ -163,7 +164,12 @@ def canceled(payment: dict[str, Any]) -> PaymentCanceled:
     )
 
 
-def refunded(refund: dict[str, Any], payment: dict[str, Any], at: datetime) -> RefundSucceeded:
+def refunded(
+    refund: dict[str, Any], payment: dict[str, Any], order: Order | None, at: datetime
+) -> RefundSucceeded | HeldPaymentRefunded:
+    """A succeeded refund, for the user the payment was settled for (its order's, else
+    the one its metadata or description names); a payment that names nobody was held
+    under its own id, and its refund closes that held payment."""
     if refund.get("status") != "succeeded":
         raise NotCreditable(
             f"the API says the refund is {refund.get('status')!r}",
@@ -172,8 +178,17 @@ def refunded(refund: dict[str, Any], payment: dict[str, Any], at: datetime) -> R
     if refund.get("payment_id") != payment.get("id"):
         raise NotCreditable("the refund belongs to another payment", retry=False)
     value, currency = _amount(refund)
+    telegram_id = order.telegram_id if order else claimed_user(payment)
+    if telegram_id is None:
+        return HeldPaymentRefunded(
+            payment_id=str(payment["id"]),
+            refund_id=str(refund["id"]),
+            amount=value,
+            currency=currency,
+            refunded_at=at,
+        )
     return RefundSucceeded(
-        telegram_id=telegram_id_of(payment),
+        telegram_id=telegram_id,
         payment_id=str(payment["id"]),
         refund_id=str(refund["id"]),
         amount=value,

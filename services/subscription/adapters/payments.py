@@ -2,14 +2,15 @@
 
 A held payment (paid, but not credited as a plan: see ``PaymentHeld``) has ``status``
 ``held`` until an admin grants it (``credited``); its refunds are recorded like any
-payment's. Admins list the held ones by the indexed ``status``.
+payment's (one of a payment that names no user comes as ``HeldPaymentRefunded``), and a
+fully refunded one leaves the admins' list. Admins list the held ones by the indexed ``status``.
 """
 
 from __future__ import annotations
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from events.payments import PaymentHeld
+from events.payments import HeldPaymentRefunded, PaymentHeld
 from keyland.indexes import Owned
 from keyland.mongo import Document
 from services.subscription.domain.ledger import Entry, Paid, Refunded
@@ -49,6 +50,14 @@ class Payments:
                     },
                 },
             },
+            upsert=True,
+        )
+
+    async def refund_held(self, refund: HeldPaymentRefunded) -> None:
+        """Record the refund of a held payment that names no user (once per refund id)."""
+        await self._collection.update_one(
+            {"_id": f"{refund.provider}:{refund.payment_id}"},
+            {"$set": {f"refunds.{refund.refund_id}": str(refund.amount)}},
             upsert=True,
         )
 

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from events.payments import HoldReason, PaymentHeld, PaymentSucceeded
+from events.payments import (
+    HeldPaymentRefunded,
+    HoldReason,
+    PaymentHeld,
+    PaymentSucceeded,
+    RefundSucceeded,
+)
 from services.payments_ingest.domain.notifications import (
     NotCreditable,
     Order,
@@ -139,7 +145,7 @@ def test_refund_of_another_payment_is_refused() -> None:
         "amount": {"value": "1.00", "currency": "RUB"},
     }
     with pytest.raises(NotCreditable, match="another payment"):
-        refunded(refund, payment(), AT)
+        refunded(refund, payment(), None, AT)
 
 
 def test_succeeded_refund_is_an_event() -> None:
@@ -149,9 +155,38 @@ def test_succeeded_refund_is_an_event() -> None:
         "payment_id": payment()["id"],
         "amount": {"value": "100.00", "currency": "RUB"},
     }
-    event = refunded(refund, payment(), AT)
+    event = refunded(refund, payment(), None, AT)
+    assert isinstance(event, RefundSucceeded)
     assert (event.refund_id, event.amount, event.telegram_id) == (
         "r1",
         Decimal("100.00"),
         100200300,
     )
+
+
+def full_refund_of(paid: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "r2", "status": "succeeded", "payment_id": paid["id"], "amount": paid["amount"]}
+
+
+def test_refund_of_a_payment_naming_nobody_closes_the_held_payment_by_its_id() -> None:
+    anonymous = payment(metadata={"note": "from the dashboard"}, description="")
+    assert isinstance(settle(anonymous, None, AT), PaymentHeld)
+    event = refunded(full_refund_of(anonymous), anonymous, None, AT)
+    assert isinstance(event, HeldPaymentRefunded)
+    assert (event.payment_id, event.refund_id, event.amount) == (
+        anonymous["id"],
+        "r2",
+        Decimal("549.00"),
+    )
+    assert event.partition_key() == anonymous["id"]  # where its PaymentHeld went
+
+
+def test_refund_names_the_user_the_payment_was_settled_for() -> None:
+    # The order's user, as settle() named them, not whoever the metadata names now.
+    metadata = {"telegram_id": "555", "plan": "month_3", "order_id": ORDER.order_id}
+    other = payment(metadata=metadata)
+    held = settle(other, ORDER, AT)
+    assert isinstance(held, PaymentHeld)
+    event = refunded(full_refund_of(other), other, ORDER, AT)
+    assert isinstance(event, RefundSucceeded)
+    assert event.telegram_id == held.telegram_id == ORDER.telegram_id
