@@ -28,7 +28,7 @@ from keyland.indexes import Owned
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, user_document_id
 from services.subscription.adapters.expiry_schedule import ExpirySchedule
-from services.subscription.domain.expiry_buckets import buckets_to_sweep, floor_minute
+from keyland.time_buckets import buckets_to_sweep, floor_minute
 
 PRODUCER = "subscription"
 

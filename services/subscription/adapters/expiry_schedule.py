@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 
 from keyland.indexes import Owned
 from keyland.mongo import Document
-from services.subscription.domain.expiry_buckets import Bucket, hour_key, minute_key
+from keyland.time_buckets import Bucket, hour_key, minute_key
 
 _CURSOR, _BACKFILLED = "cursor", "backfilled"
 

@@ -1,4 +1,4 @@
-"""The expiry sweep's buckets cover time from its cursor to now exactly once."""
+"""A sweep's buckets cover time from its cursor to now exactly once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.subscription.domain.expiry_buckets import (
+from keyland.time_buckets import (
     Bucket,
     buckets_to_sweep,
     floor_minute,
