@@ -1,10 +1,12 @@
-"""Which stretches of time a sweep of filed entries reads: whole hours when far behind, else minutes.
+"""Which stretches of time a sweep of filed entries reads: whole hours when far behind,
+else minutes.
 
 Entries (the subscription's lapses, the notifier's notices) are filed under the minute and
 the hour they fall due in (equality keys a database serves from an index; a range over a
-time reads the whole collection on FerretDB). A sweep reads every bucket from its cursor, the start of the first minute not
-yet swept to the end, up to the minute that holds ``now``; that last one is not complete
-yet, so it is read again by the next sweep, and the cursor never passes it.
+time reads the whole collection on FerretDB). A sweep reads every bucket from its cursor,
+the start of the first minute not yet swept to the end, up to the minute that holds
+``now``; that last one is not complete yet, so it is read again by the next sweep, and the
+cursor never passes it.
 """
 
 from __future__ import annotations
