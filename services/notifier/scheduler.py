@@ -29,7 +29,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from keyland.observability import metrics
-from keyland.time_buckets import buckets_to_sweep, floor_minute
+from keyland.time_buckets import MINUTE, buckets_to_sweep, floor_minute
 from services.notifier.adapters.claims import Claims
 from services.notifier.adapters.notices import (
     FAILED,
@@ -74,16 +74,20 @@ class Scheduler:
         self._refresh_every = refresh_every
         self._catch_up = catch_up
         self._upcoming: dict[str, Notice] = {}
-        self._sending: dict[str, Notice] = {}
+        # Every notice held (upcoming or being sent) -> no later than its filed moment.
+        self._held: dict[str, datetime] = {}
         # Settled notices their buckets may still hold -> a moment after they were filed.
         self._settled: dict[str, datetime] = {}
         self._cursor: datetime | None = None
 
     def offer(self, notices: list[Notice]) -> None:
         """Notices just planned: those due within the lookahead join the in-memory set."""
-        horizon = datetime.now(UTC) + self._lookahead
-        known = self._settled.keys() | self._sending.keys()
-        self._upcoming.update({n.id: n for n in notices if n.due <= horizon and n.id not in known})
+        now = datetime.now(UTC)
+        for notice in notices:
+            if notice.due <= now + self._lookahead and notice.id not in self._settled:
+                self._upcoming[notice.id] = notice
+                # Written a moment ago: filed under this minute, or the previous one.
+                self._held.setdefault(notice.id, max(notice.due, now - MINUTE))
 
     @property
     def refresh_every(self) -> timedelta:
@@ -96,20 +100,18 @@ class Scheduler:
             self._cursor = await self._notices.cursor() or floor_minute(now - self._catch_up)
         for bucket in buckets_to_sweep(self._cursor, now + self._lookahead):
             for notice in await self._notices.filed(bucket):
-                if notice.id in self._upcoming or notice.id in self._sending:
-                    continue
-                if notice.id in self._settled:
+                if notice.id in self._held or notice.id in self._settled:
                     continue
                 if await self._notices.status(notice.id) == PLANNED:
                     self._upcoming[notice.id] = notice
+                    self._held.setdefault(notice.id, bucket.start)
                 else:
                     self._settled[notice.id] = bucket.end
         await self._move_cursor(now)
 
     async def _move_cursor(self, now: datetime) -> None:
         assert self._cursor is not None
-        held = [n.due for n in (*self._upcoming.values(), *self._sending.values())]
-        cursor = next_cursor(self._cursor, now, held)
+        cursor = next_cursor(self._cursor, now, self._held.values())
         if cursor == self._cursor:
             return
         await self._notices.move_cursor(cursor)
@@ -121,14 +123,14 @@ class Scheduler:
         due = sorted((n for n in self._upcoming.values() if n.due <= now), key=lambda n: n.due)
         sent = 0
         for notice in due:
-            self._sending[notice.id] = self._upcoming.pop(notice.id)
+            del self._upcoming[notice.id]
             try:
                 sent += await self._send(notice, now)
             except BaseException:
                 self._upcoming[notice.id] = notice  # claimed or not: looked at again
                 raise
-            finally:
-                del self._sending[notice.id]
+            if notice.id not in self._upcoming:
+                del self._held[notice.id]
         return sent
 
     async def _send(self, notice: Notice, now: datetime) -> int:
