@@ -5,6 +5,7 @@ Telegram emulator)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,12 +19,13 @@ from pymongo.database import Database
 
 from emulators.serving import BackgroundServer
 from events import Envelope, Event
-from events.admin_commands import TestNotificationRequested
+from events.admin_commands import BroadcastRequested, TestNotificationRequested
 from events.bot_actions import UserSeen
 from keyland.indexes import ensure_indexes
 from keyland.mongo import Document
 from keyland.settings import MongoSettings
 from keyland.telegram.client import make_bot
+from services.notifier.adapters.broadcasts import Broadcasts
 from services.notifier.adapters.claims import Claims
 from services.notifier.adapters.notices import SENT, Notices
 from services.notifier.adapters.pending import PendingNotices
@@ -76,6 +78,7 @@ class Notifier:
     lookups: dict[str, tuple[str, ...]]  # collection -> fields an equality may use
     handle: AsyncDatabase[Document]
     sender: NoticeSender
+    broadcasts: Broadcasts
 
     def scheduler(self) -> Scheduler:
         """A scheduler as a fresh notifier process starts with (nothing in memory)."""
@@ -108,7 +111,7 @@ async def notifier(
     commands: Commands,
     db: Database[Document],
 ) -> AsyncIterator[Notifier]:
-    for name in ("notices", "notice_outcomes", "notice_schedule", "claims"):
+    for name in ("notices", "notice_outcomes", "notice_schedule", "claims", "broadcasts"):
         db[name].delete_many({})
     client: AsyncMongoClient[Document] = AsyncMongoClient(
         mongo_settings.url, tz_aware=True, event_listeners=[commands]
@@ -117,7 +120,14 @@ async def notifier(
     notices = Notices(h["notices"], h["notice_outcomes"], h["notice_schedule"])
     users, claims = Users(h["users"], h["recipients"]), Claims(h["claims"], "tests")
     pending = PendingNotices(h["pending_notices"])
-    owned = [*notices.owned(), *users.owned(), *claims.owned(), *pending.owned()]
+    broadcasts = Broadcasts(h["broadcasts"], h["broadcast_deliveries"])
+    owned = [
+        *notices.owned(),
+        *users.owned(),
+        *claims.owned(),
+        *pending.owned(),
+        *broadcasts.owned(),
+    ]
     await ensure_indexes(owned, mongo_settings.postgres_url)
     bot = make_bot(BOT_TOKEN, emulator.url)
     sender = NoticeSender(TelegramSender(bot), users)
@@ -125,7 +135,7 @@ async def notifier(
     handler = NotifierHandler(notices, h["broadcasts"], [], [], redelivery=redelivery)
     lookups = {d.collection.name: d.lookup_fields() for d in owned} | {"users": ("_id",)}
     commands.seen.clear()
-    yield Notifier(handler, notices, lookups, h, sender)
+    yield Notifier(handler, notices, lookups, h, sender, broadcasts)
     await bot.session.close()
     await client.close()
 
@@ -215,3 +225,16 @@ async def test_a_restart_reads_from_the_cursor_what_may_be_unsettled_and_sends_i
     cursor = db.notice_schedule.find_one({"_id": "cursor"})
     assert cursor is not None
     assert cursor["at"] >= now - timedelta(minutes=2)
+
+
+async def test_the_broadcast_loop_finds_unfinished_broadcasts_by_equality(
+    notifier: Notifier, commands: Commands
+) -> None:
+    request = BroadcastRequested(broadcast_id=uuid.uuid4(), admin_id=1, text="news")
+    envelope = Envelope.new(request, producer="tests", occurred_at=datetime.now(UTC))
+    await notifier.handler.handle_batch([envelope, envelope])  # redelivered: one broadcast
+    [unfinished] = await notifier.broadcasts.unfinished()
+    assert unfinished["_id"] == str(request.broadcast_id)
+    filters = [(c, f) for c, f in commands.filters() if c == "broadcasts"]
+    assert filters, "nothing was read"
+    assert all(keyed_by_equality(f, notifier.lookups[c]) for c, f in filters), filters
