@@ -27,8 +27,8 @@ from events.subscriptions import SubscriptionExpired
 from keyland.indexes import Owned
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, user_document_id
-from services.subscription.adapters.expiry_schedule import ExpirySchedule
 from keyland.time_buckets import buckets_to_sweep, floor_minute
+from services.subscription.adapters.expiry_schedule import ExpirySchedule
 
 PRODUCER = "subscription"
 
