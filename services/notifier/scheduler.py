@@ -123,14 +123,15 @@ class Scheduler:
         due = sorted((n for n in self._upcoming.values() if n.due <= now), key=lambda n: n.due)
         sent = 0
         for notice in due:
-            del self._upcoming[notice.id]
+            if self._upcoming.pop(notice.id, None) is None:
+                continue  # settled meanwhile (the timer never overlaps itself)
             try:
                 sent += await self._send(notice, now)
             except BaseException:
                 self._upcoming[notice.id] = notice  # claimed or not: looked at again
                 raise
             if notice.id not in self._upcoming:
-                del self._held[notice.id]
+                self._held.pop(notice.id, None)
         return sent
 
     async def _send(self, notice: Notice, now: datetime) -> int:
