@@ -124,7 +124,7 @@ class Scheduler:
         sent = 0
         for notice in due:
             if self._upcoming.pop(notice.id, None) is None:
-                continue  # settled meanwhile (the timer never overlaps itself)
+                continue  # no longer in memory: nothing to send
             try:
                 sent += await self._send(notice, now)
             except BaseException:
