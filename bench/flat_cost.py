@@ -47,6 +47,7 @@ from events.registry import TopicNames
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, StackSettings, load
+from keyland.time_buckets import EXPIRY, INACTIVITY
 from services.subscription.adapters.payments import credited
 from services.subscription.adapters.schedule import entry
 from services.subscription.adapters.users import user_document
@@ -57,7 +58,6 @@ from services.subscription.domain.figures import inactive_from
 from services.subscription.domain.fold import fold
 from services.subscription.domain.ledger import Entry, Paid, Started, TrialAsked
 from services.subscription.domain.rules import Rules
-from services.subscription.domain.schedule_buckets import EXPIRY, INACTIVITY
 from tests.processes import Program, free_port, wait_http
 
 SIZES = (1_000, 100_000)

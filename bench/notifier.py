@@ -37,6 +37,7 @@ from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document, database, user_document_id
 from keyland.settings import KafkaSettings, MongoSettings, load
+from keyland.time_buckets import hour_key, minute_key
 
 TOKEN, BOT = "700200:bench-notifier-token", "keyland_bench_bot"
 ADMIN = 1
@@ -147,9 +148,11 @@ async def broadcast_round(
 
 
 def notice(notice_id: str, telegram_id: int, due: datetime, now: datetime) -> Document:
+    """Stored as the notifier stores a notice, with the buckets it is loaded from."""
     return {
         "_id": notice_id, "telegram_id": telegram_id, "kind": "test", "due": due, "period_until": None,
         "values": {"text": "bench"}, "buttons": [], "planned_at": now,
+        "minute": minute_key(due), "hour": hour_key(due),
     }  # fmt: skip
 
 

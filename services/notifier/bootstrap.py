@@ -55,7 +55,7 @@ def bootstrap() -> Container:
         per_chat_per_second=settings.messages_per_chat_per_second,
     )
     notices, claims = (
-        Notices(db["notices"], db["notice_outcomes"]),
+        Notices(db["notices"], db["notice_outcomes"], db["notice_schedule"]),
         Claims(db["claims"], settings.instance),
     )
     users = Users(db["users"], db["recipients"])

@@ -14,13 +14,13 @@ from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import KafkaSettings, MongoSettings, load
+from keyland.time_buckets import INACTIVITY
 from services.subscription.adapters.figure_shards import FigureShards
 from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.schedule import Schedule
 from services.subscription.adapters.users import Users
 from services.subscription.cleanup import InactiveUsers
 from services.subscription.config import SubscriptionSettings
-from services.subscription.domain.schedule_buckets import INACTIVITY
 from services.subscription.expiry import ExpirySweeper
 from services.subscription.handlers import Schedules, SubscriptionHandler
 

@@ -28,9 +28,9 @@ from events import Envelope, external_event_id
 from events.admin_commands import UserPurgeRequested
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, user_document_id
+from keyland.time_buckets import DAYS, INACTIVITY, buckets_to_sweep
 from services.subscription.adapters.schedule import Schedule
 from services.subscription.domain.figures import inactive_from, is_inactive
-from services.subscription.domain.schedule_buckets import DAYS, INACTIVITY, buckets_to_sweep
 
 ORIGIN = datetime(2015, 1, 1, tzinfo=UTC)
 _FIELDS = {"telegram_id": 1, "username": 1, "registered_at": 1, "last_purchase_at": 1, "until": 1}

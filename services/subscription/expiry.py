@@ -1,7 +1,7 @@
 """Expiry: one ``SubscriptionExpired`` per (user, until) once access lapses.
 
 The sweeper reads the lapses filed in ``expiry_due`` (see
-:mod:`.adapters.expiry_schedule`) bucket by bucket from its cursor, never a range over
+:mod:`.adapters.schedule`) bucket by bucket from its cursor, never a range over
 ``users``; it checks each against the user's current document (the agent is its one
 writer) and remembers what it announced in ``expiry_marks`` with unique-key inserts. The
 event id is derived from (user, until) and its time is ``until`` itself, so a repeated
@@ -27,8 +27,8 @@ from events.subscriptions import SubscriptionExpired
 from keyland.indexes import Owned
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, user_document_id
+from keyland.time_buckets import buckets_to_sweep, floor_minute
 from services.subscription.adapters.schedule import Schedule
-from services.subscription.domain.schedule_buckets import buckets_to_sweep, floor_minute
 
 PRODUCER = "subscription"
 

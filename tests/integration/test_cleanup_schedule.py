@@ -13,10 +13,10 @@ from pymongo.database import Database
 from keyland.indexes import ensure_indexes
 from keyland.mongo import Document
 from keyland.settings import MongoSettings
+from keyland.time_buckets import INACTIVITY
 from services.subscription.adapters.schedule import Schedule
 from services.subscription.cleanup import InactiveUsers
 from services.subscription.domain.figures import inactive_from
-from services.subscription.domain.schedule_buckets import INACTIVITY
 from tests.integration.test_expiry_sweep import Filters, equality_only
 from tests.user_docs import stored_user
 

@@ -69,12 +69,12 @@ async def seeded(mongo_settings: MongoSettings, db: Database[Document]) -> Datab
     await records.save_applied(
         NODES["finland"], "finland", [(INVITEE, Applied(old_key, KeyState.DELETED))], at(1)
     )
-    notices = Notices(handle["notices"], handle["notice_outcomes"])
+    notices = Notices(handle["notices"], handle["notice_outcomes"], handle["notice_schedule"])
     planned = [
         Notice(f"renewal:{INVITEE}", INVITEE, Kind.RENEWAL, at(3)),
         Notice(f"reminder:{INVITEE}", INVITEE, Kind.REMINDER, at(30), period_until=at(33)),
     ]
-    await notices.plan(planned, at(3))
+    await notices.plan([(notice, at(3)) for notice in planned])
     await notices.finish(f"renewal:{INVITEE}", SENT, at(3))
     await handle.client.close()
     return db

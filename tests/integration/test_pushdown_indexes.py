@@ -67,7 +67,7 @@ def every_owned(
             publisher,
             lookback=DAY,
         ).owned(),
-        *Notices(db[f"{prefix}notices"], db[f"{prefix}outcomes"]).owned(),
+        *Notices(db[f"{prefix}notices"], db[f"{prefix}outcomes"], db[f"{prefix}schedule"]).owned(),
         *Claims(db[f"{prefix}claims"], "tests").owned(),
         *Recipients(db[f"{prefix}users"], db[f"{prefix}recipients"]).owned(),
         *Broadcasts(db[f"{prefix}broadcasts"], db[f"{prefix}deliveries"]).owned(),

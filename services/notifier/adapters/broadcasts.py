@@ -20,6 +20,7 @@ from keyland.mongo import Document
 from services.notifier.adapters.users import Recipient
 
 PENDING = "pending"
+UNFINISHED = ("preparing", "sending")
 
 
 class Broadcasts:
@@ -30,12 +31,17 @@ class Broadcasts:
         self._deliveries = deliveries
 
     def owned(self) -> list[Owned]:
-        return [Owned(self._broadcasts), Owned(self._deliveries, (("broadcast_id", "status"),))]
+        return [
+            Owned(self._broadcasts, (("status",),)),
+            Owned(self._deliveries, (("broadcast_id", "status"),)),
+        ]
 
     async def unfinished(self) -> list[Document]:
+        """Broadcasts still preparing or sending. Asked every second by the broadcast
+        loop: one equality lookup on the indexed ``status`` per state, not an ``$in``
+        (which FerretDB answers by reading the whole collection)."""
         return [
-            doc
-            async for doc in self._broadcasts.find({"status": {"$in": ["preparing", "sending"]}})
+            doc for status in UNFINISHED async for doc in self._broadcasts.find({"status": status})
         ]
 
     async def add_recipients(self, broadcast_id: str, recipients: list[Recipient]) -> None:

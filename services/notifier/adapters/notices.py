@@ -1,27 +1,38 @@
-"""``notices`` (planned messages) and ``notice_outcomes`` (what became of them).
+"""``notices`` (planned messages), ``notice_outcomes`` (what became of them) and
+``notice_schedule`` (how far the scheduler has loaded them).
 
-Both are insert-only: the planner inserts a notice once (a unique id: planning twice
-changes nothing) and the instance that claimed it inserts its outcome. No update ever
-touches the big collection: on FerretDB an update is a find then a whole-document write,
-an insert one write.
+``notices`` and ``notice_outcomes`` are insert-only: the planner inserts a notice once (a
+unique id: planning twice changes nothing) and the instance that claimed it inserts its
+outcome. No update ever touches the big collection: on FerretDB an update is a find then
+a whole-document write, an insert one write.
+
+Each notice is filed under the minute and the hour (:mod:`keyland.time_buckets`) of the
+moment it can first be loaded: its due time, or the moment it was written when that is
+later (planned already due, say after the consumer caught up). So a notice is never
+filed under a minute that ended before it was written, and the scheduler, which reads
+buckets by equality on these indexed keys from its cursor, keeps its cursor behind the
+current minute and never misses one (see :mod:`services.notifier.scheduler`).
 """
 
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from keyland.indexes import Owned
 from keyland.mongo import Document
+from keyland.time_buckets import Bucket, hour_key, minute_key
 from services.notifier.domain.notices import Kind, Notice
 
 PLANNED, SENT, SKIPPED, FAILED, UNCONFIRMED = "planned", "sent", "skipped", "failed", "unconfirmed"
 WAITING = "waiting"
+DUPLICATE_KEY = 11000
+_CURSOR = "cursor"
 """Not delivered for a reason that may pass; kept for the user's next visit (see
 :mod:`services.notifier.adapters.pending`)."""
 
@@ -52,30 +63,64 @@ def notice_of(document: Document) -> Notice:
     )
 
 
+def filed_document(notice: Notice, planned_at: datetime, filed_at: datetime) -> Document:
+    """The notice as stored in ``notices``: with the buckets it is read from."""
+    loadable = max(notice.due, filed_at)
+    return {
+        **notice_document(notice, planned_at),
+        "minute": minute_key(loadable),
+        "hour": hour_key(loadable),
+    }
+
+
 class Notices:
     def __init__(
-        self, collection: AsyncCollection[Document], outcomes: AsyncCollection[Document]
+        self,
+        collection: AsyncCollection[Document],
+        outcomes: AsyncCollection[Document],
+        schedule: AsyncCollection[Document],
     ) -> None:
         self._collection = collection
         self._outcomes = outcomes
+        self._schedule = schedule
 
     def owned(self) -> list[Owned]:
-        return [Owned(self._collection, (("due",), ("telegram_id",))), Owned(self._outcomes)]
+        return [
+            Owned(self._collection, (("minute",), ("hour",), ("telegram_id",))),
+            Owned(self._outcomes),
+            Owned(self._schedule),
+        ]
 
-    async def plan(self, notices: list[Notice], planned_at: datetime) -> int:
-        created = 0
-        for notice in notices:
-            with contextlib.suppress(DuplicateKeyError):
-                await self._collection.insert_one(notice_document(notice, planned_at))
-                created += 1
-        return created
+    async def plan(
+        self, planned: Sequence[tuple[Notice, datetime]], *, filed_at: datetime | None = None
+    ) -> int:
+        """Insert each (notice, when it was planned) in one round trip (those stored
+        already are left alone); return how many are new. ``filed_at``: when they are
+        written (now by default)."""
+        if not planned:
+            return 0
+        filed_at = filed_at or datetime.now(UTC)
+        documents = [filed_document(notice, at, filed_at) for notice, at in planned]
+        try:
+            result = await self._collection.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
+                raise
+            return int(error.details["nInserted"])
+        return len(result.inserted_ids)
 
-    async def due(self, since: datetime, until: datetime, limit: int) -> list[Notice]:
-        """Notices due in [``since``, ``until``], whatever became of them (see ``status``)."""
-        cursor = self._collection.find({"due": {"$gte": since, "$lte": until}}).sort(
-            "due", ASCENDING
-        )
-        return [notice_of(doc) async for doc in cursor.limit(limit)]
+    async def filed(self, bucket: Bucket) -> list[Notice]:
+        """Notices filed under ``bucket``, whatever became of them (see ``status``)."""
+        cursor = self._collection.find({bucket.field: bucket.key})
+        return [notice_of(doc) async for doc in cursor]
+
+    async def cursor(self) -> datetime | None:
+        """The start of the first minute whose notices may not all be settled yet."""
+        found = await self._schedule.find_one({"_id": _CURSOR})
+        return None if found is None else found["at"]
+
+    async def move_cursor(self, at: datetime) -> None:
+        await self._schedule.replace_one({"_id": _CURSOR}, {"at": at}, upsert=True)
 
     async def finish(self, notice_id: str, status: str, at: datetime, **details: Any) -> None:
         with contextlib.suppress(DuplicateKeyError):  # recorded already (settled twice)

@@ -26,7 +26,12 @@ def build_app(container: Container) -> faust.App:
     settings = container.settings
     app = make_app(settings.app_id, container.kafka, datadir=settings.data_dir)
     consume(
-        app, container.publisher.topics, INPUT_TOPICS, container.handler, container.dead_letters
+        app,
+        container.publisher.topics,
+        INPUT_TOPICS,
+        container.handler,
+        container.dead_letters,
+        handle_batch=container.handler.handle_batch,
     )
 
     async def send_due() -> None:

@@ -27,7 +27,7 @@ from pymongo.errors import DuplicateKeyError
 
 from keyland.indexes import Owned
 from keyland.mongo import Document
-from services.subscription.domain.schedule_buckets import EXPIRY, Bucket, Scales
+from keyland.time_buckets import EXPIRY, Bucket, Scales
 
 _CURSOR, _BACKFILLED = "cursor", "backfilled"
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.subscription.domain.schedule_buckets import (
+from keyland.time_buckets import (
     DAYS,
     HOURS,
     INACTIVITY,
