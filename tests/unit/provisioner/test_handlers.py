@@ -33,6 +33,6 @@ def test_each_event_makes_its_change_or_none(sample: Path) -> None:
         assert change is None
         return
     assert isinstance(change, expected)
-    for field in ("key_id", "until"):
+    for field in ("key_id", "until", "revision"):
         if hasattr(change, field) and getattr(change, field) is not None:
             assert getattr(change, field) == getattr(envelope.payload, field)
