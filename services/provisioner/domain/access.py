@@ -7,20 +7,23 @@ whether access is active at a moment):
   :mod:`events.subscriptions`) is newer only if its revision is higher than the one held:
   arrival order does not decide, because a rebuild of the subscription service decides
   some facts from a partial ledger (new ids, stale ``until``) and republishes its final
-  decision under an id already recorded. So for those facts the revision, not the event
-  id, says whether they were recorded: one no newer than the held revision (a stale
-  decision, an equal one from the same ledger entry or a redelivery) is ignored without
-  a trace, and a newer one applies even under a known id. The revision is kept across
-  keys: the subscription service counts a user's entries across generations, so a fact
-  decided before a purge stays older than every fact for the next key. A fact without a
-  revision (written before revisions existed) is applied by arrival, once per event id.
+  decision under an id already recorded. So such a fact is recorded by its revision, not
+  its id (which is not kept): one no newer than the held revision (a stale decision, an
+  equal one from the same ledger entry, a redelivery) is ignored, and a newer one
+  applies even under a known id. A newer one that leaves access as it is (a rebuild
+  re-announcing the held ``until``) only raises the revision: the cause stays the event
+  behind the latest change. The revision is kept across keys: the subscription service
+  counts a user's entries across generations, so a fact decided before a purge stays
+  older than every fact for the next key. A fact without a revision (written before
+  revisions existed) is applied by arrival, once per event id, as is a first revision
+  when only such facts were recorded before.
 - an expiry records the ``until`` that lapsed. Access is active while ``until`` is in the
   future and later than every lapsed ``until``; so an expiry for an older ``until`` than
   the known one (the user renewed while it was on its way) changes nothing.
 - a purge retires the key for good: deleted on every node and never enabled again. The
   next key the user gets (after a purge the subscription service issues a new one) starts
   without access until a fact gives it an ``until``.
-- every event id is recorded once: a redelivered or replayed event changes nothing.
+- every other event id is recorded once: a redelivered or replayed event changes nothing.
 """
 
 from __future__ import annotations
@@ -143,6 +146,11 @@ def record(access: UserAccess, change: Change, cause: Cause) -> UserAccess:
     returns it as is."""
     if access.knows(change, cause.event_id):
         return access
+    if isinstance(change, UntilSet) and change.revision is not None:
+        applied = _apply(access, change)
+        if replace(applied, revision=access.revision) == access:
+            return applied  # the held access re-announced (a rebuild): only the revision
+        return replace(applied, last_cause=cause)
     # A region choice (``bot.actions``) changes no key, so it is no key change's cause; it
     # also keeps the cause independent of how the two input topics interleave on a replay.
     last_cause = access.last_cause if isinstance(change, RegionPicked) else cause
