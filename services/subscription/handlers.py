@@ -158,9 +158,7 @@ class SubscriptionHandler:
         if state is first and share == record.share:
             return None
         at = arrivals[-1][0].occurred_at
-        return _Plan(
-            telegram_id, first, state, entries, revision, facts, at, record.share, share
-        )
+        return _Plan(telegram_id, first, state, entries, revision, facts, at, record.share, share)
 
     async def _move_shards(self, plans: list[_Plan]) -> None:
         per_shard: dict[int, list[ShareChange]] = defaultdict(list)

@@ -122,9 +122,9 @@ class UserAccess:
     def knows(self, change: Change, event_id: uuid.UUID) -> bool:
         """True when the event was recorded already, or decided no later than what is
         held: a revisioned ``until`` no newer than the held revision."""
-        if isinstance(change, UntilSet) and change.revision is not None:
-            if self.revision is not None:
-                return change.revision <= self.revision
+        newest = self.revision
+        if isinstance(change, UntilSet) and change.revision is not None and newest is not None:
+            return change.revision <= newest
         return event_id in self.seen
 
     def ignores(self, change: Change) -> bool:

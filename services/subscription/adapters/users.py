@@ -75,10 +75,11 @@ class Users:
         entries: list[Entry],
         outbox: list[bytes],
         at: datetime,
+        *,
         share: Figures | None = None,
         revision: int = 0,
     ) -> None:
-        document = user_document(state, entries, outbox, at, share, revision)
+        document = user_document(state, entries, outbox, at, share=share, revision=revision)
         await self._collection.replace_one(
             {"_id": user_document_id(state.telegram_id)}, document, upsert=True
         )
@@ -94,6 +95,7 @@ def user_document(
     entries: list[Entry],
     outbox: list[bytes],
     at: datetime,
+    *,
     share: Figures | None = None,
     revision: int = 0,
 ) -> Document:

@@ -58,7 +58,9 @@ def facts_for(
         )
     if outcome.effect is Effect.TRIAL_GRANTED and after.until is not None:
         facts.append(
-            TrialActivated(telegram_id=tg, key_id=after.key_id, until=after.until, revision=revision)
+            TrialActivated(
+                telegram_id=tg, key_id=after.key_id, until=after.until, revision=revision
+            )
         )
     if outcome.effect is Effect.PURGED and outcome.key_id is not None:
         facts.append(UserPurged(telegram_id=tg, key_id=outcome.key_id))
