@@ -2,6 +2,14 @@
 
 Each fact's id is derived from the event that caused it, so a re-emission after a crash
 or a replay is recognisable downstream.
+
+A fact that says where access ends (``until``) also carries the ``revision`` of the user's
+subscription state it was decided from: the number of the user's ledger entries that can
+move access which the subscription processor had applied. It only grows, so a consumer
+keeps the ``until`` of the highest revision it has seen, whatever order facts arrive in
+(a rebuild decides some facts from a partial ledger, under ids a consumer may not know,
+and its final decision under an id it knows already). ``None``: a fact written before
+revisions existed.
 """
 
 from __future__ import annotations
@@ -63,6 +71,7 @@ class TrialActivated(Event):
     telegram_id: TelegramId = Field(gt=0)
     key_id: uuid.UUID
     until: AwareDatetime
+    revision: int | None = Field(default=None, ge=1)
 
 
 class SubscriptionExtended(Event):
@@ -75,6 +84,7 @@ class SubscriptionExtended(Event):
     key_id: uuid.UUID
     previous_until: AwareDatetime | None
     until: AwareDatetime
+    revision: int | None = Field(default=None, ge=1)
     reason: ExtensionReason
     payment_id: str | None = None
     first_purchase: bool = False
@@ -90,6 +100,7 @@ class SubscriptionShortened(Event):
     key_id: uuid.UUID
     previous_until: AwareDatetime
     until: AwareDatetime
+    revision: int | None = Field(default=None, ge=1)
     reason: str = Field(min_length=1)
     payment_id: str | None = None
 
@@ -133,6 +144,7 @@ class ReferralBonusCredited(Event):
     payment_id: str = Field(min_length=1)
     days: int = Field(gt=0)
     until: AwareDatetime
+    revision: int | None = Field(default=None, ge=1)
 
 
 class SubscriptionExpired(Event):

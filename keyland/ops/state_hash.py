@@ -34,6 +34,10 @@ events say (a rebuild from the topics cannot and need not reproduce it):
   whether the original recorded it depends on whether its node loop enabled the key
   before the lapse was known. The access documents say which keys must be off.
 - ``node_keys`` ``node:*`` documents: a node's current outage, observed by the wall clock.
+- ``node_keys`` ``user:*`` ``revision``: the revision of the decision about ``until`` the
+  provisioner holds. A rebuild of the subscription service may re-announce the held
+  ``until`` from a later revision (its interleaving counts the entries in another
+  order), which raises only this number; the ``until`` it guards is included.
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ def _node_key(document: Document) -> Document | None:
         return _without(document, "updated_at", "until")
     if kind == "node":
         return None
-    return document
+    return _without(document, "revision")
 
 
 # Collection name and the canonical form of one of its documents (None: left out).

@@ -45,9 +45,9 @@ def to_change(event: Event) -> Change | None:
         case UserRegistered():
             return KeySeen(event.key_id)
         case TrialActivated() | SubscriptionExtended() | SubscriptionShortened():
-            return UntilSet(event.until, event.key_id)
+            return UntilSet(event.until, event.key_id, event.revision)
         case ReferralBonusCredited():
-            return UntilSet(event.until)
+            return UntilSet(event.until, revision=event.revision)
         case SubscriptionExpired():
             return Lapsed(event.key_id, event.until)
         case UserPurged():
@@ -81,8 +81,8 @@ class AccessHandler:
     async def _user(self, telegram_id: int, changes: list[tuple[Envelope[Event], Change]]) -> None:
         loaded = access = await self._accesses.load(telegram_id)
         for envelope, change in changes:
-            if envelope.event_id in access.seen:
-                log.info("event %s recorded already; skipped", envelope.event_id)
+            if access.knows(change, envelope.event_id):
+                log.info("event %s recorded already or superseded; skipped", envelope.event_id)
                 continue
             if access.ignores(change):
                 log.info("%s for user %s changes nothing (stale)", envelope.type, telegram_id)

@@ -6,7 +6,8 @@ in order. Steps for each user, all idempotent by event id:
    acknowledged, left it there);
 2. skip each event already in the user's ledger (redelivery, restart, replay);
 3. fold the ledger with each new entry in turn, keeping it bounded (see
-   :mod:`.domain.compaction`: an entry it dropped can only come back as a no-op);
+   :mod:`.domain.compaction`: an entry it dropped can only come back as a no-op), and
+   count the user's revision (see :mod:`.domain.revision`), stamped on the facts;
 4. move the figures' shards by the users whose share changed (one read per shard and
    batch, and one write when it moved, before any user's document: a user's share may
    have reached the shard before a crash, see :mod:`.domain.figures`);
@@ -52,6 +53,7 @@ from services.subscription.domain.figures import (
 )
 from services.subscription.domain.fold import fold
 from services.subscription.domain.ledger import Entry
+from services.subscription.domain.revision import next_revision
 from services.subscription.domain.rules import Rules
 from services.subscription.domain.state import Subscription
 from services.subscription.entries import to_entry
@@ -83,6 +85,7 @@ class _Plan:
     first: Subscription
     state: Subscription
     entries: list[Entry]
+    revision: int
     facts: list[bytes]
     at: datetime
     saved_share: Figures
@@ -140,7 +143,7 @@ class SubscriptionHandler:
                 self._schedules.cleanup_after,
             )
             await self._publish(telegram_id, record.outbox, record.until, inactive)
-        entries, applied = record.entries, record.applied
+        entries, applied, revision = record.entries, record.applied, record.revision
         first = state = fold(telegram_id, entries, self._rules)
         facts: list[bytes] = []
         for envelope, entry in arrivals:
@@ -149,15 +152,17 @@ class SubscriptionHandler:
                 continue
             grown = [*entries, entry]
             after = fold(telegram_id, grown, self._rules)
-            facts += self._facts(envelope, entry, state, after)
+            kept = compact(grown, after.outcomes)
+            revision = next_revision(revision, entry, kept)
+            facts += self._facts(envelope, entry, state, after, revision)
             await self._payments.record(telegram_id, entry)
-            entries, state = compact(grown, after.outcomes), after
+            entries, state = kept, after
             applied.add(str(entry.event_id))
         share = share_of(state, entries)
         if state is first and share == record.share:
             return None
         at = arrivals[-1][0].occurred_at
-        return _Plan(telegram_id, first, state, entries, facts, at, record.share, share)
+        return _Plan(telegram_id, first, state, entries, revision, facts, at, record.share, share)
 
     async def _move_shards(self, plans: list[_Plan]) -> None:
         per_shard: dict[int, list[ShareChange]] = defaultdict(list)
@@ -176,7 +181,9 @@ class SubscriptionHandler:
 
     async def _commit(self, plan: _Plan) -> None:
         state, first = plan.state, plan.first
-        await self._users.save(state, plan.entries, plan.facts, at=plan.at, share=plan.share)
+        await self._users.save(
+            state, plan.entries, plan.facts, at=plan.at, share=plan.share, revision=plan.revision
+        )
         if plan.share != plan.saved_share:
             self._saved[self._shards.shard_of(plan.telegram_id)][plan.telegram_id] = plan.share
         moved = state.registered and state.until is not None and state.until != first.until
@@ -198,10 +205,14 @@ class SubscriptionHandler:
 
     @staticmethod
     def _facts(
-        cause: Envelope[Event], entry: Entry, before: Subscription, after: Subscription
+        cause: Envelope[Event],
+        entry: Entry,
+        before: Subscription,
+        after: Subscription,
+        revision: int,
     ) -> list[bytes]:
         facts, seen = [], Counter[str]()
-        for fact in facts_for(entry, before, after):
+        for fact in facts_for(entry, before, after, revision):
             # The n-th fact of one type from one cause (a registration applying two held
             # payments) gets its own id; the first keeps the plain derived id.
             nth = seen[fact.event_type]

@@ -2,16 +2,28 @@
 
 Rules (event times and ``until`` values only; the wall clock enters as ``now`` when asking
 whether access is active at a moment):
-- ``until`` is the one the latest fact carried. The subscription service publishes one
-  user's facts in the order it decided them, so the latest fact is its current view, even
-  when it carries an earlier ``until`` than before (a refund, an admin shortening).
+- ``until`` is the one the newest decision carried, even when it is earlier than before
+  (a refund, an admin shortening). A fact with a ``revision`` (see
+  :mod:`events.subscriptions`) is newer only if its revision is higher than the one held:
+  arrival order does not decide, because a rebuild of the subscription service decides
+  some facts from a partial ledger (new ids, stale ``until``) and republishes its final
+  decision under an id already recorded. So such a fact is recorded by its revision, not
+  its id (which is not kept): one no newer than the held revision (a stale decision, an
+  equal one from the same ledger entry, a redelivery) is ignored, and a newer one
+  applies even under a known id. A newer one that leaves access as it is (a rebuild
+  re-announcing the held ``until``) only raises the revision: the cause stays the event
+  behind the latest change. The revision is kept across keys: the subscription service
+  counts a user's entries across generations, so a fact decided before a purge stays
+  older than every fact for the next key. A fact without a revision (written before
+  revisions existed) is applied by arrival, once per event id, as is a first revision
+  when only such facts were recorded before.
 - an expiry records the ``until`` that lapsed. Access is active while ``until`` is in the
   future and later than every lapsed ``until``; so an expiry for an older ``until`` than
   the known one (the user renewed while it was on its way) changes nothing.
 - a purge retires the key for good: deleted on every node and never enabled again. The
   next key the user gets (after a purge the subscription service issues a new one) starts
   without access until a fact gives it an ``until``.
-- every event id is recorded once: a redelivered or replayed event changes nothing.
+- every other event id is recorded once: a redelivered or replayed event changes nothing.
 """
 
 from __future__ import annotations
@@ -52,6 +64,7 @@ class UntilSet:
 
     until: datetime
     key_id: uuid.UUID | None = None
+    revision: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,8 @@ class UserAccess:
     telegram_id: int
     key_id: uuid.UUID | None = None
     until: datetime | None = None
+    revision: int | None = None
+    """The revision of the subscription state ``until`` was decided from (None: unknown)."""
     lapsed_until: datetime | None = None
     retired_keys: frozenset[uuid.UUID] = frozenset()
     region: str | None = None
@@ -104,6 +119,14 @@ class UserAccess:
             wanted[self.key_id] = KeyState.ENABLED if self.active_at(now) else KeyState.DISABLED
         return wanted
 
+    def knows(self, change: Change, event_id: uuid.UUID) -> bool:
+        """True when the event was recorded already, or decided no later than what is
+        held: a revisioned ``until`` no newer than the held revision."""
+        newest = self.revision
+        if isinstance(change, UntilSet) and change.revision is not None and newest is not None:
+            return change.revision <= newest
+        return event_id in self.seen
+
     def ignores(self, change: Change) -> bool:
         """True when ``change`` cannot alter access: an expiry older than the known
         ``until`` (stale) or a fact about a retired key."""
@@ -119,9 +142,15 @@ class UserAccess:
 
 
 def record(access: UserAccess, change: Change, cause: Cause) -> UserAccess:
-    """``access`` after ``change`` (once per event id: a repeated event returns it as is)."""
-    if cause.event_id in access.seen:
+    """``access`` after ``change``; an event it knows already (see :meth:`UserAccess.knows`)
+    returns it as is."""
+    if access.knows(change, cause.event_id):
         return access
+    if isinstance(change, UntilSet) and change.revision is not None:
+        applied = _apply(access, change)
+        if replace(applied, revision=access.revision) == access:
+            return applied  # the held access re-announced (a rebuild): only the revision
+        return replace(applied, last_cause=cause)
     # A region choice (``bot.actions``) changes no key, so it is no key change's cause; it
     # also keeps the cause independent of how the two input topics interleave on a replay.
     last_cause = access.last_cause if isinstance(change, RegionPicked) else cause
@@ -142,7 +171,8 @@ def _apply(access: UserAccess, change: Change) -> UserAccess:
         return access  # a purged key never comes back
     current = _adopt(access, change.key_id)
     if isinstance(change, UntilSet):
-        return replace(current, until=change.until)
+        revision = access.revision if change.revision is None else change.revision
+        return replace(current, until=change.until, revision=revision)
     if isinstance(change, Lapsed):
         lapsed = change.until
         if current.lapsed_until is not None:

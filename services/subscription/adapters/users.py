@@ -38,6 +38,8 @@ class UserRecord:
     last_purchase_at: datetime | None = None
     share: Figures = field(default_factory=Figures)
     """What the figures' shard holds for the user once it caught up with this document."""
+    revision: int = 0
+    """The user's revision (see :mod:`..domain.revision`): 0 before any counted entry."""
 
     @property
     def applied(self) -> set[str]:
@@ -64,6 +66,7 @@ class Users:
             registered_at=document.get("registered_at"),
             last_purchase_at=document.get("last_purchase_at"),
             share=Figures.from_document(document.get("share")),
+            revision=document.get("revision", 0),
         )
 
     async def save(
@@ -72,9 +75,11 @@ class Users:
         entries: list[Entry],
         outbox: list[bytes],
         at: datetime,
+        *,
         share: Figures | None = None,
+        revision: int = 0,
     ) -> None:
-        document = user_document(state, entries, outbox, at, share)
+        document = user_document(state, entries, outbox, at, share=share, revision=revision)
         await self._collection.replace_one(
             {"_id": user_document_id(state.telegram_id)}, document, upsert=True
         )
@@ -90,16 +95,19 @@ def user_document(
     entries: list[Entry],
     outbox: list[bytes],
     at: datetime,
+    *,
     share: Figures | None = None,
+    revision: int = 0,
 ) -> Document:
-    """A user's whole document: read model, ledger, outbox and share of the business
-    figures, as :meth:`Users.save` writes it."""
+    """A user's whole document: read model, ledger, revision, outbox and share of the
+    business figures, as :meth:`Users.save` writes it."""
     # Kept in time order, not arrival order: the same ledger makes the same document
     # however the input topics interleaved (a rebuild reads them in another order).
     ledger = sorted(entries, key=lambda entry: entry.sort_key())
     return {
         **read_model(state),
         "entries": _ENTRIES.dump_python(ledger, mode="json"),
+        "revision": revision,
         "outbox": outbox,
         "share": None if share is None else share.to_document(),
         "updated_at": at,

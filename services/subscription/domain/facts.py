@@ -26,8 +26,11 @@ _REASONS: dict[type, ExtensionReason] = {
 }
 
 
-def facts_for(entry: Entry, before: Subscription, after: Subscription) -> list[Event]:
-    """Facts to publish, in order: who the user is, what the entry did, where access ends."""
+def facts_for(
+    entry: Entry, before: Subscription, after: Subscription, revision: int
+) -> list[Event]:
+    """Facts to publish, in order: who the user is, what the entry did, where access ends;
+    those carrying ``until`` stamped with ``revision`` (see :mod:`.revision`)."""
     outcome = after.outcomes[entry.event_id]
     tg = after.telegram_id
     facts: list[Event] = []
@@ -54,7 +57,11 @@ def facts_for(entry: Entry, before: Subscription, after: Subscription) -> list[E
             )
         )
     if outcome.effect is Effect.TRIAL_GRANTED and after.until is not None:
-        facts.append(TrialActivated(telegram_id=tg, key_id=after.key_id, until=after.until))
+        facts.append(
+            TrialActivated(
+                telegram_id=tg, key_id=after.key_id, until=after.until, revision=revision
+            )
+        )
     if outcome.effect is Effect.PURGED and outcome.key_id is not None:
         facts.append(UserPurged(telegram_id=tg, key_id=outcome.key_id))
     if outcome.effect is Effect.REJECTED and isinstance(entry, Adjusted):
@@ -92,14 +99,15 @@ def facts_for(entry: Entry, before: Subscription, after: Subscription) -> list[E
                 payment_id=entry.payment_id,
                 days=entry.days,
                 until=after.until,
+                revision=revision,
             )
         )
-    facts += _until_moved(entry, before, after, outcome)
+    facts += _until_moved(entry, before, after, outcome, revision)
     return facts
 
 
 def _until_moved(
-    entry: Entry, before: Subscription, after: Subscription, outcome: Outcome
+    entry: Entry, before: Subscription, after: Subscription, outcome: Outcome, revision: int
 ) -> list[Event]:
     if after.until == before.until or after.until is None or not after.registered:
         return []
@@ -116,6 +124,7 @@ def _until_moved(
                 until=after.until,
                 reason="refund" if payment_id else "admin",
                 payment_id=payment_id,
+                revision=revision,
             )
         ]
     return [
@@ -127,5 +136,6 @@ def _until_moved(
             reason=reason,
             payment_id=payment_id,
             first_purchase=outcome.first_purchase,
+            revision=revision,
         )
     ]

@@ -51,9 +51,9 @@ class TestWhatIsCovered:
         assert SHAPES[NODE_KEYS]({**enabled, "state": "disabled"}) is None
         assert SHAPES[NODE_KEYS]({"_id": "node:n", "kind": "node", "down_since": MOMENT}) is None
 
-    def test_a_users_access_is_covered_whole(self) -> None:
+    def test_a_users_access_is_covered_whole_but_the_revision_it_holds(self) -> None:
         access = {"_id": "user:1", "kind": "user", "until": MOMENT, "seen": ["e1"]}
-        assert SHAPES[NODE_KEYS](access) == access
+        assert SHAPES[NODE_KEYS]({**access, "revision": 7}) == access
 
 
 def test_one_changed_document_changes_the_digest() -> None:

@@ -91,3 +91,34 @@ class TestOncePerEvent:
         assert access.last_cause == first  # a region choice changes no key
         assert access.region == "germany"
         assert region.event_id in access.seen
+
+
+class TestTheNewestRevisionDecides:
+    """A rebuild of the subscription service republishes facts decided from a partial
+    ledger (new ids, stale ``until``) and its final decision under an id already seen."""
+
+    def test_a_stale_decision_under_a_new_id_changes_nothing(self) -> None:
+        access = fold(KeySeen(KEY), UntilSet(at(30), KEY, revision=4))
+        assert record(access, UntilSet(at(10), KEY, revision=3), cause()) == access
+        assert record(access, UntilSet(at(10), KEY, revision=4), cause()) == access
+
+    def test_a_newer_decision_applies_even_under_a_known_id(self) -> None:
+        known = cause()
+        access = record(fold(KeySeen(KEY)), UntilSet(at(10), KEY, revision=2), known)
+        newer = record(access, UntilSet(at(30), KEY, revision=5), known)
+        assert (newer.until, newer.revision, newer.last_cause) == (at(30), 5, known)
+
+    def test_a_re_announced_until_only_raises_the_revision(self) -> None:
+        access = fold(KeySeen(KEY), UntilSet(at(30), KEY, revision=4))
+        again = record(access, UntilSet(at(30), KEY, revision=5), cause())
+        assert again == UserAccess(**{**vars(access), "revision": 5})
+
+    def test_the_revision_outlives_a_purge(self) -> None:
+        access = fold(KeySeen(KEY), UntilSet(at(30), revision=4), Purged(KEY), KeySeen(NEXT_KEY))
+        assert record(access, UntilSet(at(20), revision=3), cause()) == access
+        renewed = record(access, UntilSet(at(20), NEXT_KEY, revision=6), cause())
+        assert renewed.desired(at(1)) == {KEY: KeyState.DELETED, NEXT_KEY: KeyState.ENABLED}
+
+    def test_a_fact_without_revision_is_applied_by_arrival_as_before(self) -> None:
+        access = fold(UntilSet(at(30), KEY, revision=4), UntilSet(at(10), KEY))
+        assert (access.until, access.revision) == (at(10), 4)

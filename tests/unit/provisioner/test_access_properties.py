@@ -3,6 +3,8 @@ never take access away, a purged key is never enabled."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -97,3 +99,37 @@ def test_purged_keys_stay_deleted_and_one_key_at_most_is_live(
         desired = access.desired(now)
         assert all(desired[k] is KeyState.DELETED for k in access.retired_keys)
         assert sum(state is not KeyState.DELETED for state in desired.values()) <= 1
+
+
+def _run(final: datetime, size: int) -> st.SearchStrategy[list[tuple[int, datetime]]]:
+    """One run of the subscription service: its decisions about ``until`` in revision
+    order (one per revision), the last one (the full ledger, revision ``size``) carrying
+    ``final``."""
+    earlier = st.lists(st.tuples(st.integers(1, max(size - 1, 1)), moment), max_size=size - 1)
+    return earlier.map(lambda decided: [*sorted(dict(decided).items()), (size, final)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(moment, st.integers(1, 8), st.data())
+def test_any_arrival_of_two_runs_decisions_ends_on_the_final_until(
+    final: datetime, size: int, data: st.DataObject
+) -> None:
+    """The original run and a rebuild (its stale decisions from partial ledgers with lower
+    revisions, its final one possibly under an id the original used), delivered in any
+    order and redelivered, leave the same access as the original run alone."""
+    original: list[tuple[Cause, Change]] = [
+        (cause(), UntilSet(u, KEY, r)) for r, u in data.draw(_run(final, size))
+    ]
+    rebuild: list[tuple[Cause, Change]] = [
+        (cause(), UntilSet(u, KEY, r)) for r, u in data.draw(_run(final, size))
+    ]
+    reused = data.draw(st.lists(st.integers(0, len(original) - 1), max_size=2))
+    for position in reused:  # a rebuild decision under an id the original used
+        index = data.draw(st.integers(0, len(rebuild) - 1))
+        rebuild[index] = (original[position][0], rebuild[index][1])
+    registered: list[tuple[Cause, Change]] = [(cause(), KeySeen(KEY))]
+    mixed = data.draw(st.permutations(registered + original + rebuild + original))
+    alone, everything = fold(registered + original), fold(mixed)
+    assert (everything.until, everything.key_id) == (alone.until, alone.key_id) == (final, KEY)
+    assert everything.revision == alone.revision == size
+    assert [everything.desired(now) for now in nows] == [alone.desired(now) for now in nows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,17 @@ def test_each_event_makes_its_change_or_none(sample: Path) -> None:
         assert change is None
         return
     assert isinstance(change, expected)
-    for field in ("key_id", "until"):
+    for field in ("key_id", "until", "revision"):
         if hasattr(change, field) and getattr(change, field) is not None:
             assert getattr(change, field) == getattr(envelope.payload, field)
+
+
+@pytest.mark.parametrize(
+    "name", ["TrialActivated", "SubscriptionExtended", "ReferralBonusCredited"]
+)
+def test_a_fact_written_before_revisions_makes_an_until_without_one(name: str) -> None:
+    document = json.loads((SAMPLES / f"{name}.v1.json").read_bytes())
+    del document["payload"]["revision"]
+    change = to_change(decode(json.dumps(document).encode()).payload)
+    assert isinstance(change, UntilSet)
+    assert change.revision is None

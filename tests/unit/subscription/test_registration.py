@@ -28,7 +28,7 @@ from tests.unit.subscription.test_fold import RULES, USER
 
 
 def facts(ledger: list[Entry], entry: Entry) -> list[Event]:
-    return facts_for(entry, fold(USER, ledger, RULES), fold(USER, [*ledger, entry], RULES))
+    return facts_for(entry, fold(USER, ledger, RULES), fold(USER, [*ledger, entry], RULES), 1)
 
 
 class TestPaymentBeforeStart:

@@ -1,0 +1,34 @@
+"""The revision of a user's subscription state, stamped on every fact that carries ``until``.
+
+Why: a consumer that keeps the user's ``until`` (the provisioner) cannot trust arrival
+order. A rebuild reads its input topics in another interleaving than the original run,
+so it decides some facts from a partial ledger (a payment before the /start or the
+adjustment that preceded it), publishes them under ids nobody has seen, and its final
+decision under an id the consumer recorded already. With the revision, the consumer
+keeps the ``until`` of the newest decision instead of the last one to arrive.
+
+Rules, so that a higher revision always means a decision from more of the ledger:
+- it counts the newly applied entries that can move access, across generations (a purge
+  does not reset it), kept in the user's document by its single writer;
+- a region choice or a lapse announcement cannot move access, and an entry compaction
+  drops at once (a repeated /start, a trial asked for again) changes nothing: neither
+  counts. So a replay, which re-applies only such dropped entries, leaves it as it was;
+- every run that applies the same entries ends on the same revision, and its last fact
+  carrying ``until`` carries the final one with its run's highest revision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services.subscription.domain.ledger import Entry, Lapsed, RegionPicked
+
+
+def next_revision(revision: int, entry: Entry, kept: Sequence[Entry]) -> int:
+    """The revision once ``entry`` is newly applied; ``kept``: the ledger after it and
+    its compaction."""
+    if isinstance(entry, RegionPicked | Lapsed):
+        return revision
+    if all(other.event_id != entry.event_id for other in kept):
+        return revision
+    return revision + 1
