@@ -52,11 +52,18 @@ async def create_payments(
             db.client.close()
 
     async def one(telegram_id: int) -> str:
-        answer = await client.post(
-            f"{INGEST}/payments",
-            json={"telegram_id": telegram_id, "plan": "month_1", "order_id": uuid.uuid4().hex},
-            headers={"Authorization": f"Bearer {TOKEN}"},
-        )
+        order = {"telegram_id": telegram_id, "plan": "month_1", "order_id": uuid.uuid4().hex}
+        for attempt in range(3):
+            try:
+                answer = await client.post(
+                    f"{INGEST}/payments", json=order, headers={"Authorization": f"Bearer {TOKEN}"}
+                )
+                break
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                # A kept-alive connection the server closed while the payers registered:
+                # the same order again is the same payment (its key is the order id).
+                if attempt == 2:
+                    raise
         answer.raise_for_status()
         return str(answer.json()["payment_id"])
 
