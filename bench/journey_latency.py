@@ -134,7 +134,7 @@ def report(title: str, marks: Marks, stages: dict[str, str]) -> None:
 async def main(count: int) -> Marks:
     """Run both sides; Keyland's marks per user (seconds, ``time.perf_counter``)."""
     stack = LocalStack.load()
-    limits = httpx.Limits(max_connections=4 * count + 10)
+    limits = httpx.Limits(max_connections=4 * count + 10, keepalive_expiry=1.0)
     async with (
         httpx.AsyncClient(base_url=TELEGRAM_EMULATOR, timeout=60, limits=limits) as emulator,
         httpx.AsyncClient(timeout=60, limits=limits) as client,

@@ -236,7 +236,9 @@ async def main(
 ) -> tuple[dict[int, Level], dict[int, Level]]:
     """Run the levels on each side; Keyland's and the baseline's levels by user count."""
     stack = LocalStack.load()
-    limits = httpx.Limits(max_connections=2 * max(levels) + 10, max_keepalive_connections=None)
+    limits = httpx.Limits(
+        max_connections=2 * max(levels) + 10, max_keepalive_connections=None, keepalive_expiry=1.0
+    )
     keyland: dict[int, Level] = {}
     baseline: dict[int, Level] = {}
     async with (
