@@ -31,6 +31,13 @@ from services.payments_ingest.domain.notifications import (
     refunded,
     settle,
 )
+from services.payments_ingest.domain.outcomes import (
+    Accepted,
+    PaymentCreated,
+    Problem,
+    RefundCreated,
+    Refused,
+)
 from services.payments_ingest.domain.trust import Network
 
 log = logging.getLogger(__name__)
@@ -41,20 +48,21 @@ REFUND_NAMESPACE = uuid.UUID("3b9d2c61-0a4e-5f17-8c2b-6d7e9f1a2b45")
 _OBJECT_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
 
-class Rejected(Exception):
-    """An answer other than 200; nothing was published."""
+class _Refusal(Exception):
+    """Raised deep in a use case, answered as :class:`Refused` by its public method."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, problem: Problem, message: str) -> None:
         super().__init__(message)
-        self.status = status
-        self.message = message
+        self.outcome = Refused(problem, message)
 
 
 def _time(value: Any) -> datetime:
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError as error:
-        raise Rejected(400, f"the API object has no valid time: {value!r}") from error
+        raise _Refusal(
+            Problem.UNCONFIRMED, f"the API object has no valid time: {value!r}"
+        ) from error
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -68,16 +76,22 @@ class IngestHandlers:
     trusted_proxies: Sequence[Network]
     return_url: str
 
-    async def notification(self, body: Any) -> str:
+    async def notification(self, body: Any) -> Accepted | Refused:
         """Turn one notification into its event, confirmed by the API; say what happened."""
+        try:
+            return await self._notification(body)
+        except _Refusal as refusal:
+            return refusal.outcome
+
+    async def _notification(self, body: Any) -> Accepted:
         try:
             WebhookNotificationFactory().create(body)
             event, object_id = str(body["event"]), str(body["object"]["id"])
         except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as error:
             # ArithmeticError: the SDK parses amounts with Decimal ("Infinity" → InvalidOperation)
-            raise Rejected(400, f"malformed notification: {error!r}") from error
+            raise _Refusal(Problem.MALFORMED, f"malformed notification: {error!r}") from error
         if not _OBJECT_ID.match(object_id):
-            raise Rejected(400, "malformed object id")
+            raise _Refusal(Problem.MALFORMED, "malformed object id")
         match event:
             case "payment.succeeded":
                 payment = await self._fetch(self.api.payment, object_id)
@@ -99,16 +113,18 @@ class IngestHandlers:
                 )
             case _:
                 log.info("notification %s for %s needs nothing from us", event, object_id)
-                return "ignored"
+                return Accepted("ignored")
 
     async def _fetch(self, lookup: Any, object_id: str) -> ApiObject:
         try:
             found: ApiObject | None = await lookup(object_id)
         except YooKassaUnavailable as error:
             log.warning("YooKassa API unavailable: %s", error)
-            raise Rejected(503, "payment provider API unavailable; retry later") from error
+            raise _Refusal(
+                Problem.UNAVAILABLE, "payment provider API unavailable; retry later"
+            ) from error
         if found is None:
-            raise Rejected(400, f"the API does not know {object_id}")
+            raise _Refusal(Problem.UNCONFIRMED, f"the API does not know {object_id}")
         return found
 
     async def _order_of(self, payment: ApiObject) -> Order | None:
@@ -120,14 +136,15 @@ class IngestHandlers:
             return await self.orders.find(order_id)
         except OrdersUnavailable as error:
             log.warning("orders unavailable: %s", error)
-            raise Rejected(503, "order store unavailable; retry later") from error
+            raise _Refusal(Problem.UNAVAILABLE, "order store unavailable; retry later") from error
 
-    async def _publish(self, decide: Any, object_id: str, at: datetime) -> str:
+    async def _publish(self, decide: Any, object_id: str, at: datetime) -> Accepted:
         try:
             payload: Event = decide()
         except NotCreditable as refusal:
             log.warning("notification for %s not creditable: %s", object_id, refusal)
-            raise Rejected(409 if refusal.retry else 400, str(refusal)) from refusal
+            problem = Problem.CONFLICT if refusal.retry else Problem.UNCONFIRMED
+            raise _Refusal(problem, str(refusal)) from refusal
         envelope = Envelope.new(
             payload,
             producer=PRODUCER,
@@ -138,23 +155,32 @@ class IngestHandlers:
             await self.publisher.publish(envelope)
         except PublishFailed as error:
             log.warning("event %s not acknowledged by Kafka: %s", envelope.event_id, error)
-            raise Rejected(503, "event store unavailable; retry later") from error
+            raise _Refusal(Problem.UNAVAILABLE, "event store unavailable; retry later") from error
         metrics.PAYMENT_EVENTS_PUBLISHED.labels(envelope.type).inc()
         log.info("published %s %s for %s", envelope.type, envelope.event_id, object_id)
-        return "published"
+        return Accepted("published")
 
     async def create_payment(
         self, telegram_id: int, plan_name: str, order_id: str
-    ) -> dict[str, str]:
+    ) -> PaymentCreated | Refused:
         """Create a YooKassa payment for a plan; the same order gives the same payment.
 
         The order (user, plan, price) is recorded first, so the webhook can tell our
         payment at our price from any other payment on the shop.
         """
+        try:
+            return await self._create_payment(telegram_id, plan_name, order_id)
+        except _Refusal as refusal:
+            return refusal.outcome
+
+    async def _create_payment(
+        self, telegram_id: int, plan_name: str, order_id: str
+    ) -> PaymentCreated:
         plan = self.plans.get(plan_name)
         if plan is None:
-            raise Rejected(
-                422, f"unknown plan {plan_name!r}; plans: {', '.join(sorted(self.plans))}"
+            raise _Refusal(
+                Problem.INVALID,
+                f"unknown plan {plan_name!r}; plans: {', '.join(sorted(self.plans))}",
             )
         key = str(uuid.uuid5(ORDER_NAMESPACE, f"{telegram_id}:{plan.name}:{order_id}"))
         try:
@@ -163,7 +189,7 @@ class IngestHandlers:
             )
         except OrdersUnavailable as error:
             log.warning("orders unavailable: %s", error)
-            raise Rejected(503, "order store unavailable; retry later") from error
+            raise _Refusal(Problem.UNAVAILABLE, "order store unavailable; retry later") from error
         try:
             created = await self.api.create_payment(
                 amount=order.plan.price,
@@ -174,15 +200,17 @@ class IngestHandlers:
                 idempotency_key=key,
             )
         except YooKassaUnavailable as error:
-            raise Rejected(503, "payment provider API unavailable; retry later") from error
+            raise _Refusal(
+                Problem.UNAVAILABLE, "payment provider API unavailable; retry later"
+            ) from error
         confirmation = created.get("confirmation") or {}
-        return {
-            "payment_id": str(created["id"]),
-            "status": str(created.get("status")),
-            "confirmation_url": str(confirmation.get("confirmation_url", "")),
-        }
+        return PaymentCreated(
+            payment_id=str(created["id"]),
+            status=str(created.get("status")),
+            confirmation_url=str(confirmation.get("confirmation_url", "")),
+        )
 
-    async def refund_held(self, payment_id: str) -> dict[str, str]:
+    async def refund_held(self, payment_id: str) -> RefundCreated | Refused:
         """Refund all of a held payment through YooKassa (an admin's decision).
 
         Only a payment that would be held is refunded here: one credited as a plan is
@@ -190,16 +218,22 @@ class IngestHandlers:
         idempotence key is derived from the payment, so asking twice refunds once; the
         refund's own notification then reaches the ledger as every refund does.
         """
+        try:
+            return await self._refund_held(payment_id)
+        except _Refusal as refusal:
+            return refusal.outcome
+
+    async def _refund_held(self, payment_id: str) -> RefundCreated:
         if not _OBJECT_ID.match(payment_id):
-            raise Rejected(422, "malformed payment id")
+            raise _Refusal(Problem.INVALID, "malformed payment id")
         payment = await self._fetch(self.api.payment, payment_id)
         paid_at = _time(payment.get("captured_at") or payment.get("created_at"))
         try:
             decided = settle(payment, await self._order_of(payment), paid_at)
         except NotCreditable as refusal:
-            raise Rejected(409, f"not refundable here: {refusal}") from refusal
+            raise _Refusal(Problem.CONFLICT, f"not refundable here: {refusal}") from refusal
         if not isinstance(decided, PaymentHeld):
-            raise Rejected(409, "the payment was credited as its plan, not held")
+            raise _Refusal(Problem.CONFLICT, "the payment was credited as its plan, not held")
         try:
             refund = await self.api.create_refund(
                 payment_id=payment_id,
@@ -208,7 +242,9 @@ class IngestHandlers:
                 idempotency_key=str(uuid.uuid5(REFUND_NAMESPACE, payment_id)),
             )
         except YooKassaRefused as error:
-            raise Rejected(409, f"YooKassa refused the refund: {error}") from error
+            raise _Refusal(Problem.CONFLICT, f"YooKassa refused the refund: {error}") from error
         except YooKassaUnavailable as error:
-            raise Rejected(503, "payment provider API unavailable; retry later") from error
-        return {"refund_id": str(refund["id"]), "status": str(refund.get("status"))}
+            raise _Refusal(
+                Problem.UNAVAILABLE, "payment provider API unavailable; retry later"
+            ) from error
+        return RefundCreated(refund_id=str(refund["id"]), status=str(refund.get("status")))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import asdict
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -35,14 +36,29 @@ from keyland.http import (
 )
 from keyland.observability import metrics
 from keyland.observability.ops_server import Check, ops_routes
+from services.payments_ingest.domain.outcomes import Problem, Refused
 from services.payments_ingest.domain.trust import client_address, is_trusted
-from services.payments_ingest.handlers import IngestHandlers, Rejected
+from services.payments_ingest.handlers import IngestHandlers
 
 log = logging.getLogger(__name__)
+
+# A refusal's answer: YooKassa redelivers a notification answered 409 or 503, never one
+# answered 400; the internal callers get 422 for a request they should not repeat.
+STATUS = {
+    Problem.MALFORMED: 400,
+    Problem.INVALID: 422,
+    Problem.UNCONFIRMED: 400,
+    Problem.CONFLICT: 409,
+    Problem.UNAVAILABLE: 503,
+}
 
 
 def _answer(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"status": message, **extra}, status_code=status)
+
+
+def _refused(refusal: Refused) -> JSONResponse:
+    return _answer(STATUS[refusal.problem], refusal.message)
 
 
 class NewPayment(BaseModel):
@@ -91,11 +107,10 @@ def build_app(
             return _answer(413, "body too large")
         except NotJson as error:
             return _answer(400, str(error))
-        try:
-            outcome = await handlers.notification(body)
-        except Rejected as rejection:
-            return _answer(rejection.status, rejection.message)
-        return _answer(200, outcome)
+        outcome = await handlers.notification(body)
+        if isinstance(outcome, Refused):
+            return _refused(outcome)
+        return _answer(200, outcome.what)
 
     async def create_payment(request: Request) -> Response:
         try:
@@ -107,18 +122,16 @@ def build_app(
                 # No input: for a body that is not JSON it is bytes, which JSON cannot carry.
                 errors=error.errors(include_url=False, include_context=False, include_input=False),
             )
-        try:
-            created = await handlers.create_payment(order.telegram_id, order.plan, order.order_id)
-        except Rejected as rejection:
-            return _answer(rejection.status, rejection.message)
-        return JSONResponse(created, status_code=201)
+        created = await handlers.create_payment(order.telegram_id, order.plan, order.order_id)
+        if isinstance(created, Refused):
+            return _refused(created)
+        return JSONResponse(asdict(created), status_code=201)
 
     async def refund_held(request: Request) -> Response:
-        try:
-            refund = await handlers.refund_held(request.path_params["payment_id"])
-        except Rejected as rejection:
-            return _answer(rejection.status, rejection.message)
-        return JSONResponse(refund, status_code=201)
+        refund = await handlers.refund_held(request.path_params["payment_id"])
+        if isinstance(refund, Refused):
+            return _refused(refund)
+        return JSONResponse(asdict(refund), status_code=201)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from services.payments_ingest.domain.outcomes import Accepted, Refused
 from services.payments_ingest.domain.trust import networks
 from services.payments_ingest.entrypoints.http import build_app
 from services.payments_ingest.handlers import IngestHandlers
@@ -19,7 +20,7 @@ NOTIFICATION = {"type": "notification", "event": "payment.succeeded", "object": 
 class FailingHandlers(IngestHandlers):
     """Handlers with a bug: the notification use case raises what nobody expected."""
 
-    async def notification(self, body: Any) -> str:
+    async def notification(self, body: Any) -> Accepted | Refused:
         raise RuntimeError("a bug of ours")
 
 
