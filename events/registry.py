@@ -16,15 +16,33 @@ from events.base import Event
 
 
 @dataclass(frozen=True)
+class Consumer:
+    """A service's worker that reads a topic; ``only``: the events it acts on, when it
+    passes over the others (it still reads them)."""
+
+    service: str
+    only: tuple[type[Event], ...] = ()
+
+    def __str__(self) -> str:
+        if not self.only:
+            return self.service
+        return f"{self.service} ({', '.join(event.event_type for event in self.only)})"
+
+
+@dataclass(frozen=True)
 class TopicSpec:
     """One topic of the catalog (its base name; see :class:`TopicNames` for prefixes)."""
 
     name: str
     partitions: int
     producers: tuple[str, ...]
-    consumers: tuple[str, ...]
+    consumers: tuple[Consumer, ...]
+    """Every worker that reads the topic: each one's input topics are exactly the topics
+    naming it here (a test holds them to it)."""
     events: tuple[type[Event], ...]
     key: str = "telegram_id"
+    purpose: str = ""
+    """What a topic is for when no worker consumes it (yet)."""
 
     @property
     def dlq(self) -> str:
@@ -41,7 +59,11 @@ TOPICS: tuple[TopicSpec, ...] = (
         name=bot_actions.TOPIC,
         partitions=6,
         producers=("bot",),
-        consumers=("subscription", "provisioner", "notifier (UserStarted, UserSeen)"),
+        consumers=(
+            Consumer("subscription"),
+            Consumer("provisioner", only=(bot_actions.RegionChosen,)),
+            Consumer("notifier", only=(bot_actions.UserStarted, bot_actions.UserSeen)),
+        ),
         events=(
             bot_actions.UserStarted,
             bot_actions.TrialRequested,
@@ -53,7 +75,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         name=payments.TOPIC,
         partitions=6,
         producers=("payments_ingest",),
-        consumers=("subscription", "notifier"),
+        consumers=(Consumer("subscription"), Consumer("notifier")),
         events=(
             payments.PaymentSucceeded,
             payments.PaymentCanceled,
@@ -67,7 +89,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         name=admin_commands.TOPIC,
         partitions=6,
         producers=("bot", "cli"),
-        consumers=("subscription", "notifier"),
+        consumers=(Consumer("subscription"), Consumer("notifier")),
         events=(
             admin_commands.SubscriptionAdjusted,
             admin_commands.BroadcastRequested,
@@ -81,7 +103,16 @@ TOPICS: tuple[TopicSpec, ...] = (
         name=subscriptions.TOPIC,
         partitions=6,
         producers=("subscription",),
-        consumers=("provisioner", "notifier", "subscription (ReferralBonusEarned only)"),
+        consumers=(
+            Consumer("provisioner"),
+            Consumer("notifier"),
+            # Facts that change another user's figures or ledger, back to that user's
+            # partition: the referrer's bonus, and the lapse the expiry sweep announced.
+            Consumer(
+                "subscription",
+                only=(subscriptions.ReferralBonusEarned, subscriptions.SubscriptionExpired),
+            ),
+        ),
         events=(
             subscriptions.UserRegistered,
             subscriptions.CreditHeld,
@@ -99,9 +130,13 @@ TOPICS: tuple[TopicSpec, ...] = (
         name=keys.TOPIC,
         partitions=6,
         producers=("provisioner",),
-        consumers=("notifier",),
+        consumers=(),
         events=(keys.KeyActivated, keys.KeyDeactivated, keys.KeyDeleted, keys.NodeUnreachable),
         key="telegram_id (node for NodeUnreachable)",
+        purpose=(
+            "the record of what the provisioner did on the nodes (each user's link per"
+            " node, node outages), for operators reading the topic"
+        ),
     ),
 )
 

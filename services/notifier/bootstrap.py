@@ -27,6 +27,11 @@ from services.notifier.handlers import NotifierHandler
 from services.notifier.redelivery import Redelivery
 from services.notifier.scheduler import Scheduler
 
+# The topics the worker reads (each one names it among its consumers in events.registry):
+# facts that make notices, admins' broadcasts and test notices, and users talking to the
+# bot (a visit sends what was kept for them).
+INPUT_TOPICS = ("subscriptions", "payments", "admin.commands", "bot.actions")
+
 
 @dataclass(frozen=True)
 class Container:
@@ -75,7 +80,7 @@ def bootstrap() -> Container:
         broadcasts=broadcasts,
         handler=NotifierHandler(
             notices,
-            db["broadcasts"],
+            broadcasts,
             settings.reminders(),
             settings.regions(),
             alert_ids=settings.alert_ids,

@@ -14,18 +14,14 @@ record by record (see :mod:`keyland.kafka.batches`), changes nothing more.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
-
 from events import Envelope, Event
 from events.admin_commands import BroadcastRequested
 from events.bot_actions import UserSeen, UserStarted
-from keyland.mongo import Document
+from services.notifier.adapters.broadcasts import Broadcasts
 from services.notifier.adapters.notices import Notices
 from services.notifier.domain.alerts import alerts
 from services.notifier.domain.notices import Notice
@@ -37,7 +33,7 @@ class NotifierHandler:
     def __init__(
         self,
         notices: Notices,
-        broadcasts: AsyncCollection[Document],
+        broadcasts: Broadcasts,
         reminders: Sequence[timedelta],
         regions: Sequence[str],
         *,
@@ -91,14 +87,10 @@ class NotifierHandler:
             )
 
     async def _broadcast(self, request: BroadcastRequested, envelope: Envelope[Event]) -> None:
-        with contextlib.suppress(DuplicateKeyError):  # redelivered: already there
-            await self._broadcasts.insert_one(
-                {
-                    "_id": str(request.broadcast_id),
-                    "admin_id": request.admin_id,
-                    "text": request.text,
-                    "buttons": list(request.buttons),
-                    "status": "preparing",
-                    "requested_at": envelope.occurred_at,
-                }
-            )
+        await self._broadcasts.request(
+            str(request.broadcast_id),
+            request.admin_id,
+            request.text,
+            list(request.buttons),
+            envelope.occurred_at,
+        )

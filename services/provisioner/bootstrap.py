@@ -30,6 +30,11 @@ from services.provisioner.handlers import AccessHandler
 
 COLLECTION = "node_keys"
 
+# The topics the worker reads (each one names it among its consumers in events.registry).
+# Co-partitioned (six partitions each, keyed by Telegram id): one user's records from both
+# meet in the same agent, so the agent is the one writer of that user's document.
+INPUT_TOPICS = ("subscriptions", "bot.actions")
+
 
 @dataclass(frozen=True)
 class Container:

@@ -24,7 +24,8 @@ from services.subscription.config import SubscriptionSettings
 from services.subscription.expiry import ExpirySweeper
 from services.subscription.handlers import Schedules, SubscriptionHandler
 
-# The topics whose events change a user's subscription. ``subscriptions`` carries
+# The topics the worker reads (each one names it among its consumers in events.registry):
+# those whose events change a user's subscription. ``subscriptions`` carries
 # ReferralBonusEarned back to the referrer's own partition and SubscriptionExpired back
 # to the user's (for the figures); other facts there are ignored.
 INPUT_TOPICS = ("bot.actions", "payments", "admin.commands", "subscriptions")

@@ -132,7 +132,7 @@ async def notifier(
     bot = make_bot(BOT_TOKEN, emulator.url)
     sender = NoticeSender(TelegramSender(bot), users)
     redelivery = Redelivery(pending, claims, users, notices, sender, claim_lease=LEASE)
-    handler = NotifierHandler(notices, h["broadcasts"], [], [], redelivery=redelivery)
+    handler = NotifierHandler(notices, broadcasts, [], [], redelivery=redelivery)
     lookups = {d.collection.name: d.lookup_fields() for d in owned} | {"users": ("_id",)}
     commands.seen.clear()
     yield Notifier(handler, notices, lookups, h, sender, broadcasts)

@@ -48,7 +48,7 @@ from keyland.ops.state_hash import (
 )
 from keyland.settings import KafkaSettings, MongoSettings
 from keyland.stack.node import Node
-from services.provisioner.entrypoints.worker import INPUT_TOPICS as PROVISIONER_TOPICS
+from services.provisioner.bootstrap import INPUT_TOPICS as PROVISIONER_TOPICS
 from services.subscription.bootstrap import INPUT_TOPICS as SUBSCRIPTION_TOPICS
 from tests.processes import Program
 from tests.provisioning import node_tokens, running_nodes, write_countries

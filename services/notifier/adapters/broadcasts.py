@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from keyland.indexes import Owned
 from keyland.mongo import Document
@@ -35,6 +35,27 @@ class Broadcasts:
             Owned(self._broadcasts, (("status",),)),
             Owned(self._deliveries, (("broadcast_id", "status"),)),
         ]
+
+    async def request(
+        self,
+        broadcast_id: str,
+        admin_id: int,
+        text: str,
+        buttons: list[str],
+        requested_at: datetime,
+    ) -> None:
+        """Record an admin's broadcast, preparing (once: a redelivered request is there)."""
+        with contextlib.suppress(DuplicateKeyError):
+            await self._broadcasts.insert_one(
+                {
+                    "_id": broadcast_id,
+                    "admin_id": admin_id,
+                    "text": text,
+                    "buttons": buttons,
+                    "status": "preparing",
+                    "requested_at": requested_at,
+                }
+            )
 
     async def unfinished(self) -> list[Document]:
         """Broadcasts still preparing or sending. Asked every second by the broadcast

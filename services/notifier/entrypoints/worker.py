@@ -15,11 +15,9 @@ from keyland.kafka.faust_app import (
     run_worker,
     serve_operations,
 )
-from services.notifier.bootstrap import Container
+from services.notifier.bootstrap import INPUT_TOPICS, Container
 
 log = logging.getLogger(__name__)
-
-INPUT_TOPICS = ("subscriptions", "payments", "admin.commands", "bot.actions")
 
 
 def build_app(container: Container) -> faust.App:

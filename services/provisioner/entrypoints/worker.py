@@ -8,11 +8,7 @@ import logging
 import faust
 
 from keyland.kafka.faust_app import consume, make_app, run_worker, serve_operations
-from services.provisioner.bootstrap import Container
-
-# Co-partitioned (six partitions each, keyed by Telegram id): one user's records from both
-# meet in the same agent, so the agent is the one writer of that user's document.
-INPUT_TOPICS = ("subscriptions", "bot.actions")
+from services.provisioner.bootstrap import INPUT_TOPICS, Container
 
 
 def build_app(container: Container) -> faust.App:
