@@ -20,12 +20,12 @@ from services.notifier.adapters.notices import Notices
 from services.notifier.adapters.pending import PendingNotices
 from services.notifier.adapters.telegram import TelegramSender
 from services.notifier.adapters.users import Users
-from services.notifier.broadcaster import Broadcaster
 from services.notifier.config import NotifierSettings
-from services.notifier.delivery import NoticeSender
-from services.notifier.handlers import NotifierHandler
-from services.notifier.redelivery import Redelivery
-from services.notifier.scheduler import Scheduler
+from services.notifier.handlers.broadcaster import Broadcaster
+from services.notifier.handlers.delivery import NoticeSender
+from services.notifier.handlers.incoming import NotifierHandler
+from services.notifier.handlers.redelivery import Redelivery
+from services.notifier.handlers.scheduler import Scheduler
 
 # The topics the worker reads (each one names it among its consumers in events.registry):
 # facts that make notices, admins' broadcasts and test notices, and users talking to the

@@ -31,11 +31,11 @@ from services.notifier.adapters.notices import SENT, Notices
 from services.notifier.adapters.pending import PendingNotices
 from services.notifier.adapters.telegram import TelegramSender
 from services.notifier.adapters.users import Users
-from services.notifier.delivery import NoticeSender
 from services.notifier.domain.notices import Kind, Notice
-from services.notifier.handlers import NotifierHandler
-from services.notifier.redelivery import Redelivery
-from services.notifier.scheduler import Scheduler
+from services.notifier.handlers.delivery import NoticeSender
+from services.notifier.handlers.incoming import NotifierHandler
+from services.notifier.handlers.redelivery import Redelivery
+from services.notifier.handlers.scheduler import Scheduler
 from tests.notifier_harness import BOT, BOT_TOKEN, telegram
 from tests.telegram_chat import TelegramUser
 

@@ -1,1 +1,1 @@
-"""The notifier's storage (notices, claims, broadcasts) and its Telegram sender."""
+"""The notifier's storage (notices, claims, broadcasts), its Telegram sender and how notices read there."""

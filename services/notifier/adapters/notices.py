@@ -11,7 +11,7 @@ moment it can first be loaded: its due time, or the moment it was written when t
 later (planned already due, say after the consumer caught up). So a notice is never
 filed under a minute that ended before it was written, and the scheduler, which reads
 buckets by equality on these indexed keys from its cursor, keeps its cursor behind the
-current minute and never misses one (see :mod:`services.notifier.scheduler`).
+current minute and never misses one (see :mod:`services.notifier.handlers.scheduler`).
 """
 
 from __future__ import annotations

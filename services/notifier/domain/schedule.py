@@ -1,4 +1,4 @@
-"""How far the notice scheduler's durable cursor may move (see :mod:`..scheduler`)."""
+"""How far the notice scheduler's durable cursor may move (see :mod:`..handlers.scheduler`)."""
 
 from __future__ import annotations
 

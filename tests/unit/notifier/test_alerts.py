@@ -8,9 +8,9 @@ from decimal import Decimal
 from events import Envelope
 from events.payments import HoldReason, PaymentHeld
 from events.subscriptions import CreditHeld, UserRegistered
+from services.notifier.adapters.rendering import notice_text
 from services.notifier.domain.alerts import alerts
 from services.notifier.domain.notices import Kind
-from services.notifier.rendering import notice_text
 
 AT = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 HELD = PaymentHeld(

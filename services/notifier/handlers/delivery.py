@@ -13,10 +13,10 @@ import logging
 from datetime import datetime
 
 from keyland.observability import metrics
+from services.notifier.adapters.rendering import buttons, notice_text
 from services.notifier.adapters.telegram import Outcome, Result, TelegramSender
 from services.notifier.adapters.users import Recipient, Users
 from services.notifier.domain.notices import Notice, still_relevant
-from services.notifier.rendering import buttons, notice_text
 
 log = logging.getLogger(__name__)
 

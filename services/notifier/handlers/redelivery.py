@@ -3,7 +3,7 @@
 The bot publishes ``UserStarted`` on /start and ``UserSeen`` when a user writes or
 presses a button (at most once a minute per user); on either, the notifier's consumer
 (one per user's partition) unblocks the user if a block was recorded before then, and
-sends each notice ``pending_notices`` keeps for them (see :mod:`.adapters.pending`).
+sends each notice ``pending_notices`` keeps for them (see :mod:`..adapters.pending`).
 
 Each attempt is claimed before its send, as a unique-key insert on
 ``redelivery:<notice id>:<attempt>``, so a redelivered event or a second visit sends
@@ -27,7 +27,7 @@ from services.notifier.adapters.notices import FAILED, PLANNED, SENT, SKIPPED, U
 from services.notifier.adapters.pending import Pending, PendingNotices
 from services.notifier.adapters.telegram import Outcome
 from services.notifier.adapters.users import Users
-from services.notifier.delivery import NoticeSender, reason_to_skip
+from services.notifier.handlers.delivery import NoticeSender, reason_to_skip
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from services.notifier.adapters.notices import Notices
 from services.notifier.domain.alerts import alerts
 from services.notifier.domain.notices import Notice
 from services.notifier.domain.planning import plan
-from services.notifier.redelivery import Redelivery
+from services.notifier.handlers.redelivery import Redelivery
 
 
 class NotifierHandler:

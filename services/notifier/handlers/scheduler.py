@@ -6,7 +6,7 @@ the consumer as it plans new ones; the send loop works from memory, so lateness 
 grow with the number of notices planned for later.
 
 The load reads the minute and hour buckets notices are filed under
-(:mod:`.adapters.notices`), each an equality lookup on an indexed key (a range over
+(:mod:`..adapters.notices`), each an equality lookup on an indexed key (a range over
 ``due`` would read the whole collection on FerretDB), from a durable cursor up to the
 minute ``lookahead`` ahead. The cursor is the start of the first minute that may still
 hold a notice without an outcome: it stays at the earliest notice held in memory or
@@ -20,7 +20,7 @@ costs one outcome lookup per instance.
 A user who blocked the bot is skipped without a send. A notice the user must not miss
 (:data:`~services.notifier.domain.notices.KEPT_FOR_NEXT_VISIT`) that failed for a reason
 that may pass is recorded *waiting* and kept in ``pending_notices`` for the user's next
-visit to the bot (:mod:`services.notifier.redelivery`).
+visit to the bot (:mod:`services.notifier.handlers.redelivery`).
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ from services.notifier.adapters.notices import (
 from services.notifier.adapters.pending import PendingNotices
 from services.notifier.adapters.telegram import Outcome
 from services.notifier.adapters.users import Users
-from services.notifier.delivery import NoticeSender, reason_to_skip
 from services.notifier.domain.notices import KEPT_FOR_NEXT_VISIT, Notice
 from services.notifier.domain.schedule import next_cursor
+from services.notifier.handlers.delivery import NoticeSender, reason_to_skip
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from keyland.observability import metrics
 from keyland.texts import text
 from services.notifier.adapters.broadcasts import PENDING, Broadcasts
 from services.notifier.adapters.claims import Claims
+from services.notifier.adapters.rendering import broadcast_buttons
 from services.notifier.adapters.telegram import Outcome, TelegramSender
 from services.notifier.adapters.users import Users
-from services.notifier.rendering import broadcast_buttons
 
 log = logging.getLogger(__name__)
 

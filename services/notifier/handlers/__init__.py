@@ -1,0 +1,1 @@
+"""The notifier's use cases: planning from events, sending due notices, broadcasts."""
