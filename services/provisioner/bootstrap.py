@@ -13,7 +13,6 @@ from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import ConfigError, KafkaSettings, MongoSettings, load
-from services.provisioner.access_book import AccessBook
 from services.provisioner.adapters.countries_file import CountriesFile
 from services.provisioner.adapters.node_client import NodeClients
 from services.provisioner.adapters.repository import NodeRecords, UserAccesses
@@ -22,11 +21,12 @@ from services.provisioner.config import (
     ProvisionerSettings,
     SubscriptionPageSettings,
 )
-from services.provisioner.converge import NodeConverger
+from services.provisioner.domain.access_book import AccessBook
 from services.provisioner.domain.countries import Countries, CountriesError
 from services.provisioner.entrypoints.fleet import Fleet
 from services.provisioner.entrypoints.node_loop import Backoff, NodeLoop
-from services.provisioner.handlers import AccessHandler
+from services.provisioner.handlers.converge import NodeConverger
+from services.provisioner.handlers.incoming import AccessHandler
 
 COLLECTION = "node_keys"
 

@@ -1,2 +1,2 @@
 """Pure provisioning rules: a user's desired access, the countries, what to change on a node,
-the subscription page. No I/O here."""
+the subscription page, the in-memory access book. No I/O here."""

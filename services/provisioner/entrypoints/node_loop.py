@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from keyland.observability import metrics
 from services.provisioner.adapters.node_client import NodeUnavailable
-from services.provisioner.converge import NodeConverger
+from services.provisioner.handlers.converge import NodeConverger
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
-from services.provisioner.access_book import AccessBook
 from services.provisioner.domain.access import UntilSet, UserAccess
+from services.provisioner.domain.access_book import AccessBook
 from tests.unit.provisioner.builders import KEY, USER, at, fold
 
 
