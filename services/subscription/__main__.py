@@ -51,7 +51,7 @@ def cleanup(
 ) -> None:
     """Request purges of users inactive past the configured age (or list them)."""
     from services.subscription.bootstrap import bootstrap  # noqa: PLC0415
-    from services.subscription.cleanup import request_purges  # noqa: PLC0415
+    from services.subscription.handlers.cleanup import request_purges  # noqa: PLC0415
 
     container = bootstrap()
     now, age = datetime.now(UTC), timedelta(days=container.settings.cleanup_after_days)

@@ -15,14 +15,16 @@ from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import KafkaSettings, MongoSettings, load
 from keyland.time_buckets import INACTIVITY
+from services.subscription.adapters.expiry_marks import ExpiryMarks
 from services.subscription.adapters.figure_shards import FigureShards
 from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.schedule import Schedule
+from services.subscription.adapters.user_reads import UserReads
 from services.subscription.adapters.users import Users
-from services.subscription.cleanup import InactiveUsers
 from services.subscription.config import SubscriptionSettings
-from services.subscription.expiry import ExpirySweeper
-from services.subscription.handlers import Schedules, SubscriptionHandler
+from services.subscription.handlers.cleanup import InactiveUsers
+from services.subscription.handlers.expiry import ExpirySweeper
+from services.subscription.handlers.incoming import Schedules, SubscriptionHandler
 
 # The topics the worker reads (each one names it among its consumers in events.registry):
 # those whose events change a user's subscription. ``subscriptions`` carries
@@ -56,13 +58,14 @@ def bootstrap() -> Container:
     # The cleanup may run in another process (the CLI), on another clock.
     inactivity = Schedule(db["inactive_due"], INACTIVITY, margin=timedelta(minutes=5))
     shards = FigureShards(db["figures"])
+    reads, marks = UserReads(db["users"]), ExpiryMarks(db["expiry_marks"])
     cleanup_after = timedelta(days=settings.cleanup_after_days)
     caught_up = CatchUp(
         kafka.bootstrap, settings.app_id, [publisher.topics(t) for t in INPUT_TOPICS]
     )
     sweeper = ExpirySweeper(
-        db["users"],
-        db["expiry_marks"],
+        reads,
+        marks,
         schedule,
         publisher,
         lookback=timedelta(days=settings.expiry_lookback_days),
@@ -85,14 +88,14 @@ def bootstrap() -> Container:
             settings.rules(),
         ),
         sweeper=sweeper,
-        cleanup=InactiveUsers(db["users"], inactivity, cleanup_after),
+        cleanup=InactiveUsers(reads, inactivity, cleanup_after),
         dead_letters=DeadLetters(publisher, settings.app_id),
         prepare_database=prepared(
             [
                 *users.owned(),
                 *payments.owned(),
                 *schedule.owned(),
-                *sweeper.owned(),
+                *marks.owned(),
                 *inactivity.owned(),
                 *shards.owned(),
             ],

@@ -21,7 +21,7 @@ from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.settings import MongoSettings
 from services.subscription.adapters.figure_shards import FigureShards
-from services.subscription.stats import business_stats
+from services.subscription.handlers.stats import business_stats
 from tests.integration.test_expiry_sweep import Filters
 from tests.integration.test_subscription_jobs import paid_for_days, started
 from tests.processes import Program

@@ -20,8 +20,10 @@ from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.ops.kafka_admin import extents, plain_consumer
 from keyland.settings import KafkaSettings, MongoSettings
+from services.subscription.adapters.expiry_marks import ExpiryMarks
 from services.subscription.adapters.schedule import Schedule
-from services.subscription.expiry import ExpirySweeper
+from services.subscription.adapters.user_reads import UserReads
+from services.subscription.handlers.expiry import ExpirySweeper
 from tests.user_docs import stored_user
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -71,8 +73,8 @@ async def sweeper_parts(
 
     schedule = Schedule(handle["expiry_due"], clock=lambda: NOW)
     sweeper = ExpirySweeper(
-        handle["users"],
-        handle["expiry_marks"],
+        UserReads(handle["users"]),
+        ExpiryMarks(handle["expiry_marks"]),
         schedule,
         publisher,
         lookback=timedelta(days=30),

@@ -15,8 +15,9 @@ from keyland.mongo import Document
 from keyland.settings import MongoSettings
 from keyland.time_buckets import INACTIVITY
 from services.subscription.adapters.schedule import Schedule
-from services.subscription.cleanup import InactiveUsers
+from services.subscription.adapters.user_reads import UserReads
 from services.subscription.domain.figures import inactive_from
+from services.subscription.handlers.cleanup import InactiveUsers
 from tests.integration.test_expiry_sweep import Filters, equality_only
 from tests.user_docs import stored_user
 
@@ -41,7 +42,7 @@ async def cleanup(
     handle = client[mongo_settings.database]
     schedule = Schedule(handle["inactive_due"], INACTIVITY, clock=lambda: NOW)
     await ensure_indexes(schedule.owned(), mongo_settings.postgres_url)
-    yield InactiveUsers(handle["users"], schedule, AGE), schedule
+    yield InactiveUsers(UserReads(handle["users"]), schedule, AGE), schedule
     await client.close()
 
 

@@ -16,8 +16,10 @@ from keyland.indexes import ensure_indexes
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.settings import MongoSettings
+from services.subscription.adapters.expiry_marks import ExpiryMarks
 from services.subscription.adapters.schedule import Schedule
-from services.subscription.expiry import ExpirySweeper
+from services.subscription.adapters.user_reads import UserReads
+from services.subscription.handlers.expiry import ExpirySweeper
 from tests.user_docs import stored_user
 
 NOW = datetime(2026, 12, 2, 14, 30, 20, tzinfo=UTC)
@@ -63,8 +65,8 @@ async def sweeper(
     await ensure_indexes(schedule.owned(), mongo_settings.postgres_url)
     yield (
         ExpirySweeper(
-            handle["users"],
-            handle["expiry_marks"],
+            UserReads(handle["users"]),
+            ExpiryMarks(handle["expiry_marks"]),
             schedule,
             publisher,
             lookback=timedelta(days=30),

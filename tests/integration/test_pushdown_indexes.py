@@ -5,7 +5,6 @@ through FerretDB's ``explain`` (FerretDB runs ``EXPLAIN`` on the SQL it would se
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -15,7 +14,6 @@ from pymongo.database import Database
 
 from events.registry import TopicNames
 from keyland.indexes import Owned, ensure_indexes
-from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import MongoSettings
 from services.bot.adapters.fsm_storage import FsmStorage
@@ -24,15 +22,14 @@ from services.notifier.adapters.claims import Claims
 from services.notifier.adapters.notices import Notices
 from services.notifier.adapters.users import Users as Recipients
 from services.provisioner.adapters.repository import UserAccesses
+from services.subscription.adapters.expiry_marks import ExpiryMarks
 from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.schedule import Schedule
 from services.subscription.adapters.users import Users
-from services.subscription.expiry import ExpirySweeper
 from tests.processes import Program
 from tests.waiting import eventually
 
 DOCUMENTS = 2000
-DAY = timedelta(days=1)
 SCANS = {"Index Scan", "Index Only Scan", "Bitmap Index Scan"}
 
 
@@ -50,9 +47,7 @@ async def handle(mongo_settings: MongoSettings) -> AsyncIterator[AsyncDatabase[D
     await handle.client.close()
 
 
-def every_owned(
-    handle: AsyncDatabase[Document], publisher: EventPublisher, prefix: str
-) -> list[Owned]:
+def every_owned(handle: AsyncDatabase[Document], prefix: str) -> list[Owned]:
     """What each service's composition root declares, on collections named for this test."""
     db = handle
     fsm = FsmStorage(handle.client, db_name=handle.name, collection_name=f"{prefix}fsm")
@@ -60,13 +55,7 @@ def every_owned(
         *Users(db[f"{prefix}users"]).owned(),
         *Payments(db[f"{prefix}payments"]).owned(),
         *Schedule(db[f"{prefix}due"]).owned(),
-        *ExpirySweeper(
-            db[f"{prefix}users"],
-            db[f"{prefix}marks"],
-            Schedule(db[f"{prefix}due"]),
-            publisher,
-            lookback=DAY,
-        ).owned(),
+        *ExpiryMarks(db[f"{prefix}marks"]).owned(),
         *Notices(db[f"{prefix}notices"], db[f"{prefix}outcomes"], db[f"{prefix}schedule"]).owned(),
         *Claims(db[f"{prefix}claims"], "tests").owned(),
         *Recipients(db[f"{prefix}users"], db[f"{prefix}recipients"]).owned(),
@@ -106,9 +95,8 @@ async def test_each_lookup_is_served_by_an_index_not_a_whole_table_read(
     postgres_url: str,
     handle: AsyncDatabase[Document],
     db: Database[Document],
-    publisher: EventPublisher,
 ) -> None:
-    owned = every_owned(handle, publisher, "lookup_")
+    owned = every_owned(handle, "lookup_")
     lookups = {(d.collection.name, field) for d in owned for field in d.lookup_fields()}
     await ensure_indexes(owned, postgres_url)
     fill(db, owned)
@@ -124,11 +112,10 @@ async def test_without_the_pushdown_indexes_the_same_lookups_read_the_whole_tabl
     postgres_url: str,
     handle: AsyncDatabase[Document],
     db: Database[Document],
-    publisher: EventPublisher,
 ) -> None:
     """Why they exist: FerretDB's own indexes (made here, without the PostgreSQL URL) are
     btrees that cannot answer its ``@>`` filter."""
-    owned = every_owned(handle, publisher, "bare_")
+    owned = every_owned(handle, "bare_")
     await ensure_indexes(owned, postgres_url="")
     fill(db, owned)
 

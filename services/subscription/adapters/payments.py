@@ -53,6 +53,10 @@ class Payments:
             upsert=True,
         )
 
+    async def held(self, limit: int) -> list[Document]:
+        """Up to ``limit`` held payments, by the indexed ``status`` (refunded ones too)."""
+        return await self._collection.find({"status": "held"}).limit(limit).to_list(None)
+
     async def refund_held(self, refund: HeldPaymentRefunded) -> None:
         """Record the refund of a held payment that names no user (once per refund id)."""
         await self._collection.update_one(

@@ -23,11 +23,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from keyland.http import BearerTokenMiddleware, BodyLimitMiddleware
-from keyland.mongo import Document, user_document_id
+from keyland.mongo import Document
 from keyland.observability import checks, metrics
 from keyland.observability.ops_server import ops_routes
 from services.subscription.adapters.figure_shards import FigureShards
-from services.subscription.stats import business_stats, set_business_gauges
+from services.subscription.adapters.payments import Payments
+from services.subscription.adapters.user_reads import UserReads
+from services.subscription.handlers.stats import business_stats, set_business_gauges
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ async def refresh_business_gauges(shards: FigureShards, every_s: float) -> None:
 
 
 def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60.0) -> Starlette:
-    users = db["users"]
+    users, payments = UserReads(db["users"]), Payments(db["payments"])
     shards = FigureShards(db["figures"])
     metrics.register_business_gauges()
 
@@ -88,7 +90,7 @@ def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60
         raw = request.path_params["telegram_id"]
         if not raw.isdigit():
             return _error(422, "telegram_id must be a positive integer")
-        document = await users.find_one({"_id": user_document_id(int(raw))})
+        document = await users.user(int(raw))
         if document is None:
             return _error(404, f"no user {raw}")
         return JSONResponse(_public(document))
@@ -97,7 +99,7 @@ def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60
         username = request.query_params.get("username", "").lstrip("@").lower()
         if not username:
             return _error(422, "give ?username=")
-        found = [_public(d) async for d in users.find({"username_lower": username}).limit(50)]
+        found = [_public(d) for d in await users.by_username(username, limit=50)]
         return JSONResponse({"users": found})
 
     async def list_ids(request: Request) -> Response:
@@ -110,9 +112,7 @@ def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60
             limit = min(int(request.query_params.get("limit", str(MAX_PAGE))), MAX_PAGE)
         except ValueError:
             return _error(422, "after and limit must be integers")
-        query = {"_id": {"$gt": user_document_id(after)}, "registered": True}
-        cursor = users.find(query, {"telegram_id": 1}).sort("_id", 1).limit(limit)
-        ids = [d["telegram_id"] async for d in cursor]
+        ids = await users.registered_ids(after, limit)
         return JSONResponse(
             {"telegram_ids": ids, "next_after": ids[-1] if len(ids) == limit else None}
         )
@@ -121,21 +121,17 @@ def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60
         raw = request.path_params["telegram_id"]
         if not raw.isdigit():
             return _error(422, "telegram_id must be a positive integer")
-        referrer = await users.find_one(
-            {"_id": user_document_id(int(raw))}, {"referral_days_earned": 1}
-        )
-        if referrer is None:
+        bonus_days = await users.referral_days_earned(int(raw))
+        if bonus_days is None:
             return _error(404, f"no user {raw}")
-        invited = await users.count_documents({"referrer_id": int(raw)})
-        return JSONResponse(
-            {"invited": invited, "bonus_days": referrer.get("referral_days_earned", 0)}
-        )
+        invited = await users.invited_by(int(raw))
+        return JSONResponse({"invited": invited, "bonus_days": bonus_days})
 
     async def held_payments(_: Request) -> Response:
         """Paid payments waiting for an admin (grant or refund), oldest first; fully
         refunded ones are done and left out. An admin's page, not a hot path."""
         found = []
-        async for document in db["payments"].find({"status": "held"}).limit(MAX_PAGE):
+        for document in await payments.held(MAX_PAGE):
             held = public_held(document)
             if Decimal(held["refunded"]) < Decimal(held["amount"]):
                 found.append(held)

@@ -17,7 +17,7 @@ from keyland.kafka.faust_app import (
     serve_operations,
 )
 from services.subscription.bootstrap import INPUT_TOPICS, Container
-from services.subscription.cleanup import request_purges
+from services.subscription.handlers.cleanup import request_purges
 
 log = logging.getLogger(__name__)
 

@@ -22,18 +22,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from pymongo.asynchronous.collection import AsyncCollection
-
 from events import Envelope, external_event_id
 from events.admin_commands import UserPurgeRequested
 from keyland.kafka.producer import EventPublisher
-from keyland.mongo import Document, user_document_id
+from keyland.mongo import Document
 from keyland.time_buckets import DAYS, INACTIVITY, buckets_to_sweep
 from services.subscription.adapters.schedule import Schedule
+from services.subscription.adapters.user_reads import UserReads
 from services.subscription.domain.figures import inactive_from, is_inactive
 
 ORIGIN = datetime(2015, 1, 1, tzinfo=UTC)
-_FIELDS = {"telegram_id": 1, "username": 1, "registered_at": 1, "last_purchase_at": 1, "until": 1}
 
 
 @dataclass(frozen=True)
@@ -55,9 +53,7 @@ class Found:
 
 
 class InactiveUsers:
-    def __init__(
-        self, users: AsyncCollection[Document], schedule: Schedule, age: timedelta
-    ) -> None:
+    def __init__(self, users: UserReads, schedule: Schedule, age: timedelta) -> None:
         self._users = users
         self._schedule = schedule
         self._age = age
@@ -71,9 +67,7 @@ class InactiveUsers:
                 if entry["at"] > now:
                     continue  # later today: read again by the next run
                 found.swept.append(entry["_id"])
-                user = await self._users.find_one(
-                    {"_id": user_document_id(entry["telegram_id"])}, _FIELDS
-                )
+                user = await self._users.activity(entry["telegram_id"])
                 if user is None or user["telegram_id"] in seen:
                     continue
                 self._judge(user, now, found)
@@ -109,7 +103,7 @@ class InactiveUsers:
         if await self._schedule.backfilled(self._generation):
             return 0
         filed = 0
-        async for user in self._users.find({"registered": True}, _FIELDS):
+        async for user in self._users.registered_activity():
             moment = inactive_from(
                 user.get("registered_at"),
                 user.get("last_purchase_at"),

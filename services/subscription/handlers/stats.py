@@ -2,7 +2,7 @@
 
 They cost no read of ``users`` or ``payments``: the subscription handler, the one writer
 of every user, keeps their totals as it goes, one document per Kafka partition (see
-:mod:`.domain.figures` and :mod:`.adapters.figure_shards`), and reading them is one
+:mod:`..domain.figures` and :mod:`..adapters.figure_shards`), and reading them is one
 lookup by ``_id`` per partition. Why counts kept by the writer rather than a projection
 the read API rebuilds from Kafka on start: the rules that make a figure (which payment
 is credited, what a refund takes back, who counts as registered) live in the fold, and

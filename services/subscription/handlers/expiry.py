@@ -1,7 +1,7 @@
 """Expiry: one ``SubscriptionExpired`` per (user, until) once access lapses.
 
 The sweeper reads the lapses filed in ``expiry_due`` (see
-:mod:`.adapters.schedule`) bucket by bucket from its cursor, never a range over
+:mod:`..adapters.schedule`) bucket by bucket from its cursor, never a range over
 ``users``; it checks each against the user's current document (the agent is its one
 writer) and remembers what it announced in ``expiry_marks`` with unique-key inserts. The
 event id is derived from (user, until) and its time is ``until`` itself, so a repeated
@@ -14,21 +14,17 @@ announced lapsed. A first sweep (no cursor) looks back ``lookback``.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
-
 from events import Envelope, external_event_id
 from events.subscriptions import SubscriptionExpired
-from keyland.indexes import Owned
 from keyland.kafka.producer import EventPublisher
-from keyland.mongo import Document, user_document_id
 from keyland.time_buckets import buckets_to_sweep, floor_minute
+from services.subscription.adapters.expiry_marks import ExpiryMarks
 from services.subscription.adapters.schedule import Schedule
+from services.subscription.adapters.user_reads import UserReads
 
 PRODUCER = "subscription"
 
@@ -36,8 +32,8 @@ PRODUCER = "subscription"
 class ExpirySweeper:
     def __init__(
         self,
-        users: AsyncCollection[Document],
-        marks: AsyncCollection[Document],
+        users: UserReads,
+        marks: ExpiryMarks,
         schedule: Schedule,
         publisher: EventPublisher,
         *,
@@ -50,10 +46,6 @@ class ExpirySweeper:
         self._publisher = publisher
         self._lookback = lookback
         self._caught_up = caught_up
-
-    def owned(self) -> list[Owned]:
-        """``expiry_marks`` only: ``users`` belongs to the agent's adapter."""
-        return [Owned(self._marks)]
 
     async def sweep(self, now: datetime) -> int:
         """Announce every filed lapse up to ``now`` not announced yet; return how many."""
@@ -80,10 +72,8 @@ class ExpirySweeper:
         at start: the one read of ``users`` by range, never repeated)."""
         if await self._schedule.backfilled():
             return 0
-        since = now - self._lookback
         filed = 0
-        query = {"registered": True, "until": {"$gt": since}}
-        async for user in self._users.find(query, {"telegram_id": 1, "until": 1}):
+        async for user in self._users.registered_until_after(now - self._lookback):
             await self._schedule.file(user["telegram_id"], user["until"])
             filed += 1
         await self._schedule.mark_backfilled(now)
@@ -91,11 +81,9 @@ class ExpirySweeper:
 
     async def _announce(self, telegram_id: int, until: datetime, now: datetime) -> int:
         mark = f"{telegram_id}:{until.isoformat()}"
-        if await self._marks.find_one({"_id": mark}) is not None:
+        if await self._marks.announced(mark):
             return 0
-        current = await self._users.find_one(
-            {"_id": user_document_id(telegram_id)}, {"until": 1, "registered": 1, "key_id": 1}
-        )
+        current = await self._users.lapse(telegram_id)
         if current is None or not current.get("registered") or current.get("until") != until:
             return 0  # renewed, shortened again or purged since it was filed
         expired = SubscriptionExpired(
@@ -109,6 +97,5 @@ class ExpirySweeper:
                 event_id=external_event_id("expiry", mark, expired.event_type),
             )
         )
-        with contextlib.suppress(DuplicateKeyError):
-            await self._marks.insert_one({"_id": mark, "announced_at": now})
+        await self._marks.remember(mark, now)
         return 1

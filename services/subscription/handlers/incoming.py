@@ -6,11 +6,11 @@ in order. Steps for each user, all idempotent by event id:
    acknowledged, left it there);
 2. skip each event already in the user's ledger (redelivery, restart, replay);
 3. fold the ledger with each new entry in turn, keeping it bounded (see
-   :mod:`.domain.compaction`: an entry it dropped can only come back as a no-op), and
-   count the user's revision (see :mod:`.domain.revision`), stamped on the facts;
+   :mod:`..domain.compaction`: an entry it dropped can only come back as a no-op), and
+   count the user's revision (see :mod:`..domain.revision`), stamped on the facts;
 4. move the figures' shards by the users whose share changed (one read per shard and
    batch, and one write when it moved, before any user's document: a user's share may
-   have reached the shard before a crash, see :mod:`.domain.figures`);
+   have reached the shard before a crash, see :mod:`..domain.figures`);
 5. save state + ledger + share + all the implied facts (the outbox) in one
    single-document write, publish the facts in order and clear the outbox.
 Facts get ids derived from their cause, so a re-published fact is recognisable downstream.
@@ -43,6 +43,7 @@ from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.schedule import Schedule
 from services.subscription.adapters.users import Users
 from services.subscription.domain.compaction import compact
+from services.subscription.domain.entries import to_entry
 from services.subscription.domain.facts import facts_for
 from services.subscription.domain.figures import (
     Figures,
@@ -56,7 +57,6 @@ from services.subscription.domain.ledger import Entry
 from services.subscription.domain.revision import next_revision
 from services.subscription.domain.rules import Rules
 from services.subscription.domain.state import Subscription
-from services.subscription.entries import to_entry
 
 log = logging.getLogger(__name__)
 
