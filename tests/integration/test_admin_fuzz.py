@@ -41,7 +41,6 @@ from keyland.ops import dlq
 from keyland.settings import KafkaSettings, MongoSettings
 from keyland.telegram.callbacks import MENU_ACTIONS
 from keyland.texts import text
-from services.bot.callbacks import BroadcastDecision
 from services.bot.config import BotSettings
 from services.bot.domain.admin_input import (
     Invalid,
@@ -55,6 +54,7 @@ from services.bot.domain.admin_input import (
     parse_target_with_adjustment,
     parse_target_with_delay,
 )
+from services.bot.keyboards.callbacks import BroadcastDecision
 from tests.bot_harness import PollingBot
 from tests.kafka_tail import read_topic
 from tests.processes import Program

@@ -44,10 +44,10 @@ from keyland.telegram.callbacks import MenuAction, RegionChoice
 from keyland.telegram.client import make_bot
 from keyland.texts import text
 from services.bot.adapters.fsm_storage import FsmStorage
-from services.bot.callbacks import AdminMenu, AdminTool, BroadcastDecision
 from services.bot.config import BotSettings
 from services.bot.domain.display import date
-from services.bot.images import qr_png
+from services.bot.domain.images import qr_png
+from services.bot.keyboards.callbacks import AdminMenu, AdminTool, BroadcastDecision
 from services.bot.keyboards.menu import MAIN_MENU
 from tests.bot_harness import PollingBot, links_app
 from tests.kafka_tail import read_topic

@@ -24,8 +24,8 @@ from events.registry import TopicNames
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, MongoSettings
 from keyland.texts import text
-from services.bot.callbacks import AdminMenu, AdminTool, HeldDecision
 from services.bot.config import BotSettings
+from services.bot.keyboards.callbacks import AdminMenu, AdminTool, HeldDecision
 from tests.bot_harness import PollingBot
 from tests.kafka_tail import read_topic
 from tests.notifier_harness import BOT, BOT_TOKEN, notifier, telegram

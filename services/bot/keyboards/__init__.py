@@ -1,1 +1,1 @@
-"""Inline keyboards, labelled in the viewer's language."""
+"""Inline keyboards, labelled in the viewer's language, and the callback data behind them."""

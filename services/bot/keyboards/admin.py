@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from services.bot.callbacks import AdminMenu, AdminTool, BroadcastDecision
+from services.bot.keyboards.callbacks import AdminMenu, AdminTool, BroadcastDecision
 from services.bot.middlewares.viewer import Viewer
 
 

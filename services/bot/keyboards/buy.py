@@ -9,7 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from keyland.plans import PlanSpec
 from keyland.telegram.callbacks import MenuAction
-from services.bot.callbacks import BuyPlan
+from services.bot.keyboards.callbacks import BuyPlan
 from services.bot.middlewares.viewer import Viewer
 
 

@@ -10,9 +10,9 @@ from aiogram.types import CallbackQuery
 
 from keyland.telegram.callbacks import MenuAction
 from services.bot.adapters.payments import Payments, PlanRefused
-from services.bot.callbacks import BuyPlan
 from services.bot.config import BotSettings
 from services.bot.keyboards import buy as keyboards
+from services.bot.keyboards.callbacks import BuyPlan
 from services.bot.keyboards.menu import back_to_menu
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.common import Trigger, respond

@@ -10,7 +10,7 @@ from aiogram.utils.formatting import Bold, Code, Text, as_line
 
 from keyland.telegram.callbacks import MenuAction
 from services.bot.adapters.links import Links, UserLinks
-from services.bot.images import qr_png
+from services.bot.domain.images import qr_png
 from services.bot.keyboards.menu import back_to_menu
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.common import Trigger, chat_of, respond

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from services.bot.filters import IsAdmin
 from services.bot.routers.admin import (
     add_time,
     broadcast,
@@ -14,6 +13,7 @@ from services.bot.routers.admin import (
     refusal,
     test_notification,
 )
+from services.bot.routers.admin.filters import IsAdmin
 
 
 def admin_router() -> Router:

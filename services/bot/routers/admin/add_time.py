@@ -19,8 +19,8 @@ from services.bot.domain.admin_input import (
     parse_target_with_adjustment,
 )
 from services.bot.middlewares.viewer import Viewer
+from services.bot.routers.admin.states import AddTime
 from services.bot.routers.admin.user_then_value import UserThenValue
-from services.bot.states import AddTime
 
 
 def _user_and_amounts(text: str, settings: BotSettings) -> tuple[Target, Adjustment | None]:

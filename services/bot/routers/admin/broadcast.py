@@ -17,12 +17,12 @@ from events.admin_commands import BroadcastRequested
 from keyland.telegram.callbacks import MENU_ACTIONS
 from services.bot.adapters.events import BotEvents
 from services.bot.adapters.read_api import ReadApi
-from services.bot.callbacks import BroadcastDecision
 from services.bot.domain.admin_input import Invalid, broadcast_text, parse_buttons
 from services.bot.keyboards.admin import admin_menu, broadcast_confirmation
+from services.bot.keyboards.callbacks import BroadcastDecision
 from services.bot.middlewares.viewer import Viewer
+from services.bot.routers.admin.states import Broadcast
 from services.bot.routers.common import Trigger, respond
-from services.bot.states import Broadcast
 
 BUTTON_NAMES = " ".join(MENU_ACTIONS)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.bot.adapters.read_api import Account, ReadApi
-from services.bot.callbacks import AdminTool
 from services.bot.domain.admin_input import ByTelegramId, Invalid, Target
 from services.bot.domain.display import date, days_left
+from services.bot.keyboards.callbacks import AdminTool
 from services.bot.middlewares.viewer import Viewer
 
 COMMANDS = ("admin", *AdminTool)

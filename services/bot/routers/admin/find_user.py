@@ -11,8 +11,8 @@ from services.bot.domain.admin_input import ByTelegramId, Invalid, parse_target
 from services.bot.keyboards.admin import admin_menu
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.admin.common import card
+from services.bot.routers.admin.states import FindUser
 from services.bot.routers.common import Trigger, respond
-from services.bot.states import FindUser
 
 SHOWN = 5
 

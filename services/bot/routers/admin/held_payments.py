@@ -15,8 +15,8 @@ from events.admin_commands import HeldPaymentGranted
 from services.bot.adapters.events import BotEvents
 from services.bot.adapters.payments import Payments
 from services.bot.adapters.read_api import HeldPayment, ReadApi
-from services.bot.callbacks import HeldDecision
 from services.bot.config import BotSettings
+from services.bot.keyboards.callbacks import HeldDecision
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.common import Trigger, chat_of, respond
 

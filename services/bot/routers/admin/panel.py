@@ -12,9 +12,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from services.bot.adapters.read_api import ReadApi
-from services.bot.callbacks import AdminMenu, AdminTool
 from services.bot.domain.admin_input import is_exit
 from services.bot.keyboards.admin import admin_menu
+from services.bot.keyboards.callbacks import AdminMenu, AdminTool
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.admin import (
     add_time,
@@ -24,8 +24,8 @@ from services.bot.routers.admin import (
     stats,
     test_notification,
 )
+from services.bot.routers.admin.states import ADMIN_FLOWS
 from services.bot.routers.common import Trigger, respond
-from services.bot.states import ADMIN_FLOWS
 
 Begin = Callable[[Trigger, Bot, Viewer, FSMContext, ReadApi], Awaitable[None]]
 TOOLS: dict[AdminTool, Begin] = {

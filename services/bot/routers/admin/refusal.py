@@ -6,7 +6,7 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
-from services.bot.callbacks import AdminMenu, BroadcastDecision
+from services.bot.keyboards.callbacks import AdminMenu, BroadcastDecision
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.admin.common import COMMANDS
 

@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery
 
 from services.bot.adapters.read_api import ReadApi, Stats
-from services.bot.images import bar_chart_png
+from services.bot.domain.images import bar_chart_png
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.common import Trigger, chat_of
 

@@ -9,8 +9,8 @@ from events.admin_commands import TestNotificationRequested
 from services.bot.config import BotSettings
 from services.bot.domain.admin_input import Target, parse_delay, parse_target_with_delay
 from services.bot.middlewares.viewer import Viewer
+from services.bot.routers.admin.states import TestNotification
 from services.bot.routers.admin.user_then_value import UserThenValue
-from services.bot.states import TestNotification
 
 
 def _user_and_delay(text: str, _: BotSettings) -> tuple[Target, int | None]:
