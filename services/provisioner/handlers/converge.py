@@ -23,14 +23,14 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from events import Envelope, Event, derived_event_id, external_event_id
-from events.keys import KeyActivated, KeyDeactivated, KeyDeleted, NodeUnreachable
+from events import Envelope, Event
 from keyland.kafka.producer import EventPublisher
 from keyland.observability import metrics
 from services.provisioner.adapters.node_client import MAX_KEYS_PER_CALL, NodeClient
 from services.provisioner.adapters.repository import NodeRecords, Outage
 from services.provisioner.domain.access import Cause, KeyState
 from services.provisioner.domain.access_book import AccessBook
+from services.provisioner.domain.key_facts import PRODUCER, key_fact, outage_fact
 from services.provisioner.domain.plan import (
     Action,
     Applied,
@@ -43,7 +43,6 @@ from services.provisioner.domain.plan import (
 
 log = logging.getLogger(__name__)
 
-PRODUCER = "provisioner"
 KEY_USABLE_WINDOW = timedelta(hours=1)
 
 
@@ -132,11 +131,7 @@ class NodeConverger:
             outage = Outage(_millis(now), error, announced=False)
             await self._save_outage(outage)
         if not outage.announced and now - outage.since >= self._outage_grace:
-            event = NodeUnreachable(
-                country=self.country, node=self.address, error=error[:500], since=outage.since
-            )
-            source_id = f"{self.address}@{outage.since.isoformat()}"
-            event_id = external_event_id(PRODUCER, source_id, event.event_type)
+            event, event_id = outage_fact(self.country, self.address, error, outage.since)
             await self._publish(event, event_id, None, now)
             await self._save_outage(replace(outage, announced=True))
 
@@ -199,21 +194,9 @@ class NodeConverger:
     async def _announce(self, step: Step, link: str | None, now: datetime) -> None:
         want = step.wanted
         assert want is not None
-        until = want.until.isoformat() if want.until else "-"
-        tg, key, country, node = want.telegram_id, want.key_id, self.country, self.address
-        event: Event
+        event, event_id = key_fact(want, self.country, self.address, link)
         if want.state is KeyState.ENABLED:
-            assert link is not None
             _observe_key_usable(want.cause, self.address, now)
-            event = KeyActivated(telegram_id=tg, key_id=key, country=country, node=node, link=link)
-            discriminator = f"{node}|{until}"
-        elif want.state is KeyState.DISABLED:
-            event = KeyDeactivated(telegram_id=tg, key_id=key, country=country, node=node)
-            discriminator = f"{node}|{until}"
-        else:
-            event = KeyDeleted(telegram_id=tg, key_id=key, country=country, node=node)
-            discriminator = node
-        event_id = derived_event_id(want.key_id, event.event_type, discriminator)
         await self._publish(event, event_id, want.cause, now)
 
     async def _publish(
