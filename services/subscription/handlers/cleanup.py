@@ -22,23 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from events import Envelope, external_event_id
-from events.admin_commands import UserPurgeRequested
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.time_buckets import DAYS, INACTIVITY, buckets_to_sweep
 from services.subscription.adapters.schedule import Schedule
 from services.subscription.adapters.user_reads import UserReads
-from services.subscription.domain.figures import inactive_from, is_inactive
+from services.subscription.domain.cleanup import Candidate, judge, purge_request
+from services.subscription.domain.figures import inactive_from
 
 ORIGIN = datetime(2015, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    telegram_id: int
-    username: str | None
-    last_activity: datetime
 
 
 @dataclass
@@ -75,19 +67,19 @@ class InactiveUsers:
         return found
 
     def _judge(self, user: Document, now: datetime, found: Found) -> None:
-        registered_at, last_purchase = user.get("registered_at"), user.get("last_purchase_at")
-        if is_inactive(registered_at, last_purchase, user.get("until"), now, self._age):
-            found.candidates.append(
-                Candidate(
-                    telegram_id=user["telegram_id"],
-                    username=user.get("username"),
-                    last_activity=last_purchase or user["registered_at"],
-                )
-            )
-            return
-        moment = inactive_from(registered_at, last_purchase, user.get("until"), self._age)
-        if moment is not None:  # None: purged or never registered, nothing to wait for
-            found.refile.append((user["telegram_id"], moment))
+        verdict = judge(
+            user["telegram_id"],
+            user.get("username"),
+            user.get("registered_at"),
+            user.get("last_purchase_at"),
+            user.get("until"),
+            now=now,
+            age=self._age,
+        )
+        if isinstance(verdict, Candidate):
+            found.candidates.append(verdict)
+        elif verdict is not None:  # None: purged or never registered, nothing to wait for
+            found.refile.append((user["telegram_id"], verdict))
 
     async def settle(self, found: Found) -> None:
         """After the purges were requested: file again who qualifies later, forget what
@@ -130,18 +122,5 @@ async def request_purges(
     publisher: EventPublisher, candidates: list[Candidate], now: datetime, age: timedelta
 ) -> int:
     for candidate in candidates:
-        request = UserPurgeRequested(
-            telegram_id=candidate.telegram_id,
-            reason=f"inactive since {candidate.last_activity:%Y-%m-%d} (over {age.days} days)",
-        )
-        await publisher.publish(
-            Envelope.new(
-                request,
-                producer="subscription-cleanup",
-                occurred_at=now,
-                event_id=external_event_id(
-                    "cleanup", f"{candidate.telegram_id}:{now:%Y-%m-%d}", request.event_type
-                ),
-            )
-        )
+        await publisher.publish(purge_request(candidate, now, age))
     return len(candidates)
