@@ -1,8 +1,9 @@
 """The agent's one handler: a ``subscriptions`` fact in, the user's desired access recorded.
 
 It never calls a node: it writes the user's access document (idempotent by event id) and
-hands the saved access to the node loops (see ``access_book``). A node that is down therefore never holds up the
-Kafka partition; the node loops make the nodes follow, now or after the outage.
+hands the saved access to the node loops (see ``domain/access_book.py``). A node that is
+down therefore never holds up the Kafka partition; the node loops make the nodes follow,
+now or after the outage. Which event makes which change is :mod:`..domain.changes`.
 """
 
 from __future__ import annotations
@@ -12,49 +13,17 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from events import Envelope, Event
-from events.bot_actions import RegionChosen
-from events.subscriptions import (
-    ReferralBonusCredited,
-    SubscriptionExpired,
-    SubscriptionExtended,
-    SubscriptionShortened,
-    TrialActivated,
-    UserPurged,
-    UserRegistered,
-)
 from keyland.kafka.batches import side_by_side
 from services.provisioner.adapters.repository import UserAccesses
 from services.provisioner.domain.access import (
     Cause,
     Change,
-    KeySeen,
-    Lapsed,
-    Purged,
-    RegionPicked,
-    UntilSet,
     UserAccess,
     record,
 )
+from services.provisioner.domain.changes import to_change
 
 log = logging.getLogger(__name__)
-
-
-def to_change(event: Event) -> Change | None:
-    """The change an event makes to a user's access, or None for events that make none."""
-    match event:
-        case UserRegistered():
-            return KeySeen(event.key_id)
-        case TrialActivated() | SubscriptionExtended() | SubscriptionShortened():
-            return UntilSet(event.until, event.key_id, event.revision)
-        case ReferralBonusCredited():
-            return UntilSet(event.until, revision=event.revision)
-        case SubscriptionExpired():
-            return Lapsed(event.key_id, event.until)
-        case UserPurged():
-            return Purged(event.key_id)
-        case RegionChosen():
-            return RegionPicked(event.region)
-    return None
 
 
 class AccessHandler:

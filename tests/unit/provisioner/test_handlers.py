@@ -9,7 +9,7 @@ import pytest
 
 from events import decode
 from services.provisioner.domain.access import KeySeen, Lapsed, Purged, RegionPicked, UntilSet
-from services.provisioner.handlers.incoming import to_change
+from services.provisioner.domain.changes import to_change
 
 SAMPLES = Path(__file__).resolve().parents[3] / "events" / "samples"
 
