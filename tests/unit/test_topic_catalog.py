@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from events import decode
+from events import Envelope, Event, decode
 from events.registry import TOPICS, TOPICS_BY_NAME, TopicSpec
 from services.notifier.bootstrap import INPUT_TOPICS as NOTIFIER_TOPICS
+from services.notifier.domain.alerts import alerts
+from services.notifier.domain.planning import plan
 from services.provisioner.bootstrap import INPUT_TOPICS as PROVISIONER_TOPICS
+from services.provisioner.domain.changes import to_change
 from services.subscription.bootstrap import INPUT_TOPICS as SUBSCRIPTION_TOPICS
 from services.subscription.domain.entries import to_entry
 
@@ -20,6 +25,17 @@ WORKERS = {
     "subscription": SUBSCRIPTION_TOPICS,
     "provisioner": PROVISIONER_TOPICS,
     "notifier": NOTIFIER_TOPICS,
+}
+
+
+def sample(event: type[Event]) -> Envelope[Event]:
+    return decode((SAMPLES / f"{event.event_type}.v{event.event_version}.json").read_bytes())
+
+
+# Whether a worker's mapping of incoming records takes an event in (None: passed over).
+ACTS_ON: dict[str, Callable[[Envelope[Event]], bool]] = {
+    "subscription": lambda envelope: to_entry(envelope) is not None,
+    "provisioner": lambda envelope: to_change(envelope.payload) is not None,
 }
 
 
@@ -52,20 +68,29 @@ class TestConsumers:
             for consumer in spec.consumers:
                 assert set(consumer.only) <= set(spec.events), (spec.name, consumer)
 
-    def test_the_subscription_processor_takes_only_its_named_facts_from_subscriptions(
+    @pytest.mark.parametrize(
+        ("topic", "service"),
+        [("subscriptions", "subscription"), ("bot.actions", "provisioner")],
+    )
+    def test_a_worker_maps_in_exactly_the_events_it_is_named_for(
+        self, topic: str, service: str
+    ) -> None:
+        spec = TOPICS_BY_NAME[topic]
+        (consumer,) = [c for c in spec.consumers if c.service == service]
+        acts_on = ACTS_ON[service]
+        assert {event for event in spec.events if acts_on(sample(event))} == set(consumer.only)
+
+    def test_the_notifier_plans_nothing_from_the_user_actions_it_is_not_named_for(
         self,
     ) -> None:
-        spec = TOPICS_BY_NAME["subscriptions"]
-        (mine,) = [c for c in spec.consumers if c.service == "subscription"]
-        taken = {
-            event
-            for event in spec.events
-            if to_entry(
-                decode((SAMPLES / f"{event.event_type}.v{event.event_version}.json").read_bytes())
-            )
-            is not None
-        }
-        assert taken == set(mine.only)
+        spec = TOPICS_BY_NAME["bot.actions"]
+        (notifier,) = [c for c in spec.consumers if c.service == "notifier"]
+        others = [event for event in spec.events if event not in notifier.only]
+        assert others
+        for event in others:
+            envelope = sample(event)
+            assert plan(envelope, [timedelta(days=1)], ["finland"]) == []
+            assert alerts(envelope, [1]) == []
 
 
 def readme_topics() -> dict[str, list[str]]:
