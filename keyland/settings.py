@@ -7,10 +7,9 @@ that names the offending variable.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _ENV_FILE = ".env"
@@ -52,25 +51,6 @@ class MongoSettings(BaseSettings):
         description="The PostgreSQL database under FerretDB, where the indexes that serve "
         "FerretDB's equality lookups are created; empty on MongoDB.",
     )
-
-
-class StackSettings(BaseSettings):
-    """Where the local stack keeps downloads, data and logs (``keyland stack``)."""
-
-    model_config = SettingsConfigDict(env_prefix="KEYLAND_", env_file=_ENV_FILE, extra="ignore")
-
-    cache_dir: Path = Field(default=Path.home() / ".cache" / "keyland")
-    state_dir: Path = Field(default=Path("var"))
-    kafka_version: str = "4.1.1"
-    kafka_heap: str = "512m"
-    kafka_controller_port: int = Field(default=9093, gt=0, lt=65536)
-    # Not 5432, where a system PostgreSQL may listen.
-    postgres_port: int = Field(default=55432, gt=0, lt=65536)
-
-    @field_validator("cache_dir", "state_dir")
-    @classmethod
-    def _expand_home(cls, value: Path) -> Path:
-        return value.expanduser()
 
 
 class ServesOperations(BaseSettings):

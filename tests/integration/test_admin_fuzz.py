@@ -37,10 +37,10 @@ from events.bot_actions import UserStarted
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
-from keyland.ops import dlq
 from keyland.settings import KafkaSettings, MongoSettings
 from keyland.telegram.callbacks import MENU_ACTIONS
 from keyland.texts import text
+from keyland_tools.ops import dlq
 from services.bot.callbacks import BroadcastDecision
 from services.bot.config import BotSettings
 from services.bot.domain.admin_input import (

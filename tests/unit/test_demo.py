@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from keyland.demo.driver import DemoFailed, has_button, opening, shown, until
-from keyland.demo.timeline import HEADER, Step, Timeline, duration, format_step, format_summary
 from keyland.texts import text
+from keyland_tools.demo.driver import DemoFailed, has_button, opening, shown, until
+from keyland_tools.demo.timeline import (
+    HEADER,
+    Step,
+    Timeline,
+    duration,
+    format_step,
+    format_summary,
+)
 
 
 class FakeClock:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
-from keyland.settings import KafkaSettings, MongoSettings, StackSettings
+from keyland.settings import KafkaSettings, MongoSettings
+from keyland_tools.stack.settings import StackSettings
 from services.bot.config import BotSettings
 from services.node_agent.config import NodeAgentSettings
 from services.notifier.config import NotifierSettings

@@ -7,8 +7,8 @@ import re
 from prometheus_client import REGISTRY
 
 from keyland.observability import metrics
-from keyland.stack.local_env import OPS_PORTS, PAYMENTS_PORT, PROVISIONER_API_PORT
-from keyland.stack.services import ROOT
+from keyland_tools.stack.local_env import OPS_PORTS, PAYMENTS_PORT, PROVISIONER_API_PORT
+from keyland_tools.stack.services import ROOT
 from services.notifier.adapters.telegram import RETRYABLE
 
 PROMETHEUS = ROOT / "infra" / "prometheus"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keyland.stack.ferretdb import FERRETDB_POOL, pooled
+from keyland_tools.stack.ferretdb import FERRETDB_POOL, pooled
 
 
 def test_the_pool_size_is_added_to_a_plain_url() -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from keyland.settings import StackSettings
-from keyland.stack.postgres import postgres_url
+from keyland_tools.stack.postgres import postgres_url
+from keyland_tools.stack.settings import StackSettings
 
 YOOKASSA_EMULATOR_PORT = 8765
 TELEGRAM_EMULATOR_PORT = 8766

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer
 
-from keyland.ops.kafka_admin import committed, extents, groups, plain_consumer
+from keyland.kafka.admin import committed, extents, groups, plain_consumer
 
 
 @dataclass(frozen=True)

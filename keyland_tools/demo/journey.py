@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from events.subscriptions import SubscriptionExpired
-from keyland.demo.driver import (
+from keyland_tools.demo.driver import (
     DemoFailed,
     FactWatch,
     Person,
@@ -30,8 +30,8 @@ from keyland.demo.driver import (
     shown,
     until,
 )
-from keyland.demo.timeline import Timeline
-from keyland.stack.vless_client import PAGE, PageServer, VlessClient
+from keyland_tools.demo.timeline import Timeline
+from keyland_tools.stack.vless_client import PAGE, PageServer, VlessClient
 
 PLAN = "month_1"
 REFERRAL_DAYS = 10

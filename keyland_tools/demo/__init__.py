@@ -19,9 +19,9 @@ from pathlib import Path
 
 import httpx
 
-from keyland.demo.driver import DemoFailed, StackView
-from keyland.demo.journey import Journey
-from keyland.demo.timeline import HEADER, Timeline, format_summary
+from keyland_tools.demo.driver import DemoFailed, StackView
+from keyland_tools.demo.journey import Journey
+from keyland_tools.demo.timeline import HEADER, Timeline, format_summary
 
 __all__ = ["DemoFailed", "run"]
 

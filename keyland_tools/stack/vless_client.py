@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from keyland.stack.node import XrayBuild
-from keyland.stack.process import Daemon, free_port
+from keyland_tools.stack.node import XrayBuild
+from keyland_tools.stack.process import Daemon, free_port
 
 PAGE = b"<html><body>Keyland through VLESS</body></html>\n" * 200
 

@@ -9,13 +9,13 @@ import typer
 from rich.progress import Progress
 
 from events.registry import TopicNames
+from keyland.kafka.lag import lags
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import database
-from keyland.ops import dlq as dead_letters
-from keyland.ops.lag import lags
-from keyland.ops.replay import ReplayRefused, apply_replay, plan_replay
-from keyland.ops.state_hash import state_hash
 from keyland.settings import KafkaSettings, MongoSettings, load
+from keyland_tools.ops import dlq as dead_letters
+from keyland_tools.ops.replay import ReplayRefused, apply_replay, plan_replay
+from keyland_tools.ops.state_hash import state_hash
 
 dlq_app = typer.Typer(
     help="Dead-letter topics: what failed, and sending it again.", no_args_is_help=True
@@ -118,7 +118,7 @@ def dlq_redrive(
 @state_app.command("hash")
 def state_hash_command() -> None:
     """Counts and a canonical sha256 of users, payments and node keys: equal before and
-    after a replay or a rebuild from the topics (see keyland/ops/state_hash.py)."""
+    after a replay or a rebuild from the topics (see keyland_tools/ops/state_hash.py)."""
     db = database(load(MongoSettings), app_name="keyland-cli")
     try:
         found = state_hash(db)

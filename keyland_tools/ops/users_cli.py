@@ -8,8 +8,8 @@ import typer
 from rich.console import Console, RenderableType
 
 from keyland.mongo import database
-from keyland.ops.users import find_users, load_user, render_matches, render_user
 from keyland.settings import MongoSettings, load
+from keyland_tools.ops.users import find_users, load_user, render_matches, render_user
 
 users_app = typer.Typer(
     help="Look users up: subscription, payments, keys, notices (read-only).",

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from keyland.settings import StackSettings
-from keyland.stack.local_env import (
+from keyland_tools.stack.local_env import (
     EMULATED_BOT_USERNAME,
     TELEGRAM_EMULATOR_PORT,
     YOOKASSA_EMULATOR_PORT,
@@ -19,8 +18,9 @@ from keyland.stack.local_env import (
     emulating_yookassa,
     local_env,
 )
-from keyland.stack.process import Daemon
-from keyland.stack.supervisor import Child
+from keyland_tools.stack.process import Daemon
+from keyland_tools.stack.settings import StackSettings
+from keyland_tools.stack.supervisor import Child
 
 ROOT = Path(__file__).resolve().parents[2]
 

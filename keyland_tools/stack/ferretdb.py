@@ -11,8 +11,9 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from keyland.settings import MongoSettings, StackSettings
-from keyland.stack.process import Daemon, StartError
+from keyland.settings import MongoSettings
+from keyland_tools.stack.process import Daemon, StartError
+from keyland_tools.stack.settings import StackSettings
 
 INFRA_DIR = Path(__file__).resolve().parents[2] / "infra" / "ferretdb"
 FERRETDB_VERSION = "v1.24.2"

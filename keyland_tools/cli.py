@@ -9,12 +9,13 @@ import typer
 
 from events.registry import TopicNames
 from keyland.kafka.topics import ensure_topics
-from keyland.ops.cli import dlq_app, lag, replay, state_app
-from keyland.ops.users_cli import users_app
-from keyland.settings import KafkaSettings, StackSettings, load
-from keyland.stack.components import Component, everything, infrastructure
-from keyland.stack.services import SupervisedServices, service_specs
-from keyland.stack.supervisor import Supervisor
+from keyland.settings import KafkaSettings, load
+from keyland_tools.ops.cli import dlq_app, lag, replay, state_app
+from keyland_tools.ops.users_cli import users_app
+from keyland_tools.stack.components import Component, everything, infrastructure
+from keyland_tools.stack.services import SupervisedServices, service_specs
+from keyland_tools.stack.settings import StackSettings
+from keyland_tools.stack.supervisor import Supervisor
 
 app = typer.Typer(help="Operate a Keyland installation.", no_args_is_help=True)
 stack_app = typer.Typer(help="The local stack on loopback: Kafka, the database, services.")
@@ -32,7 +33,7 @@ app.command("lag")(lag)
 def demo() -> None:
     """Play a journey on the local stack: referral, trial, keys, traffic, payment, reminder,
     expiry and the key blocked, with each step's latency."""
-    from keyland.demo import DemoFailed, run  # noqa: PLC0415
+    from keyland_tools.demo import DemoFailed, run  # noqa: PLC0415
 
     try:
         run()

@@ -19,8 +19,8 @@ from string import Template
 
 import psycopg
 
-from keyland.settings import StackSettings
-from keyland.stack.process import Daemon, StartError
+from keyland_tools.stack.process import Daemon, StartError
+from keyland_tools.stack.settings import StackSettings
 
 INFRA_DIR = Path(__file__).resolve().parents[2] / "infra" / "postgresql"
 PACKAGE = "postgresql-15"

@@ -16,7 +16,7 @@ from aiokafka import TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from events.registry import TopicNames
-from keyland.ops.kafka_admin import committed, extents, group_members, plain_consumer
+from keyland.kafka.admin import committed, extents, group_members, plain_consumer
 
 
 class ReplayRefused(RuntimeError):

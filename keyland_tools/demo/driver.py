@@ -20,17 +20,18 @@ from aiokafka import AIOKafkaConsumer
 from events import Envelope, Event, decode
 from events.codec import DecodeError
 from events.registry import TopicNames
-from keyland.ops.kafka_admin import extents, plain_consumer
-from keyland.settings import KafkaSettings, StackSettings, load
-from keyland.stack.local_env import (
+from keyland.kafka.admin import extents, plain_consumer
+from keyland.settings import KafkaSettings, load
+from keyland.texts import LANGUAGES, text
+from keyland_tools.stack.local_env import (
     DEMO_ADMIN_ID,
     EMULATED_BOT_USERNAME,
     TELEGRAM_EMULATOR_PORT,
     YOOKASSA_EMULATOR_PORT,
     local_env,
 )
-from keyland.stack.node import OfficialXray, XrayBuild
-from keyland.texts import LANGUAGES, text
+from keyland_tools.stack.node import OfficialXray, XrayBuild
+from keyland_tools.stack.settings import StackSettings
 
 Message = dict[str, Any]
 T = TypeVar("T")

@@ -23,8 +23,8 @@ import httpx
 from xray.app.stats.command import command_pb2 as stats_pb2
 from xray.app.stats.command import command_pb2_grpc as stats_grpc
 
-from keyland.settings import StackSettings
-from keyland.stack.process import Daemon, StartError
+from keyland_tools.stack.process import Daemon, StartError
+from keyland_tools.stack.settings import StackSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = ROOT / "infra" / "xray"

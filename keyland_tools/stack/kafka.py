@@ -13,8 +13,9 @@ from string import Template
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from keyland.settings import KafkaSettings, StackSettings
-from keyland.stack.process import Daemon, StartError
+from keyland.settings import KafkaSettings
+from keyland_tools.stack.process import Daemon, StartError
+from keyland_tools.stack.settings import StackSettings
 
 INFRA_DIR = Path(__file__).resolve().parents[2] / "infra" / "kafka"
 

@@ -6,14 +6,15 @@ import json
 from pathlib import Path
 from typing import Protocol
 
-from keyland.settings import KafkaSettings, MongoSettings, StackSettings, load
-from keyland.stack.ferretdb import FerretDB
-from keyland.stack.kafka import Kafka
-from keyland.stack.local_env import LOCAL_NODES, local_env
-from keyland.stack.node import Node
-from keyland.stack.postgres import PostgreSQL
-from keyland.stack.process import Daemon
-from keyland.stack.services import SupervisedServices
+from keyland.settings import KafkaSettings, MongoSettings, load
+from keyland_tools.stack.ferretdb import FerretDB
+from keyland_tools.stack.kafka import Kafka
+from keyland_tools.stack.local_env import LOCAL_NODES, local_env
+from keyland_tools.stack.node import Node
+from keyland_tools.stack.postgres import PostgreSQL
+from keyland_tools.stack.process import Daemon
+from keyland_tools.stack.services import SupervisedServices
+from keyland_tools.stack.settings import StackSettings
 
 
 class Component(Protocol):

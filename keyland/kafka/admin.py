@@ -1,4 +1,5 @@
-"""Kafka facts an operator needs: group members, committed offsets, topic extents."""
+"""Kafka facts the workers and the operator tools need: group members, committed offsets,
+topic extents."""
 
 from __future__ import annotations
 

@@ -15,9 +15,9 @@ from aiokafka import TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from events.registry import TOPICS, TopicNames
+from keyland.kafka.admin import committed, extents, plain_consumer
 from keyland.kafka.dlq import DLQ_HEADER_PREFIX
 from keyland.kafka.producer import EventPublisher
-from keyland.ops.kafka_admin import committed, extents, plain_consumer
 
 REDRIVE_GROUP = "keyland-dlq-redrive"
 
