@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from keyland.mongo import Document
-from keyland.observability import metrics
 from keyland.texts import text
+from services.notifier.adapters import metrics
 from services.notifier.adapters.broadcasts import PENDING, Broadcasts
 from services.notifier.adapters.claims import Claims
 from services.notifier.adapters.telegram import Outcome, TelegramSender
