@@ -22,7 +22,7 @@ from events.codec import DecodeError
 from events.registry import TopicNames
 from keyland.kafka.admin import extents, plain_consumer
 from keyland.settings import KafkaSettings, load
-from keyland.texts import LANGUAGES, text
+from keyland.texts import LANGUAGES, Texts
 from keyland_tools.stack.local_env import (
     DEMO_ADMIN_ID,
     EMULATED_BOT_USERNAME,
@@ -52,11 +52,11 @@ async def until(check: Callable[[], Awaitable[T | None]], what: str, timeout_s: 
     raise DemoFailed(f"{what} did not come within {timeout_s:.0f} s")
 
 
-def opening(key: str) -> tuple[str, ...]:
-    """How the text ``key`` begins in each language, up to its first value: enough to
+def opening(texts: Texts, key: str) -> tuple[str, ...]:
+    """How the text ``key`` of ``texts`` (the bot's or the notifier's) begins in each language, up to its first value: enough to
     spot it (the demo's people speak English, but a text may fall back to Russian)."""
     blank = dict.fromkeys(("until", "days_left", "days", "months", "user", "n"), "\0")
-    return tuple(text(key, language, **blank).split("\0", 1)[0] for language in LANGUAGES)
+    return tuple(texts.text(key, language, **blank).split("\0", 1)[0] for language in LANGUAGES)
 
 
 def has_button(message: Message, data: str) -> bool:

@@ -32,6 +32,8 @@ from keyland_tools.demo.driver import (
 )
 from keyland_tools.demo.timeline import Timeline
 from keyland_tools.stack.vless_client import PAGE, PageServer, VlessClient
+from services.bot.locales import TEXTS as BOT
+from services.notifier.locales import TEXTS as NOTICES
 
 PLAN = "month_1"
 REFERRAL_DAYS = 10
@@ -197,7 +199,7 @@ class Journey:
         self.step(f"friend picks {region}", started)
 
     async def referral_bonus(self) -> None:
-        bonus = opening("notice_referral_bonus")
+        bonus = opening(NOTICES, "notice_referral_bonus")
         await self.referrer.received(lambda m: shown(m).startswith(bonus), "the referral bonus")
         self.step(f"referrer earns {REFERRAL_DAYS} bonus days, told in Telegram", self.paid)
 
@@ -206,14 +208,14 @@ class Journey:
         started = self.timeline.now()
         before = len(await self.operator.inbox())
         await self.operator.send("/addtime")
-        prompt = opening("admin_add_time_prompt")
+        prompt = opening(BOT, "admin_add_time_prompt")
         await self.operator.received(
             lambda m: shown(m).startswith(prompt), "the admin menu's prompt", after=before
         )
         before = len(await self.operator.inbox())
         ordered = self.timeline.now()
         await self.operator.send(f"tgid={self.friend.id} days-={days}")
-        sent = opening("admin_adjustment_sent")
+        sent = opening(BOT, "admin_adjustment_sent")
         await self.operator.received(
             lambda m: shown(m).startswith(sent), "the admin's confirmation", after=before
         )
@@ -232,7 +234,7 @@ class Journey:
             return now if now and now < paid else None
 
         async def reminded() -> None:
-            reminder = opening("notice_reminder")
+            reminder = opening(NOTICES, "notice_reminder")
             message = await self.friend.received(
                 lambda m: shown(m).startswith(reminder), "the reminder", after=before
             )
@@ -280,7 +282,7 @@ class Journey:
         self.step(f"VLESS client refused: no new connection through {self.countries[0]}", ordered)
 
     async def told_of_expiry(self, before: int, ordered: float) -> None:
-        ended = opening("notice_expired")
+        ended = opening(NOTICES, "notice_expired")
         await self.friend.received(
             lambda m: shown(m).startswith(ended), "the expiry notice", after=before
         )

@@ -1,5 +1,7 @@
-"""Callback data of inline buttons: the contract between who sends a button (bot or
-notifier) and who handles the press (the bot)."""
+"""Callback data of the inline buttons the notifier sends and the bot answers: a contract
+between the two services (the notifier packs them under its notices and broadcasts, the
+bot's routers filter on them). Buttons only the bot sends are in ``services/bot/callbacks.py``.
+"""
 
 from __future__ import annotations
 
