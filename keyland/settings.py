@@ -77,9 +77,17 @@ def load(settings_class: type[S]) -> S:
     try:
         return settings_class()
     except ValidationError as error:
-        prefix = str(settings_class.model_config.get("env_prefix", ""))
         problems = "; ".join(
-            f"{(prefix + '_'.join(str(p) for p in e['loc'])).upper()}: {e['msg']}"
+            f"{_variable(settings_class, e['loc'])}: {e['msg']}" if e["loc"] else e["msg"]
             for e in error.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from error
+
+
+def _variable(settings_class: type[BaseSettings], loc: tuple[int | str, ...]) -> str:
+    """The variable an error is about: the field's alias (read without the class's
+    prefix, like ``KEYLAND_PLANS``) or the prefix and the field's name."""
+    head, rest = str(loc[0]), [str(part) for part in loc[1:]]
+    aliases = {f.validation_alias for f in settings_class.model_fields.values()}
+    prefix = "" if head in aliases else str(settings_class.model_config.get("env_prefix", ""))
+    return "_".join([prefix + head, *rest]).upper()
