@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,6 +19,7 @@ from aiokafka import AIOKafkaConsumer
 from events import Envelope, Event, decode
 from events.codec import DecodeError
 from events.registry import TopicNames
+from keyland.countries import CountriesFile
 from keyland.kafka.admin import extents, plain_consumer
 from keyland.settings import KafkaSettings, load
 from keyland.texts import LANGUAGES, Texts
@@ -127,16 +127,18 @@ class StackView:
         countries_file = Path(env["KEYLAND_PROVISIONER_COUNTRIES_FILE"])
         if not countries_file.exists():
             raise DemoFailed(f"no countries file at {countries_file}")
-        countries = json.loads(countries_file.read_text())
-        admins = re.findall(r"\d+", env.get("KEYLAND_BOT_ADMIN_IDS", "")) or [DEMO_ADMIN_ID]
         node_token = env["KEYLAND_PROVISIONER_NODE_TOKEN"]
+        agents: dict[str, tuple[str, str]] = {}
+        for node, country in CountriesFile(countries_file).read().items():
+            agents.setdefault(country, (f"http://{node}", node_token))  # its first node
+        admins = re.findall(r"\d+", env.get("KEYLAND_BOT_ADMIN_IDS", "")) or [DEMO_ADMIN_ID]
         emulator = f"http://127.0.0.1:{TELEGRAM_EMULATOR_PORT}"
         return cls(
             telegram=f"{emulator}/emulator/bots/{EMULATED_BOT_USERNAME}",
             yookassa=f"http://127.0.0.1:{YOOKASSA_EMULATOR_PORT}",
             read_api=env["KEYLAND_BOT_READ_API_URL"],
             read_token=env["KEYLAND_BOT_READ_API_TOKEN"],
-            agents={c: (f"http://{nodes[0]}", node_token) for c, nodes in countries.items()},
+            agents=agents,
             admin_id=int(admins[0]),
             kafka=load(KafkaSettings),
             xray=OfficialXray(stack.cache_dir),
