@@ -12,7 +12,6 @@ the bot offering what the ingest would not sell.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from decimal import Decimal
@@ -20,6 +19,8 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode
+
+from keyland.settings import json_variable
 
 PLANS_VARIABLE = "KEYLAND_PLANS"
 RETIRED_VARIABLES = ("KEYLAND_BOT_PLANS", "KEYLAND_PAYMENTS_PLANS")
@@ -58,12 +59,7 @@ class SellsPlans(BaseSettings):
     @field_validator("plans", mode="before")
     @classmethod
     def _plans_json(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        try:
-            return json.loads(value)
-        except ValueError as error:
-            raise ValueError(f"not valid JSON: {error}") from error
+        return json_variable(value) if isinstance(value, str) else value
 
     @field_validator("plans")
     @classmethod

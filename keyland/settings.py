@@ -7,7 +7,8 @@ that names the offending variable.
 
 from __future__ import annotations
 
-from typing import TypeVar
+import json
+from typing import Any, TypeVar
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +64,16 @@ class ServesOperations(BaseSettings):
     ops_port: int | None = Field(
         default=None, gt=0, lt=65536, description="Unset: no /health or /metrics served."
     )
+
+
+def json_variable(raw: str) -> Any:
+    """A variable's JSON text, decoded by a field validator (declared ``NoDecode``) rather
+    than by the settings source, so that a malformed value is reported naming the variable
+    like any other."""
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise ValueError(f"not valid JSON: {error}") from error
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -3,7 +3,6 @@ list the payments ingest sells: :mod:`keyland.plans`)."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -13,18 +12,11 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 
 from events.admin_commands import MAX_ADJUSTMENT_DAYS
 from keyland.plans import SellsPlans
-from keyland.settings import ServesOperations
+from keyland.settings import ServesOperations, json_variable
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _URL = r"^https?://"
-
-
-def _json(raw: str) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError as error:
-        raise ValueError(f"not valid JSON: {error}") from error
 
 
 class BotSettings(ServesOperations, SellsPlans):
@@ -96,7 +88,7 @@ class BotSettings(ServesOperations, SellsPlans):
         if not isinstance(value, str):
             return value
         if value.strip().startswith("["):
-            return _json(value)
+            return json_variable(value)
         return [item.strip() for item in value.split(",") if item.strip()]
 
     @field_validator("token")
