@@ -127,7 +127,9 @@ class SupervisedServices:
 
     def start(self, timeout_s: float = 90.0) -> None:
         if self.daemon.pid() is None:
-            self.daemon.start([sys.executable, "-m", "keyland", "stack", "supervise"], cwd=ROOT)
+            self.daemon.start(
+                [sys.executable, "-m", "keyland_tools", "stack", "supervise"], cwd=ROOT
+            )
         self.daemon.wait_ready(self.ready, timeout_s)
 
     def children(self) -> dict[str, dict[str, int | None]]:
