@@ -27,8 +27,8 @@ from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, MongoSettings
-from keyland.texts import text
 from services.bot.config import BotSettings
+from services.bot.locales import text
 from tests.bot_harness import PollingBot
 from tests.integration.test_business_figures import refund, trial
 from tests.notifier_harness import BOT, BOT_TOKEN, telegram

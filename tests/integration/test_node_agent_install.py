@@ -22,8 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from keyland.settings import StackSettings, load
-from keyland.stack.node import VLESS_INBOUND_TAG, OfficialXray, XrayServer
+from keyland.settings import load
+from keyland_tools.stack.node import VLESS_INBOUND_TAG, OfficialXray, XrayServer
+from keyland_tools.stack.settings import StackSettings
 from tests.nodes import eventually
 from tests.processes import free_port
 
