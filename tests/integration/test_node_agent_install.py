@@ -28,6 +28,9 @@ from keyland_tools.stack.settings import StackSettings
 from tests.nodes import eventually
 from tests.processes import free_port
 
+# A cold pip cache downloads the wheels first: more than the default 300 s on a slow link.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
 ROOT = Path(__file__).resolve().parents[2]
 # What the other services need and a country server must not carry.
 NOT_ON_A_NODE = ("faust", "aiokafka", "aiogram", "yookassa", "pymongo", "psycopg", "typer")
