@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.bot.adapters.read_api import Account, ReadApi
+from events.users import UserView
+from services.bot.adapters.read_api import ReadApi
 from services.bot.callbacks import AdminTool
 from services.bot.domain.admin_input import ByTelegramId, Invalid, Target
 from services.bot.domain.display import date, days_left
@@ -13,7 +14,7 @@ from services.bot.middlewares.viewer import Viewer
 COMMANDS = ("admin", *AdminTool)
 
 
-async def resolve(read_api: ReadApi, target: Target) -> Account:
+async def resolve(read_api: ReadApi, target: Target) -> UserView:
     """The one user ``target`` names, or :class:`Invalid` explaining why not."""
     if isinstance(target, ByTelegramId):
         found = await read_api.user(target.telegram_id)
@@ -28,12 +29,12 @@ async def resolve(read_api: ReadApi, target: Target) -> Account:
     return matches[0]
 
 
-def label(account: Account) -> str:
+def label(account: UserView) -> str:
     name = f" @{account.username}" if account.username else ""
     return f"{account.telegram_id}{name}"
 
 
-def card(viewer: Viewer, account: Account) -> str:
+def card(viewer: Viewer, account: UserView) -> str:
     """Everything the read model says about one user."""
     now, dash = datetime.now(UTC), "—"
     if account.until is None:
