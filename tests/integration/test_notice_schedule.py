@@ -86,7 +86,7 @@ class Notifier:
         return Scheduler(
             self.notices,
             Claims(h["claims"], "tests"),
-            Users(h["users"], h["recipients"]),
+            Users(h["profiles"], h["recipients"]),
             self.sender,
             LEASE,
             pending=PendingNotices(h["pending_notices"]),
@@ -111,14 +111,21 @@ async def notifier(
     commands: Commands,
     db: Database[Document],
 ) -> AsyncIterator[Notifier]:
-    for name in ("notices", "notice_outcomes", "notice_schedule", "claims", "broadcasts"):
+    for name in (
+        "notices",
+        "notice_outcomes",
+        "notice_schedule",
+        "claims",
+        "broadcasts",
+        "profiles",
+    ):
         db[name].delete_many({})
     client: AsyncMongoClient[Document] = AsyncMongoClient(
         mongo_settings.url, tz_aware=True, event_listeners=[commands]
     )
     h = client[mongo_settings.database]
     notices = Notices(h["notices"], h["notice_outcomes"], h["notice_schedule"])
-    users, claims = Users(h["users"], h["recipients"]), Claims(h["claims"], "tests")
+    users, claims = Users(h["profiles"], h["recipients"]), Claims(h["claims"], "tests")
     pending = PendingNotices(h["pending_notices"])
     broadcasts = Broadcasts(h["broadcasts"], h["broadcast_deliveries"])
     owned = [
@@ -132,8 +139,8 @@ async def notifier(
     bot = make_bot(BOT_TOKEN, emulator.url)
     sender = NoticeSender(TelegramSender(bot), users)
     redelivery = Redelivery(pending, claims, users, notices, sender, claim_lease=LEASE)
-    handler = NotifierHandler(notices, h["broadcasts"], [], [], redelivery=redelivery)
-    lookups = {d.collection.name: d.lookup_fields() for d in owned} | {"users": ("_id",)}
+    handler = NotifierHandler(notices, users, h["broadcasts"], [], [], redelivery=redelivery)
+    lookups = {d.collection.name: d.lookup_fields() for d in owned}
     commands.seen.clear()
     yield Notifier(handler, notices, lookups, h, sender, broadcasts)
     await bot.session.close()
