@@ -34,8 +34,8 @@ class UserView(BaseModel):
     """Telegram username without ``@``, as the latest /start gave it."""
     language_code: str | None = None
     """Telegram's language code from the latest /start that carried one."""
-    referrer_id: TelegramId | None = None
-    region: str | None = None
+    referrer_id: TelegramId | None = Field(default=None, gt=0)
+    region: str | None = Field(default=None, min_length=1, max_length=64)
     """The country the user prefers, listed first in their links."""
     until: AwareDatetime | None = None
     """Access ends then (None: never had access, or purged)."""
@@ -44,6 +44,7 @@ class UserView(BaseModel):
     """Payments credited as plans."""
     last_purchase_at: AwareDatetime | None = None
     referral_days_earned: int = Field(default=0, ge=0)
+    """Bonus days earned by inviting friends, all told."""
     purged_at: AwareDatetime | None = None
     """The latest purge of the user's data, if any."""
 

@@ -8,16 +8,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import permutations
 
 from events import Event
+from events import subscriptions as facts
 from events.bot_actions import UserSeen, UserStarted
-from events.subscriptions import (
-    ExtensionReason,
-    ReferralBonusCredited,
-    SubscriptionExtended,
-    SubscriptionShortened,
-    TrialActivated,
-    UserPurged,
-    UserRegistered,
-)
 from services.notifier.domain.profiles import Profile, learn
 
 USER, KEY = 7001, uuid.uuid4()
@@ -39,18 +31,18 @@ def started(language: str | None) -> UserStarted:
     return UserStarted(telegram_id=USER, language_code=language)
 
 
-def registered(language: str | None = "en") -> UserRegistered:
-    return UserRegistered(telegram_id=USER, key_id=KEY, language_code=language)
+def registered(language: str | None = "en") -> facts.UserRegistered:
+    return facts.UserRegistered(telegram_id=USER, key_id=KEY, language_code=language)
 
 
-def extended(until: datetime, revision: int | None) -> SubscriptionExtended:
-    return SubscriptionExtended(
+def extended(until: datetime, revision: int | None) -> facts.SubscriptionExtended:
+    return facts.SubscriptionExtended(
         telegram_id=USER,
         key_id=KEY,
         previous_until=None,
         until=until,
         revision=revision,
-        reason=ExtensionReason.PAYMENT,
+        reason=facts.ExtensionReason.PAYMENT,
     )
 
 
@@ -64,7 +56,7 @@ class TestLanguage:
         assert learnt((registered("de"), at(0)), (started(None), at(1))).language_code == "de"
 
     def test_a_purge_forgets_it_unless_a_later_start_gave_it_again(self) -> None:
-        purge = (UserPurged(telegram_id=USER, key_id=KEY), at(5))
+        purge = (facts.UserPurged(telegram_id=USER, key_id=KEY), at(5))
         assert learnt((started("en"), at(0)), purge).language_code is None
         for order in permutations([(started("en"), at(0)), purge, (started("ru"), at(6))]):
             assert learnt(*order).language_code == "ru"
@@ -72,10 +64,10 @@ class TestLanguage:
 
 class TestUntil:
     def test_every_fact_that_sets_the_end_moves_it(self) -> None:
-        facts: list[Event] = [
-            TrialActivated(telegram_id=USER, key_id=KEY, until=at(3), revision=2),
+        changes: list[Event] = [
+            facts.TrialActivated(telegram_id=USER, key_id=KEY, until=at(3), revision=2),
             extended(at(33), 3),
-            SubscriptionShortened(
+            facts.SubscriptionShortened(
                 telegram_id=USER,
                 key_id=KEY,
                 previous_until=at(33),
@@ -83,7 +75,7 @@ class TestUntil:
                 reason="refund",
                 revision=4,
             ),
-            ReferralBonusCredited(
+            facts.ReferralBonusCredited(
                 telegram_id=USER,
                 invitee_id=USER + 1,
                 payment_id="p",
@@ -93,14 +85,14 @@ class TestUntil:
             ),
         ]
         profile = Profile(USER)
-        for fact in facts:
+        for fact in changes:
             profile = learn(profile, fact, at(1))
             assert isinstance(
                 fact,
-                TrialActivated
-                | SubscriptionExtended
-                | SubscriptionShortened
-                | ReferralBonusCredited,
+                facts.TrialActivated
+                | facts.SubscriptionExtended
+                | facts.SubscriptionShortened
+                | facts.ReferralBonusCredited,
             )
             assert profile.until == fact.until
 
@@ -119,7 +111,7 @@ class TestUntil:
 
 class TestRegistration:
     def test_registered_from_registration_to_purge_and_again(self) -> None:
-        purge = (UserPurged(telegram_id=USER, key_id=KEY), at(200))
+        purge = (facts.UserPurged(telegram_id=USER, key_id=KEY), at(200))
         assert learnt((registered(), at(0))).registered
         gone = learnt((registered(), at(0)), (extended(at(30), 2), at(1)), purge)
         assert (gone.registered, gone.until, gone.revision) == (False, None, 2)

@@ -14,13 +14,17 @@ from services.bot.middlewares.viewer import Viewer
 COMMANDS = ("admin", *AdminTool)
 
 
-async def resolve(read_api: ReadApi, target: Target) -> UserView:
-    """The one user ``target`` names, or :class:`Invalid` explaining why not."""
+async def matching(read_api: ReadApi, target: Target) -> list[UserView]:
+    """The users ``target`` names: by Telegram id one or none, by username any number."""
     if isinstance(target, ByTelegramId):
         found = await read_api.user(target.telegram_id)
-        matches = [found] if found is not None else []
-    else:
-        matches = await read_api.by_username(target.username)
+        return [found] if found is not None else []
+    return await read_api.by_username(target.username)
+
+
+async def resolve(read_api: ReadApi, target: Target) -> UserView:
+    """The one user ``target`` names, or :class:`Invalid` explaining why not."""
+    matches = await matching(read_api, target)
     if not matches:
         raise Invalid("admin_user_not_found", {"target": str(target)})
     if len(matches) > 1:
