@@ -18,7 +18,9 @@ its own, the three things sending needs, from ``subscriptions`` and ``bot.action
   them (one partition per user).
 
 Every rule gives the same profile when an event comes again, so redelivery and replay
-change nothing.
+change nothing. Profiles exist from the notifier's first read of its topics: a database
+that held notices before profiles existed fills them with a replay of the notifier's
+group from the start of ``subscriptions`` and ``bot.actions`` (``keyland replay``).
 """
 
 from __future__ import annotations
