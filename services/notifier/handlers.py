@@ -34,7 +34,7 @@ from events.bot_actions import UserSeen, UserStarted
 from keyland.kafka.batches import side_by_side
 from keyland.mongo import Document
 from services.notifier.adapters.notices import Notices
-from services.notifier.adapters.users import Users
+from services.notifier.adapters.users import Users, as_stored
 from services.notifier.domain.alerts import alerts
 from services.notifier.domain.notices import Notice
 from services.notifier.domain.planning import plan
@@ -102,7 +102,7 @@ class NotifierHandler:
         loaded = profile = await self._users.profile(telegram_id)
         for envelope in envelopes:
             profile = learn(profile, envelope.payload, envelope.occurred_at)
-        if profile != loaded:
+        if as_stored(profile) != loaded:
             await self._users.save_profile(profile)
 
     async def _visits(self, seen: list[Envelope[Event]]) -> None:

@@ -17,7 +17,7 @@ Both collections key a user's document by ``user:<telegram_id>``
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -25,6 +25,20 @@ from pymongo.asynchronous.collection import AsyncCollection
 from keyland.indexes import Owned
 from keyland.mongo import Document, user_document_id
 from services.notifier.domain.profiles import Profile
+
+
+def as_stored(profile: Profile) -> Profile:
+    """``profile`` as saving and loading it gives it back: the database keeps times to the
+    millisecond, so a profile that differs from the stored one by less is not a change."""
+
+    def stored(moment: datetime | None) -> datetime | None:
+        return (
+            None
+            if moment is None
+            else moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        )
+
+    return replace(profile, language_at=stored(profile.language_at), until=stored(profile.until))
 
 
 @dataclass(frozen=True)
