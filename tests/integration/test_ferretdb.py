@@ -14,7 +14,7 @@ from keyland.mongo import Document, async_database
 from keyland.settings import MongoSettings
 from services.notifier.adapters.users import Users as NotifierUsers
 from services.notifier.domain.profiles import Profile
-from services.subscription.adapters.users import Users
+from services.subscription.adapters.users import Users, user_document
 from services.subscription.domain.fold import fold
 from services.subscription.domain.ledger import Entry
 from services.subscription.domain.rules import Rules
@@ -78,7 +78,7 @@ class TestUserDocumentsAreKeyedByText:
         users = Users(handle["users"])
         entries: list[Entry] = [started(0, username="Zoe"), trial(0.1)]
         state = fold(4242, entries, Rules(key_secret=b"ferretdb-test-secret"))
-        await users.save(state, entries, [b"fact"], at=at(0.1))
+        await users.save(user_document(state, entries, [b"fact"], at=at(0.1)))
         await users.clear_outbox(4242)
 
         stored = db.users.find_one({"telegram_id": 4242}) or {}

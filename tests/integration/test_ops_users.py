@@ -24,7 +24,7 @@ from services.provisioner.adapters.repository import NodeRecords, UserAccesses
 from services.provisioner.domain.access import KeyState, UserAccess
 from services.provisioner.domain.plan import Applied
 from services.subscription.adapters.payments import Payments
-from services.subscription.adapters.users import Users
+from services.subscription.adapters.users import Users, user_document
 from services.subscription.domain.fold import fold
 from services.subscription.domain.ledger import Entry
 from services.subscription.domain.rules import Rules
@@ -41,7 +41,7 @@ NOW = datetime.now(UTC)
 async def _ledger(users: Users, payments: Payments, telegram_id: int, entries: list[Entry]) -> None:
     for entry in entries:
         await payments.record(telegram_id, entry)
-    await users.save(fold(telegram_id, entries, RULES), entries, [], at=entries[-1].at)
+    await users.save(user_document(fold(telegram_id, entries, RULES), entries, [], entries[-1].at))
 
 
 @pytest.fixture(scope="module")

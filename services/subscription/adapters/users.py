@@ -71,20 +71,9 @@ class Users:
             revision=document.get("revision", 0),
         )
 
-    async def save(
-        self,
-        state: Subscription,
-        entries: list[Entry],
-        outbox: list[bytes],
-        at: datetime,
-        *,
-        share: Figures | None = None,
-        revision: int = 0,
-    ) -> None:
-        document = user_document(state, entries, outbox, at, share=share, revision=revision)
-        await self._collection.replace_one(
-            {"_id": user_document_id(state.telegram_id)}, document, upsert=True
-        )
+    async def save(self, document: Document) -> None:
+        """Write a user's whole document, as :func:`user_document` makes it."""
+        await self._collection.replace_one({"_id": document["_id"]}, document, upsert=True)
 
     async def clear_outbox(self, telegram_id: int) -> None:
         await self._collection.update_one(
