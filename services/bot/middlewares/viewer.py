@@ -12,9 +12,10 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
 from events.users import UserView
-from keyland.texts import language_of, text
+from keyland.texts import language_of
 from services.bot.adapters.http_api import Unavailable
 from services.bot.adapters.read_api import ReadApi
+from services.bot.locales import text
 
 log = logging.getLogger(__name__)
 

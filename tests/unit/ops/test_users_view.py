@@ -8,7 +8,7 @@ from decimal import Decimal
 from rich.console import Console, RenderableType
 
 from events.users import UserView
-from keyland.ops.users import (
+from keyland_tools.ops.users import (
     KeyLine,
     Match,
     NoticeLine,
