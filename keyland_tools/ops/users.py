@@ -1,10 +1,15 @@
 """Operator views of users: what ``keyland users show`` and ``keyland users find`` print.
 
-Read-only. The queries gather one user's subscription (``users``), payments
+Read-only. The user themself comes as the subscription service's typed
+:class:`~events.users.UserView`, read through that service's own adapter
+(:class:`services.subscription.adapters.user_views.UserViews`), never parsed here. Why the
+adapter and not the read API: an operator looks users up most when services are down,
+and these looks join what no API serves (a user's payments, keys per node, notices) and
+search usernames by prefix and payments by id. The other queries gather payments
 (``payments``), keys per node and the provisioner's view of their access (``node_keys``)
-and their recent notices (``notices`` and ``notice_outcomes``) into plain values; the
-rendering functions turn those values into rich tables and do no I/O, so they are tested
-without a database.
+and recent notices (``notices`` and ``notice_outcomes``) into plain values; the rendering
+functions turn those values into rich tables and do no I/O, so they are tested without
+a database.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from pymongo.database import Database
 from rich.console import Group
 from rich.table import Table
 
+from events.users import UserView
 from keyland.mongo import Document, user_document_id
+from services.subscription.adapters.user_views import UserViews
 
 MISSING = "-"
 
@@ -54,22 +61,12 @@ class NoticeLine:
 
 
 @dataclass(frozen=True)
-class UserView:
-    telegram_id: int
-    registered: bool
-    username: str | None = None
-    language_code: str | None = None
-    region: str | None = None
-    key_id: str | None = None
-    registered_at: datetime | None = None
-    until: datetime | None = None
-    trial_used: bool = False
-    purchases: int = 0
-    last_purchase_at: datetime | None = None
-    referrer_id: int | None = None
-    referral_days_earned: int = 0
+class UserReport:
+    """One user as the operator sees them: the subscription's view of the user, then what
+    the provisioner and the notifier hold about them."""
+
+    user: UserView
     invited: int = 0
-    purged_at: datetime | None = None
     provisioned_until: datetime | None = None  # the provisioner's view (None: not known)
     provisioned_lapsed_until: datetime | None = None
     retired_keys: int = 0
@@ -80,11 +77,7 @@ class UserView:
 
 @dataclass(frozen=True)
 class Match:
-    telegram_id: int
-    username: str | None
-    until: datetime | None
-    purchases: int
-    trial_used: bool
+    user: UserView
     matched_by: str
 
 
@@ -125,32 +118,20 @@ def _notices(db: Database[Document], telegram_id: int, limit: int) -> tuple[Noti
     )
 
 
-def load_user(db: Database[Document], telegram_id: int, *, notices: int = 10) -> UserView | None:
+def load_user(db: Database[Document], telegram_id: int, *, notices: int = 10) -> UserReport | None:
     """Everything an operator looks at for one user, or None if no service knows them."""
-    document_id = user_document_id(telegram_id)
-    user = db["users"].find_one({"_id": document_id}, {"entries": 0, "outbox": 0})
-    access = db["node_keys"].find_one({"_id": document_id}, {"seen": 0})
+    users = UserViews.from_database(db)
+    user = users.get(telegram_id)
+    access = db["node_keys"].find_one({"_id": user_document_id(telegram_id)}, {"seen": 0})
     if user is None and access is None:
         return None
-    user, access = user or {}, access or {}
+    user, access = user or UserView(telegram_id=telegram_id), access or {}
     payments = db["payments"].find({"telegram_id": telegram_id}).sort("_id", 1)
     keys = db["node_keys"].find({"kind": "applied", "telegram_id": telegram_id})
-    return UserView(
-        telegram_id=telegram_id,
-        registered=bool(user.get("registered")),
-        username=user.get("username"),
-        language_code=user.get("language_code"),
-        region=user.get("region"),
-        key_id=user.get("key_id"),
-        registered_at=user.get("registered_at"),
-        until=user.get("until"),
-        trial_used=bool(user.get("trial_used")),
-        purchases=user.get("purchases", 0),
-        last_purchase_at=user.get("last_purchase_at"),
-        referrer_id=user.get("referrer_id"),
-        referral_days_earned=user.get("referral_days_earned", 0),
-        invited=db["users"].count_documents({"referrer_id": telegram_id}),
-        purged_at=user.get("purged_at"),
+    current_key = None if user.key_id is None else str(user.key_id)
+    return UserReport(
+        user=user,
+        invited=users.invited(telegram_id),
         provisioned_until=access.get("until"),
         provisioned_lapsed_until=access.get("lapsed_until"),
         retired_keys=len(access.get("retired_keys", [])),
@@ -161,21 +142,10 @@ def load_user(db: Database[Document], telegram_id: int, *, notices: int = 10) ->
                     KeyLine(k["country"], k["node"], k["key_id"], k["state"], k.get("updated_at"))
                     for k in keys
                 ),
-                key=lambda line: (line.key_id != user.get("key_id"), line.country, line.node),
+                key=lambda line: (line.key_id != current_key, line.country, line.node),
             )
         ),
         notices=_notices(db, telegram_id, notices),
-    )
-
-
-def _match(document: Document, matched_by: str) -> Match:
-    return Match(
-        telegram_id=document["telegram_id"],
-        username=document.get("username"),
-        until=document.get("until"),
-        purchases=document.get("purchases", 0),
-        trial_used=bool(document.get("trial_used")),
-        matched_by=matched_by,
     )
 
 
@@ -183,26 +153,24 @@ def find_users(db: Database[Document], query: str, *, limit: int = 20) -> list[M
     """Users whose Telegram id is ``query``, whose username starts with it (``@`` and case
     ignored), or who made the payment ``query`` (with or without the ``provider:`` prefix)."""
     text = query.strip()
-    users = db["users"]
-    fields = {"telegram_id": 1, "username": 1, "until": 1, "purchases": 1, "trial_used": 1}
+    users = UserViews.from_database(db)
     found: dict[int, Match] = {}
 
-    def add(document: Document | None, matched_by: str) -> None:
-        if document is not None and document["telegram_id"] not in found and len(found) < limit:
-            found[document["telegram_id"]] = _match(document, matched_by)
+    def add(user: UserView | None, matched_by: str) -> None:
+        if user is not None and user.telegram_id not in found and len(found) < limit:
+            found[user.telegram_id] = Match(user, matched_by)
 
     if text.isdigit():
-        add(users.find_one({"_id": user_document_id(int(text))}, fields), "telegram id")
-    name = text.removeprefix("@").lower()
+        add(users.get(int(text)), "telegram id")
+    name = text.removeprefix("@")
     if name:
-        pattern = "^" + re.escape(name)
-        for document in users.find({"username_lower": {"$regex": pattern}}, fields).limit(limit):
-            add(document, f"username @{document.get('username')}")
+        for user in users.by_username_prefix(name, limit):
+            add(user, f"username @{user.username}")
     if text:
         by_payment = {"$or": [{"_id": text}, {"_id": {"$regex": f"^[^:]+:{re.escape(text)}$"}}]}
         for payment in db["payments"].find(by_payment, {"telegram_id": 1}).limit(limit):
-            payer = users.find_one({"_id": user_document_id(payment["telegram_id"])}, fields)
-            add(payer or {"telegram_id": payment["telegram_id"]}, f"payment {payment['_id']}")
+            payer = payment["telegram_id"]
+            add(users.get(payer) or UserView(telegram_id=payer), f"payment {payment['_id']}")
     return list(found.values())
 
 
@@ -233,34 +201,35 @@ def _or_missing(value: object) -> str:
     return MISSING if value is None else str(value)
 
 
-def subscription_table(view: UserView, now: datetime) -> Table:
-    table = Table(title=f"User {view.telegram_id}", show_header=False, title_justify="left")
+def subscription_table(report: UserReport, now: datetime) -> Table:
+    user = report.user
+    table = Table(title=f"User {user.telegram_id}", show_header=False, title_justify="left")
     table.add_column("field", style="bold")
     table.add_column("value")
-    username = f"@{view.username}" if view.username else MISSING
-    status = "purged" if view.purged_at and not view.registered else access_status(view.until, now)
+    username = f"@{user.username}" if user.username else MISSING
+    status = "purged" if user.purged_at and not user.registered else access_status(user.until, now)
     rows = [
         ("username", username),
-        ("language", _or_missing(view.language_code)),
-        ("registered", moment(view.registered_at) if view.registered else "no"),
+        ("language", _or_missing(user.language_code)),
+        ("registered", moment(user.registered_at) if user.registered else "no"),
         ("access", status),
-        ("paid until", moment(view.until)),
-        ("trial", "used" if view.trial_used else "not used"),
-        ("purchases", f"{view.purchases} (last {moment(view.last_purchase_at)})"),
-        ("referrer", _or_missing(view.referrer_id)),
-        ("invited", str(view.invited)),
-        ("bonus days", str(view.referral_days_earned)),
-        ("region", _or_missing(view.region)),
-        ("key id", _or_missing(view.key_id)),
+        ("paid until", moment(user.until)),
+        ("trial", "used" if user.trial_used else "not used"),
+        ("purchases", f"{user.purchases} (last {moment(user.last_purchase_at)})"),
+        ("referrer", _or_missing(user.referrer_id)),
+        ("invited", str(report.invited)),
+        ("bonus days", str(user.referral_days_earned)),
+        ("region", _or_missing(user.region)),
+        ("key id", _or_missing(user.key_id)),
     ]
-    if view.purged_at is not None:
-        rows.append(("purged", moment(view.purged_at)))
-    if view.provisioned_until != view.until:
-        rows.append(("provisioner's until", moment(view.provisioned_until)))
-    if view.provisioned_lapsed_until is not None:
-        rows.append(("lapse announced", moment(view.provisioned_lapsed_until)))
-    if view.retired_keys:
-        rows.append(("retired keys", str(view.retired_keys)))
+    if user.purged_at is not None:
+        rows.append(("purged", moment(user.purged_at)))
+    if report.provisioned_until != user.until:
+        rows.append(("provisioner's until", moment(report.provisioned_until)))
+    if report.provisioned_lapsed_until is not None:
+        rows.append(("lapse announced", moment(report.provisioned_lapsed_until)))
+    if report.retired_keys:
+        rows.append(("retired keys", str(report.retired_keys)))
     for field, value in rows:
         table.add_row(field, value)
     return table
@@ -299,13 +268,14 @@ def notices_table(notices: tuple[NoticeLine, ...]) -> Table:
     return table
 
 
-def render_user(view: UserView, now: datetime) -> Group:
+def render_user(report: UserReport, now: datetime) -> Group:
     """Every table of ``keyland users show``."""
+    key_id = report.user.key_id
     return Group(
-        subscription_table(view, now),
-        payments_table(view.payments),
-        keys_table(view.keys, view.key_id),
-        notices_table(view.notices),
+        subscription_table(report, now),
+        payments_table(report.payments),
+        keys_table(report.keys, None if key_id is None else str(key_id)),
+        notices_table(report.notices),
     )
 
 
@@ -314,10 +284,11 @@ def render_matches(matches: list[Match], now: datetime) -> Table:
     table = Table(title=f"{len(matches)} user(s)", title_justify="left")
     for column in ("telegram id", "username", "access", "purchases", "trial", "matched by"):
         table.add_column(column)
-    for m in matches:
+    for match in matches:
+        user = match.user
         table.add_row(
-            str(m.telegram_id), f"@{m.username}" if m.username else MISSING,
-            access_status(m.until, now), str(m.purchases), "used" if m.trial_used else MISSING,
-            m.matched_by,
+            str(user.telegram_id), f"@{user.username}" if user.username else MISSING,
+            access_status(user.until, now), str(user.purchases),
+            "used" if user.trial_used else MISSING, match.matched_by,
         )  # fmt: skip
     return table

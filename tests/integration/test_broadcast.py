@@ -22,7 +22,7 @@ from keyland.mongo import Document
 from tests.notifier_harness import BOT, notifier, telegram
 from tests.processes import Program
 from tests.telegram_chat import Message
-from tests.user_docs import stored_user
+from tests.user_docs import notifier_profile
 from tests.waiting import eventually
 
 USERS = range(500_000, 502_000)
@@ -65,7 +65,9 @@ async def seed(client: httpx.AsyncClient, db: Database[Document]) -> None:
             ).raise_for_status()
 
     await asyncio.gather(*(wrote(tg) for tg in [ADMIN, *USERS]))
-    db.users.insert_many([stored_user(tg, registered=True, language_code="en") for tg in USERS])
+    db.profiles.insert_many(
+        [notifier_profile(tg, registered=True, language_code="en") for tg in USERS]
+    )
 
 
 # The buttons the admin asked for, as an English-speaking user gets them: one a row,

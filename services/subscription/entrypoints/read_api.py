@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,24 +27,17 @@ from keyland.observability import checks
 from keyland.observability.ops_server import ops_routes
 from services.subscription.adapters import metrics
 from services.subscription.adapters.figure_shards import FigureShards
+from services.subscription.adapters.users import VIEW_ONLY, stored_view
 from services.subscription.stats import business_stats, set_business_gauges
 
 log = logging.getLogger(__name__)
 
-PUBLIC_FIELDS = (
-    "key_id", "registered", "registered_at", "username", "language_code", "referrer_id",
-    "region", "until", "trial_used", "purchases", "last_purchase_at",
-    "referral_days_earned", "purged_at",
-)  # fmt: skip
 MAX_PAGE = 1000
 
 
-def _public(document: Document) -> dict[str, Any]:
-    user: dict[str, Any] = {"telegram_id": document["telegram_id"]}
-    for name in PUBLIC_FIELDS:
-        value = document.get(name)
-        user[name] = value.isoformat() if isinstance(value, datetime) else value
-    return user
+def public_user(document: Document) -> dict[str, Any]:
+    """A stored user as the read API answers: their :class:`~events.users.UserView`."""
+    return stored_view(document).model_dump(mode="json")
 
 
 def public_held(document: Document) -> dict[str, Any]:
@@ -89,16 +81,17 @@ def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60
         raw = request.path_params["telegram_id"]
         if not raw.isdigit():
             return _error(422, "telegram_id must be a positive integer")
-        document = await users.find_one({"_id": user_document_id(int(raw))})
+        document = await users.find_one({"_id": user_document_id(int(raw))}, VIEW_ONLY)
         if document is None:
             return _error(404, f"no user {raw}")
-        return JSONResponse(_public(document))
+        return JSONResponse(public_user(document))
 
     async def find_users(request: Request) -> Response:
         username = request.query_params.get("username", "").lstrip("@").lower()
         if not username:
             return _error(422, "give ?username=")
-        found = [_public(d) async for d in users.find({"username_lower": username}).limit(50)]
+        cursor = users.find({"username_lower": username}, VIEW_ONLY).limit(50)
+        found = [public_user(d) async for d in cursor]
         return JSONResponse({"users": found})
 
     async def list_ids(request: Request) -> Response:
