@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document, database, user_document_id
 from keyland.settings import KafkaSettings, MongoSettings, load
 from keyland.time_buckets import hour_key, minute_key
+from services.notifier.domain.profiles import Profile
 
 TOKEN, BOT = "700200:bench-notifier-token", "keyland_bench_bot"
 ADMIN = 1
@@ -112,13 +114,11 @@ async def broadcast_round(
 ) -> float:
     recipients = list(range(600_000, 600_000 + users))
     await seed_chats(client, [ADMIN, *recipients])
-    db.users.insert_many(
+    db.profiles.insert_many(  # the notifier's own profiles, as it stores them
         [
             {
                 "_id": user_document_id(tg),
-                "telegram_id": tg,
-                "registered": True,
-                "language_code": "en",
+                **asdict(Profile(tg, registered=True, language_code="en")),
             }
             for tg in recipients
         ]

@@ -63,7 +63,7 @@ def bootstrap() -> Container:
         Notices(db["notices"], db["notice_outcomes"], db["notice_schedule"]),
         Claims(db["claims"], settings.instance),
     )
-    users = Users(db["users"], db["recipients"])
+    users = Users(db["profiles"], db["recipients"])
     pending = PendingNotices(db["pending_notices"])
     broadcasts = Broadcasts(db["broadcasts"], db["broadcast_deliveries"])
     lease = timedelta(seconds=settings.claim_lease_s)
@@ -80,6 +80,7 @@ def bootstrap() -> Container:
         broadcasts=broadcasts,
         handler=NotifierHandler(
             notices,
+            users,
             broadcasts,
             settings.reminders(),
             settings.regions(),

@@ -36,19 +36,19 @@ from events.admin_commands import (
     TestNotificationRequested,
 )
 from events.bot_actions import RegionChosen, TrialRequested, UserSeen, UserStarted
+from events.buttons import MenuAction, RegionChoice
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, MongoSettings
-from keyland.telegram.callbacks import MenuAction, RegionChoice
 from keyland.telegram.client import make_bot
-from keyland.texts import text
 from services.bot.adapters.fsm_storage import FsmStorage
 from services.bot.config import BotSettings
 from services.bot.domain.display import date
 from services.bot.domain.images import qr_png
 from services.bot.keyboards.callbacks import AdminMenu, AdminTool, BroadcastDecision
 from services.bot.keyboards.menu import MAIN_MENU
+from services.bot.locales import text
 from tests.bot_harness import PollingBot, links_app
 from tests.kafka_tail import read_topic
 from tests.processes import ROOT, Program, free_port, wait_http
@@ -740,28 +740,6 @@ async def test_test_notification_is_requested_with_its_delay(
         (700002, 30),
     ]
     assert requested[0].text == says("admin_test_text")
-
-
-async def test_stats_are_sent_as_numbers_and_a_chart(
-    targets: None, chat: Chat, read_api: str
-) -> None:
-    admin = await chat(ADMIN, "Admin")
-    [chart] = await admin.ask("/stats")
-    async with httpx.AsyncClient(
-        base_url=read_api, headers={"Authorization": f"Bearer {READ_TOKEN}"}
-    ) as api:
-        figures = (await api.get("/v1/stats")).json()
-    assert figures["users"] >= 2
-    assert (chart["photo"]["width"], chart["photo"]["height"]) == (800, 480)
-    assert text_of(chart) == says(
-        "admin_stats",
-        users=figures["users"],
-        active=figures["active"],
-        trials=figures["trials"],
-        paid=figures["paid"],
-        conversion=f"{figures['trial_to_paid'] * 100:.1f}%",
-        revenue=", ".join(f"{v} {c}" for c, v in figures["revenue"].items()) or "—",
-    )
 
 
 async def test_a_flow_survives_a_restart_of_the_bot_in_the_database(

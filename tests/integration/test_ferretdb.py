@@ -13,7 +13,8 @@ from pymongo.errors import DuplicateKeyError
 from keyland.mongo import Document, async_database
 from keyland.settings import MongoSettings
 from services.notifier.adapters.users import Users as NotifierUsers
-from services.subscription.adapters.users import Users
+from services.notifier.domain.profiles import Profile
+from services.subscription.adapters.users import Users, user_document
 from services.subscription.domain.fold import fold
 from services.subscription.domain.ledger import Entry
 from services.subscription.domain.rules import Rules
@@ -62,7 +63,7 @@ def test_unique_index_refuses_a_second_claim(db: Database[Document]) -> None:
 
 
 class TestUserDocumentsAreKeyedByText:
-    """``users`` and ``recipients`` are keyed ``user:<telegram_id>``
+    """``users``, ``profiles`` and ``recipients`` are keyed ``user:<telegram_id>``
     (:func:`keyland.mongo.user_document_id`), the integer id beside it."""
 
     @pytest.fixture
@@ -77,7 +78,7 @@ class TestUserDocumentsAreKeyedByText:
         users = Users(handle["users"])
         entries: list[Entry] = [started(0, username="Zoe"), trial(0.1)]
         state = fold(4242, entries, Rules(key_secret=b"ferretdb-test-secret"))
-        await users.save(state, entries, [b"fact"], at=at(0.1))
+        await users.save(user_document(state, entries, [b"fact"], at=at(0.1)))
         await users.clear_outbox(4242)
 
         stored = db.users.find_one({"telegram_id": 4242}) or {}
@@ -87,13 +88,13 @@ class TestUserDocumentsAreKeyedByText:
         assert db.users.count_documents({"_id": 4242}) == 0
         assert (await users.load(4242)).applied == {str(e.event_id) for e in entries}
 
-    async def test_the_notifier_reads_users_and_records_blocks_by_the_same_ids(
+    async def test_the_notifier_keeps_profiles_and_records_blocks_by_the_same_ids(
         self, handle: AsyncDatabase[Document], db: Database[Document]
     ) -> None:
-        db.users.insert_many(
-            [stored_user(t, registered=True, language_code="en") for t in (4301, 4302)]
-        )
-        notifier = NotifierUsers(handle["users"], handle["recipients"])
+        notifier = NotifierUsers(handle["profiles"], handle["recipients"])
+        for telegram_id in (4301, 4302):
+            await notifier.save_profile(Profile(telegram_id, registered=True, language_code="en"))
+        assert db.profiles.find_one({"telegram_id": 4301}, {"_id": 1}) == {"_id": "user:4301"}
         await notifier.mark_blocked(4302, True, at(1))
 
         assert db.recipients.find_one({"_id": "user:4302"}) == {

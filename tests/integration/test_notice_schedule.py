@@ -20,7 +20,8 @@ from pymongo.database import Database
 from emulators.serving import BackgroundServer
 from events import Envelope, Event
 from events.admin_commands import BroadcastRequested, TestNotificationRequested
-from events.bot_actions import UserSeen
+from events.bot_actions import UserSeen, UserStarted
+from events.subscriptions import ExtensionReason, SubscriptionExtended
 from keyland.indexes import ensure_indexes
 from keyland.mongo import Document
 from keyland.settings import MongoSettings
@@ -86,7 +87,7 @@ class Notifier:
         return Scheduler(
             self.notices,
             Claims(h["claims"], "tests"),
-            Users(h["users"], h["recipients"]),
+            Users(h["profiles"], h["recipients"]),
             self.sender,
             LEASE,
             pending=PendingNotices(h["pending_notices"]),
@@ -111,14 +112,21 @@ async def notifier(
     commands: Commands,
     db: Database[Document],
 ) -> AsyncIterator[Notifier]:
-    for name in ("notices", "notice_outcomes", "notice_schedule", "claims", "broadcasts"):
+    for name in (
+        "notices",
+        "notice_outcomes",
+        "notice_schedule",
+        "claims",
+        "broadcasts",
+        "profiles",
+    ):
         db[name].delete_many({})
     client: AsyncMongoClient[Document] = AsyncMongoClient(
         mongo_settings.url, tz_aware=True, event_listeners=[commands]
     )
     h = client[mongo_settings.database]
     notices = Notices(h["notices"], h["notice_outcomes"], h["notice_schedule"])
-    users, claims = Users(h["users"], h["recipients"]), Claims(h["claims"], "tests")
+    users, claims = Users(h["profiles"], h["recipients"]), Claims(h["claims"], "tests")
     pending = PendingNotices(h["pending_notices"])
     broadcasts = Broadcasts(h["broadcasts"], h["broadcast_deliveries"])
     owned = [
@@ -132,8 +140,8 @@ async def notifier(
     bot = make_bot(BOT_TOKEN, emulator.url)
     sender = NoticeSender(TelegramSender(bot), users)
     redelivery = Redelivery(pending, claims, users, notices, sender, claim_lease=LEASE)
-    handler = NotifierHandler(notices, broadcasts, [], [], redelivery=redelivery)
-    lookups = {d.collection.name: d.lookup_fields() for d in owned} | {"users": ("_id",)}
+    handler = NotifierHandler(notices, users, broadcasts, [], [], redelivery=redelivery)
+    lookups = {d.collection.name: d.lookup_fields() for d in owned}
     commands.seen.clear()
     yield Notifier(handler, notices, lookups, h, sender, broadcasts)
     await bot.session.close()
@@ -238,3 +246,44 @@ async def test_the_broadcast_loop_finds_unfinished_broadcasts_by_equality(
     filters = [(c, f) for c, f in commands.filters() if c == "broadcasts"]
     assert filters, "nothing was read"
     assert all(keyed_by_equality(f, notifier.lookups[c]) for c, f in filters), filters
+
+
+async def test_profiles_learn_a_batch_with_one_read_and_at_most_one_write_per_user(
+    notifier: Notifier, commands: Commands, chats: httpx.AsyncClient, db: Database[Document]
+) -> None:
+    user = await wrote_to_the_bot(chats, 4301)
+    now = datetime.now(UTC)
+    until = (now + timedelta(days=30)).replace(microsecond=0)
+
+    def event(payload: Event, at: datetime = now) -> Envelope[Event]:
+        return Envelope.new(payload, producer="tests", occurred_at=at)
+
+    extended = SubscriptionExtended(
+        telegram_id=4301,
+        key_id=uuid.uuid4(),
+        previous_until=None,
+        until=until,
+        revision=1,
+        reason=ExtensionReason.ADMIN,
+    )
+    batch = [
+        event(UserStarted(telegram_id=4301, language_code="ru")),
+        event(extended),
+        event(UserStarted(telegram_id=4302, language_code="en")),
+    ]
+    await notifier.handler.handle_batch(batch)
+    await notifier.handler.handle_batch(batch)  # redelivered: learnt already, nothing written
+
+    profiles = [(name, fs) for name, c, fs in commands.seen if c == "profiles"]
+    assert sorted(name for name, _ in profiles) == ["find"] * 4 + ["update"] * 2
+    assert not [c for _, c, _ in commands.seen if c == "users"], "read the subscription's users"
+    filters = commands.filters()
+    assert all(keyed_by_equality(f, notifier.lookups[c]) for c, f in filters), filters
+    stored = db.profiles.find_one({"_id": "user:4301"}) or {}
+    assert (stored["language_code"], stored["until"], stored["registered"]) == ("ru", until, False)
+
+    scheduler = notifier.scheduler()
+    await scheduler.refresh(now)
+    assert await scheduler.run_once(now + timedelta(seconds=1)) == 1  # the admin's notice
+    [told] = await user.bot_messages(min_count=1)
+    assert "Администратор продлил" in str(told.get("text")), "written in the learnt language"

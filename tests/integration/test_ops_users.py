@@ -13,18 +13,18 @@ import pytest
 from pymongo.database import Database
 from typer.testing import CliRunner
 
-from keyland.cli import app
 from keyland.mongo import Document, async_database
-from keyland.ops.state_hash import state_hash
-from keyland.ops.users import find_users, load_user, moment
 from keyland.settings import MongoSettings
+from keyland_tools.cli import app
+from keyland_tools.ops.state_hash import state_hash
+from keyland_tools.ops.users import find_users, load_user, moment
 from services.notifier.adapters.notices import SENT, Notices
 from services.notifier.domain.notices import Kind, Notice
 from services.provisioner.adapters.repository import NodeRecords, UserAccesses
 from services.provisioner.domain.access import KeyState, UserAccess
 from services.provisioner.domain.plan import Applied
 from services.subscription.adapters.payments import Payments
-from services.subscription.adapters.users import Users
+from services.subscription.adapters.users import Users, user_document
 from services.subscription.domain.fold import fold
 from services.subscription.domain.ledger import Entry
 from services.subscription.domain.rules import Rules
@@ -41,7 +41,7 @@ NOW = datetime.now(UTC)
 async def _ledger(users: Users, payments: Payments, telegram_id: int, entries: list[Entry]) -> None:
     for entry in entries:
         await payments.record(telegram_id, entry)
-    await users.save(fold(telegram_id, entries, RULES), entries, [], at=entries[-1].at)
+    await users.save(user_document(fold(telegram_id, entries, RULES), entries, [], entries[-1].at))
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +87,9 @@ class TestShow:
         view = load_user(seeded, INVITEE)
         assert view is not None
         stored = user_doc(seeded, INVITEE)
-        assert (view.username, view.referrer_id, view.trial_used) == ("anton", REFERRER, True)
-        assert view.until == stored["until"]
+        user = view.user
+        assert (user.username, user.referrer_id, user.trial_used) == ("anton", REFERRER, True)
+        assert user.until == stored["until"]
         assert view.provisioned_until == at(40)
         assert view.retired_keys == 1
         assert [(p.payment_id, str(p.refunded)) for p in view.payments] == [
@@ -106,7 +107,7 @@ class TestShow:
     def test_a_referrer_sees_invitees_and_bonus_days(self, seeded: Database[Document]) -> None:
         view = load_user(seeded, REFERRER)
         assert view is not None
-        assert (view.invited, view.referral_days_earned, view.keys) == (1, 10, ())
+        assert (view.invited, view.user.referral_days_earned, view.keys) == (1, 10, ())
 
     def test_an_unknown_user_is_nobody(self, seeded: Database[Document]) -> None:
         assert load_user(seeded, 8999) is None
@@ -127,7 +128,7 @@ class TestFind:
         self, seeded: Database[Document], query: str, reason: str
     ) -> None:
         [match] = find_users(seeded, query)
-        assert (match.telegram_id, match.matched_by) == (INVITEE, reason)
+        assert (match.user.telegram_id, match.matched_by) == (INVITEE, reason)
 
     def test_a_partial_payment_id_matches_nothing(self, seeded: Database[Document]) -> None:
         assert find_users(seeded, "pay-anton") == []

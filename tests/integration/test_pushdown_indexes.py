@@ -58,7 +58,7 @@ def every_owned(handle: AsyncDatabase[Document], prefix: str) -> list[Owned]:
         *ExpiryMarks(db[f"{prefix}marks"]).owned(),
         *Notices(db[f"{prefix}notices"], db[f"{prefix}outcomes"], db[f"{prefix}schedule"]).owned(),
         *Claims(db[f"{prefix}claims"], "tests").owned(),
-        *Recipients(db[f"{prefix}users"], db[f"{prefix}recipients"]).owned(),
+        *Recipients(db[f"{prefix}profiles"], db[f"{prefix}recipients"]).owned(),
         *Broadcasts(db[f"{prefix}broadcasts"], db[f"{prefix}deliveries"]).owned(),
         *UserAccesses(db[f"{prefix}node_keys"]).owned(),
         *fsm.owned(),

@@ -10,7 +10,7 @@ workers (child processes) and two real nodes. Then:
    those nodes: a database lost in production is rebuilt against the servers that still
    run), and republish their facts under the same ids (the expiry sweep waits until the
    rebuild caught up, or it would announce lapses of a half-read history);
-2. the original groups are rewound to offset 0 (``keyland.ops.replay``) and the original
+2. the original groups are rewound to offset 0 (``keyland_tools.ops.replay``) and the original
    workers restarted on the original database, now also reading the rebuild's facts.
 """
 
@@ -33,12 +33,13 @@ from events.admin_commands import SubscriptionAdjusted
 from events.bot_actions import RegionChosen, TrialRequested, UserStarted
 from events.payments import PaymentSucceeded, RefundSucceeded
 from events.registry import TopicNames
+from keyland.kafka.admin import committed, extents, plain_consumer
 from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import wait_until_visible
 from keyland.mongo import Document, database
-from keyland.ops.kafka_admin import committed, extents, plain_consumer
-from keyland.ops.replay import ReplayRefused, apply_replay, plan_replay
-from keyland.ops.state_hash import (
+from keyland.settings import KafkaSettings, MongoSettings
+from keyland_tools.ops.replay import ReplayRefused, apply_replay, plan_replay
+from keyland_tools.ops.state_hash import (
     NODE_KEYS,
     PAYMENTS,
     USERS,
@@ -46,8 +47,7 @@ from keyland.ops.state_hash import (
     canonical_lines,
     state_hash,
 )
-from keyland.settings import KafkaSettings, MongoSettings
-from keyland.stack.node import Node
+from keyland_tools.stack.node import Node
 from services.provisioner.bootstrap import INPUT_TOPICS as PROVISIONER_TOPICS
 from services.subscription.bootstrap import INPUT_TOPICS as SUBSCRIPTION_TOPICS
 from tests.processes import Program

@@ -10,32 +10,10 @@ from typing import Self, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from events.users import UserView
 from services.bot.adapters.http_api import JsonApi
 
 M = TypeVar("M", bound=BaseModel)
-
-
-class Account(BaseModel):
-    """One user as the read model has them."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    telegram_id: int
-    registered: bool = False
-    registered_at: datetime | None = None
-    username: str | None = None
-    language_code: str | None = None
-    referrer_id: int | None = None
-    region: str | None = None
-    until: datetime | None = None
-    trial_used: bool = False
-    purchases: int = 0
-    last_purchase_at: datetime | None = None
-    referral_days_earned: int = 0
-    purged_at: datetime | None = None
-
-    def active_at(self, moment: datetime) -> bool:
-        return self.until is not None and self.until > moment
 
 
 class Referrals(BaseModel):
@@ -78,7 +56,7 @@ class _Held(BaseModel):
 
 
 class _Found(BaseModel):
-    users: list[Account]
+    users: list[UserView]
 
 
 class ReadApi:
@@ -91,14 +69,14 @@ class ReadApi:
     def from_url(cls, url: str, token: str, timeout_s: float) -> Self:
         return cls(JsonApi.from_url(url, token, service="read API", timeout_s=timeout_s))
 
-    async def user(self, telegram_id: int) -> Account | None:
+    async def user(self, telegram_id: int) -> UserView | None:
         """The user, or None when the read model has never heard of them."""
         response = await self._api.request("GET", f"/v1/users/{telegram_id}")
         if response.status_code == 404:
             return None
-        return self._parse(response, Account)
+        return self._parse(response, UserView)
 
-    async def by_username(self, username: str) -> list[Account]:
+    async def by_username(self, username: str) -> list[UserView]:
         response = await self._api.request("GET", "/v1/users", params={"username": username})
         return self._parse(response, _Found).users
 

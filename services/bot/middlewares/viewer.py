@@ -11,9 +11,11 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
-from keyland.texts import language_of, text
+from events.users import UserView
+from keyland.texts import language_of
 from services.bot.adapters.http_api import Unavailable
-from services.bot.adapters.read_api import Account, ReadApi
+from services.bot.adapters.read_api import ReadApi
+from services.bot.locales import text
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,7 @@ class Viewer:
     user: User
     language: str
     is_admin: bool
-    loaded: Account | None
+    loaded: UserView | None
     load_error: Unavailable | None = None
 
     @property
@@ -33,7 +35,7 @@ class Viewer:
         return self.user.id
 
     @property
-    def account(self) -> Account | None:
+    def account(self) -> UserView | None:
         """The read model's account (None: not registered yet). Raises ``Unavailable``
         when the read API could not be asked, for the error router to explain."""
         if self.load_error is not None:
@@ -66,7 +68,7 @@ class ViewerMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if user is None or user.is_bot:
             return None  # channel posts and other bots: nothing for us
-        account: Account | None = None
+        account: UserView | None = None
         failure: Unavailable | None = None
         try:
             account = await self._read_api.user(user.id)

@@ -1,5 +1,10 @@
-"""What the notifier reads about users (``users`` belongs to the subscription service)
-and what it records itself (``recipients``: who blocked the bot).
+"""What the notifier keeps about users: ``profiles`` (language, access end, registered;
+learnt from events, see :mod:`..domain.profiles`) and ``recipients`` (who blocked the bot).
+
+It reads no other service's collection. ``profiles`` has one writer, the consumer that
+owns the user's partition, so a profile is saved whole. ``recipients`` is written by
+whoever learns of a block: a send that Telegram refused, or the consumer when the user
+talks to the bot again.
 
 A user is recorded as blocked when Telegram says they blocked the bot or deleted their
 account, and unblocked when they talk to the bot again after that (they cannot while
@@ -12,13 +17,28 @@ Both collections key a user's document by ``user:<telegram_id>``
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
 
 from keyland.indexes import Owned
 from keyland.mongo import Document, user_document_id
+from services.notifier.domain.profiles import Profile
+
+
+def as_stored(profile: Profile) -> Profile:
+    """``profile`` as saving and loading it gives it back: the database keeps times to the
+    millisecond, so a profile that differs from the stored one by less is not a change."""
+
+    def stored(moment: datetime | None) -> datetime | None:
+        return (
+            None
+            if moment is None
+            else moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        )
+
+    return replace(profile, language_at=stored(profile.language_at), until=stored(profile.until))
 
 
 @dataclass(frozen=True)
@@ -31,21 +51,33 @@ class Recipient:
 
 class Users:
     def __init__(
-        self, users: AsyncCollection[Document], recipients: AsyncCollection[Document]
+        self, profiles: AsyncCollection[Document], recipients: AsyncCollection[Document]
     ) -> None:
-        self._users = users
+        self._profiles = profiles
         self._recipients = recipients
 
     def owned(self) -> list[Owned]:
-        """``recipients`` only: ``users`` belongs to the subscription service."""
-        return [Owned(self._recipients)]
+        return [Owned(self._profiles), Owned(self._recipients)]
+
+    async def profile(self, telegram_id: int) -> Profile:
+        """The user's profile (an empty one for a user not heard of yet)."""
+        document = await self._profiles.find_one({"_id": user_document_id(telegram_id)})
+        if document is None:
+            return Profile(telegram_id)
+        known = Profile.__dataclass_fields__
+        return Profile(**{name: value for name, value in document.items() if name in known})
+
+    async def save_profile(self, profile: Profile) -> None:
+        """Save the user's whole profile (one writer: their partition's consumer)."""
+        key = user_document_id(profile.telegram_id)
+        await self._profiles.replace_one({"_id": key}, asdict(profile), upsert=True)
 
     async def get(self, telegram_id: int) -> Recipient:
         """The user's language and access end, and whether they blocked the bot: two
         reads by ``_id``, side by side (one round trip's wait)."""
         key = {"_id": user_document_id(telegram_id)}
         user, recipient = await asyncio.gather(
-            self._users.find_one(key, {"language_code": 1, "until": 1}),
+            self._profiles.find_one(key, {"language_code": 1, "until": 1}),
             self._recipients.find_one(key, {"blocked": 1}),
         )
         doc = user or {}
@@ -60,7 +92,7 @@ class Users:
             async for doc in self._recipients.find({"blocked": True}, {"telegram_id": 1})
         }
         fields = {"telegram_id": 1, "language_code": 1, "until": 1}
-        cursor = self._users.find({"registered": True}, fields).sort("_id", 1)
+        cursor = self._profiles.find({"registered": True}, fields).sort("_id", 1)
         return [
             Recipient(doc["telegram_id"], doc.get("language_code"), doc.get("until"))
             async for doc in cursor

@@ -1,14 +1,20 @@
-"""The notifier's consumer: events become planned notices and broadcasts, and a user
-talking to the bot (``UserStarted``, ``UserSeen``) gets what was kept for them.
+"""The notifier's consumer: events become users' profiles, planned notices and
+broadcasts, and a user talking to the bot (``UserStarted``, ``UserSeen``) gets what was
+kept for them.
 
-A batch of records is applied with the fewest round trips: every notice it plans is
-written in one unordered insert (those stored already, from a redelivery, are left
-alone), then each user's visits run in order, users side by side. Planning writes only
-``notices``; a visit reads and writes only ``pending_notices``, ``recipients`` and the
-claims and outcomes of kept notices: no outcome depends on the order between the two,
-so writing the batch's notices first keeps each user's order where it matters. Every
-step is idempotent (unique notice ids, claimed sends), so a batch applied again, whole or
-record by record (see :mod:`keyland.kafka.batches`), changes nothing more.
+A batch of records is applied with the fewest round trips. First each user's profile
+(:mod:`.domain.profiles`) learns from the batch's events: users side by side, per user
+one read by ``_id`` and, if it changed, one whole-document write, whatever the number
+of their events in the batch; before any notice of the batch is offered for sending, so
+a send due at once sees the access end its own event set. Then every notice the batch
+plans is written in one unordered insert (those stored already, from a redelivery, are
+left alone), then each user's visits run in order, users side by side. Planning writes
+only ``notices``; a visit reads and writes only ``pending_notices``, ``recipients`` and
+the claims and outcomes of kept notices: no outcome depends on the order between the
+two, so writing the batch's notices first keeps each user's order where it matters.
+Every step is idempotent (profiles learn the same twice, unique notice ids, claimed
+sends), so a batch applied again, whole or record by record (see
+:mod:`keyland.kafka.batches`), changes nothing more.
 """
 
 from __future__ import annotations
@@ -21,11 +27,14 @@ from datetime import UTC, datetime, timedelta
 from events import Envelope, Event
 from events.admin_commands import BroadcastRequested
 from events.bot_actions import UserSeen, UserStarted
+from keyland.kafka.batches import side_by_side
 from services.notifier.adapters.broadcasts import Broadcasts
 from services.notifier.adapters.notices import Notices
+from services.notifier.adapters.users import Users, as_stored
 from services.notifier.domain.alerts import alerts
 from services.notifier.domain.notices import Notice
 from services.notifier.domain.planning import plan
+from services.notifier.domain.profiles import LEARNT_FROM, learn
 from services.notifier.handlers.redelivery import Redelivery
 
 
@@ -33,6 +42,7 @@ class NotifierHandler:
     def __init__(
         self,
         notices: Notices,
+        users: Users,
         broadcasts: Broadcasts,
         reminders: Sequence[timedelta],
         regions: Sequence[str],
@@ -43,6 +53,7 @@ class NotifierHandler:
     ) -> None:
         self._on_planned = on_planned
         self._notices = notices
+        self._users = users
         self._broadcasts = broadcasts
         self._reminders = reminders
         self._regions = regions
@@ -55,8 +66,11 @@ class NotifierHandler:
     async def handle_batch(self, envelopes: Sequence[Envelope[Event]]) -> None:
         planned: list[tuple[Notice, datetime]] = []
         visits: dict[int, list[Envelope[Event]]] = defaultdict(list)
+        learnt: dict[int, list[Envelope[Event]]] = defaultdict(list)
         for envelope in envelopes:
             payload = envelope.payload
+            if isinstance(payload, LEARNT_FROM):
+                learnt[int(payload.partition_key())].append(envelope)
             if isinstance(payload, BroadcastRequested):
                 await self._broadcast(payload, envelope)  # an admin's, rare
             elif isinstance(payload, UserStarted | UserSeen):
@@ -67,6 +81,7 @@ class NotifierHandler:
                     *alerts(envelope, self._alert_ids),
                 ]
                 planned += [(notice, envelope.occurred_at) for notice in notices]
+        await side_by_side(learnt.items(), lambda item: self._learn(*item))
         if planned:
             await self._notices.plan(planned)
             self._on_planned([notice for notice, _ in planned])
@@ -78,6 +93,13 @@ class NotifierHandler:
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
+
+    async def _learn(self, telegram_id: int, envelopes: list[Envelope[Event]]) -> None:
+        loaded = profile = await self._users.profile(telegram_id)
+        for envelope in envelopes:
+            profile = learn(profile, envelope.payload, envelope.occurred_at)
+        if as_stored(profile) != loaded:
+            await self._users.save_profile(profile)
 
     async def _visits(self, seen: list[Envelope[Event]]) -> None:
         for envelope in seen:

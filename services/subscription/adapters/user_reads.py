@@ -13,6 +13,7 @@ from datetime import datetime
 from pymongo.asynchronous.collection import AsyncCollection
 
 from keyland.mongo import Document, user_document_id
+from services.subscription.adapters.users import VIEW_ONLY
 
 _ACTIVITY = {"telegram_id": 1, "username": 1, "registered_at": 1, "last_purchase_at": 1, "until": 1}
 
@@ -22,8 +23,8 @@ class UserReads:
         self._collection = collection
 
     async def user(self, telegram_id: int) -> Document | None:
-        """The user's whole document."""
-        return await self._collection.find_one({"_id": user_document_id(telegram_id)})
+        """The user's document without the ledger, outbox and share (their view)."""
+        return await self._collection.find_one({"_id": user_document_id(telegram_id)}, VIEW_ONLY)
 
     async def lapse(self, telegram_id: int) -> Document | None:
         """What an expiry depends on: ``until``, ``registered`` and ``key_id``."""
@@ -45,7 +46,8 @@ class UserReads:
         return aiter(self._collection.find({"registered": True}, _ACTIVITY))
 
     async def by_username(self, username_lower: str, limit: int) -> list[Document]:
-        found = self._collection.find({"username_lower": username_lower}).limit(limit)
+        """:meth:`user` of the users with this username (case ignored)."""
+        found = self._collection.find({"username_lower": username_lower}, VIEW_ONLY).limit(limit)
         return await found.to_list(None)
 
     async def registered_ids(self, after: int, limit: int) -> list[int]:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from pydantic import TypeAdapter
 from pymongo.asynchronous.collection import AsyncCollection
 
+from events.users import UserView
 from keyland.indexes import Owned
 from keyland.mongo import Document, user_document_id
 from services.subscription.domain.figures import Figures
@@ -27,6 +27,8 @@ from services.subscription.domain.ledger import Entry
 from services.subscription.domain.state import Subscription
 
 _ENTRIES = TypeAdapter(list[Entry])
+VIEW_ONLY = {"entries": 0, "outbox": 0, "share": 0}
+"""The projection that reads a user's view and leaves out the ledger, outbox and share."""
 
 
 @dataclass(frozen=True)
@@ -69,20 +71,9 @@ class Users:
             revision=document.get("revision", 0),
         )
 
-    async def save(
-        self,
-        state: Subscription,
-        entries: list[Entry],
-        outbox: list[bytes],
-        at: datetime,
-        *,
-        share: Figures | None = None,
-        revision: int = 0,
-    ) -> None:
-        document = user_document(state, entries, outbox, at, share=share, revision=revision)
-        await self._collection.replace_one(
-            {"_id": user_document_id(state.telegram_id)}, document, upsert=True
-        )
+    async def save(self, document: Document) -> None:
+        """Write a user's whole document, as :func:`user_document` makes it."""
+        await self._collection.replace_one({"_id": document["_id"]}, document, upsert=True)
 
     async def clear_outbox(self, telegram_id: int) -> None:
         await self._collection.update_one(
@@ -114,24 +105,19 @@ def user_document(
     }
 
 
-def read_model(state: Subscription) -> dict[str, Any]:
-    """The fields the bot, admins and operators read (see the read API)."""
+def read_model(state: Subscription) -> Document:
+    """The fields the bot, admins and operators read: the user's :class:`UserView`, stored
+    with what the lookups need (``_id``, ``username_lower``) and the key's generation."""
+    view = UserView.model_validate(state, from_attributes=True)
     return {
         "_id": user_document_id(state.telegram_id),
-        "telegram_id": state.telegram_id,
-        "key_id": str(state.key_id),
-        "registered": state.registered,
-        "registered_at": state.registered_at,
-        "username": state.username,
+        **view.model_dump(),
+        "key_id": str(view.key_id),
         "username_lower": state.username.lower() if state.username else None,
-        "language_code": state.language_code,
-        "referrer_id": state.referrer_id,
-        "region": state.region,
-        "until": state.until,
-        "trial_used": state.trial_used,
-        "purchases": state.purchases,
-        "last_purchase_at": state.last_purchase_at,
-        "referral_days_earned": state.referral_days_earned,
         "generation": state.generation,
-        "purged_at": state.purged_at,
     }
+
+
+def stored_view(document: Document) -> UserView:
+    """The :class:`UserView` of a stored user document (what :func:`read_model` wrote)."""
+    return UserView.model_validate(document)

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,29 +23,23 @@ from starlette.routing import Route
 
 from keyland.http import BearerTokenMiddleware, BodyLimitMiddleware
 from keyland.mongo import Document
-from keyland.observability import checks, metrics
+from keyland.observability import checks
 from keyland.observability.ops_server import ops_routes
+from services.subscription.adapters import metrics
 from services.subscription.adapters.figure_shards import FigureShards
 from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.user_reads import UserReads
+from services.subscription.adapters.users import stored_view
 from services.subscription.handlers.stats import business_stats, set_business_gauges
 
 log = logging.getLogger(__name__)
 
-PUBLIC_FIELDS = (
-    "key_id", "registered", "registered_at", "username", "language_code", "referrer_id",
-    "region", "until", "trial_used", "purchases", "last_purchase_at",
-    "referral_days_earned", "purged_at",
-)  # fmt: skip
 MAX_PAGE = 1000
 
 
-def _public(document: Document) -> dict[str, Any]:
-    user: dict[str, Any] = {"telegram_id": document["telegram_id"]}
-    for name in PUBLIC_FIELDS:
-        value = document.get(name)
-        user[name] = value.isoformat() if isinstance(value, datetime) else value
-    return user
+def public_user(document: Document) -> dict[str, Any]:
+    """A stored user as the read API answers: their :class:`~events.users.UserView`."""
+    return stored_view(document).model_dump(mode="json")
 
 
 def public_held(document: Document) -> dict[str, Any]:
@@ -93,13 +86,13 @@ def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60
         document = await users.user(int(raw))
         if document is None:
             return _error(404, f"no user {raw}")
-        return JSONResponse(_public(document))
+        return JSONResponse(public_user(document))
 
     async def find_users(request: Request) -> Response:
         username = request.query_params.get("username", "").lstrip("@").lower()
         if not username:
             return _error(422, "give ?username=")
-        found = [_public(d) for d in await users.by_username(username, limit=50)]
+        found = [public_user(d) for d in await users.by_username(username, limit=50)]
         return JSONResponse({"users": found})
 
     async def list_ids(request: Request) -> Response:

@@ -41,7 +41,7 @@ from keyland.kafka.producer import EventPublisher
 from services.subscription.adapters.figure_shards import FigureShards
 from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.schedule import Schedule
-from services.subscription.adapters.users import Users
+from services.subscription.adapters.users import Users, user_document
 from services.subscription.domain.compaction import compact
 from services.subscription.domain.entries import to_entry
 from services.subscription.domain.facts import facts_for
@@ -182,7 +182,14 @@ class SubscriptionHandler:
     async def _commit(self, plan: _Plan) -> None:
         state, first = plan.state, plan.first
         await self._users.save(
-            state, plan.entries, plan.facts, at=plan.at, share=plan.share, revision=plan.revision
+            user_document(
+                state,
+                plan.entries,
+                plan.facts,
+                at=plan.at,
+                share=plan.share,
+                revision=plan.revision,
+            )
         )
         if plan.share != plan.saved_share:
             self._saved[self._shards.shard_of(plan.telegram_id)][plan.telegram_id] = plan.share

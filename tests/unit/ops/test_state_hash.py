@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from bson import Decimal128
 
-from keyland.ops.state_hash import COVERED, NODE_KEYS, USERS, canonical, collection_hash
+from keyland_tools.ops.state_hash import COVERED, NODE_KEYS, USERS, canonical, collection_hash
 
 SHAPES = dict(COVERED)
 MOMENT = datetime(2026, 11, 27, 12, 0, 0, 123000, tzinfo=UTC)

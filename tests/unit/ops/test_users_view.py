@@ -7,12 +7,13 @@ from decimal import Decimal
 
 from rich.console import Console, RenderableType
 
-from keyland.ops.users import (
+from events.users import UserView
+from keyland_tools.ops.users import (
     KeyLine,
     Match,
     NoticeLine,
     PaymentLine,
-    UserView,
+    UserReport,
     access_status,
     render_matches,
     render_user,
@@ -37,8 +38,8 @@ def field(shown: str, name: str) -> str:
     raise AssertionError(f"no row {name!r} in\n{shown}")
 
 
-def view(**overrides: object) -> UserView:
-    fields: dict[str, object] = {
+def view(**overrides: object) -> UserReport:
+    user = {
         "telegram_id": 7002,
         "registered": True,
         "username": "anton",
@@ -48,11 +49,15 @@ def view(**overrides: object) -> UserView:
         "purchases": 2,
         "referrer_id": 7001,
         "referral_days_earned": 60,
-        "invited": 1,
         "key_id": KEY,
+    }
+    report: dict[str, object] = {
+        "invited": 1,
         "provisioned_until": NOW + timedelta(days=12, hours=3),
     }
-    return UserView(**{**fields, **overrides})  # type: ignore[arg-type]
+    for name, value in overrides.items():
+        (user if name in UserView.model_fields else report)[name] = value
+    return UserReport(UserView.model_validate(user), **report)  # type: ignore[arg-type]
 
 
 class TestAccessStatus:
@@ -133,8 +138,17 @@ class TestShow:
 class TestFind:
     def test_every_match_says_why_it_matched(self) -> None:
         matches = [
-            Match(7002, "anton", NOW + timedelta(days=3), 1, True, "username @anton"),
-            Match(7003, None, None, 0, False, "payment yookassa:p9"),
+            Match(
+                UserView(
+                    telegram_id=7002,
+                    username="anton",
+                    until=NOW + timedelta(days=3),
+                    purchases=1,
+                    trial_used=True,
+                ),
+                "username @anton",
+            ),
+            Match(UserView(telegram_id=7003), "payment yookassa:p9"),
         ]
         lines = text(render_matches(matches, NOW)).splitlines()
         assert "2 user(s)" in lines[0]

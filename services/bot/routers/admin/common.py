@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.bot.adapters.read_api import Account, ReadApi
+from events.users import UserView
+from services.bot.adapters.read_api import ReadApi
 from services.bot.domain.admin_input import ByTelegramId, Invalid, Target
 from services.bot.domain.display import date, days_left
 from services.bot.keyboards.callbacks import AdminTool
@@ -13,13 +14,17 @@ from services.bot.middlewares.viewer import Viewer
 COMMANDS = ("admin", *AdminTool)
 
 
-async def resolve(read_api: ReadApi, target: Target) -> Account:
-    """The one user ``target`` names, or :class:`Invalid` explaining why not."""
+async def matching(read_api: ReadApi, target: Target) -> list[UserView]:
+    """The users ``target`` names: by Telegram id one or none, by username any number."""
     if isinstance(target, ByTelegramId):
         found = await read_api.user(target.telegram_id)
-        matches = [found] if found is not None else []
-    else:
-        matches = await read_api.by_username(target.username)
+        return [found] if found is not None else []
+    return await read_api.by_username(target.username)
+
+
+async def resolve(read_api: ReadApi, target: Target) -> UserView:
+    """The one user ``target`` names, or :class:`Invalid` explaining why not."""
+    matches = await matching(read_api, target)
     if not matches:
         raise Invalid("admin_user_not_found", {"target": str(target)})
     if len(matches) > 1:
@@ -28,12 +33,12 @@ async def resolve(read_api: ReadApi, target: Target) -> Account:
     return matches[0]
 
 
-def label(account: Account) -> str:
+def label(account: UserView) -> str:
     name = f" @{account.username}" if account.username else ""
     return f"{account.telegram_id}{name}"
 
 
-def card(viewer: Viewer, account: Account) -> str:
+def card(viewer: Viewer, account: UserView) -> str:
     """Everything the read model says about one user."""
     now, dash = datetime.now(UTC), "—"
     if account.until is None:

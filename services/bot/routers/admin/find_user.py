@@ -7,10 +7,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
 from services.bot.adapters.read_api import ReadApi
-from services.bot.domain.admin_input import ByTelegramId, Invalid, parse_target
+from services.bot.domain.admin_input import Invalid, parse_target
 from services.bot.keyboards.admin import admin_menu
 from services.bot.middlewares.viewer import Viewer
-from services.bot.routers.admin.common import card
+from services.bot.routers.admin.common import card, matching
 from services.bot.routers.admin.states import FindUser
 from services.bot.routers.common import Trigger, respond
 
@@ -30,11 +30,7 @@ async def find(message: Message, viewer: Viewer, state: FSMContext, read_api: Re
     except Invalid as error:
         await message.answer(viewer.t(error.key, **error.values))
         return
-    if isinstance(target, ByTelegramId):
-        found = await read_api.user(target.telegram_id)
-        matches = [found] if found is not None else []
-    else:
-        matches = await read_api.by_username(target.username)
+    matches = await matching(read_api, target)
     if not matches:
         await message.answer(viewer.t("admin_user_not_found", target=str(target)))
         return
