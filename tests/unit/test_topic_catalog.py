@@ -14,6 +14,7 @@ from events.registry import TOPICS, TOPICS_BY_NAME, TopicSpec
 from services.notifier.bootstrap import INPUT_TOPICS as NOTIFIER_TOPICS
 from services.notifier.domain.alerts import alerts
 from services.notifier.domain.planning import plan
+from services.notifier.domain.profiles import LEARNT_FROM
 from services.provisioner.bootstrap import INPUT_TOPICS as PROVISIONER_TOPICS
 from services.provisioner.domain.changes import to_change
 from services.subscription.bootstrap import INPUT_TOPICS as SUBSCRIPTION_TOPICS
@@ -80,7 +81,7 @@ class TestConsumers:
         acts_on = ACTS_ON[service]
         assert {event for event in spec.events if acts_on(sample(event))} == set(consumer.only)
 
-    def test_the_notifier_plans_nothing_from_the_user_actions_it_is_not_named_for(
+    def test_the_notifier_takes_nothing_from_the_user_actions_it_is_not_named_for(
         self,
     ) -> None:
         spec = TOPICS_BY_NAME["bot.actions"]
@@ -91,6 +92,7 @@ class TestConsumers:
             envelope = sample(event)
             assert plan(envelope, [timedelta(days=1)], ["finland"]) == []
             assert alerts(envelope, [1]) == []
+            assert not isinstance(envelope.payload, LEARNT_FROM)  # nor learns from it
 
 
 def readme_topics() -> dict[str, list[str]]:
