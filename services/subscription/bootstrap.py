@@ -82,6 +82,7 @@ def bootstrap() -> Container:
             Schedules(schedule, inactivity, cleanup_after),
             publisher,
             settings.rules(),
+            rebuild=settings.rebuild,
         ),
         sweeper=sweeper,
         cleanup=InactiveUsers(db["users"], inactivity, cleanup_after),
