@@ -133,6 +133,25 @@ class ReferralBonusEarned(Event):
     days: int = Field(gt=0)
 
 
+class ReferralBonusRevoked(Event):
+    """A refund of an invitee's payment takes back the bonus days it earned their
+    referrer (``telegram_id``): ``days`` for the share refunded by ``refund_id``.
+
+    Keyed by the referrer, like :class:`ReferralBonusEarned`; the referrer's partition
+    takes back at most what it credited for the payment, once per refund, and never ends
+    access before the refund's time.
+    """
+
+    event_type: ClassVar[str] = "ReferralBonusRevoked"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    invitee_id: TelegramId = Field(gt=0)
+    payment_id: str = Field(min_length=1)
+    refund_id: str = Field(min_length=1)
+    days: int = Field(gt=0)
+
+
 class ReferralBonusCredited(Event):
     """The referrer (``telegram_id``) earned days for an invitee's payment."""
 

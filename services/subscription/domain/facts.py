@@ -9,13 +9,22 @@ from events.subscriptions import (
     ExtensionReason,
     ReferralBonusCredited,
     ReferralBonusEarned,
+    ReferralBonusRevoked,
     SubscriptionExtended,
     SubscriptionShortened,
     TrialActivated,
     UserPurged,
     UserRegistered,
 )
-from services.subscription.domain.ledger import Adjusted, Entry, Paid, ReferralEarned, TrialAsked
+from services.subscription.domain.ledger import (
+    Adjusted,
+    Entry,
+    Paid,
+    ReferralEarned,
+    ReferralRevoked,
+    Refunded,
+    TrialAsked,
+)
 from services.subscription.domain.state import Effect, Outcome, Subscription
 
 _REASONS: dict[type, ExtensionReason] = {
@@ -91,6 +100,16 @@ def facts_for(
             for payment_id, days in outcome.applied
             if days > 0
         ]
+    if isinstance(entry, Refunded) and outcome.referrer_id is not None and outcome.revoked_days:
+        facts.append(
+            ReferralBonusRevoked(
+                telegram_id=outcome.referrer_id,
+                invitee_id=tg,
+                payment_id=entry.payment_id,
+                refund_id=entry.refund_id,
+                days=outcome.revoked_days,
+            )
+        )
     if outcome.effect is Effect.CREDITED and isinstance(entry, ReferralEarned) and after.until:
         facts.append(
             ReferralBonusCredited(
@@ -116,13 +135,16 @@ def _until_moved(
     if outcome.applied:  # a registration applied credit held for the user
         payment_id, reason = outcome.applied[-1][0], ExtensionReason.PAYMENT
     if before.until is not None and after.until < before.until:
+        shortened = "refund" if payment_id else "admin"
+        if isinstance(entry, ReferralRevoked):  # the invitee's payment, not the user's
+            shortened, payment_id = "referral_refund", None
         return [
             SubscriptionShortened(
                 telegram_id=after.telegram_id,
                 key_id=after.key_id,
                 previous_until=before.until,
                 until=after.until,
-                reason="refund" if payment_id else "admin",
+                reason=shortened,
                 payment_id=payment_id,
                 revision=revision,
             )

@@ -53,6 +53,8 @@ class Outcome:
     first_purchase: bool = False
     applied: tuple[tuple[str, int], ...] = ()
     """Held payments a registration applied: (payment id, referral days it earns)."""
+    revoked_days: int = 0
+    """Referral days a refund takes back from ``referrer_id``."""
 
 
 @dataclass
@@ -60,6 +62,28 @@ class PaymentRecord:
     added: timedelta
     amount: Decimal
     refunded: Decimal = Decimal(0)
+    referrer_id: int | None = None
+    """Who earned referral days for this payment, and how many (``referral_days``); of
+    those, ``referral_taken`` were taken back by its refunds."""
+    referral_days: int = 0
+    referral_taken: int = 0
+
+    def referral_days_to_take(self) -> int:
+        """The referral days its refunds so far take back and were not taken yet: the
+        refunded share of the days earned, rounded down, so a full refund takes all."""
+        if not self.referral_days or not self.amount:
+            return 0
+        share = min(self.refunded, self.amount) / self.amount
+        return int(self.referral_days * share) - self.referral_taken
+
+
+@dataclass
+class ReferralCredit:
+    """Referral days credited for one invitee payment, in the referrer's ``generation``;
+    ``days``: those its refunds have not taken back."""
+
+    generation: int
+    days: int
 
 
 @dataclass
@@ -92,7 +116,10 @@ class Subscription:
     lapsed_until: datetime | None = None
     """The latest access end the expiry sweep announced as lapsed."""
     payments: dict[str, PaymentRecord] = field(default_factory=dict)
-    credited_referrals: set[str] = field(default_factory=set)
+    credited_referrals: dict[str, ReferralCredit] = field(default_factory=dict)
+    """Per invitee payment, the referral days credited for it."""
+    revoked_referrals: set[tuple[str, str]] = field(default_factory=set)
+    """(invitee payment, refund) whose referral days were taken back."""
     held: dict[str, HeldCredit] = field(default_factory=dict)
     """Paid before the user ever started the bot: applied by their registration."""
     outcomes: dict[uuid.UUID, Outcome] = field(default_factory=dict)
