@@ -218,18 +218,10 @@ def _refunded(state: Subscription, entry: Refunded) -> Outcome:
     record.refunded += amount
     if record.refunded >= record.amount:
         state.purchases -= 1
-    revoked = record.referral_days_to_take()
-    record.referral_taken += revoked
     share = amount / record.amount if record.amount else 1
     taken = record.added * float(share)
     until = max(entry.at, (state.until or entry.at) - taken)
-    outcome = Outcome(
-        Effect.SHORTENED,
-        reason="refund",
-        referrer_id=record.referrer_id if revoked else None,
-        revoked_days=revoked,
-    )
-    return _change(state, until, outcome)
+    return _change(state, until, Outcome(Effect.SHORTENED, reason="refund"))
 
 
 def _adjusted(state: Subscription, entry: Adjusted, rules: Rules) -> Outcome:

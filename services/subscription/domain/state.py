@@ -53,8 +53,6 @@ class Outcome:
     first_purchase: bool = False
     applied: tuple[tuple[str, int], ...] = ()
     """Held payments a registration applied: (payment id, referral days it earns)."""
-    revoked_days: int = 0
-    """Referral days a refund takes back from ``referrer_id``."""
 
 
 @dataclass
@@ -63,18 +61,18 @@ class PaymentRecord:
     amount: Decimal
     refunded: Decimal = Decimal(0)
     referrer_id: int | None = None
-    """Who earned referral days for this payment, and how many (``referral_days``); of
-    those, ``referral_taken`` were taken back by its refunds."""
     referral_days: int = 0
-    referral_taken: int = 0
+    """Who earned referral days for this payment, and how many."""
 
-    def referral_days_to_take(self) -> int:
-        """The referral days its refunds so far take back and were not taken yet: the
-        refunded share of the days earned, rounded down, so a full refund takes all."""
+    @property
+    def referral_taken(self) -> int:
+        """The referral days its refunds take back: the refunded share of the days earned,
+        rounded down, so a full refund takes all. A function of the amount refunded alone,
+        so the same refunds take the same days in whatever order they are applied."""
         if not self.referral_days or not self.amount:
             return 0
-        share = min(self.refunded, self.amount) / self.amount
-        return int(self.referral_days * share) - self.referral_taken
+        refunded = min(self.refunded, self.amount)
+        return int(self.referral_days * refunded // self.amount)
 
 
 @dataclass
