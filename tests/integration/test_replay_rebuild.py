@@ -219,7 +219,7 @@ def adjusted(
     return action(event, minutes)
 
 
-# (envelope, referral bonus days the referrer has once it is applied, if it pays one)
+# (envelope, referral bonus days the referrer has once it is applied, if it moves them)
 HISTORY: list[tuple[Envelope[Event], tuple[int, int] | None]] = [
     (action(UserStarted(telegram_id=REFERRER, username="Rita", language_code="ru"), 0), None),
     (action(TrialRequested(telegram_id=REFERRER), 1), None),
@@ -231,7 +231,7 @@ HISTORY: list[tuple[Envelope[Event], tuple[int, int] | None]] = [
     (action(UserStarted(telegram_id=SWITCHER, referrer_id=REFERRER), 15), None),
     (paid(SWITCHER, "pay-switcher-3", 3, "499.00", 20), (REFERRER, 40)),
     (paid(SWITCHER, "pay-switcher-1", 1, "199.00", 30), (REFERRER, 50)),
-    (refunded(SWITCHER, "pay-switcher-1", "199.00", 40), None),
+    (refunded(SWITCHER, "pay-switcher-1", "199.00", 40), (REFERRER, 40)),  # takes back 10
     (action(UserStarted(telegram_id=ADJUSTED, username="Carl"), 45), None),
     (paid(ADJUSTED, "pay-adjusted-12", 12, "1490.00", 50), None),
     (adjusted(ADJUSTED, 55, days=7), None),
