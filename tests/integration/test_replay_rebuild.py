@@ -37,8 +37,7 @@ from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import wait_until_visible
 from keyland.mongo import Document, database
-from keyland.ops.kafka_admin import committed, extents, plain_consumer
-from keyland.ops.replay import ReplayRefused, apply_replay, plan_replay
+from keyland.ops.kafka_admin import extents, plain_consumer
 from keyland.ops.state_hash import (
     BROADCAST_DELIVERIES,
     BROADCASTS,
@@ -55,6 +54,7 @@ from keyland.settings import KafkaSettings, MongoSettings
 from keyland.stack.node import Node
 from services.provisioner.entrypoints.worker import INPUT_TOPICS as PROVISIONER_TOPICS
 from services.subscription.bootstrap import INPUT_TOPICS as SUBSCRIPTION_TOPICS
+from tests.consumer_groups import behind, rewind
 from tests.processes import Program
 from tests.provisioning import node_tokens, running_nodes, write_countries
 from tests.user_docs import user_doc
@@ -261,18 +261,6 @@ def done(db: Database[Document], envelope: Envelope[Event], bonus: tuple[int, in
 # Waiting until quiet ---------------------------------------------------------------------
 
 
-async def behind(bootstrap: str, topics: TopicNames, groups: dict[str, tuple[str, ...]]) -> int:
-    """Records the groups have yet to read on their input topics."""
-    missing = 0
-    async with plain_consumer(bootstrap) as consumer:
-        for group, bases in groups.items():
-            done = await committed(bootstrap, group)
-            for base in bases:
-                for tp, span in (await extents(consumer, topics(base))).items():
-                    missing += span.end - done.get(tp, span.beginning)
-    return missing
-
-
 def lapse_announced(db: Database[Document]) -> bool:
     """The expiry sweep announced the lapse of the history's lapsed user (it sweeps on
     its own clock, so the topics can be read to the end before it has)."""
@@ -314,25 +302,6 @@ async def quiet_state(
 async def records(kafka: KafkaSettings, topic: str) -> int:
     async with plain_consumer(kafka.bootstrap) as consumer:
         return sum(span.end - span.beginning for span in (await extents(consumer, topic)).values())
-
-
-async def rewind(
-    kafka: KafkaSettings, topics: TopicNames, groups: dict[str, tuple[str, ...]]
-) -> None:
-    """Every group back to offset 0 on each of its topics, once its members have left."""
-    for group, bases in groups.items():
-        for base in bases:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    moves = await plan_replay(
-                        kafka.bootstrap, topics, topics(base), group, from_offset=0
-                    )
-                    await apply_replay(kafka.bootstrap, topics(base), group, moves)
-                    break
-                except ReplayRefused:
-                    assert time.monotonic() < deadline, f"group {group} kept its members"
-                    await asyncio.sleep(1)
 
 
 def differences(original: Database[Document], other: Database[Document]) -> str:
