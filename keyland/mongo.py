@@ -43,9 +43,12 @@ def database(settings: MongoSettings, *, app_name: str) -> Database[Document]:
     return client[settings.database]
 
 
+def async_client(settings: MongoSettings, *, app_name: str) -> AsyncMongoClient[Document]:
+    """An asyncio client, its pool capped at ``settings.max_pool_size`` like every
+    process's (the budget the local FerretDB's pool is sized for)."""
+    return AsyncMongoClient(settings.url, **_options(settings, app_name))
+
+
 def async_database(settings: MongoSettings, *, app_name: str) -> AsyncDatabase[Document]:
     """An asyncio handle on the configured database (services)."""
-    client: AsyncMongoClient[Document] = AsyncMongoClient(
-        settings.url, **_options(settings, app_name)
-    )
-    return client[settings.database]
+    return async_client(settings, app_name=app_name)[settings.database]

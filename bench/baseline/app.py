@@ -29,10 +29,16 @@ class Node(TypedDict):
     token: str
 
 
+MAX_POOL_SIZE = 48
+"""The baseline's pymongo pool: within the reserve the local FerretDB's pool keeps for
+tools (``keyland.stack.ferretdb.RESERVED_FOR_TOOLS``); pymongo's default of 100 could
+exhaust FerretDB's pool together with the services'."""
+
+
 def create_app(mongo_url: str, database: str, nodes: Mapping[str, Node]) -> Flask:
     """``nodes``: country → its node agent (base URL and bearer token)."""
     app = Flask("keyland-bench-baseline")
-    users = MongoClient[Document](mongo_url)[database]["users"]
+    users = MongoClient[Document](mongo_url, maxPoolSize=MAX_POOL_SIZE)[database]["users"]
 
     def auth(node: Node) -> dict[str, str]:
         return {"Authorization": f"Bearer {node['token']}"}

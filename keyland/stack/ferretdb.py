@@ -26,6 +26,7 @@ class FerretDB:
         self.url = mongo.url
         self.listen = _host_port(mongo.url)
         self.postgres_url = postgres_url
+        self.max_pool_size = mongo.max_pool_size
         self.daemon = Daemon("ferretdb", stack.state_dir / "run", stack.state_dir / "log")
 
     @property
@@ -58,6 +59,7 @@ class FerretDB:
     def start(self, timeout_s: float = 30.0) -> None:
         """Start FerretDB unless it runs already, and wait until it answers a ping (a ping
         reaches its PostgreSQL, so ready means both answer)."""
+        check_pool_budget(self.max_pool_size)
         if self.daemon.pid() is None:
             binary = self.fetch()
             self.daemon.start(
@@ -95,16 +97,42 @@ def _host_port(url: str) -> str:
 
 
 FERRETDB_POOL = 200
+"""FerretDB's PostgreSQL pool (its default is 50).
+
+FerretDB v1 runs an update as a query whose rows stay open while the write takes a second
+pooled connection (``common.UpdateDocument`` calls ``UpdateAll`` inside the query's
+iteration). Once every pooled connection is held by such a query, each waits for a second
+one forever: every backend idle in ClientRead, even ``ping`` unanswered (seen here). No
+deadlock is possible while fewer operations are in flight at once than the pool holds, so
+the clients' own pools are the budget: see :func:`check_pool_budget`."""
+
+SERVICE_PROCESSES = 7
+"""The local stack's processes that open a database pool: the bot, the payments ingest,
+the subscription worker and its read API, the provisioner worker and its API, the
+notifier (checked against the stack's service list by a test)."""
+
+RESERVED_FOR_TOOLS = 64
+"""Connections left for what runs beside the services: the CLI, tests, benchmarks and the
+benchmarks' baseline (which caps its pymongo pool at 48)."""
+
+
+def check_pool_budget(max_pool_size: int) -> None:
+    """Refuse a per-process pool that lets the services, with the tools' reserve, ask
+    FerretDB for more operations at once than its pool holds."""
+    asked = max_pool_size * SERVICE_PROCESSES + RESERVED_FOR_TOOLS
+    if asked >= FERRETDB_POOL:
+        largest = (FERRETDB_POOL - RESERVED_FOR_TOOLS - 1) // SERVICE_PROCESSES
+        raise StartError(
+            f"KEYLAND_MONGO_MAX_POOL_SIZE={max_pool_size} is too large for the local FerretDB: "
+            f"{SERVICE_PROCESSES} services x {max_pool_size} + {RESERVED_FOR_TOOLS} for tools "
+            f"= {asked} operations at once, and its PostgreSQL pool holds {FERRETDB_POOL} "
+            f"(FerretDB v1 stops answering when every pooled connection waits for another); "
+            f"use at most {largest}"
+        )
 
 
 def pooled(postgres_url: str) -> str:
-    """The URL with FerretDB's PostgreSQL pool raised from its default 50.
-
-    FerretDB v1 stops answering once every pooled connection is taken by a request that
-    waits for another one (seen here with ~60 concurrent requests: every connection idle,
-    no answer). Our clients cap their own pools (``KEYLAND_MONGO_MAX_POOL_SIZE`` per
-    process), so the sum of what the local services and tests ask at once stays well
-    below this."""
+    """The URL with FerretDB's PostgreSQL pool raised to :data:`FERRETDB_POOL`."""
     if "pool_max_conns=" in postgres_url:
         return postgres_url
     return f"{postgres_url}{'&' if '?' in postgres_url else '?'}pool_max_conns={FERRETDB_POOL}"

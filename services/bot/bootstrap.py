@@ -6,11 +6,10 @@ import logging
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
-from pymongo import AsyncMongoClient
 
 from keyland.indexes import prepared
 from keyland.kafka.producer import EventPublisher
-from keyland.mongo import Document
+from keyland.mongo import async_client
 from keyland.observability import checks as health_checks
 from keyland.observability.ops_server import Check
 from keyland.settings import KafkaSettings, MongoSettings, load
@@ -72,13 +71,7 @@ def bootstrap(
     timeout = settings.http_timeout_s
     bot = make_bot(settings.token.get_secret_value(), settings.telegram_api_url)
     bot.session.middleware(RetryAfter())
-    client: AsyncMongoClient[Document] = AsyncMongoClient(
-        mongo.url,
-        appname=settings.app_id,
-        serverSelectionTimeoutMS=mongo.timeout_ms,
-        connectTimeoutMS=mongo.timeout_ms,
-        tz_aware=True,
-    )
+    client = async_client(mongo, app_name=settings.app_id)
     storage = FsmStorage(client, db_name=mongo.database, collection_name=settings.fsm_collection)
     read_api = ReadApi.from_url(
         settings.read_api_url, settings.read_api_token.get_secret_value(), timeout

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Self
@@ -33,38 +34,58 @@ class YooKassaRefused(ValueError):
 ApiObject = dict[str, Any]
 
 
-class _TimedSession(requests.Session):
-    """A session whose requests give up after ``timeout_s`` unless told otherwise."""
-
-    def __init__(self, timeout_s: float) -> None:
-        super().__init__()
-        self.timeout_s = timeout_s
+class _KeptSession(requests.Session):
+    """A session whose requests give up after the client's timeout unless told otherwise,
+    and which stays open when the SDK closes it after each request: its connections are
+    kept alive for the next call made on the same thread."""
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self.timeout_s)
+        kwargs.setdefault("timeout", _TimedClient.timeout_s)
         return super().request(*args, **kwargs)
+
+    def close(self) -> None:
+        """Kept open (the SDK closes its session after every request)."""
 
 
 class _TimedClient(ApiClient):  # type: ignore[misc]  # the SDK has no type hints
+    """The SDK's client, one per worker thread, with one kept-alive session each.
+
+    The SDK builds a client (user agent, configuration) and a session per call and closes
+    the session afterwards: a new TCP connection for every API call. A requests session
+    is not safe across threads, so each thread keeps its own."""
+
     timeout_s = 10.0  # set by YooKassaApi.configure, like the SDK's own Configuration
+    configuration = 0  # counts YooKassaApi.configure calls: a thread's client is rebuilt
+    _threads = threading.local()
+
+    @classmethod
+    def of_this_thread(cls) -> _TimedClient:
+        client: _TimedClient | None = getattr(cls._threads, "client", None)
+        if client is None or getattr(cls._threads, "configuration", None) != cls.configuration:
+            client = cls._threads.client = cls()  # reads the SDK's Configuration
+            cls._threads.configuration = cls.configuration
+            cls._threads.session = None
+        return client
 
     def get_session(self) -> requests.Session:
-        session = _TimedSession(self.timeout_s)
-        for prefix, adapter in super().get_session().adapters.items():  # the SDK's retries
-            session.mount(prefix, adapter)
+        session: requests.Session | None = getattr(self._threads, "session", None)
+        if session is None:
+            session = self._threads.session = _KeptSession()
+            for prefix, adapter in super().get_session().adapters.items():  # SDK's retries
+                session.mount(prefix, adapter)
         return session
 
 
 class _Payment(Payment):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
-        self.client = _TimedClient()
+        self.client = _TimedClient.of_this_thread()
 
 
 class _Refund(Refund):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
-        self.client = _TimedClient()
+        self.client = _TimedClient.of_this_thread()
 
 
 class YooKassaApi:
@@ -76,6 +97,7 @@ class YooKassaApi:
         """Point the SDK (process-wide configuration) at the shop and the API."""
         Configuration.configure(shop_id, secret_key, api_url=api_url.rstrip("/"), max_attempts=1)
         _TimedClient.timeout_s = timeout_s
+        _TimedClient.configuration += 1
         return cls(timeout_s)
 
     async def _call(self, function: Callable[[], Any]) -> ApiObject | None:
