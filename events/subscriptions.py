@@ -7,9 +7,9 @@ A fact that says where access ends (``until``) also carries the ``revision`` of 
 subscription state it was decided from: the number of the user's ledger entries that can
 move access which the subscription processor had applied. It only grows, so a consumer
 keeps the ``until`` of the highest revision it has seen, whatever order facts arrive in
-(a rebuild decides some facts from a partial ledger, under ids a consumer may not know,
-and its final decision under an id it knows already). ``None``: a fact written before
-revisions existed.
+(a processor that read one input topic ahead of another decides some facts from a
+partial ledger, and its final decision later). ``None``: a fact written before
+revisions existed. A rebuild of the subscription service publishes no facts here.
 """
 
 from __future__ import annotations
