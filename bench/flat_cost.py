@@ -46,8 +46,9 @@ from events.payments import PaymentSucceeded
 from events.registry import TopicNames
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document
-from keyland.settings import KafkaSettings, StackSettings, load
+from keyland.settings import KafkaSettings, load
 from keyland.time_buckets import EXPIRY, INACTIVITY
+from keyland_tools.stack.settings import StackSettings
 from services.subscription.adapters.payments import credited
 from services.subscription.adapters.schedule import entry
 from services.subscription.adapters.users import user_document

@@ -18,9 +18,10 @@ from bench.measure import Agent, NodeWatcher
 from events import Envelope
 from events.admin_commands import UserPurgeRequested
 from keyland.kafka.producer import EventPublisher
-from keyland.settings import KafkaSettings, MongoSettings, StackSettings, load
-from keyland.stack.local_env import EMULATED_BOT_USERNAME, TELEGRAM_EMULATOR_PORT
-from keyland.stack.postgres import PostgreSQL
+from keyland.settings import KafkaSettings, MongoSettings, load
+from keyland_tools.stack.local_env import EMULATED_BOT_USERNAME, TELEGRAM_EMULATOR_PORT
+from keyland_tools.stack.postgres import PostgreSQL
+from keyland_tools.stack.settings import StackSettings
 from services.subscription.domain.state import key_id_for
 from tests.telegram_chat import ChatError, TelegramUser
 

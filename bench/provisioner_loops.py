@@ -39,7 +39,7 @@ from events.subscriptions import SubscriptionExpired, TrialActivated, UserRegist
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import database
 from keyland.settings import KafkaSettings, MongoSettings, load
-from keyland.stack.node import Node
+from keyland_tools.stack.node import Node
 from tests.provisioning import address, new_node, node_tokens, write_countries
 
 

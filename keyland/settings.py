@@ -7,10 +7,10 @@ that names the offending variable.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TypeVar
+import json
+from typing import Any, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _ENV_FILE = ".env"
@@ -54,25 +54,6 @@ class MongoSettings(BaseSettings):
     )
 
 
-class StackSettings(BaseSettings):
-    """Where the local stack keeps downloads, data and logs (``keyland stack``)."""
-
-    model_config = SettingsConfigDict(env_prefix="KEYLAND_", env_file=_ENV_FILE, extra="ignore")
-
-    cache_dir: Path = Field(default=Path.home() / ".cache" / "keyland")
-    state_dir: Path = Field(default=Path("var"))
-    kafka_version: str = "4.1.1"
-    kafka_heap: str = "512m"
-    kafka_controller_port: int = Field(default=9093, gt=0, lt=65536)
-    # Not 5432, where a system PostgreSQL may listen.
-    postgres_port: int = Field(default=55432, gt=0, lt=65536)
-
-    @field_validator("cache_dir", "state_dir")
-    @classmethod
-    def _expand_home(cls, value: Path) -> Path:
-        return value.expanduser()
-
-
 class ServesOperations(BaseSettings):
     """Where a worker without an HTTP API serves ``/health`` and ``/metrics``.
 
@@ -83,6 +64,16 @@ class ServesOperations(BaseSettings):
     ops_port: int | None = Field(
         default=None, gt=0, lt=65536, description="Unset: no /health or /metrics served."
     )
+
+
+def json_variable(raw: str) -> Any:
+    """A variable's JSON text, decoded by a field validator (declared ``NoDecode``) rather
+    than by the settings source, so that a malformed value is reported naming the variable
+    like any other."""
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise ValueError(f"not valid JSON: {error}") from error
 
 
 S = TypeVar("S", bound=BaseSettings)
@@ -97,9 +88,17 @@ def load(settings_class: type[S]) -> S:
     try:
         return settings_class()
     except ValidationError as error:
-        prefix = str(settings_class.model_config.get("env_prefix", ""))
         problems = "; ".join(
-            f"{(prefix + '_'.join(str(p) for p in e['loc'])).upper()}: {e['msg']}"
+            f"{_variable(settings_class, e['loc'])}: {e['msg']}" if e["loc"] else e["msg"]
             for e in error.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from error
+
+
+def _variable(settings_class: type[BaseSettings], loc: tuple[int | str, ...]) -> str:
+    """The variable an error is about: the field's alias (read without the class's
+    prefix, like ``KEYLAND_PLANS``) or the prefix and the field's name."""
+    head, rest = str(loc[0]), [str(part) for part in loc[1:]]
+    aliases = {f.validation_alias for f in settings_class.model_fields.values()}
+    prefix = "" if head in aliases else str(settings_class.model_config.get("env_prefix", ""))
+    return "_".join([prefix + head, *rest]).upper()

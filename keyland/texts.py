@@ -1,26 +1,20 @@
-"""User-facing texts in Russian and English, from ``keyland/locales/<lang>.toml``.
+"""User-facing texts in Russian and English, each service from its own locale files.
 
-Both the bot and the notifier speak through this catalogue; handlers never hold texts.
-A key missing in the user's language falls back to Russian (the primary audience), and
-a key missing everywhere is a programming error caught by the tests.
+A service keeps ``<lang>.toml`` files in a folder and reads them through a :class:`Texts`
+(the bot in ``services/bot/locales``, the notifier in ``services/notifier/locales``);
+handlers never hold texts. A key missing in the user's language falls back to Russian
+(the primary audience), and a key missing everywhere is a programming error caught by the
+tests.
 """
 
 from __future__ import annotations
 
 import tomllib
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-LOCALES = Path(__file__).with_name("locales")
 DEFAULT_LANGUAGE = "ru"
 LANGUAGES = ("ru", "en")
-
-
-@cache
-def _catalogue(language: str) -> dict[str, str]:
-    with (LOCALES / f"{language}.toml").open("rb") as file:
-        return {str(k): str(v) for k, v in tomllib.load(file).items()}
 
 
 def language_of(code: str | None) -> str:
@@ -29,14 +23,28 @@ def language_of(code: str | None) -> str:
     return base if base in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def text(key: str, language: str | None = None, **values: Any) -> str:
-    """The text ``key`` in ``language``, formatted with ``values``."""
-    catalogue = _catalogue(language_of(language))
-    template = catalogue.get(key) or _catalogue(DEFAULT_LANGUAGE).get(key)
-    if template is None:
-        raise KeyError(f"no text {key!r}")
-    return template.format(**values)
+class Texts:
+    """The texts in ``folder/<lang>.toml``, each file read once, when first needed."""
 
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._catalogues: dict[str, dict[str, str]] = {}
 
-def keys(language: str) -> set[str]:
-    return set(_catalogue(language))
+    def _catalogue(self, language: str) -> dict[str, str]:
+        if language not in self._catalogues:
+            with (self._folder / f"{language}.toml").open("rb") as file:
+                loaded = tomllib.load(file)
+            self._catalogues[language] = {str(k): str(v) for k, v in loaded.items()}
+        return self._catalogues[language]
+
+    def text(self, key: str, language: str | None = None, **values: Any) -> str:
+        """The text ``key`` in ``language``, formatted with ``values``."""
+        template = self._catalogue(language_of(language)).get(key) or self._catalogue(
+            DEFAULT_LANGUAGE
+        ).get(key)
+        if template is None:
+            raise KeyError(f"no text {key!r}")
+        return template.format(**values)
+
+    def keys(self, language: str) -> set[str]:
+        return set(self._catalogue(language))

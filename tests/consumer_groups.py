@@ -7,9 +7,9 @@ import time
 from collections.abc import Mapping, Sequence
 
 from events.registry import TopicNames
-from keyland.ops.kafka_admin import committed, extents, plain_consumer
-from keyland.ops.replay import ReplayRefused, apply_replay, plan_replay
+from keyland.kafka.admin import committed, extents, plain_consumer
 from keyland.settings import KafkaSettings
+from keyland_tools.ops.replay import ReplayRefused, apply_replay, plan_replay
 
 
 async def behind(bootstrap: str, topics: TopicNames, groups: Mapping[str, Sequence[str]]) -> int:

@@ -15,10 +15,11 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from keyland.settings import KafkaSettings, MongoSettings, StackSettings
-from keyland.stack.ferretdb import FerretDB
-from keyland.stack.kafka import Kafka
-from keyland.stack.postgres import PostgreSQL
+from keyland.settings import KafkaSettings, MongoSettings
+from keyland_tools.stack.ferretdb import FerretDB
+from keyland_tools.stack.kafka import Kafka
+from keyland_tools.stack.postgres import PostgreSQL
+from keyland_tools.stack.settings import StackSettings
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from events.subscriptions import SubscriptionExtended
 from keyland.mongo import Document, user_document_id
 from keyland.periods import extend
 from keyland.plans import DEFAULT_PLANS
-from keyland.stack.node import Node
+from keyland_tools.stack.node import Node
 from tests.kafka_tail import read_topic
 from tests.provisioning import keys_on
 

@@ -22,8 +22,9 @@ from pymongo.database import Database
 from events.registry import TopicNames
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document, database
-from keyland.settings import KafkaSettings, MongoSettings, StackSettings
-from keyland.stack.kafka import Kafka
+from keyland.settings import KafkaSettings, MongoSettings
+from keyland_tools.stack.kafka import Kafka
+from keyland_tools.stack.settings import StackSettings
 from tests.processes import Program, free_port, wait_http
 from tests.provisioning import new_node, node_tokens, write_countries
 

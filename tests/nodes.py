@@ -1,6 +1,6 @@
 """Local country nodes for tests: real Xray + the node agent, REALITY nodes from the
 production template. The real VLESS client that proves traffic through them is in
-:mod:`keyland.stack.vless_client` (the demo uses it too)."""
+:mod:`keyland_tools.stack.vless_client` (the demo uses it too)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from string import Template
 
 import httpx
 
-from keyland.settings import StackSettings, load
-from keyland.stack.node import (
+from keyland.settings import load
+from keyland_tools.stack.node import (
     INFRA_DIR,
     Node,
     NodeAgentProcess,
@@ -26,6 +26,7 @@ from keyland.stack.node import (
     XrayBuild,
     XrayServer,
 )
+from keyland_tools.stack.settings import StackSettings
 from tests.processes import free_port
 
 

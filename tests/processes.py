@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from keyland.stack.process import free_port
+from keyland_tools.stack.process import free_port
 
 __all__ = ["ROOT", "Program", "free_port", "wait_http"]  # free_port: one copy, in keyland
 

@@ -31,8 +31,8 @@ from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import ensure_topics, wait_until_visible
 from keyland.mongo import database
 from keyland.settings import KafkaSettings, MongoSettings
-from keyland.stack.node import Node
-from keyland.stack.vless_client import PAGE, PageServer, ProxyRefused, VlessClient
+from keyland_tools.stack.node import Node
+from keyland_tools.stack.vless_client import PAGE, PageServer, ProxyRefused, VlessClient
 from tests.endpoints import Endpoints, real_endpoints
 from tests.processes import Program
 from tests.provisioning import (

@@ -28,8 +28,8 @@ from events.subscriptions import (
     UserRegistered,
 )
 from keyland.kafka.producer import EventPublisher
-from keyland.settings import StackSettings
-from keyland.stack.node import Node
+from keyland_tools.stack.node import Node
+from keyland_tools.stack.settings import StackSettings
 from tests.kafka_tail import assign_whole_topic, read_topic
 from tests.nodes import agent_client
 from tests.processes import free_port

@@ -31,7 +31,7 @@ class Node(TypedDict):
 
 MAX_POOL_SIZE = 48
 """The baseline's pymongo pool: within the reserve the local FerretDB's pool keeps for
-tools (``keyland.stack.ferretdb.RESERVED_FOR_TOOLS``); pymongo's default of 100 could
+tools (``keyland_tools.stack.ferretdb.RESERVED_FOR_TOOLS``); pymongo's default of 100 could
 exhaust FerretDB's pool together with the services'."""
 
 

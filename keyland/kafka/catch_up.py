@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from aiokafka import TopicPartition
 
-from keyland.ops.kafka_admin import committed, extents, plain_consumer
+from keyland.kafka.admin import committed, extents, plain_consumer
 
 log = logging.getLogger(__name__)
 

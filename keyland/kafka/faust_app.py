@@ -20,6 +20,7 @@ from faust.worker import Worker
 from pymongo.asynchronous.database import AsyncDatabase
 
 from events.registry import TopicNames
+from keyland.kafka.admin import plain_consumer
 from keyland.kafka.batches import (
     DEFAULT_LIMITS,
     BatchConsumer,
@@ -28,13 +29,12 @@ from keyland.kafka.batches import (
     Handler,
 )
 from keyland.kafka.dlq import DeadLetters
+from keyland.kafka.lag import group_lags
 from keyland.kafka.topics import wait_until_visible
 from keyland.mongo import Document
 from keyland.observability import metrics
 from keyland.observability.checks import worker_checks
 from keyland.observability.ops_server import OpsServer
-from keyland.ops.kafka_admin import plain_consumer
-from keyland.ops.lag import group_lags
 from keyland.settings import KafkaSettings, ServesOperations
 
 log = logging.getLogger(__name__)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from keyland.kafka.admin import admin_client
 from keyland.mongo import Document
 from keyland.observability.ops_server import Check
-from keyland.ops.kafka_admin import admin_client
 
 
 def database(db: AsyncDatabase[Document]) -> Check:

@@ -1,1 +1,1 @@
-"""What the bot and the notifier share about Telegram: callback data, the API client."""
+"""The aiogram ``Bot`` client the bot and the notifier talk to Telegram through."""

@@ -1,5 +1,5 @@
 """Callback data of the bot's own buttons. Buttons the notifier also sends (menu actions,
-regions) are in ``keyland.telegram.callbacks``."""
+regions) are in ``events.buttons``."""
 
 from __future__ import annotations
 

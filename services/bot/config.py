@@ -1,12 +1,8 @@
-"""Bot settings (``KEYLAND_BOT_*``).
-
-Plans are the bot's own list of what it offers; keep them in line with the payments
-ingest's ``KEYLAND_PAYMENTS_PLANS`` (the ingest refuses a plan it does not know).
-"""
+"""Bot settings (``KEYLAND_BOT_*``), and the plans it offers (``KEYLAND_PLANS``, the same
+list the payments ingest sells: :mod:`keyland.plans`)."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,22 +11,15 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from events.admin_commands import MAX_ADJUSTMENT_DAYS
-from keyland.plans import DEFAULT_PLANS, PlanSpec
-from keyland.settings import ServesOperations
+from keyland.plans import SellsPlans
+from keyland.settings import ServesOperations, json_variable
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _URL = r"^https?://"
 
 
-def _json(raw: str) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError as error:
-        raise ValueError(f"not valid JSON: {error}") from error
-
-
-class BotSettings(ServesOperations):
+class BotSettings(ServesOperations, SellsPlans):
     model_config = SettingsConfigDict(env_prefix="KEYLAND_BOT_", env_file=".env", extra="ignore")
 
     app_id: str = Field(default="keyland-bot", min_length=1)
@@ -62,11 +51,6 @@ class BotSettings(ServesOperations):
         le=MAX_ADJUSTMENT_DAYS,
         description="KEYLAND_SUBSCRIPTION_MAX_HORIZON_DAYS's value: the admin panel refuses "
         "a longer adjustment at once and names this maximum.",
-    )
-    plans: Annotated[dict[str, PlanSpec], NoDecode] = Field(
-        default_factory=lambda: dict(DEFAULT_PLANS),
-        min_length=1,
-        description='JSON: {"month_1": {"months": 1, "days": 0, "price": "199.00", "currency": "RUB"}}',
     )
     support_contact: str = Field(default="@keyland_support", min_length=1, max_length=200)
     countries_file: Path | None = Field(
@@ -104,29 +88,14 @@ class BotSettings(ServesOperations):
         if not isinstance(value, str):
             return value
         if value.strip().startswith("["):
-            return _json(value)
+            return json_variable(value)
         return [item.strip() for item in value.split(",") if item.strip()]
-
-    @field_validator("plans", mode="before")
-    @classmethod
-    def _plans_json(cls, value: Any) -> Any:
-        return _json(value) if isinstance(value, str) else value
 
     @field_validator("token")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
         if not _TOKEN.match(value.get_secret_value()):
             raise ValueError("a bot token looks like 123456:ABC-def_ghi")
-        return value
-
-    @field_validator("plans")
-    @classmethod
-    def _plans_give_time(cls, value: dict[str, PlanSpec]) -> dict[str, PlanSpec]:
-        for name, plan in value.items():
-            if not re.fullmatch(r"[A-Za-z0-9_]{1,32}", name):
-                raise ValueError(f"plan name {name!r}: letters, digits and _ only, up to 32")
-            if plan.months == 0 and plan.days == 0:
-                raise ValueError(f"plan {name!r} gives no time")
         return value
 
     @field_validator("webhook_url")

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from keyland.mongo import Document
-from keyland.observability import metrics
-from keyland.texts import text
+from services.notifier.adapters import metrics
 from services.notifier.adapters.broadcasts import PENDING, Broadcasts
 from services.notifier.adapters.claims import Claims
 from services.notifier.adapters.telegram import Outcome, TelegramSender
 from services.notifier.adapters.users import Users
+from services.notifier.locales import text
 from services.notifier.rendering import broadcast_buttons
 
 log = logging.getLogger(__name__)

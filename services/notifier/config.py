@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from datetime import timedelta
@@ -11,6 +10,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from keyland.countries import CountriesFile, regions
 from keyland.settings import ServesOperations
 
 
@@ -46,6 +46,7 @@ class NotifierSettings(ServesOperations):
         return [timedelta(days=days) for days in sorted(self.reminder_days, reverse=True)]
 
     def regions(self) -> list[str]:
+        """The countries with a node; none without a file (a bad one stops start-up)."""
         if self.countries_file is None or not self.countries_file.exists():
             return []
-        return sorted(json.loads(self.countries_file.read_text()))
+        return regions(CountriesFile(self.countries_file).read())

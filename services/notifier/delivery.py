@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from keyland.observability import metrics
+from services.notifier.adapters import metrics
 from services.notifier.adapters.telegram import Outcome, Result, TelegramSender
 from services.notifier.adapters.users import Recipient, Users
 from services.notifier.domain.notices import Notice, still_relevant

@@ -21,7 +21,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from keyland.observability import metrics
+from services.notifier.adapters import metrics
 from services.notifier.adapters.claims import Claims
 from services.notifier.adapters.notices import FAILED, PLANNED, SENT, SKIPPED, UNCONFIRMED, Notices
 from services.notifier.adapters.pending import Pending, PendingNotices

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from keyland.telegram.callbacks import MENU_ACTIONS, MenuAction, RegionChoice
-from keyland.texts import text
+from events.buttons import MENU_ACTIONS, MenuAction, RegionChoice
 from services.notifier.adapters.telegram import LabelledButton
 from services.notifier.domain.notices import Button, Kind, Notice, days_left
+from services.notifier.locales import text
 
 _MENU_LABELS = {"myKeys": "button_my_keys", "connect": "button_connect", "buy": "button_buy"}
 

@@ -28,8 +28,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from keyland.observability import metrics
 from keyland.time_buckets import MINUTE, buckets_to_sweep, floor_minute
+from services.notifier.adapters import metrics
 from services.notifier.adapters.claims import Claims
 from services.notifier.adapters.notices import (
     FAILED,

@@ -1,17 +1,18 @@
-"""Payments ingest settings (``KEYLAND_PAYMENTS_*``)."""
+"""Payments ingest settings (``KEYLAND_PAYMENTS_*``), and the plans it sells
+(``KEYLAND_PLANS``, the same list the bot offers: :mod:`keyland.plans`)."""
 
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from keyland.http import DEFAULT_MAX_BODY
-from keyland.plans import DEFAULT_PLANS, PlanSpec
+from keyland.plans import SellsPlans
 from services.payments_ingest.domain.notifications import Plan
 from services.payments_ingest.domain.trust import networks
 
 
-class PaymentsSettings(BaseSettings):
+class PaymentsSettings(SellsPlans):
     model_config = SettingsConfigDict(
         env_prefix="KEYLAND_PAYMENTS_", env_file=".env", extra="ignore"
     )
@@ -34,7 +35,6 @@ class PaymentsSettings(BaseSettings):
         default=DEFAULT_MAX_BODY, gt=0, description="Larger request bodies are refused (413)."
     )
     return_url: str = Field(default="https://t.me/", pattern=r"^https?://")
-    plans: dict[str, PlanSpec] = Field(default_factory=lambda: dict(DEFAULT_PLANS))
 
     @field_validator("extra_trusted_networks", "trusted_proxies")
     @classmethod

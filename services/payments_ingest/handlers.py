@@ -15,7 +15,7 @@ from yookassa.domain.notification import WebhookNotificationFactory
 from events import Envelope, Event, external_event_id
 from events.payments import PaymentHeld
 from keyland.kafka.producer import EventPublisher, PublishFailed
-from keyland.observability import metrics
+from services.payments_ingest.adapters import metrics
 from services.payments_ingest.adapters.orders import Orders, OrdersUnavailable
 from services.payments_ingest.adapters.yookassa_api import (
     ApiObject,

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from keyland.countries import Countries, CountriesError, CountriesFile
 from keyland.indexes import prepared
 from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import ConfigError, KafkaSettings, MongoSettings, load
 from services.provisioner.access_book import AccessBook
-from services.provisioner.adapters.countries_file import CountriesFile
 from services.provisioner.adapters.node_client import NodeClients
 from services.provisioner.adapters.repository import NodeRecords, UserAccesses
 from services.provisioner.config import (
@@ -23,7 +23,6 @@ from services.provisioner.config import (
     SubscriptionPageSettings,
 )
 from services.provisioner.converge import NodeConverger
-from services.provisioner.domain.countries import Countries, CountriesError
 from services.provisioner.entrypoints.fleet import Fleet
 from services.provisioner.entrypoints.node_loop import Backoff, NodeLoop
 from services.provisioner.handlers import AccessHandler

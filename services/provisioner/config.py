@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from keyland.countries import is_node_address
 from keyland.settings import ServesOperations
-from services.provisioner.domain.countries import is_node_address
 
 _CONFIG = SettingsConfigDict(env_prefix="KEYLAND_PROVISIONER_", env_file=".env", extra="ignore")
 

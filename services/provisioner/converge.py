@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from events import Envelope, Event, derived_event_id, external_event_id
 from events.keys import KeyActivated, KeyDeactivated, KeyDeleted, NodeUnreachable
 from keyland.kafka.producer import EventPublisher
-from keyland.observability import metrics
 from services.provisioner.access_book import AccessBook
+from services.provisioner.adapters import metrics
 from services.provisioner.adapters.node_client import MAX_KEYS_PER_CALL, NodeClient
 from services.provisioner.adapters.repository import NodeRecords, Outage
 from services.provisioner.domain.access import Cause, KeyState

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keyland.observability import metrics
+from services.subscription.adapters import metrics
 from services.subscription.adapters.figure_shards import FigureShards
 
 

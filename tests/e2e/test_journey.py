@@ -22,12 +22,12 @@ from pymongo.database import Database
 from emulators.serving import BackgroundServer
 from emulators.yookassa import DeliveryPolicy, EmulatorConfig, build_app
 from events.registry import TopicNames
-from keyland.demo.driver import StackView
-from keyland.demo.journey import Journey
-from keyland.demo.timeline import Timeline
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings
-from keyland.stack.vless_client import PAGE, PageServer, VlessClient
+from keyland_tools.demo.driver import StackView
+from keyland_tools.demo.journey import Journey
+from keyland_tools.demo.timeline import Timeline
+from keyland_tools.stack.vless_client import PAGE, PageServer, VlessClient
 from tests.notifier_harness import BOT, BOT_TOKEN, notifier, telegram
 from tests.processes import Program, free_port, wait_http
 from tests.provisioning import new_node, node_tokens, write_countries

@@ -34,13 +34,12 @@ from events.admin_commands import (
     TestNotificationRequested,
 )
 from events.bot_actions import UserStarted
+from events.buttons import MENU_ACTIONS
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
-from keyland.ops import dlq
 from keyland.settings import KafkaSettings, MongoSettings
-from keyland.telegram.callbacks import MENU_ACTIONS
-from keyland.texts import text
+from keyland_tools.ops import dlq
 from services.bot.callbacks import BroadcastDecision
 from services.bot.config import BotSettings
 from services.bot.domain.admin_input import (
@@ -55,6 +54,7 @@ from services.bot.domain.admin_input import (
     parse_target_with_adjustment,
     parse_target_with_delay,
 )
+from services.bot.locales import text
 from tests.bot_harness import PollingBot
 from tests.kafka_tail import read_topic
 from tests.processes import Program

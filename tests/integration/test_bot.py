@@ -36,19 +36,19 @@ from events.admin_commands import (
     TestNotificationRequested,
 )
 from events.bot_actions import RegionChosen, TrialRequested, UserSeen, UserStarted
+from events.buttons import MenuAction, RegionChoice
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, MongoSettings
-from keyland.telegram.callbacks import MenuAction, RegionChoice
 from keyland.telegram.client import make_bot
-from keyland.texts import text
 from services.bot.adapters.fsm_storage import FsmStorage
 from services.bot.callbacks import AdminMenu, AdminTool, BroadcastDecision
 from services.bot.config import BotSettings
 from services.bot.domain.display import date
 from services.bot.images import qr_png
 from services.bot.keyboards.menu import MAIN_MENU
+from services.bot.locales import text
 from tests.bot_harness import PollingBot, links_app
 from tests.kafka_tail import read_topic
 from tests.processes import ROOT, Program, free_port, wait_http

@@ -15,10 +15,10 @@ from pymongo.database import Database
 from events import Envelope
 from events.bot_actions import TrialRequested
 from events.registry import TopicNames
+from keyland.kafka.admin import extents, plain_consumer
 from keyland.kafka.catch_up import CatchUp
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
-from keyland.ops.kafka_admin import extents, plain_consumer
 from keyland.settings import KafkaSettings, MongoSettings
 from services.subscription.adapters.schedule import Schedule
 from services.subscription.expiry import ExpirySweeper

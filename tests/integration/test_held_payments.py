@@ -23,9 +23,10 @@ from events.admin_commands import HeldPaymentGranted
 from events.registry import TopicNames
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, MongoSettings
-from keyland.texts import text
 from services.bot.callbacks import AdminMenu, AdminTool, HeldDecision
 from services.bot.config import BotSettings
+from services.bot.locales import text
+from services.notifier.locales import text as notifier_text
 from tests.bot_harness import PollingBot
 from tests.kafka_tail import read_topic
 from tests.notifier_harness import BOT, BOT_TOKEN, notifier, telegram
@@ -45,6 +46,11 @@ SDK_MARK = "cms_name=yookassa_sdk_python"  # the official SDK adds it to every p
 
 def says(key: str, **values: Any) -> str:
     return text(key, "ru", **values)
+
+
+def notified(key: str, **values: Any) -> str:
+    """What the notifier tells the admins, in Russian."""
+    return notifier_text(key, "ru", **values)
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +221,7 @@ async def test_a_held_payment_is_alerted_and_granted_from_the_menu_exactly_once(
     metadata = {"telegram_id": str(buyer), "plan": "month_1"}
     payment_id = shop_payment(yookassa.url, SHOP, "1.00", metadata)  # not our order
     pay(yookassa, payment_id)
-    alert = says(
+    alert = notified(
         "notice_payment_held",
         payment_id=payment_id,
         amount="1.00 RUB",
@@ -272,7 +278,7 @@ async def test_a_held_payment_naming_nobody_is_refunded_from_the_menu(
     note = f"dashboard-{uuid.uuid4().hex[:6]}"
     payment_id = shop_payment(yookassa.url, SHOP, "7.50", {"note": note})
     pay(yookassa, payment_id)
-    alert = says(
+    alert = notified(
         "notice_payment_held",
         payment_id=payment_id,
         amount="7.50 RUB",
@@ -325,7 +331,7 @@ async def test_credit_for_an_id_that_never_started_is_alerted_and_applied_at_the
     assert ordered.status_code == 201, ordered.text
     payment_id = str(ordered.json()["payment_id"])
     pay(yookassa, payment_id)
-    alert = says(
+    alert = notified(
         "notice_credit_held",
         payment_id=f"yookassa:{payment_id}",
         amount="199.00 RUB",

@@ -21,9 +21,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from keyland.settings import ConfigError, StackSettings, load
-from keyland.stack.node import INFRA_DIR, Node, OfficialXray, WheelXray
-from keyland.stack.vless_client import PAGE, PageServer, ProxyRefused, VlessClient
+from keyland.settings import ConfigError, load
+from keyland_tools.stack.node import INFRA_DIR, Node, OfficialXray, WheelXray
+from keyland_tools.stack.settings import StackSettings
+from keyland_tools.stack.vless_client import PAGE, PageServer, ProxyRefused, VlessClient
 from services.node_agent.adapters.xray_api import XrayApi
 from services.node_agent.bootstrap import link_template
 from services.node_agent.config import NodeAgentSettings

@@ -20,14 +20,14 @@ from events.payments import PaymentSucceeded
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, user_document_id
-from keyland.ops.state_hash import (
+from keyland.settings import KafkaSettings
+from keyland_tools.ops.state_hash import (
     BROADCAST_DELIVERIES,
     BROADCASTS,
     NOTICE_OUTCOMES,
     NOTICES,
     canonical_lines,
 )
-from keyland.settings import KafkaSettings
 from services.notifier.entrypoints.worker import INPUT_TOPICS as NOTIFIER_TOPICS
 from tests.consumer_groups import behind, rewind
 from tests.notifier_harness import BOT, notifier, telegram

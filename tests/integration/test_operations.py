@@ -12,13 +12,13 @@ from typer.testing import CliRunner
 from events import Envelope, encode
 from events.bot_actions import TrialRequested
 from events.registry import TopicNames
-from keyland.cli import app
+from keyland.kafka.admin import committed, extents, plain_consumer
 from keyland.kafka.dlq import DeadLetters, FailedRecord
 from keyland.kafka.producer import EventPublisher
-from keyland.ops import dlq
-from keyland.ops.kafka_admin import committed, extents, plain_consumer
-from keyland.ops.replay import ReplayRefused, apply_replay, plan_replay
 from keyland.settings import KafkaSettings
+from keyland_tools.cli import app
+from keyland_tools.ops import dlq
+from keyland_tools.ops.replay import ReplayRefused, apply_replay, plan_replay
 from tests.kafka_tail import read_topic
 
 

@@ -13,11 +13,11 @@ import pytest
 from pymongo.database import Database
 from typer.testing import CliRunner
 
-from keyland.cli import app
 from keyland.mongo import Document, async_database
-from keyland.ops.state_hash import state_hash
-from keyland.ops.users import find_users, load_user, moment
 from keyland.settings import MongoSettings
+from keyland_tools.cli import app
+from keyland_tools.ops.state_hash import state_hash
+from keyland_tools.ops.users import find_users, load_user, moment
 from services.notifier.adapters.notices import SENT, Notices
 from services.notifier.domain.notices import Kind, Notice
 from services.provisioner.adapters.repository import NodeRecords, UserAccesses

@@ -25,8 +25,9 @@ from events.payments import HoldReason, PaymentHeld
 from events.registry import TopicNames
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document
-from keyland.settings import KafkaSettings, StackSettings
-from keyland.stack.kafka import Kafka
+from keyland.settings import KafkaSettings
+from keyland_tools.stack.kafka import Kafka
+from keyland_tools.stack.settings import StackSettings
 from tests.kafka_tail import read_topic
 from tests.processes import Program, free_port
 from tests.services import payments_ingest, subscription_worker, yookassa_emulator

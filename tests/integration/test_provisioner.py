@@ -32,8 +32,8 @@ from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import wait_until_visible
 from keyland.mongo import Document, user_document_id
 from keyland.settings import KafkaSettings
-from keyland.stack.node import Node
-from keyland.stack.vless_client import PAGE, PageServer, VlessClient
+from keyland_tools.stack.node import Node
+from keyland_tools.stack.vless_client import PAGE, PageServer, VlessClient
 from tests.kafka_tail import read_topic
 from tests.nodes import agent_client
 from tests.processes import ROOT, Program, free_port, wait_http

@@ -26,7 +26,7 @@ from events import Event
 from events.registry import TopicNames
 from keyland.mongo import Document, user_document_id
 from keyland.settings import KafkaSettings, MongoSettings
-from keyland.stack.node import Node
+from keyland_tools.stack.node import Node
 from services.provisioner.bootstrap import Container, bootstrap
 from tests.provisioning import (
     User,

@@ -27,8 +27,8 @@ from events.payments import PaymentSucceeded
 from events.registry import TopicNames
 from keyland.kafka.topics import wait_until_visible
 from keyland.mongo import Document, database
-from keyland.ops.state_hash import PAYMENTS, USERS, canonical_lines
 from keyland.settings import KafkaSettings, MongoSettings
+from keyland_tools.ops.state_hash import PAYMENTS, USERS, canonical_lines
 from services.subscription.bootstrap import INPUT_TOPICS, Container, bootstrap
 from tests.kafka_tail import read_topic
 

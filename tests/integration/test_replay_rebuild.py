@@ -11,7 +11,7 @@ workers (child processes) and two real nodes. Then:
    run); the subscription worker in rebuild mode publishes nothing (its facts, decided in
    another interleaving, would reach the live topic under ids that never existed): the
    facts, lapses and referral bonuses it needs are the original ones on the topic;
-2. the original groups are rewound to offset 0 (``keyland.ops.replay``) and the original
+2. the original groups are rewound to offset 0 (``keyland_tools.ops.replay``) and the original
    workers restarted on the original database, now also reading the rebuild's facts.
 """
 
@@ -34,11 +34,12 @@ from events.admin_commands import SubscriptionAdjusted
 from events.bot_actions import RegionChosen, TrialRequested, UserStarted
 from events.payments import PaymentSucceeded, RefundSucceeded
 from events.registry import TopicNames
+from keyland.kafka.admin import extents, plain_consumer
 from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import wait_until_visible
 from keyland.mongo import Document, database
-from keyland.ops.kafka_admin import extents, plain_consumer
-from keyland.ops.state_hash import (
+from keyland.settings import KafkaSettings, MongoSettings
+from keyland_tools.ops.state_hash import (
     BROADCAST_DELIVERIES,
     BROADCASTS,
     NODE_KEYS,
@@ -50,8 +51,7 @@ from keyland.ops.state_hash import (
     canonical_lines,
     state_hash,
 )
-from keyland.settings import KafkaSettings, MongoSettings
-from keyland.stack.node import Node
+from keyland_tools.stack.node import Node
 from services.provisioner.entrypoints.worker import INPUT_TOPICS as PROVISIONER_TOPICS
 from services.subscription.bootstrap import INPUT_TOPICS as SUBSCRIPTION_TOPICS
 from tests.consumer_groups import behind, rewind

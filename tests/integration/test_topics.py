@@ -11,10 +11,10 @@ from aiokafka.errors import InvalidReplicationFactorError
 from typer.testing import CliRunner
 
 from events.registry import TOPICS, TopicNames
-from keyland.cli import app
+from keyland.kafka.admin import admin_client
 from keyland.kafka.topics import ensure_topics
-from keyland.ops.kafka_admin import admin_client
 from keyland.settings import KafkaSettings
+from keyland_tools.cli import app
 
 
 async def min_insync(bootstrap: str, topic: str) -> str:

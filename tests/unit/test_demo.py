@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from keyland.demo.driver import DemoFailed, has_button, opening, shown, until
-from keyland.demo.timeline import HEADER, Step, Timeline, duration, format_step, format_summary
-from keyland.texts import text
+from keyland_tools.demo.driver import DemoFailed, has_button, opening, shown, until
+from keyland_tools.demo.timeline import (
+    HEADER,
+    Step,
+    Timeline,
+    duration,
+    format_step,
+    format_summary,
+)
+from services.notifier.locales import TEXTS, text
 
 
 class FakeClock:
@@ -64,8 +71,8 @@ class TestRecognising:
     def test_a_text_is_recognised_by_its_opening(self) -> None:
         for language in ("en", "ru"):
             sent = text("notice_reminder", language, days_left="3", until="30.11.2026 10:00 UTC")
-            assert sent.startswith(opening("notice_reminder"))
-            assert not sent.startswith(opening("notice_expired"))
+            assert sent.startswith(opening(TEXTS, "notice_reminder"))
+            assert not sent.startswith(opening(TEXTS, "notice_expired"))
 
     def test_buttons_and_captions(self) -> None:
         message = {"caption": "QR", "buttons": [[{"text": "Buy", "callback_data": "menu:buy"}]]}

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
-from keyland.settings import KafkaSettings, MongoSettings, StackSettings
+from keyland.settings import KafkaSettings, MongoSettings
+from keyland_tools.stack.settings import StackSettings
 from services.bot.config import BotSettings
 from services.node_agent.config import NodeAgentSettings
 from services.notifier.config import NotifierSettings
@@ -35,5 +36,10 @@ def documented() -> set[str]:
 @pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: s.__name__)
 def test_every_variable_is_documented(settings: type[BaseSettings]) -> None:
     prefix = str(settings.model_config.get("env_prefix", ""))
-    wanted = {f"{prefix}{name}".upper() for name in settings.model_fields}
+    wanted = {
+        (
+            field.validation_alias if isinstance(field.validation_alias, str) else prefix + name
+        ).upper()
+        for name, field in settings.model_fields.items()
+    }
     assert wanted - documented() == set()

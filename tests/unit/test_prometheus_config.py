@@ -7,15 +7,21 @@ import re
 from prometheus_client import REGISTRY
 
 from keyland.observability import metrics
-from keyland.stack.local_env import OPS_PORTS, PAYMENTS_PORT, PROVISIONER_API_PORT
-from keyland.stack.services import ROOT
+from keyland_tools.stack.local_env import OPS_PORTS, PAYMENTS_PORT, PROVISIONER_API_PORT
+from keyland_tools.stack.services import ROOT
+from services.bot.adapters import metrics as bot_metrics
+from services.notifier.adapters import metrics as notifier_metrics
 from services.notifier.adapters.telegram import RETRYABLE
+from services.payments_ingest.adapters import metrics as ingest_metrics
+from services.provisioner.adapters import metrics as provisioner_metrics
 
 PROMETHEUS = ROOT / "infra" / "prometheus"
+# Each catalog registers its metrics when imported (the business gauges only where the
+# read API exports them, so the alerts do not use them).
+CATALOGS = (metrics, bot_metrics, notifier_metrics, ingest_metrics, provisioner_metrics)
 
 
 def exported_names() -> set[str]:
-    assert metrics.WEBHOOKS is not None  # the catalog is imported, so registered
     names: set[str] = set()
     for family in REGISTRY.collect():
         names |= {sample.name for sample in family.samples} | {family.name}

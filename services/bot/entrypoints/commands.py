@@ -8,7 +8,8 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand
 
-from keyland.texts import DEFAULT_LANGUAGE, LANGUAGES, text
+from keyland.texts import DEFAULT_LANGUAGE, LANGUAGES
+from services.bot.locales import text
 
 log = logging.getLogger(__name__)
 

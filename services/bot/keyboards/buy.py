@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from events.buttons import MenuAction
 from keyland.plans import PlanSpec
-from keyland.telegram.callbacks import MenuAction
 from services.bot.callbacks import BuyPlan
 from services.bot.middlewares.viewer import Viewer
 

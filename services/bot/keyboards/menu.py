@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from keyland.telegram.callbacks import MenuAction
+from events.buttons import MenuAction
 from services.bot.middlewares.viewer import Viewer
 
 MAIN_MENU = ("trial", "connect", "buy", "profile", "referral", "region", "support")

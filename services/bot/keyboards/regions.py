@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from keyland.telegram.callbacks import MenuAction, RegionChoice
+from events.buttons import MenuAction, RegionChoice
 from services.bot.middlewares.viewer import Viewer
 
 

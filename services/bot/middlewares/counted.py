@@ -9,7 +9,7 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
 
-from keyland.observability import metrics
+from services.bot.adapters import metrics
 
 
 class Counted(BaseMiddleware):

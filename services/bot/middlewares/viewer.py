@@ -11,9 +11,10 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
-from keyland.texts import language_of, text
+from keyland.texts import language_of
 from services.bot.adapters.http_api import Unavailable
 from services.bot.adapters.read_api import Account, ReadApi
+from services.bot.locales import text
 
 log = logging.getLogger(__name__)
 

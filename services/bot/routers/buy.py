@@ -8,7 +8,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery
 
-from keyland.telegram.callbacks import MenuAction
+from events.buttons import MenuAction
 from services.bot.adapters.payments import Payments, PlanRefused
 from services.bot.callbacks import BuyPlan
 from services.bot.config import BotSettings

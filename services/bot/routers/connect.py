@@ -8,7 +8,7 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile
 from aiogram.utils.formatting import Bold, Code, Text, as_line
 
-from keyland.telegram.callbacks import MenuAction
+from events.buttons import MenuAction
 from services.bot.adapters.links import Links, UserLinks
 from services.bot.images import qr_png
 from services.bot.keyboards.menu import back_to_menu

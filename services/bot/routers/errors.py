@@ -11,8 +11,8 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import Chat, ErrorEvent, User
 
 from keyland.kafka.producer import PublishFailed
-from keyland.texts import text
 from services.bot.adapters.http_api import Unavailable
+from services.bot.locales import text
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 
-from keyland.telegram.callbacks import MenuAction
+from events.buttons import MenuAction
 from services.bot.domain.display import date, days_left
 from services.bot.keyboards.menu import back_to_menu
 from services.bot.middlewares.viewer import Viewer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 
-from keyland.telegram.callbacks import MenuAction
+from events.buttons import MenuAction
 from services.bot.adapters.read_api import ReadApi
 from services.bot.config import BotSettings
 from services.bot.domain.display import referral_link

@@ -8,7 +8,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Update
 
 from events.bot_actions import RegionChosen
-from keyland.telegram.callbacks import MenuAction, RegionChoice
+from events.buttons import MenuAction, RegionChoice
 from services.bot.adapters.events import BotEvents, update_origin
 from services.bot.adapters.regions import Regions
 from services.bot.keyboards.menu import back_to_menu

@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, Update
 
 from events.bot_actions import UserStarted
-from keyland.telegram.callbacks import MenuAction
+from events.buttons import MenuAction
 from services.bot.adapters.events import BotEvents, update_origin
 from services.bot.adapters.read_api import ReadApi
 from services.bot.domain.display import referrer_from

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 
-from keyland.telegram.callbacks import MenuAction
+from events.buttons import MenuAction
 from services.bot.config import BotSettings
 from services.bot.keyboards.menu import back_to_menu
 from services.bot.middlewares.viewer import Viewer

@@ -10,7 +10,7 @@ from aiogram.filters import Command
 from aiogram.types import Update
 
 from events.bot_actions import TrialRequested
-from keyland.telegram.callbacks import MenuAction
+from events.buttons import MenuAction
 from services.bot.adapters.events import BotEvents, update_origin
 from services.bot.domain.display import date
 from services.bot.keyboards.menu import back_to_menu

@@ -33,8 +33,8 @@ from keyland.http import (
     NotJson,
     parse_json,
 )
-from keyland.observability import metrics
 from keyland.observability.ops_server import Check, ops_routes
+from services.payments_ingest.adapters import metrics
 from services.payments_ingest.domain.trust import client_address, is_trusted
 from services.payments_ingest.handlers import IngestHandlers, Rejected
 

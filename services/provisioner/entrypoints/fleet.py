@@ -20,12 +20,11 @@ import logging
 import time
 from collections.abc import Callable
 
+from keyland.countries import Countries, CountriesError, CountriesFile
 from keyland.retry import retry_transient
 from services.provisioner.access_book import AccessBook
-from services.provisioner.adapters.countries_file import CountriesFile
 from services.provisioner.adapters.repository import NodeRecords, UserAccesses
 from services.provisioner.domain.access import UserAccess
-from services.provisioner.domain.countries import Countries, CountriesError
 from services.provisioner.entrypoints.node_loop import NodeLoop
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from keyland.observability import metrics
+from services.provisioner.adapters import metrics
 from services.provisioner.adapters.node_client import NodeUnavailable
 from services.provisioner.converge import NodeConverger
 

@@ -24,8 +24,9 @@ from starlette.routing import Route
 
 from keyland.http import BearerTokenMiddleware, BodyLimitMiddleware
 from keyland.mongo import Document, user_document_id
-from keyland.observability import checks, metrics
+from keyland.observability import checks
 from keyland.observability.ops_server import ops_routes
+from services.subscription.adapters import metrics
 from services.subscription.adapters.figure_shards import FigureShards
 from services.subscription.stats import business_stats, set_business_gauges
 

@@ -18,8 +18,7 @@ from events.admin_commands import (
     SubscriptionAdjusted,
     TestNotificationRequested,
 )
-from keyland.telegram.callbacks import MENU_ACTIONS
-from keyland.texts import text
+from events.buttons import MENU_ACTIONS
 from services.bot.domain.admin_input import (
     ByTelegramId,
     Invalid,
@@ -29,6 +28,7 @@ from services.bot.domain.admin_input import (
     parse_target_with_adjustment,
     parse_target_with_delay,
 )
+from services.bot.locales import text
 
 ADMIN = 500001
 TELEGRAM_MESSAGE = 4096  # UTF-16 code units, as Telegram counts

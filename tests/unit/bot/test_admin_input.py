@@ -11,9 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events.admin_commands import MAX_ADJUSTMENT_DAYS, MAX_ADJUSTMENT_MONTHS
+from events.buttons import MENU_ACTIONS
 from keyland.periods import extend
-from keyland.telegram.callbacks import MENU_ACTIONS
-from keyland.texts import keys, text
 from services.bot.domain.admin_input import (
     MAX_DELAY_S,
     Adjustment,
@@ -29,6 +28,7 @@ from services.bot.domain.admin_input import (
     parse_target_with_adjustment,
     parse_target_with_delay,
 )
+from services.bot.locales import keys, text
 
 NOW = datetime(2026, 3, 31, 12, tzinfo=UTC)
 HORIZON = 1825  # days, the default

@@ -35,9 +35,9 @@ def test_defaults_are_a_working_polling_bot(env: pytest.MonkeyPatch) -> None:
         ("KEYLAND_BOT_TOKEN", "not-a-token"),
         ("KEYLAND_BOT_ADMIN_IDS", "[1, two]"),
         ("KEYLAND_BOT_ADMIN_IDS", "1, two"),
-        ("KEYLAND_BOT_PLANS", "{not json"),
+        ("KEYLAND_PLANS", "{not json"),
         ("KEYLAND_BOT_READ_API_URL", "ftp://x"),
-        ("KEYLAND_BOT_PLANS", '{"month_1": {"months": 0, "price": "1.00"}}'),
+        ("KEYLAND_PLANS", '{"month_1": {"months": 0, "price": "1.00"}}'),
         ("KEYLAND_BOT_MODE", "carrier-pigeon"),
     ],
 )

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from keyland.texts import keys, language_of, text
+from keyland.texts import language_of
 from services.notifier.domain.notices import Kind
+from services.notifier.locales import keys, text
 
 
 def test_every_language_has_the_same_keys() -> None:

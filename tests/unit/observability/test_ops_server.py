@@ -49,10 +49,13 @@ async def test_health_is_503_naming_the_failing_check_and_200_when_all_pass() ->
 
 
 async def test_metrics_are_prometheus_text() -> None:
-    metrics.WEBHOOKS.labels("200").inc()
+    metrics.EVENTS_PROCESSED.labels("ops-test", "payments", "PaymentSucceeded").inc()
     async with client({}) as ops:
         answer = await ops.get("/metrics")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
-    assert "# TYPE keyland_webhooks_total counter" in answer.text
-    assert 'keyland_webhooks_total{status="200"}' in answer.text
+    assert "# TYPE keyland_events_processed_total counter" in answer.text
+    assert (
+        'keyland_events_processed_total{consumer="ops-test",topic="payments",'
+        'type="PaymentSucceeded"}'
+    ) in answer.text

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from bson import Decimal128
 
-from keyland.ops.state_hash import (
+from keyland_tools.ops.state_hash import (
     BROADCAST_DELIVERIES,
     BROADCASTS,
     COVERED,

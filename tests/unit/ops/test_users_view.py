@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from rich.console import Console, RenderableType
 
-from keyland.ops.users import (
+from keyland_tools.ops.users import (
     KeyLine,
     Match,
     NoticeLine,

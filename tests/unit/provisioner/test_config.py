@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from keyland.countries import CountriesError
 from keyland.settings import ConfigError, load
 from services.provisioner.bootstrap import tokens_cover
 from services.provisioner.config import (
@@ -14,7 +15,6 @@ from services.provisioner.config import (
     ProvisionerSettings,
     SubscriptionPageSettings,
 )
-from services.provisioner.domain.countries import CountriesError
 
 
 @pytest.fixture(autouse=True)

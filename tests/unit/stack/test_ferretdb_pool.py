@@ -7,16 +7,17 @@ from pathlib import Path
 import pytest
 
 from bench.baseline.app import MAX_POOL_SIZE as BASELINE_POOL
-from keyland.settings import MongoSettings, StackSettings
-from keyland.stack.ferretdb import (
+from keyland.settings import MongoSettings
+from keyland_tools.stack.ferretdb import (
     FERRETDB_POOL,
     RESERVED_FOR_TOOLS,
     SERVICE_PROCESSES,
     check_pool_budget,
     pooled,
 )
-from keyland.stack.process import StartError
-from keyland.stack.services import service_specs
+from keyland_tools.stack.process import StartError
+from keyland_tools.stack.services import service_specs
+from keyland_tools.stack.settings import StackSettings
 
 
 def test_the_pool_size_is_added_to_a_plain_url() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from keyland.settings import StackSettings
-from keyland.stack.local_env import DEMO_ADMIN_ID, local_env
+from keyland_tools.stack.local_env import DEMO_ADMIN_ID, local_env
+from keyland_tools.stack.settings import StackSettings
 from services.notifier.config import NotifierSettings
 
 

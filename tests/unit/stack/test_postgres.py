@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from keyland.settings import StackSettings
-from keyland.stack.postgres import blocked_ancestors, cluster_config, postgres_url
+from keyland_tools.stack.postgres import blocked_ancestors, cluster_config, postgres_url
+from keyland_tools.stack.settings import StackSettings
 
 
 def settings(text: str) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from keyland.stack.process import Daemon
+from keyland_tools.stack.process import Daemon
 
 # Ignores SIGTERM; on SIGINT records it and exits, as PostgreSQL's postmaster shuts down.
 SERVER = (

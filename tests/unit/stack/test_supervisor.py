@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from keyland.stack.supervisor import Child, Supervisor
+from keyland_tools.stack.supervisor import Child, Supervisor
 
 
 def child(tmp_path: Path, code: str, name: str = "flaky") -> Child:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from keyland.settings import StackSettings
-from keyland.stack.services import ROOT, service_specs
+from keyland_tools.stack.services import ROOT, service_specs
+from keyland_tools.stack.settings import StackSettings
 
 UNITS = sorted((ROOT / "infra" / "systemd").glob("*.service"))
 PYTHON = "/opt/keyland/.venv/bin/python"

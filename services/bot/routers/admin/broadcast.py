@@ -14,7 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from events.admin_commands import BroadcastRequested
-from keyland.telegram.callbacks import MENU_ACTIONS
+from events.buttons import MENU_ACTIONS
 from services.bot.adapters.events import BotEvents
 from services.bot.adapters.read_api import ReadApi
 from services.bot.callbacks import BroadcastDecision

@@ -1,5 +1,0 @@
-"""``python -m keyland`` is the ``keyland`` command."""
-
-from keyland.cli import app
-
-app()

@@ -1,1 +1,0 @@
-"""Operator tools behind the ``keyland`` command line: replay, dead letters, lag."""

@@ -1,0 +1,215 @@
+"""A real VLESS client for proving traffic through a node: the tests and ``keyland demo``.
+
+The client is an Xray process (the same build the nodes run) with a SOCKS inbound and a
+VLESS outbound made from a ``vless://`` link; pages are fetched through it from a
+loopback HTTP server with a few lines of SOCKS5 over a plain socket.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from keyland_tools.stack.node import XrayBuild
+from keyland_tools.stack.process import Daemon, free_port
+
+PAGE = b"<html><body>Keyland through VLESS</body></html>\n" * 200
+
+
+class _PageHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, so a caller can hold one connection open
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(PAGE)))
+        self.end_headers()
+        self.wfile.write(PAGE)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+class PageServer:
+    """A loopback HTTP server answering every GET with :data:`PAGE`."""
+
+    def __init__(self) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _PageHandler)
+        self.server.daemon_threads = True
+        self.port: int = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> PageServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+class ProxyRefused(ConnectionError):
+    """The VLESS connection gave no HTTP answer (the node refused the key)."""
+
+
+class SocksConnection:
+    """One TCP connection through a SOCKS5 proxy, reused for several HTTP requests."""
+
+    def __init__(self, socks_port: int, target_port: int, timeout_s: float = 5.0) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", socks_port), timeout=timeout_s)
+        self.sock.sendall(b"\x05\x01\x00")  # version 5, one method: no authentication
+        if self._read_exactly(2) != b"\x05\x00":
+            raise ProxyRefused("SOCKS greeting refused")
+        request = (
+            b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1") + struct.pack("!H", target_port)
+        )
+        self.sock.sendall(request)
+        reply = self._read_exactly(10)
+        if reply[1] != 0:
+            raise ProxyRefused(f"SOCKS connect failed with code {reply[1]}")
+
+    def get(self, path: str = "/") -> bytes:
+        """One keep-alive GET; the body, or :class:`ProxyRefused` on an empty reply."""
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: page\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ProxyRefused("connection closed without an HTTP answer")
+            head += chunk
+        header_block, _, body = head.partition(b"\r\n\r\n")
+        status = header_block.split(b"\r\n", 1)[0]
+        if b" 200 " not in status + b" ":
+            raise ProxyRefused(f"unexpected answer {status!r}")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in header_block.split(b"\r\n")[1:]
+            if line.lower().startswith(b"content-length:")
+        )
+        while len(body) < length:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ProxyRefused("connection closed in the middle of the body")
+            body += chunk
+        return body
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _read_exactly(self, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            chunk = self.sock.recv(size - len(data))
+            if not chunk:
+                raise ProxyRefused("proxy closed the connection")
+            data += chunk
+        return data
+
+
+def _stream_settings(query: dict[str, str]) -> dict[str, Any]:
+    if query["security"] == "none":
+        return {"network": query["type"], "security": "none"}
+    return {
+        "network": query["type"],
+        "security": "reality",
+        "realitySettings": {
+            "serverName": query["sni"],
+            "fingerprint": query["fp"],
+            "publicKey": query["pbk"],
+            "shortId": query["sid"],
+        },
+    }
+
+
+class VlessClient:
+    """A real VLESS client: Xray with a SOCKS inbound, configured from a ``vless://`` link."""
+
+    def __init__(self, link: str, xray_build: XrayBuild, home: Path) -> None:
+        parts = urlsplit(link)
+        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        if parts.scheme != "vless" or query.get("security") not in {"none", "reality"}:
+            raise ValueError(f"not a link this client understands: {link}")
+        self.key_id = parts.username
+        self.socks_port = free_port()
+        config = {
+            "log": {"loglevel": "warning"},
+            "inbounds": [
+                {
+                    "listen": "127.0.0.1",
+                    "port": self.socks_port,
+                    "protocol": "socks",
+                    "settings": {"auth": "noauth", "udp": False},
+                }
+            ],
+            "outbounds": [
+                {
+                    "protocol": "vless",
+                    "settings": {
+                        "vnext": [
+                            {
+                                "address": parts.hostname,
+                                "port": parts.port,
+                                "users": [
+                                    {
+                                        "id": parts.username,
+                                        "encryption": query["encryption"],
+                                        "flow": query.get("flow", ""),
+                                    }
+                                ],
+                            }
+                        ]
+                    },
+                    "streamSettings": _stream_settings(query),
+                }
+            ],
+        }
+        name = f"client-{self.key_id}-{self.socks_port}"  # one key may have several clients
+        home.mkdir(parents=True, exist_ok=True)
+        self.config_file = home / f"{name}.json"
+        self.config_file.write_text(json.dumps(config, indent=2))
+        self.daemon = Daemon(name, home, home)
+        self.xray_build = xray_build
+
+    def __enter__(self) -> VlessClient:
+        self.daemon.start(self.xray_build.command(self.config_file))
+        try:
+            self.daemon.wait_ready(self._listening, timeout_s=30)
+        except BaseException:
+            self.daemon.stop()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.daemon.stop()
+
+    def _listening(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.socks_port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    def connect(self, page: PageServer) -> SocksConnection:
+        """A new VLESS connection through the node towards ``page``."""
+        return SocksConnection(self.socks_port, page.port)
+
+    def fetch(self, page: PageServer) -> bytes:
+        """The page over a new connection, or :class:`ProxyRefused`."""
+        connection = self.connect(page)
+        try:
+            return connection.get()
+        finally:
+            connection.close()
+
+    def can_fetch(self, page: PageServer) -> bool:
+        try:
+            return self.fetch(page) == PAGE
+        except (ProxyRefused, OSError):
+            return False
