@@ -742,28 +742,6 @@ async def test_test_notification_is_requested_with_its_delay(
     assert requested[0].text == says("admin_test_text")
 
 
-async def test_stats_are_sent_as_numbers_and_a_chart(
-    targets: None, chat: Chat, read_api: str
-) -> None:
-    admin = await chat(ADMIN, "Admin")
-    [chart] = await admin.ask("/stats")
-    async with httpx.AsyncClient(
-        base_url=read_api, headers={"Authorization": f"Bearer {READ_TOKEN}"}
-    ) as api:
-        figures = (await api.get("/v1/stats")).json()
-    assert figures["users"] >= 2
-    assert (chart["photo"]["width"], chart["photo"]["height"]) == (800, 480)
-    assert text_of(chart) == says(
-        "admin_stats",
-        users=figures["users"],
-        active=figures["active"],
-        trials=figures["trials"],
-        paid=figures["paid"],
-        conversion=f"{figures['trial_to_paid'] * 100:.1f}%",
-        revenue=", ".join(f"{v} {c}" for c, v in figures["revenue"].items()) or "—",
-    )
-
-
 async def test_a_flow_survives_a_restart_of_the_bot_in_the_database(
     bot: PollingBot,
     chat: Chat,

@@ -21,6 +21,7 @@ from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from tests.notifier_harness import BOT, notifier, telegram
 from tests.processes import Program
+from tests.telegram_chat import Message
 from tests.user_docs import stored_user
 from tests.waiting import eventually
 
@@ -67,11 +68,20 @@ async def seed(client: httpx.AsyncClient, db: Database[Document]) -> None:
     db.users.insert_many([stored_user(tg, registered=True, language_code="en") for tg in USERS])
 
 
-async def broadcast_messages(client: httpx.AsyncClient, telegram_id: int) -> int:
+# The buttons the admin asked for, as an English-speaking user gets them: one a row,
+# labelled in their language, each opening that menu action in the bot.
+BUTTONS = [
+    [{"text": "Profile", "callback_data": "menu:profile"}],
+    [{"text": "My keys", "callback_data": "menu:myKeys"}],
+    [{"text": "Support", "callback_data": "menu:support"}],
+]
+
+
+async def broadcast_messages(client: httpx.AsyncClient, telegram_id: int) -> list[Message]:
     answer = await client.get(
         f"/emulator/bots/{BOT}/chats/{telegram_id}/messages", params={"sender": "bot"}
     )
-    return sum("Keyland news" in str(m.get("text")) for m in answer.json()["messages"])
+    return [m for m in answer.json()["messages"] if "Keyland news" in str(m.get("text"))]
 
 
 async def test_broadcast_to_2000_users_survives_a_kill(
@@ -84,7 +94,7 @@ async def test_broadcast_to_2000_users_survives_a_kill(
             broadcast_id=broadcast_id,
             admin_id=ADMIN,
             text="Keyland news: new servers",
-            buttons=("profile", "support"),
+            buttons=("profile", "myKeys", "support"),
         )
         await publisher.publish(
             Envelope.new(request, producer="tests", occurred_at=datetime.now(UTC))
@@ -107,11 +117,12 @@ async def test_broadcast_to_2000_users_survives_a_kill(
 
         gate = asyncio.Semaphore(50)
 
-        async def count(tg: int) -> int:
+        async def delivered(tg: int) -> list[Message]:
             async with gate:
                 return await broadcast_messages(client, tg)
 
-        received = dict(zip(USERS, await asyncio.gather(*(count(tg) for tg in USERS)), strict=True))
+        messages = await asyncio.gather(*(delivered(tg) for tg in USERS))
+        received = {tg: len(found) for tg, found in zip(USERS, messages, strict=True)}
         admin_chat = (
             await client.get(
                 f"/emulator/bots/{BOT}/chats/{ADMIN}/messages", params={"sender": "bot"}
@@ -124,6 +135,8 @@ async def test_broadcast_to_2000_users_survives_a_kill(
     }
     assert set(statuses) == set(USERS)
     assert max(received.values()) == 1  # nobody twice
+    other_buttons = [m["buttons"] for found in messages for m in found if m["buttons"] != BUTTONS]
+    assert other_buttons[:3] == []  # every delivered message carries exactly those
     unconfirmed = {tg for tg, status in statuses.items() if status == "unconfirmed"}
     assert {
         tg for tg, n in received.items() if n == 0

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer
 from typer.testing import CliRunner
 
-from events import Envelope, encode
+from events import Envelope, decode, encode
 from events.bot_actions import TrialRequested
 from events.registry import TopicNames
 from keyland.kafka.admin import committed, extents, plain_consumer
@@ -114,6 +115,38 @@ class TestReplay:
         ends = await _ends(kafka_settings.bootstrap, topics("bot.actions"))
         assert {m.partition: m.target for m in moves} == ends
 
+    async def test_replay_from_a_time_in_the_middle_re_reads_exactly_the_later_records(
+        self,
+        publisher: EventPublisher,
+        kafka_settings: KafkaSettings,
+        topics: TopicNames,
+        isolation: str,
+    ) -> None:
+        group, topic = f"{isolation}-middle", topics("bot.actions")
+        earlier = [trial(telegram_id) for telegram_id in range(20_001, 20_013)]
+        later = [trial(telegram_id) for telegram_id in range(20_013, 20_025)]
+        for envelope in earlier:
+            await publisher.publish(envelope)
+        await asyncio.sleep(1.1)
+        middle = datetime.now(UTC).replace(microsecond=0)  # over a second after `earlier`
+        await asyncio.sleep(1.1)
+        for envelope in later:
+            await publisher.publish(envelope)
+        first = await _read_to_the_end(kafka_settings.bootstrap, topic, group)
+        assert {e.event_id for e in [*earlier, *later]} <= first
+
+        env = {
+            "KEYLAND_KAFKA_BOOTSTRAP": kafka_settings.bootstrap,
+            "KEYLAND_KAFKA_TOPIC_PREFIX": kafka_settings.topic_prefix,
+        }
+        arguments = ["replay", "--topic", topic, "--group", group]
+        result = await asyncio.to_thread(  # the command runs its own event loop
+            CliRunner().invoke, app, [*arguments, "--from-time", middle.isoformat()], env=env
+        )
+        assert result.exit_code == 0, result.output
+        again = await _read_to_the_end(kafka_settings.bootstrap, topic, group)
+        assert again == {e.event_id for e in later}
+
     @pytest.mark.parametrize("dry_run", [["--dry-run"], []], ids=["dry run", "for real"])
     def test_replay_of_a_group_that_does_not_exist_is_refused(
         self,
@@ -143,6 +176,31 @@ async def _stopped_group(bootstrap: str, topic: str, group: str) -> None:
         while not reader.assignment():
             await reader.getmany(timeout_ms=500)
         await reader.commit({tp: await reader.position(tp) for tp in reader.assignment()})
+    finally:
+        await reader.stop()
+
+
+async def _read_to_the_end(bootstrap: str, topic: str, group: str) -> set[uuid.UUID]:
+    """What ``group`` reads of ``topic`` from its committed positions (or the start) to the
+    end, committed: the event ids."""
+    reader = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await reader.start()
+    try:
+        while not reader.assignment():
+            await reader.getmany(timeout_ms=500)
+        ends = await reader.end_offsets(list(reader.assignment()))
+        read: set[uuid.UUID] = set()
+        while any([await reader.position(tp) < end for tp, end in ends.items()]):
+            for batch in (await reader.getmany(timeout_ms=500)).values():
+                read |= {decode(record.value).event_id for record in batch}
+        await reader.commit()
+        return read
     finally:
         await reader.stop()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import configparser
 import importlib.util
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -47,3 +49,16 @@ def test_unit_restarts_always_and_runs_an_existing_module(path: Path) -> None:
     module, _ = program(path)
     assert importlib.util.find_spec(module) is not None
     assert unit(path)["Install"]["WantedBy"] == "multi-user.target"
+
+
+@pytest.mark.parametrize(
+    "path", [*UNITS, ROOT / "infra" / "xray" / "keyland-node-agent.service"], ids=lambda p: p.stem
+)
+def test_unit_installs_its_own_service_extra(path: Path) -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    module, _ = program(path)
+    named = re.findall(r"pip install -c constraints\.txt '\.\[([a-z-]+)\]'", path.read_text())
+    assert named == [module.removeprefix("services.").replace("_", "-")]
+    assert named[0] in extras
