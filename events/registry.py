@@ -81,7 +81,11 @@ TOPICS: tuple[TopicSpec, ...] = (
         name=subscriptions.TOPIC,
         partitions=6,
         producers=("subscription",),
-        consumers=("provisioner", "notifier", "subscription (ReferralBonusEarned only)"),
+        consumers=(
+            "provisioner",
+            "notifier",
+            "subscription (ReferralBonusEarned, ReferralBonusRevoked, SubscriptionExpired)",
+        ),
         events=(
             subscriptions.UserRegistered,
             subscriptions.CreditHeld,
@@ -90,6 +94,7 @@ TOPICS: tuple[TopicSpec, ...] = (
             subscriptions.SubscriptionShortened,
             subscriptions.AdjustmentRejected,
             subscriptions.ReferralBonusEarned,
+            subscriptions.ReferralBonusRevoked,
             subscriptions.ReferralBonusCredited,
             subscriptions.SubscriptionExpired,
             subscriptions.UserPurged,

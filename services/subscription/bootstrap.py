@@ -25,8 +25,8 @@ from services.subscription.expiry import ExpirySweeper
 from services.subscription.handlers import Schedules, SubscriptionHandler
 
 # The topics whose events change a user's subscription. ``subscriptions`` carries
-# ReferralBonusEarned back to the referrer's own partition and SubscriptionExpired back
-# to the user's (for the figures); other facts there are ignored.
+# ReferralBonusEarned and ReferralBonusRevoked back to the referrer's own partition and
+# SubscriptionExpired back to the user's (for the figures); other facts there are ignored.
 INPUT_TOPICS = ("bot.actions", "payments", "admin.commands", "subscriptions")
 
 
@@ -82,6 +82,7 @@ def bootstrap() -> Container:
             Schedules(schedule, inactivity, cleanup_after),
             publisher,
             settings.rules(),
+            rebuild=settings.rebuild,
         ),
         sweeper=sweeper,
         cleanup=InactiveUsers(db["users"], inactivity, cleanup_after),

@@ -16,7 +16,7 @@ from events.admin_commands import SubscriptionAdjusted
 from events.bot_actions import TrialRequested, UserStarted
 from events.payments import PaymentSucceeded, RefundSucceeded
 from events.registry import TopicNames
-from events.subscriptions import AdjustmentRejected
+from events.subscriptions import AdjustmentRejected, SubscriptionShortened
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.periods import add_months
@@ -180,6 +180,44 @@ async def test_refund_takes_back_what_the_payment_added(
     refunded = db.payments.find_one({"_id": "yookassa:pay-401-b"})
     assert refunded is not None
     assert refunded["refunds"] == {"refund-401": "199.00"}
+
+
+async def test_a_refund_takes_back_the_referrers_used_up_days_once_never_before_it(
+    worker: Program,
+    publisher: EventPublisher,
+    db: Database[Document],
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+) -> None:
+    referrer, invitee = 601, 602
+    await publisher.publish(envelope(UserStarted(telegram_id=referrer), NOW - timedelta(days=10)))
+    await publisher.publish(
+        envelope(UserStarted(telegram_id=invitee, referrer_id=referrer), NOW - timedelta(days=9))
+    )
+    # the bonus runs from the payment: on the refund's day eight of its ten days are used
+    await publisher.publish(payment(invitee, "pay-602", at=NOW - timedelta(days=8)))
+    await eventually(lambda: user_doc(db, referrer).get("referral_days_earned") == 10, worker)
+    assert user_doc(db, referrer)["until"] == NOW + timedelta(days=2)
+    refund = RefundSucceeded(
+        telegram_id=invitee, payment_id="pay-602", refund_id="refund-602",
+        amount=Decimal("199.00"), currency="RUB", refunded_at=NOW,
+    )  # fmt: skip
+    refund_id = external_event_id("yookassa", refund.refund_id, refund.event_type)
+    for _ in range(3):  # redelivered
+        await publisher.publish(envelope(refund, NOW, refund_id))
+    await eventually(lambda: user_doc(db, referrer).get("referral_days_earned") == 0, worker)
+    assert user_doc(db, referrer)["until"] == NOW  # not two days ago, eight days back
+    assert user_doc(db, invitee)["purchases"] == 0  # all of it went back
+    revoked = [
+        e for e in await facts_about(kafka_settings, topics, referrer)
+        if e.type == "ReferralBonusRevoked"
+    ]  # fmt: skip
+    assert len({e.event_id for e in revoked}) == 1
+    shortened = [
+        e.payload for e in await facts_about(kafka_settings, topics, referrer)
+        if isinstance(e.payload, SubscriptionShortened)
+    ]  # fmt: skip
+    assert [(s.reason, s.until) for s in shortened] == [("referral_refund", NOW)]
 
 
 async def test_replaying_every_topic_from_offset_zero_changes_nothing(

@@ -9,13 +9,22 @@ from events.subscriptions import (
     ExtensionReason,
     ReferralBonusCredited,
     ReferralBonusEarned,
+    ReferralBonusRevoked,
     SubscriptionExtended,
     SubscriptionShortened,
     TrialActivated,
     UserPurged,
     UserRegistered,
 )
-from services.subscription.domain.ledger import Adjusted, Entry, Paid, ReferralEarned, TrialAsked
+from services.subscription.domain.ledger import (
+    Adjusted,
+    Entry,
+    Paid,
+    ReferralEarned,
+    ReferralRevoked,
+    Refunded,
+    TrialAsked,
+)
 from services.subscription.domain.state import Effect, Outcome, Subscription
 
 _REASONS: dict[type, ExtensionReason] = {
@@ -69,16 +78,18 @@ def facts_for(
             AdjustmentRejected(telegram_id=tg, admin_id=entry.admin_id, reason=outcome.reason)
         )
     if isinstance(entry, Paid) and outcome.referrer_id is not None and outcome.registered_at:
-        # a payment credited on arrival
-        facts.append(
-            ReferralBonusEarned(
-                telegram_id=outcome.referrer_id,
-                invitee_id=tg,
-                invitee_registered_at=outcome.registered_at,
-                payment_id=entry.payment_id,
-                days=outcome.referral_days,
+        # a payment credited on arrival, less what refunds of it that came first take back
+        days = outcome.referral_days - after.payments[entry.payment_id].referral_taken
+        if days > 0:
+            facts.append(
+                ReferralBonusEarned(
+                    telegram_id=outcome.referrer_id,
+                    invitee_id=tg,
+                    invitee_registered_at=outcome.registered_at,
+                    payment_id=entry.payment_id,
+                    days=days,
+                )
             )
-        )
     if outcome.referrer_id is not None and outcome.registered_at:
         facts += [
             ReferralBonusEarned(
@@ -91,6 +102,8 @@ def facts_for(
             for payment_id, days in outcome.applied
             if days > 0
         ]
+    if isinstance(entry, Refunded):
+        facts += _referral_revoked(entry, before, after)
     if outcome.effect is Effect.CREDITED and isinstance(entry, ReferralEarned) and after.until:
         facts.append(
             ReferralBonusCredited(
@@ -106,6 +119,28 @@ def facts_for(
     return facts
 
 
+def _referral_revoked(entry: Refunded, before: Subscription, after: Subscription) -> list[Event]:
+    """The referral days this refund takes back: what the payment's refunds take now less
+    what they took before it (so the days of all its refunds add up to the share refunded
+    whatever order they come in, each refund's days told once, under its id)."""
+    record = after.payments.get(entry.payment_id)
+    if record is None or record.referrer_id is None:
+        return []
+    earlier = before.payments.get(entry.payment_id)
+    days = record.referral_taken - (earlier.referral_taken if earlier else 0)
+    if days <= 0:
+        return []
+    return [
+        ReferralBonusRevoked(
+            telegram_id=record.referrer_id,
+            invitee_id=after.telegram_id,
+            payment_id=entry.payment_id,
+            refund_id=entry.refund_id,
+            days=days,
+        )
+    ]
+
+
 def _until_moved(
     entry: Entry, before: Subscription, after: Subscription, outcome: Outcome, revision: int
 ) -> list[Event]:
@@ -116,13 +151,16 @@ def _until_moved(
     if outcome.applied:  # a registration applied credit held for the user
         payment_id, reason = outcome.applied[-1][0], ExtensionReason.PAYMENT
     if before.until is not None and after.until < before.until:
+        shortened = "refund" if payment_id else "admin"
+        if isinstance(entry, ReferralRevoked):  # the invitee's payment, not the user's
+            shortened, payment_id = "referral_refund", None
         return [
             SubscriptionShortened(
                 telegram_id=after.telegram_id,
                 key_id=after.key_id,
                 previous_until=before.until,
                 until=after.until,
-                reason="refund" if payment_id else "admin",
+                reason=shortened,
                 payment_id=payment_id,
                 revision=revision,
             )
