@@ -13,7 +13,8 @@ in order. Steps for each user, all idempotent by event id:
    have reached the shard before a crash, see :mod:`.domain.figures`);
 5. save state + ledger + share + all the implied facts (the outbox) in one
    single-document write, publish the facts in order and clear the outbox.
-Facts get ids derived from their cause, so a re-published fact is recognisable downstream.
+Facts get ids derived from their cause (see :func:`.domain.facts.with_ids`), so a
+re-published fact is recognisable downstream.
 
 A rebuild (``rebuild=True``) keeps no fact and publishes none. A fact is decided from
 the ledger the processor holds when its cause arrives, and a rebuild reads its input
@@ -40,13 +41,13 @@ partition) and batch, one read and, when a share moved, one write.
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from events import Envelope, Event, derived_event_id, encode
+from events import Envelope, Event, encode
 from events.codec import decode
 from events.payments import HeldPaymentRefunded, PaymentHeld
 from keyland.kafka.batches import side_by_side
@@ -56,7 +57,7 @@ from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.schedule import Schedule
 from services.subscription.adapters.users import Users, user_document
 from services.subscription.domain.compaction import compact
-from services.subscription.domain.facts import facts_for
+from services.subscription.domain.facts import facts_for, with_ids
 from services.subscription.domain.figures import (
     Figures,
     ShareChange,
@@ -235,13 +236,8 @@ class SubscriptionHandler:
         after: Subscription,
         revision: int,
     ) -> list[bytes]:
-        facts, seen = [], Counter[str]()
-        for fact in facts_for(entry, before, after, revision):
-            # The n-th fact of one type from one cause (a registration applying two held
-            # payments) gets its own id; the first keeps the plain derived id.
-            nth = seen[fact.event_type]
-            seen[fact.event_type] += 1
-            fact_id = derived_event_id(cause.event_id, fact.event_type, str(nth) if nth else "")
+        facts = []
+        for fact_id, fact in with_ids(entry, facts_for(entry, before, after, revision), after):
             envelope = Envelope.new(
                 fact,
                 producer=PRODUCER,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from events import Event
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+
+from events import Event, derived_event_id
 from events.subscriptions import (
     AdjustmentRejected,
     CreditHeld,
@@ -23,6 +27,7 @@ from services.subscription.domain.ledger import (
     ReferralEarned,
     ReferralRevoked,
     Refunded,
+    Started,
     TrialAsked,
 )
 from services.subscription.domain.state import Effect, Outcome, Subscription
@@ -77,31 +82,7 @@ def facts_for(
         facts.append(
             AdjustmentRejected(telegram_id=tg, admin_id=entry.admin_id, reason=outcome.reason)
         )
-    if isinstance(entry, Paid) and outcome.referrer_id is not None and outcome.registered_at:
-        # a payment credited on arrival, less what refunds of it that came first take back
-        days = outcome.referral_days - after.payments[entry.payment_id].referral_taken
-        if days > 0:
-            facts.append(
-                ReferralBonusEarned(
-                    telegram_id=outcome.referrer_id,
-                    invitee_id=tg,
-                    invitee_registered_at=outcome.registered_at,
-                    payment_id=entry.payment_id,
-                    days=days,
-                )
-            )
-    if outcome.referrer_id is not None and outcome.registered_at:
-        facts += [
-            ReferralBonusEarned(
-                telegram_id=outcome.referrer_id,
-                invitee_id=tg,
-                invitee_registered_at=outcome.registered_at,
-                payment_id=payment_id,
-                days=days,
-            )
-            for payment_id, days in outcome.applied
-            if days > 0
-        ]
+    facts += _referral_earned(before, after)
     if isinstance(entry, Refunded):
         facts += _referral_revoked(entry, before, after)
     if outcome.effect is Effect.CREDITED and isinstance(entry, ReferralEarned) and after.until:
@@ -117,6 +98,57 @@ def facts_for(
         )
     facts += _until_moved(entry, before, after, outcome, revision)
     return facts
+
+
+def _referral_earned(before: Subscription, after: Subscription) -> list[Event]:
+    """A bonus for each payment the entry credited with a referrer: the payment itself, or
+    the /start that registered its payer. The /start may come after a payment made before
+    it (held, then applied by it) or, as the /start and the payments come on different
+    topics, after one made later (held on arrival, credited once the /start's time puts it
+    after the registration); either way the fold credits it from the /start on, and so it
+    earns the bonus here. A payment stays credited once it is, so it earns once; its days
+    are what was kept of it (refunds that came first take theirs back, those after it
+    revoke theirs, see :func:`_referral_revoked`)."""
+    facts: list[Event] = []
+    for payment_id, record in after.payments.items():
+        earlier = before.payments.get(payment_id)
+        if record.referrer_id is None or (earlier is not None and earlier.referrer_id):
+            continue
+        days = record.referral_days - record.referral_taken
+        if days > 0 and record.registered_at is not None:
+            facts.append(
+                ReferralBonusEarned(
+                    telegram_id=record.referrer_id,
+                    invitee_id=after.telegram_id,
+                    invitee_registered_at=record.registered_at,
+                    payment_id=payment_id,
+                    days=days,
+                )
+            )
+    return facts
+
+
+def with_ids(
+    entry: Entry, facts: Sequence[Event], after: Subscription
+) -> list[tuple[uuid.UUID, Event]]:
+    """Each fact with an id derived from its cause, so a re-published fact is recognisable.
+
+    The cause is the entry that implied the fact (the n-th fact of one type from it gets
+    its own id, the first the plain one), except for a referral bonus: its cause is the
+    payment that earned it, whichever entry credited that, so the bonus has one id in
+    whatever order the payment and its payer's /start arrive (a replay or a second
+    crediting after a purge comes back under it, and the referrer credits it once)."""
+    identified: list[tuple[uuid.UUID, Event]] = []
+    seen = Counter[str]()
+    for fact in facts:
+        if isinstance(fact, ReferralBonusEarned):
+            fact_id = derived_event_id(after.payments[fact.payment_id].paid_by, fact.event_type)
+        else:
+            nth = seen[fact.event_type]
+            seen[fact.event_type] += 1
+            fact_id = derived_event_id(entry.event_id, fact.event_type, str(nth) if nth else "")
+        identified.append((fact_id, fact))
+    return identified
 
 
 def _referral_revoked(entry: Refunded, before: Subscription, after: Subscription) -> list[Event]:
@@ -148,8 +180,12 @@ def _until_moved(
         return []
     payment_id = getattr(entry, "payment_id", None)
     reason = _REASONS.get(type(entry), ExtensionReason.ADMIN)
-    if outcome.applied:  # a registration applied credit held for the user
-        payment_id, reason = outcome.applied[-1][0], ExtensionReason.PAYMENT
+    first_purchase = outcome.first_purchase
+    credited = [p for p, r in after.payments.items() if p not in before.payments and r.added]
+    if isinstance(entry, Started) and credited:
+        # the registration credited payments held for the user (see _referral_earned)
+        payment_id, reason = credited[-1], ExtensionReason.PAYMENT
+        first_purchase = before.purchases == 0
     if before.until is not None and after.until < before.until:
         shortened = "refund" if payment_id else "admin"
         if isinstance(entry, ReferralRevoked):  # the invitee's payment, not the user's
@@ -173,7 +209,7 @@ def _until_moved(
             until=after.until,
             reason=reason,
             payment_id=payment_id,
-            first_purchase=outcome.first_purchase,
+            first_purchase=first_purchase,
             revision=revision,
         )
     ]

@@ -8,7 +8,10 @@ Rules (times are the events' ``occurred_at``, never the wall clock):
   an admin adjustment for someone who never started the bot does nothing (an adjustment
   is rejected with the reason), and none of them registers anyone;
 - a payment extends from ``max(until, paid time)`` by calendar months and days; each
-  paid month earns the referrer ``referral_bonus_days_per_month`` days, once per payment;
+  paid month earns the referrer ``referral_bonus_days_per_month`` days, once per payment
+  (the payment's record keeps who earned them; the bonus is told by whichever entry
+  credits it, see :mod:`.facts`, so a /start that arrives after a payment made after it
+  tells it too);
 - one trial per user, refused while access is active;
 - an admin adjustment past ``max_horizon`` from its time is rejected with the reason;
   a negative one needs active access and never ends it before the adjustment's time;
@@ -140,15 +143,17 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
     if not state.held:
         return registered
     before, first_purchase = state.until, state.purchases == 0
-    applied: list[tuple[str, int]] = []
     for held in sorted(state.held.values(), key=lambda h: h.entry.sort_key()):
         if held.refunded >= held.entry.amount:  # all of it went back: kept, adds nothing
             state.payments[held.entry.payment_id] = PaymentRecord(
-                added=timedelta(0), amount=held.entry.amount, refunded=held.refunded
+                paid_by=held.entry.event_id,
+                added=timedelta(0),
+                amount=held.entry.amount,
+                refunded=held.refunded,
             )
             continue
         # Access starts when the user can use it: from their registration.
-        credited = _paid(state, held.entry.model_copy(update={"at": entry.at}), rules)
+        _paid(state, held.entry.model_copy(update={"at": entry.at}), rules)
         if held.refunded:
             refund = Refunded(
                 event_id=held.entry.event_id,
@@ -158,9 +163,6 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
                 amount=held.refunded,
             )
             _refunded(state, refund)
-        # the referrer earns only for what was kept: nothing to take back from them later
-        record = state.payments[held.entry.payment_id]
-        applied.append((held.entry.payment_id, credited.referral_days - record.referral_taken))
     state.held.clear()
     return replace(
         registered,
@@ -168,7 +170,6 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
         until_after=state.until,
         first_purchase=first_purchase,
         referrer_id=state.referrer_id,
-        applied=tuple(applied),
     )
 
 
@@ -189,10 +190,12 @@ def _paid(state: Subscription, entry: Paid, rules: Rules) -> Outcome:
     referral_days = rules.referral_bonus_days_per_month * entry.months
     earns = state.referrer_id is not None and referral_days > 0
     state.payments[entry.payment_id] = PaymentRecord(
+        paid_by=entry.event_id,
         added=until - start,
         amount=entry.amount,
         referrer_id=state.referrer_id if earns else None,
         referral_days=referral_days if earns else 0,
+        registered_at=state.registered_at,
     )
     first_purchase = state.purchases == 0
     state.purchases += 1

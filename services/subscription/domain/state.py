@@ -51,18 +51,22 @@ class Outcome:
     referral_days: int = 0
     registered_at: datetime | None = None
     first_purchase: bool = False
-    applied: tuple[tuple[str, int], ...] = ()
-    """Held payments a registration applied: (payment id, referral days it earns)."""
 
 
 @dataclass
 class PaymentRecord:
+    """A credited payment: the entry that credited it (``paid_by``), what it added, what
+    was refunded of it."""
+
+    paid_by: uuid.UUID
     added: timedelta
     amount: Decimal
     refunded: Decimal = Decimal(0)
     referrer_id: int | None = None
     referral_days: int = 0
     """Who earned referral days for this payment, and how many."""
+    registered_at: datetime | None = None
+    """When the payer registered, as of its crediting (what the referrer's bonus names)."""
 
     @property
     def referral_taken(self) -> int:
