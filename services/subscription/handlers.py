@@ -13,7 +13,7 @@ in order. Steps for each user, all idempotent by event id:
    have reached the shard before a crash, see :mod:`.domain.figures`);
 5. save state + ledger + share + all the implied facts (the outbox) in one
    single-document write, publish the facts in order and clear the outbox.
-Facts get ids derived from their cause (see :func:`.domain.facts.with_ids`), so a
+Facts get ids derived from their cause (see :func:`.domain.facts.stamped`), so a
 re-published fact is recognisable downstream.
 
 A rebuild (``rebuild=True``) keeps no fact and publishes none. A fact is decided from
@@ -57,7 +57,7 @@ from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.schedule import Schedule
 from services.subscription.adapters.users import Users, user_document
 from services.subscription.domain.compaction import compact
-from services.subscription.domain.facts import facts_for, with_ids
+from services.subscription.domain.facts import facts_for, stamped
 from services.subscription.domain.figures import (
     Figures,
     ShareChange,
@@ -237,12 +237,12 @@ class SubscriptionHandler:
         revision: int,
     ) -> list[bytes]:
         facts = []
-        for fact_id, fact in with_ids(entry, facts_for(entry, before, after, revision), after):
+        for told in stamped(entry, facts_for(entry, before, after, revision), after):
             envelope = Envelope.new(
-                fact,
+                told.fact,
                 producer=PRODUCER,
-                occurred_at=cause.occurred_at,
-                event_id=fact_id,
+                occurred_at=told.occurred_at,
+                event_id=told.event_id,
                 cause=cause,
             )
             facts.append(encode(envelope))

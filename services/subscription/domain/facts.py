@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from events import Event, derived_event_id
 from events.subscriptions import (
@@ -128,27 +130,38 @@ def _referral_earned(before: Subscription, after: Subscription) -> list[Event]:
     return facts
 
 
-def with_ids(
-    entry: Entry, facts: Sequence[Event], after: Subscription
-) -> list[tuple[uuid.UUID, Event]]:
-    """Each fact with an id derived from its cause, so a re-published fact is recognisable.
+@dataclass(frozen=True)
+class Stamped:
+    """A fact with the id and time it is published under."""
+
+    event_id: uuid.UUID
+    occurred_at: datetime
+    fact: Event
+
+
+def stamped(entry: Entry, facts: Sequence[Event], after: Subscription) -> list[Stamped]:
+    """Each fact with an id derived from its cause, so a re-published fact is
+    recognisable, and its cause's time.
 
     The cause is the entry that implied the fact (the n-th fact of one type from it gets
     its own id, the first the plain one), except for a referral bonus: its cause is the
-    payment that earned it, whichever entry credited that, so the bonus has one id in
-    whatever order the payment and its payer's /start arrive (a replay or a second
-    crediting after a purge comes back under it, and the referrer credits it once)."""
-    identified: list[tuple[uuid.UUID, Event]] = []
+    payment that earned it, at the time it was credited from, whichever entry credited
+    it; so the bonus has one id and one time (from which the referrer's days run) in
+    whatever order the payment and its payer's /start arrive, and a replay or a second
+    crediting after a purge comes back under that id, which the referrer credits once."""
+    told: list[Stamped] = []
     seen = Counter[str]()
     for fact in facts:
         if isinstance(fact, ReferralBonusEarned):
-            fact_id = derived_event_id(after.payments[fact.payment_id].paid_by, fact.event_type)
-        else:
-            nth = seen[fact.event_type]
-            seen[fact.event_type] += 1
-            fact_id = derived_event_id(entry.event_id, fact.event_type, str(nth) if nth else "")
-        identified.append((fact_id, fact))
-    return identified
+            record = after.payments[fact.payment_id]
+            fact_id = derived_event_id(record.paid_by, fact.event_type)
+            told.append(Stamped(fact_id, record.credited_at, fact))
+            continue
+        nth = seen[fact.event_type]
+        seen[fact.event_type] += 1
+        fact_id = derived_event_id(entry.event_id, fact.event_type, str(nth) if nth else "")
+        told.append(Stamped(fact_id, entry.at, fact))
+    return told
 
 
 def _referral_revoked(entry: Refunded, before: Subscription, after: Subscription) -> list[Event]:

@@ -147,6 +147,7 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
         if held.refunded >= held.entry.amount:  # all of it went back: kept, adds nothing
             state.payments[held.entry.payment_id] = PaymentRecord(
                 paid_by=held.entry.event_id,
+                credited_at=entry.at,
                 added=timedelta(0),
                 amount=held.entry.amount,
                 refunded=held.refunded,
@@ -191,6 +192,7 @@ def _paid(state: Subscription, entry: Paid, rules: Rules) -> Outcome:
     earns = state.referrer_id is not None and referral_days > 0
     state.payments[entry.payment_id] = PaymentRecord(
         paid_by=entry.event_id,
+        credited_at=entry.at,
         added=until - start,
         amount=entry.amount,
         referrer_id=state.referrer_id if earns else None,

@@ -55,10 +55,12 @@ class Outcome:
 
 @dataclass
 class PaymentRecord:
-    """A credited payment: the entry that credited it (``paid_by``), what it added, what
-    was refunded of it."""
+    """A credited payment: its entry (``paid_by``), the time access was extended from
+    for it (``credited_at``: its own, or the registration that applied it held), what it
+    added, what was refunded of it."""
 
     paid_by: uuid.UUID
+    credited_at: datetime
     added: timedelta
     amount: Decimal
     refunded: Decimal = Decimal(0)

@@ -7,15 +7,15 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from events.subscriptions import ReferralBonusEarned
-from services.subscription.domain.facts import facts_for, with_ids
+from services.subscription.domain.facts import facts_for, stamped
 from services.subscription.domain.fold import fold
-from services.subscription.domain.ledger import Entry
+from services.subscription.domain.ledger import Entry, Paid
 from services.subscription.domain.rules import Rules
 from tests.unit.subscription.builders import paid, started
 
@@ -26,7 +26,7 @@ RULES = Rules(
 )
 REFERRER, INVITEE = 7, 1001
 
-Bonus = tuple[uuid.UUID, int, str, int, object]
+Bonus = tuple[uuid.UUID, datetime, int, str, int, datetime]
 
 
 def _bonuses(arrivals: Sequence[Entry]) -> list[Bonus]:
@@ -39,10 +39,11 @@ def _bonuses(arrivals: Sequence[Entry]) -> list[Bonus]:
             continue
         before, after = fold(INVITEE, ledger, RULES), fold(INVITEE, [*ledger, new], RULES)
         published += [
-            (fact_id, fact.telegram_id, fact.payment_id, fact.days, fact.invitee_registered_at)
-            for fact_id, fact in with_ids(new, facts_for(new, before, after, 1), after)
-            if isinstance(fact, ReferralBonusEarned)
-        ]
+            (told.event_id, told.occurred_at, fact.telegram_id, fact.payment_id, fact.days,
+             fact.invitee_registered_at)
+            for told in stamped(new, facts_for(new, before, after, 1), after)
+            if isinstance(fact := told.fact, ReferralBonusEarned)
+        ]  # fmt: skip
         ledger.append(new)
     return published
 
@@ -68,13 +69,13 @@ def test_the_bonus_is_the_same_in_any_arrival_order(
     published = _bonuses(arrivals)
     assert sorted(published, key=str) == sorted(in_order, key=str)
     assert all(n == 1 for n in Counter(fact_id for fact_id, *_ in published).values())
-    assert {payment_id for _, _, payment_id, _, _ in published} == {
-        e.payment_id for e in history if e.kind == "paid"
+    assert {bonus[3] for bonus in published} == {
+        e.payment_id for e in history if isinstance(e, Paid)
     }
 
 
 def test_a_start_arriving_after_a_later_payment_publishes_its_bonus() -> None:
     start, payment = started(0, referrer=REFERRER), paid(1, months=2, payment="p1")
-    [(fact_id, referrer, payment_id, days, registered)] = _bonuses([payment, start])
-    assert (referrer, payment_id, days, registered) == (REFERRER, "p1", 20, start.at)
-    assert [fact_id] == [b[0] for b in _bonuses([start, payment])]
+    [bonus] = _bonuses([payment, start])
+    assert bonus[1:] == (payment.at, REFERRER, "p1", 20, start.at)
+    assert [bonus] == _bonuses([start, payment])

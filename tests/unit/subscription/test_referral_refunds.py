@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from events.subscriptions import ReferralBonusEarned, ReferralBonusRevoked, SubscriptionShortened
-from services.subscription.domain.facts import facts_for, with_ids
+from services.subscription.domain.facts import facts_for, stamped
 from services.subscription.domain.figures import share_of
 from services.subscription.domain.fold import fold
 from services.subscription.domain.ledger import Entry, ReferralEarned, ReferralRevoked
@@ -208,17 +208,18 @@ def _referrer_entries(arrivals: Sequence[Entry]) -> list[Entry]:
         if any(e.event_id == new.event_id for e in ledger):
             continue
         before, after = fold(INVITEE, ledger, RULES), fold(INVITEE, [*ledger, new], RULES)
-        for fact_id, fact in with_ids(new, facts_for(new, before, after, revision=1), after):
+        for told in stamped(new, facts_for(new, before, after, revision=1), after):
+            fact_id, moment, fact = told.event_id, told.occurred_at, told.fact
             match fact:
                 case ReferralBonusEarned():
                     found[fact_id] = ReferralEarned(
-                        event_id=fact_id, at=new.at, invitee_id=INVITEE,
+                        event_id=fact_id, at=moment, invitee_id=INVITEE,
                         invitee_registered_at=fact.invitee_registered_at,
                         payment_id=fact.payment_id, days=fact.days,
                     )  # fmt: skip
                 case ReferralBonusRevoked():
                     found[fact_id] = ReferralRevoked(
-                        event_id=fact_id, at=new.at, invitee_id=INVITEE,
+                        event_id=fact_id, at=moment, invitee_id=INVITEE,
                         payment_id=fact.payment_id, refund_id=fact.refund_id, days=fact.days,
                     )  # fmt: skip
         ledger.append(new)
