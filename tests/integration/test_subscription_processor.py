@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from pymongo.database import Database
 
-from events import Envelope, Event, external_event_id
+from events import Envelope, Event, derived_event_id, external_event_id
 from events.admin_commands import SubscriptionAdjusted
 from events.bot_actions import TrialRequested, UserStarted
 from events.payments import PaymentSucceeded, RefundSucceeded
@@ -138,6 +138,35 @@ async def test_referrer_is_credited_once_per_payment(
     await asyncio.sleep(1)
     assert user_doc(db, 201)["referral_days_earned"] == 30
     assert user_doc(db, 201)["until"] == NOW + timedelta(days=30)
+
+
+async def test_a_start_handled_after_its_later_payment_earns_the_referrer_once(
+    worker: Program,
+    publisher: EventPublisher,
+    db: Database[Document],
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+) -> None:
+    # /start and payment come on different topics: here the payment is handled first
+    referrer, invitee = 211, 212
+    await publisher.publish(envelope(UserStarted(telegram_id=referrer), NOW - timedelta(days=10)))
+    paid = payment(invitee, "pay-212", at=NOW - timedelta(days=5))
+    await publisher.publish(paid)
+    await eventually(lambda: len(user_doc(db, invitee).get("entries", [])) == 1, worker)
+    assert user_doc(db, invitee).get("registered") is not True  # held, not credited yet
+    start = UserStarted(telegram_id=invitee, referrer_id=referrer)
+    await publisher.publish(envelope(start, NOW - timedelta(days=8)))
+    await publisher.publish(paid)  # redelivered
+    await eventually(lambda: user_doc(db, referrer).get("referral_days_earned") == 10, worker)
+    await asyncio.sleep(1)
+    assert user_doc(db, referrer)["referral_days_earned"] == 10
+    # the bonus runs from the payment, as when the /start is handled first
+    assert user_doc(db, referrer)["until"] == NOW + timedelta(days=5)
+    earned = [
+        e for e in await facts_about(kafka_settings, topics, referrer)
+        if e.type == "ReferralBonusEarned"
+    ]  # fmt: skip
+    assert [e.event_id for e in earned] == [derived_event_id(paid.event_id, "ReferralBonusEarned")]
 
 
 async def test_adjustment_past_the_horizon_is_rejected_with_its_reason(
