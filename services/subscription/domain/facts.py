@@ -103,14 +103,14 @@ def facts_for(
 
 
 def _referral_earned(before: Subscription, after: Subscription) -> list[Event]:
-    """A bonus for each payment the entry credited with a referrer: the payment itself, or
-    the /start that registered its payer. The /start may come after a payment made before
-    it (held, then applied by it) or, as the /start and the payments come on different
-    topics, after one made later (held on arrival, credited once the /start's time puts it
-    after the registration); either way the fold credits it from the /start on, and so it
-    earns the bonus here. A payment stays credited once it is, so it earns once; its days
-    are what was kept of it (refunds that came first take theirs back, those after it
-    revoke theirs, see :func:`_referral_revoked`)."""
+    """A bonus for each payment this entry got credited with a referrer (in ``after``'s
+    payments, not in ``before``'s, or there without one): whichever entry that is. The
+    payment itself, as a rule; but the /start and the payments come on different topics,
+    so a payment may be handled while its payer looks unregistered and be held, and then
+    it is the /start that credits it: applied from the registration if made before it,
+    from its own time if made after it. A payment stays credited once it is, so it earns
+    once; its days are what was kept of it (refunds that came first take theirs back,
+    those after it revoke theirs, see :func:`_referral_revoked`)."""
     facts: list[Event] = []
     for payment_id, record in after.payments.items():
         earlier = before.payments.get(payment_id)
