@@ -107,10 +107,15 @@ TOPICS: tuple[TopicSpec, ...] = (
             Consumer("provisioner"),
             Consumer("notifier"),
             # Facts that change another user's figures or ledger, back to that user's
-            # partition: the referrer's bonus, and the lapse the expiry sweep announced.
+            # partition: the referrer's bonus and its revocation, and the lapse the expiry
+            # sweep announced.
             Consumer(
                 "subscription",
-                only=(subscriptions.ReferralBonusEarned, subscriptions.SubscriptionExpired),
+                only=(
+                    subscriptions.ReferralBonusEarned,
+                    subscriptions.ReferralBonusRevoked,
+                    subscriptions.SubscriptionExpired,
+                ),
             ),
         ),
         events=(
@@ -121,6 +126,7 @@ TOPICS: tuple[TopicSpec, ...] = (
             subscriptions.SubscriptionShortened,
             subscriptions.AdjustmentRejected,
             subscriptions.ReferralBonusEarned,
+            subscriptions.ReferralBonusRevoked,
             subscriptions.ReferralBonusCredited,
             subscriptions.SubscriptionExpired,
             subscriptions.UserPurged,

@@ -7,9 +7,9 @@ A fact that says where access ends (``until``) also carries the ``revision`` of 
 subscription state it was decided from: the number of the user's ledger entries that can
 move access which the subscription processor had applied. It only grows, so a consumer
 keeps the ``until`` of the highest revision it has seen, whatever order facts arrive in
-(a rebuild decides some facts from a partial ledger, under ids a consumer may not know,
-and its final decision under an id it knows already). ``None``: a fact written before
-revisions existed.
+(a processor that read one input topic ahead of another decides some facts from a
+partial ledger, and its final decision later). ``None``: a fact written before
+revisions existed. A rebuild of the subscription service publishes no facts here.
 """
 
 from __future__ import annotations
@@ -130,6 +130,25 @@ class ReferralBonusEarned(Event):
     invitee_id: TelegramId = Field(gt=0)
     invitee_registered_at: AwareDatetime
     payment_id: str = Field(min_length=1)
+    days: int = Field(gt=0)
+
+
+class ReferralBonusRevoked(Event):
+    """A refund of an invitee's payment takes back the bonus days it earned their
+    referrer (``telegram_id``): ``days`` for the share refunded by ``refund_id``.
+
+    Keyed by the referrer, like :class:`ReferralBonusEarned`; the referrer's partition
+    takes back at most what it credited for the payment, once per refund, and never ends
+    access before the refund's time.
+    """
+
+    event_type: ClassVar[str] = "ReferralBonusRevoked"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    invitee_id: TelegramId = Field(gt=0)
+    payment_id: str = Field(min_length=1)
+    refund_id: str = Field(min_length=1)
     days: int = Field(gt=0)
 
 

@@ -117,13 +117,15 @@ def dlq_redrive(
 
 @state_app.command("hash")
 def state_hash_command() -> None:
-    """Counts and a canonical sha256 of users, payments and node keys: equal before and
-    after a replay or a rebuild from the topics (see keyland_tools/ops/state_hash.py)."""
+    """Counts and a canonical sha256 of users, payments, node keys and the notifier's
+    record (notices, their outcomes, broadcasts, deliveries): equal before and after a
+    replay, and but for the notifier's record after a rebuild from the topics (see
+    keyland_tools/ops/state_hash.py)."""
     db = database(load(MongoSettings), app_name="keyland-cli")
     try:
         found = state_hash(db)
     finally:
         db.client.close()
     for collection in found.collections:
-        typer.echo(f"{collection.name:<10} {collection.count:>8}  {collection.digest}")
-    typer.echo(f"{'state':<10} {sum(found.counts.values()):>8}  {found.digest}")
+        typer.echo(f"{collection.name:<20} {collection.count:>8}  {collection.digest}")
+    typer.echo(f"{'state':<20} {sum(found.counts.values()):>8}  {found.digest}")

@@ -6,7 +6,20 @@ What it covers, in this order:
   and ledger;
 - ``payments`` (subscription service): every credited payment and its refunds;
 - ``node_keys`` (provisioner): every user's recorded access (``user:*``) and every key
-  enabled on a node (``applied:*`` in state ``enabled``: node, country, key, owner, link).
+  enabled on a node (``applied:*`` in state ``enabled``: node, country, key, owner, link);
+- the notifier's record of what was sent: ``notices`` (every notice planned, its kind,
+  due time, values and buttons) and ``notice_outcomes`` (what became of each: sent with
+  its message id, skipped and why, failed and why, unconfirmed);
+- the broadcasts: ``broadcasts`` (each admin request, its text, buttons, state and
+  recipient count) and ``broadcast_deliveries`` (each recipient and what became of it).
+
+A replay leaves all of these as they were: notice ids come from their cause, notices and
+outcomes are insert-only, a broadcast's recipients are fixed once. A rebuild into an
+empty database reproduces the subscription's and the provisioner's part. The notifier's
+part is not rebuilt from the topics: what was sent happened once, outside (Telegram); a
+notifier reading the topics into an empty database would plan every notice again and,
+the outcomes gone, send each one again. Keep its database, or hash it to see that a
+replay left it alone.
 
 Canonical form: documents sorted by ``_id`` (numbers before text), every mapping with
 sorted keys, datetimes as UTC ISO-8601 with microseconds (a naive datetime is taken as
@@ -34,6 +47,14 @@ events say (a rebuild from the topics cannot and need not reproduce it):
   whether the original recorded it depends on whether its node loop enabled the key
   before the lapse was known. The access documents say which keys must be off.
 - ``node_keys`` ``node:*`` documents: a node's current outage, observed by the wall clock.
+- ``notices`` ``minute`` and ``hour``: the buckets the scheduler reads a notice from,
+  taken from the wall clock when it was filed if it was due already.
+- ``notice_outcomes`` ``finished_at``, ``broadcasts`` ``finished_at`` and
+  ``broadcast_deliveries`` ``at``: the wall-clock time a send was settled.
+- the notifier's ``claims`` (which instance took a send, when), ``notice_schedule``
+  (the scheduler's cursor, on the wall clock) and ``pending_notices`` (undelivered
+  notices waiting for the user's next visit, deleted once settled): how sends are
+  coordinated; what came of each is in the outcomes.
 - ``node_keys`` ``user:*`` ``revision``: the revision of the decision about ``until`` the
   provisioner holds. A rebuild of the subscription service may re-announce the held
   ``until`` from a later revision (its interleaving counts the entries in another
@@ -57,6 +78,8 @@ from pymongo.database import Database
 from keyland.mongo import Document
 
 USERS, PAYMENTS, NODE_KEYS = "users", "payments", "node_keys"
+NOTICES, NOTICE_OUTCOMES = "notices", "notice_outcomes"
+BROADCASTS, BROADCAST_DELIVERIES = "broadcasts", "broadcast_deliveries"
 
 
 def canonical(value: Any) -> Any:
@@ -107,11 +130,20 @@ def _node_key(document: Document) -> Document | None:
     return _without(document, "revision")
 
 
+def _settled(at: str) -> Callable[[Document], Document | None]:
+    """The document without the wall-clock time ``at`` it was settled."""
+    return lambda document: _without(document, at)
+
+
 # Collection name and the canonical form of one of its documents (None: left out).
 COVERED: tuple[tuple[str, Callable[[Document], Document | None]], ...] = (
     (USERS, _user),
     (PAYMENTS, _payment),
     (NODE_KEYS, _node_key),
+    (NOTICES, lambda document: _without(document, "minute", "hour")),
+    (NOTICE_OUTCOMES, _settled("finished_at")),
+    (BROADCASTS, _settled("finished_at")),
+    (BROADCAST_DELIVERIES, _settled("at")),
 )
 
 

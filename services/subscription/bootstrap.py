@@ -28,8 +28,8 @@ from services.subscription.handlers.incoming import Schedules, SubscriptionHandl
 
 # The topics the worker reads (each one names it among its consumers in events.registry):
 # those whose events change a user's subscription. ``subscriptions`` carries
-# ReferralBonusEarned back to the referrer's own partition and SubscriptionExpired back
-# to the user's (for the figures); other facts there are ignored.
+# ReferralBonusEarned and ReferralBonusRevoked back to the referrer's own partition and
+# SubscriptionExpired back to the user's (for the figures); other facts there are ignored.
 INPUT_TOPICS = ("bot.actions", "payments", "admin.commands", "subscriptions")
 
 
@@ -86,6 +86,7 @@ def bootstrap() -> Container:
             Schedules(schedule, inactivity, cleanup_after),
             publisher,
             settings.rules(),
+            rebuild=settings.rebuild,
         ),
         sweeper=sweeper,
         cleanup=InactiveUsers(reads, inactivity, cleanup_after),

@@ -26,6 +26,14 @@ class SubscriptionSettings(ServesOperations):
     expiry_lookback_days: int = Field(default=30, gt=0)
     cleanup_after_days: int = Field(default=182, gt=0)
     cleanup_interval_s: float = Field(default=7 * 24 * 3600, gt=0)
+    rebuild: bool = Field(
+        default=False,
+        description=(
+            "Rebuild an empty database from the topics: decide every fact, publish none "
+            "(no facts, no lapses, no purges); run it until the group caught up, then "
+            "restart without it."
+        ),
+    )
     key_secret: SecretStr = Field(
         min_length=32,
         description="Derives users' key ids (their VLESS credentials); keep it secret and never change it.",

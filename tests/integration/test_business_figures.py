@@ -80,9 +80,11 @@ def refund(payment: Envelope[Event], amount: str, at: datetime) -> Envelope[Even
 
 def history() -> list[Envelope[Event]]:
     """3001 on a trial; 3002 converted from a trial, then partly refunded; 3003 paid for
-    one day two days ago (lapsed); 3004 paid and never started the bot."""
+    one day two days ago (lapsed); 3004 paid and never started the bot; 3006 paid and was
+    refunded in full (no revenue, so not a paying user; lapsed at the refund)."""
     ago = NOW - timedelta(days=2)
     converted = paid_for_days(3002, 30, NOW + timedelta(seconds=2))
+    taken_back = paid_for_days(3006, 30, NOW + timedelta(seconds=2))
     return [
         started(3001, NOW),
         trial(3001, NOW + timedelta(seconds=1)),
@@ -93,15 +95,18 @@ def history() -> list[Envelope[Event]]:
         started(3003, ago),
         paid_for_days(3003, 1, ago + timedelta(seconds=1)),
         paid_for_days(3004, 30, NOW),
+        started(3006, NOW),
+        taken_back,
+        refund(taken_back, "10.00", NOW + timedelta(seconds=3)),
     ]
 
 
 EXPECTED = {
-    "users": 3,
+    "users": 4,
     "active": 2,
     "trials": 2,
     "paid": 2,
-    "revenue": {"RUB": "26.00"},  # three payments of 10.00, 4.00 refunded
+    "revenue": {"RUB": "26.00"},  # four payments of 10.00, 14.00 refunded
     "trial_to_paid": 0.5,
 }
 
@@ -129,7 +134,7 @@ async def test_figures_are_exact_read_by_id_and_unchanged_by_redelivery(
         await publisher.publish(envelope)
     await publisher.publish(started(3005, NOW))  # handled after the redelivered ones
     await eventually(lambda: user_doc(db, 3005).get("registered") is True, worker)
-    await figures_become(shards, {**EXPECTED, "users": 4}, worker, timeout_s=10)
+    await figures_become(shards, {**EXPECTED, "users": 5}, worker, timeout_s=10)
 
 
 async def test_figures_stay_exact_when_the_worker_is_killed_mid_batch(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,16 @@ from events.payments import PaymentSucceeded
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, user_document_id
+from keyland.settings import KafkaSettings
+from keyland_tools.ops.state_hash import (
+    BROADCAST_DELIVERIES,
+    BROADCASTS,
+    NOTICE_OUTCOMES,
+    NOTICES,
+    canonical_lines,
+)
+from services.notifier.bootstrap import INPUT_TOPICS as NOTIFIER_TOPICS
+from tests.consumer_groups import behind, rewind
 from tests.notifier_harness import BOT, notifier, telegram
 from tests.processes import Program, free_port, wait_http
 from tests.scraping import counted, log_lines
@@ -291,3 +302,51 @@ async def test_a_user_who_blocked_the_bot_is_skipped_until_they_talk_to_it_again
     await admin_test_notice(publisher, 3006, "third")
     [message] = texts(await user.bot_messages(min_count=1, timeout_s=30))
     assert "third" in message
+
+
+def notifier_record(db: Database[Document]) -> dict[str, list[str]]:
+    """What the state hash covers of the notifier: notices, outcomes, broadcasts."""
+    lines = canonical_lines(db)
+    return {
+        name: lines[name] for name in (NOTICES, NOTICE_OUTCOMES, BROADCASTS, BROADCAST_DELIVERIES)
+    }
+
+
+async def test_a_replay_of_every_topic_leaves_the_notifiers_record_and_sends_nothing(
+    workers: tuple[Program, Program],
+    publisher: EventPublisher,
+    chats: httpx.AsyncClient,
+    db: Database[Document],
+    kafka_settings: KafkaSettings,
+    created_topics: TopicNames,
+) -> None:
+    _, sender = workers
+    user = await user_who_wrote(chats, publisher, 3007)
+    await publisher.publish(paid(3007, datetime.now(UTC), days=30))
+    await user.bot_messages(min_count=1, timeout_s=30)
+    await asyncio.sleep(3)  # earlier tests' notices settle
+    before = notifier_record(db)
+    assert before[NOTICES]
+    assert before[NOTICE_OUTCOMES]
+    chats_before = {
+        t: len(await TelegramUser(chats, BOT, t).bot_messages()) for t in range(3001, 3008)
+    }
+
+    sender.stop()
+    group = {sender.env["KEYLAND_NOTIFIER_APP_ID"]: NOTIFIER_TOPICS}
+    await rewind(kafka_settings, created_topics, group)
+    assert await behind(kafka_settings.bootstrap, created_topics, group) > 0
+    sender.start()
+    deadline = time.monotonic() + 90
+    while await behind(kafka_settings.bootstrap, created_topics, group) > 0:
+        assert sender.process is not None
+        assert sender.process.poll() is None, sender.log()[-3000:]
+        assert time.monotonic() < deadline, "the notifier never caught up"
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(3)  # its scheduler has run its rounds over the re-read history
+
+    assert notifier_record(db) == before
+    chats_after = {
+        t: len(await TelegramUser(chats, BOT, t).bot_messages()) for t in range(3001, 3008)
+    }
+    assert chats_after == chats_before

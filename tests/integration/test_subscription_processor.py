@@ -11,12 +11,12 @@ from decimal import Decimal
 import pytest
 from pymongo.database import Database
 
-from events import Envelope, Event, external_event_id
+from events import Envelope, Event, derived_event_id, external_event_id
 from events.admin_commands import SubscriptionAdjusted
 from events.bot_actions import TrialRequested, UserStarted
 from events.payments import PaymentSucceeded, RefundSucceeded
 from events.registry import TopicNames
-from events.subscriptions import AdjustmentRejected
+from events.subscriptions import AdjustmentRejected, SubscriptionShortened
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.periods import add_months
@@ -140,6 +140,35 @@ async def test_referrer_is_credited_once_per_payment(
     assert user_doc(db, 201)["until"] == NOW + timedelta(days=30)
 
 
+async def test_a_start_handled_after_its_later_payment_earns_the_referrer_once(
+    worker: Program,
+    publisher: EventPublisher,
+    db: Database[Document],
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+) -> None:
+    # /start and payment come on different topics: here the payment is handled first
+    referrer, invitee = 211, 212
+    await publisher.publish(envelope(UserStarted(telegram_id=referrer), NOW - timedelta(days=10)))
+    paid = payment(invitee, "pay-212", at=NOW - timedelta(days=5))
+    await publisher.publish(paid)
+    await eventually(lambda: len(user_doc(db, invitee).get("entries", [])) == 1, worker)
+    assert user_doc(db, invitee).get("registered") is not True  # held, not credited yet
+    start = UserStarted(telegram_id=invitee, referrer_id=referrer)
+    await publisher.publish(envelope(start, NOW - timedelta(days=8)))
+    await publisher.publish(paid)  # redelivered
+    await eventually(lambda: user_doc(db, referrer).get("referral_days_earned") == 10, worker)
+    await asyncio.sleep(1)
+    assert user_doc(db, referrer)["referral_days_earned"] == 10
+    # the bonus runs from the payment, as when the /start is handled first
+    assert user_doc(db, referrer)["until"] == NOW + timedelta(days=5)
+    earned = [
+        e for e in await facts_about(kafka_settings, topics, referrer)
+        if e.type == "ReferralBonusEarned"
+    ]  # fmt: skip
+    assert [e.event_id for e in earned] == [derived_event_id(paid.event_id, "ReferralBonusEarned")]
+
+
 async def test_adjustment_past_the_horizon_is_rejected_with_its_reason(
     worker: Program,
     publisher: EventPublisher,
@@ -180,6 +209,44 @@ async def test_refund_takes_back_what_the_payment_added(
     refunded = db.payments.find_one({"_id": "yookassa:pay-401-b"})
     assert refunded is not None
     assert refunded["refunds"] == {"refund-401": "199.00"}
+
+
+async def test_a_refund_takes_back_the_referrers_used_up_days_once_never_before_it(
+    worker: Program,
+    publisher: EventPublisher,
+    db: Database[Document],
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+) -> None:
+    referrer, invitee = 601, 602
+    await publisher.publish(envelope(UserStarted(telegram_id=referrer), NOW - timedelta(days=10)))
+    await publisher.publish(
+        envelope(UserStarted(telegram_id=invitee, referrer_id=referrer), NOW - timedelta(days=9))
+    )
+    # the bonus runs from the payment: on the refund's day eight of its ten days are used
+    await publisher.publish(payment(invitee, "pay-602", at=NOW - timedelta(days=8)))
+    await eventually(lambda: user_doc(db, referrer).get("referral_days_earned") == 10, worker)
+    assert user_doc(db, referrer)["until"] == NOW + timedelta(days=2)
+    refund = RefundSucceeded(
+        telegram_id=invitee, payment_id="pay-602", refund_id="refund-602",
+        amount=Decimal("199.00"), currency="RUB", refunded_at=NOW,
+    )  # fmt: skip
+    refund_id = external_event_id("yookassa", refund.refund_id, refund.event_type)
+    for _ in range(3):  # redelivered
+        await publisher.publish(envelope(refund, NOW, refund_id))
+    await eventually(lambda: user_doc(db, referrer).get("referral_days_earned") == 0, worker)
+    assert user_doc(db, referrer)["until"] == NOW  # not two days ago, eight days back
+    assert user_doc(db, invitee)["purchases"] == 0  # all of it went back
+    revoked = [
+        e for e in await facts_about(kafka_settings, topics, referrer)
+        if e.type == "ReferralBonusRevoked"
+    ]  # fmt: skip
+    assert len({e.event_id for e in revoked}) == 1
+    shortened = [
+        e.payload for e in await facts_about(kafka_settings, topics, referrer)
+        if isinstance(e.payload, SubscriptionShortened)
+    ]  # fmt: skip
+    assert [(s.reason, s.until) for s in shortened] == [("referral_refund", NOW)]
 
 
 async def test_replaying_every_topic_from_offset_zero_changes_nothing(

@@ -6,7 +6,7 @@ from events import Envelope, Event
 from events.admin_commands import HeldPaymentGranted, SubscriptionAdjusted, UserPurgeRequested
 from events.bot_actions import RegionChosen, TrialRequested, UserStarted
 from events.payments import PaymentSucceeded, RefundSucceeded
-from events.subscriptions import ReferralBonusEarned, SubscriptionExpired
+from events.subscriptions import ReferralBonusEarned, ReferralBonusRevoked, SubscriptionExpired
 from services.subscription.domain.ledger import (
     Adjusted,
     Entry,
@@ -14,6 +14,7 @@ from services.subscription.domain.ledger import (
     Paid,
     Purged,
     ReferralEarned,
+    ReferralRevoked,
     Refunded,
     RegionPicked,
     Started,
@@ -65,6 +66,14 @@ def to_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
                 invitee_id=event.invitee_id,
                 invitee_registered_at=event.invitee_registered_at,
                 payment_id=event.payment_id,
+                days=event.days,
+            )
+        case ReferralBonusRevoked():
+            entry = ReferralRevoked(
+                **base,
+                invitee_id=event.invitee_id,
+                payment_id=event.payment_id,
+                refund_id=event.refund_id,
                 days=event.days,
             )
         case SubscriptionExpired():

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
-from events import Event
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from events import Event, derived_event_id
 from events.subscriptions import (
     AdjustmentRejected,
     CreditHeld,
     ExtensionReason,
     ReferralBonusCredited,
     ReferralBonusEarned,
+    ReferralBonusRevoked,
     SubscriptionExtended,
     SubscriptionShortened,
     TrialActivated,
     UserPurged,
     UserRegistered,
 )
-from services.subscription.domain.ledger import Adjusted, Entry, Paid, ReferralEarned, TrialAsked
+from services.subscription.domain.ledger import (
+    Adjusted,
+    Entry,
+    Paid,
+    ReferralEarned,
+    ReferralRevoked,
+    Refunded,
+    Started,
+    TrialAsked,
+)
 from services.subscription.domain.state import Effect, Outcome, Subscription
 
 _REASONS: dict[type, ExtensionReason] = {
@@ -68,29 +84,9 @@ def facts_for(
         facts.append(
             AdjustmentRejected(telegram_id=tg, admin_id=entry.admin_id, reason=outcome.reason)
         )
-    if isinstance(entry, Paid) and outcome.referrer_id is not None and outcome.registered_at:
-        # a payment credited on arrival
-        facts.append(
-            ReferralBonusEarned(
-                telegram_id=outcome.referrer_id,
-                invitee_id=tg,
-                invitee_registered_at=outcome.registered_at,
-                payment_id=entry.payment_id,
-                days=outcome.referral_days,
-            )
-        )
-    if outcome.referrer_id is not None and outcome.registered_at:
-        facts += [
-            ReferralBonusEarned(
-                telegram_id=outcome.referrer_id,
-                invitee_id=tg,
-                invitee_registered_at=outcome.registered_at,
-                payment_id=payment_id,
-                days=days,
-            )
-            for payment_id, days in outcome.applied
-            if days > 0
-        ]
+    facts += _referral_earned(before, after)
+    if isinstance(entry, Refunded):
+        facts += _referral_revoked(entry, before, after)
     if outcome.effect is Effect.CREDITED and isinstance(entry, ReferralEarned) and after.until:
         facts.append(
             ReferralBonusCredited(
@@ -106,6 +102,90 @@ def facts_for(
     return facts
 
 
+def _referral_earned(before: Subscription, after: Subscription) -> list[Event]:
+    """A bonus for each payment this entry got credited with a referrer (in ``after``'s
+    payments, not in ``before``'s, or there without one): whichever entry that is. The
+    payment itself, as a rule; but the /start and the payments come on different topics,
+    so a payment may be handled while its payer looks unregistered and be held, and then
+    it is the /start that credits it: applied from the registration if made before it,
+    from its own time if made after it. A payment stays credited once it is, so it earns
+    once; its days are what was kept of it (refunds that came first take theirs back,
+    those after it revoke theirs, see :func:`_referral_revoked`)."""
+    facts: list[Event] = []
+    for payment_id, record in after.payments.items():
+        earlier = before.payments.get(payment_id)
+        if record.referrer_id is None or (earlier is not None and earlier.referrer_id):
+            continue
+        days = record.referral_days - record.referral_taken
+        if days > 0 and record.registered_at is not None:
+            facts.append(
+                ReferralBonusEarned(
+                    telegram_id=record.referrer_id,
+                    invitee_id=after.telegram_id,
+                    invitee_registered_at=record.registered_at,
+                    payment_id=payment_id,
+                    days=days,
+                )
+            )
+    return facts
+
+
+@dataclass(frozen=True)
+class Stamped:
+    """A fact with the id and time it is published under."""
+
+    event_id: uuid.UUID
+    occurred_at: datetime
+    fact: Event
+
+
+def stamped(entry: Entry, facts: Sequence[Event], after: Subscription) -> list[Stamped]:
+    """Each fact with an id derived from its cause, so a re-published fact is
+    recognisable, and its cause's time.
+
+    The cause is the entry that implied the fact (the n-th fact of one type from it gets
+    its own id, the first the plain one), except for a referral bonus: its cause is the
+    payment that earned it, at the time it was credited from, whichever entry credited
+    it; so the bonus has one id and one time (from which the referrer's days run) in
+    whatever order the payment and its payer's /start arrive, and a replay or a second
+    crediting after a purge comes back under that id, which the referrer credits once."""
+    told: list[Stamped] = []
+    seen = Counter[str]()
+    for fact in facts:
+        if isinstance(fact, ReferralBonusEarned):
+            record = after.payments[fact.payment_id]
+            fact_id = derived_event_id(record.paid_by, fact.event_type)
+            told.append(Stamped(fact_id, record.credited_at, fact))
+            continue
+        nth = seen[fact.event_type]
+        seen[fact.event_type] += 1
+        fact_id = derived_event_id(entry.event_id, fact.event_type, str(nth) if nth else "")
+        told.append(Stamped(fact_id, entry.at, fact))
+    return told
+
+
+def _referral_revoked(entry: Refunded, before: Subscription, after: Subscription) -> list[Event]:
+    """The referral days this refund takes back: what the payment's refunds take now less
+    what they took before it (so the days of all its refunds add up to the share refunded
+    whatever order they come in, each refund's days told once, under its id)."""
+    record = after.payments.get(entry.payment_id)
+    if record is None or record.referrer_id is None:
+        return []
+    earlier = before.payments.get(entry.payment_id)
+    days = record.referral_taken - (earlier.referral_taken if earlier else 0)
+    if days <= 0:
+        return []
+    return [
+        ReferralBonusRevoked(
+            telegram_id=record.referrer_id,
+            invitee_id=after.telegram_id,
+            payment_id=entry.payment_id,
+            refund_id=entry.refund_id,
+            days=days,
+        )
+    ]
+
+
 def _until_moved(
     entry: Entry, before: Subscription, after: Subscription, outcome: Outcome, revision: int
 ) -> list[Event]:
@@ -113,16 +193,23 @@ def _until_moved(
         return []
     payment_id = getattr(entry, "payment_id", None)
     reason = _REASONS.get(type(entry), ExtensionReason.ADMIN)
-    if outcome.applied:  # a registration applied credit held for the user
-        payment_id, reason = outcome.applied[-1][0], ExtensionReason.PAYMENT
+    first_purchase = outcome.first_purchase
+    credited = [p for p, r in after.payments.items() if p not in before.payments and r.added]
+    if isinstance(entry, Started) and credited:
+        # the registration credited payments held for the user (see _referral_earned)
+        payment_id, reason = credited[-1], ExtensionReason.PAYMENT
+        first_purchase = before.purchases == 0
     if before.until is not None and after.until < before.until:
+        shortened = "refund" if payment_id else "admin"
+        if isinstance(entry, ReferralRevoked):  # the invitee's payment, not the user's
+            shortened, payment_id = "referral_refund", None
         return [
             SubscriptionShortened(
                 telegram_id=after.telegram_id,
                 key_id=after.key_id,
                 previous_until=before.until,
                 until=after.until,
-                reason="refund" if payment_id else "admin",
+                reason=shortened,
                 payment_id=payment_id,
                 revision=revision,
             )
@@ -135,7 +222,7 @@ def _until_moved(
             until=after.until,
             reason=reason,
             payment_id=payment_id,
-            first_purchase=outcome.first_purchase,
+            first_purchase=first_purchase,
             revision=revision,
         )
     ]

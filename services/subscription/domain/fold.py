@@ -8,12 +8,22 @@ Rules (times are the events' ``occurred_at``, never the wall clock):
   an admin adjustment for someone who never started the bot does nothing (an adjustment
   is rejected with the reason), and none of them registers anyone;
 - a payment extends from ``max(until, paid time)`` by calendar months and days; each
-  paid month earns the referrer ``referral_bonus_days_per_month`` days, once per payment;
+  paid month earns the referrer ``referral_bonus_days_per_month`` days, once per payment
+  (the payment's record keeps who earned them; the bonus is told by whichever entry
+  credits it, see :mod:`.facts`, so a /start that arrives after a payment made after it
+  tells it too);
 - one trial per user, refused while access is active;
 - an admin adjustment past ``max_horizon`` from its time is rejected with the reason;
   a negative one needs active access and never ends it before the adjustment's time;
 - a refund takes back what its payment added (in proportion to the amount refunded),
-  never before the refund's time;
+  never before the refund's time, and the same share of the referral days the payment
+  earned the referrer (rounded down, so a full refund takes all of them): those go to
+  the referrer as their own entry, which takes them back from the referrer's access,
+  never before the refund's time (days already used up are not clawed back past it),
+  once per refund and never more than were credited for the payment;
+- a fully refunded payment is no longer a purchase (it adds nothing to the revenue, so
+  it does not make a paying user either); it stays recorded, so it is never credited
+  again;
 - a referral bonus counts only if the referrer registered before the invitee and the
   invitee is not the referrer's own referrer (so referral cycles earn nothing);
 - a lapse announced by the expiry sweep is remembered (the latest one): access that
@@ -39,6 +49,7 @@ from services.subscription.domain.ledger import (
     Paid,
     Purged,
     ReferralEarned,
+    ReferralRevoked,
     Refunded,
     RegionPicked,
     Started,
@@ -50,6 +61,7 @@ from services.subscription.domain.state import (
     HeldCredit,
     Outcome,
     PaymentRecord,
+    ReferralCredit,
     Subscription,
 )
 
@@ -85,6 +97,8 @@ def _apply(state: Subscription, entry: Entry, rules: Rules) -> Outcome:
             return _adjusted(state, entry, rules)
         case ReferralEarned():
             return _referral(state, entry)
+        case ReferralRevoked():
+            return _referral_revoked(state, entry)
         case Lapsed():
             state.lapsed_until = max(entry.until, state.lapsed_until or entry.until)
             return Outcome(Effect.LAPSED)
@@ -129,15 +143,18 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
     if not state.held:
         return registered
     before, first_purchase = state.until, state.purchases == 0
-    applied: list[tuple[str, int]] = []
     for held in sorted(state.held.values(), key=lambda h: h.entry.sort_key()):
         if held.refunded >= held.entry.amount:  # all of it went back: kept, adds nothing
             state.payments[held.entry.payment_id] = PaymentRecord(
-                added=timedelta(0), amount=held.entry.amount, refunded=held.refunded
+                paid_by=held.entry.event_id,
+                credited_at=entry.at,
+                added=timedelta(0),
+                amount=held.entry.amount,
+                refunded=held.refunded,
             )
             continue
         # Access starts when the user can use it: from their registration.
-        credited = _paid(state, held.entry.model_copy(update={"at": entry.at}), rules)
+        _paid(state, held.entry.model_copy(update={"at": entry.at}), rules)
         if held.refunded:
             refund = Refunded(
                 event_id=held.entry.event_id,
@@ -147,7 +164,6 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
                 amount=held.refunded,
             )
             _refunded(state, refund)
-        applied.append((held.entry.payment_id, credited.referral_days))
     state.held.clear()
     return replace(
         registered,
@@ -155,7 +171,6 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
         until_after=state.until,
         first_purchase=first_purchase,
         referrer_id=state.referrer_id,
-        applied=tuple(applied),
     )
 
 
@@ -173,12 +188,20 @@ def _paid(state: Subscription, entry: Paid, rules: Rules) -> Outcome:
         return Outcome(Effect.IGNORED, reason=f"payment {entry.payment_id} was credited already")
     start = max(state.until or entry.at, entry.at)
     until = extend(start, entry.months, entry.days)
-    state.payments[entry.payment_id] = PaymentRecord(added=until - start, amount=entry.amount)
+    referral_days = rules.referral_bonus_days_per_month * entry.months
+    earns = state.referrer_id is not None and referral_days > 0
+    state.payments[entry.payment_id] = PaymentRecord(
+        paid_by=entry.event_id,
+        credited_at=entry.at,
+        added=until - start,
+        amount=entry.amount,
+        referrer_id=state.referrer_id if earns else None,
+        referral_days=referral_days if earns else 0,
+        registered_at=state.registered_at,
+    )
     first_purchase = state.purchases == 0
     state.purchases += 1
     state.last_purchase_at = entry.at
-    referral_days = rules.referral_bonus_days_per_month * entry.months
-    earns = state.referrer_id is not None and referral_days > 0
     outcome = Outcome(
         Effect.EXTENDED,
         first_purchase=first_purchase,
@@ -198,6 +221,8 @@ def _refunded(state: Subscription, entry: Refunded) -> Outcome:
         return Outcome(Effect.IGNORED, reason=f"payment {entry.payment_id} is fully refunded")
     amount = min(entry.amount, refundable)
     record.refunded += amount
+    if record.refunded >= record.amount:
+        state.purchases -= 1
     share = amount / record.amount if record.amount else 1
     taken = record.added * float(share)
     until = max(entry.at, (state.until or entry.at) - taken)
@@ -234,10 +259,26 @@ def _referral(state: Subscription, entry: ReferralEarned) -> Outcome:
             Effect.REJECTED,
             reason="a referrer must have registered before the invitee and not through them",
         )
-    state.credited_referrals.add(entry.payment_id)
+    state.credited_referrals[entry.payment_id] = ReferralCredit(state.generation, entry.days)
     state.referral_days_earned += entry.days
     until = extend(max(state.until or entry.at, entry.at), days=entry.days)
     return _change(state, until, Outcome(Effect.CREDITED))
+
+
+def _referral_revoked(state: Subscription, entry: ReferralRevoked) -> Outcome:
+    credit = state.credited_referrals.get(entry.payment_id)
+    if (entry.payment_id, entry.refund_id) in state.revoked_referrals:
+        return Outcome(Effect.IGNORED, reason=f"refund {entry.refund_id} was taken back already")
+    if credit is None or credit.generation != state.generation or credit.days <= 0:
+        return Outcome(Effect.IGNORED, reason=f"no referral days for {entry.payment_id} to take")
+    state.revoked_referrals.add((entry.payment_id, entry.refund_id))
+    days = min(entry.days, credit.days)
+    credit.days -= days
+    state.referral_days_earned -= days
+    outcome = Outcome(Effect.SHORTENED, reason="referral_refund")
+    if state.until is None or not state.active_at(entry.at):
+        return outcome  # access ended already: nothing left to take from
+    return _change(state, max(entry.at, state.until - timedelta(days=days)), outcome)
 
 
 def _purged(state: Subscription, entry: Purged) -> Outcome:

@@ -77,6 +77,16 @@ class ReferralEarned(_Entry):
     days: int
 
 
+class ReferralRevoked(_Entry):
+    """A refund of an invitee's payment takes back the bonus days it earned this user."""
+
+    kind: Literal["referral_revoked"] = "referral_revoked"
+    invitee_id: int
+    payment_id: str
+    refund_id: str
+    days: int
+
+
 class Lapsed(_Entry):
     """The expiry sweep announced that access lasting until ``until`` has lapsed (it
     counts for the figures only: access ended at ``until`` whether announced or not)."""
@@ -101,6 +111,7 @@ _RANK = {
             "adjusted",
             "referral",
             "refunded",
+            "referral_revoked",
             "lapsed",
             "purged",
         ]
@@ -115,6 +126,7 @@ Entry = Annotated[
     | Refunded
     | Adjusted
     | ReferralEarned
+    | ReferralRevoked
     | Lapsed
     | Purged,
     Field(discriminator="kind"),

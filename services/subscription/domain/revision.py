@@ -1,11 +1,13 @@
 """The revision of a user's subscription state, stamped on every fact that carries ``until``.
 
 Why: a consumer that keeps the user's ``until`` (the provisioner) cannot trust arrival
-order. A rebuild reads its input topics in another interleaving than the original run,
-so it decides some facts from a partial ledger (a payment before the /start or the
-adjustment that preceded it), publishes them under ids nobody has seen, and its final
-decision under an id the consumer recorded already. With the revision, the consumer
-keeps the ``until`` of the newest decision instead of the last one to arrive.
+order. The processor reads four input topics, and their records do not reach it in the
+order they happened when one partition lags behind another: it then decides some facts
+from a partial ledger (a payment before the /start or the adjustment that preceded it)
+and a later decision from the whole ledger. (A rebuild, which reads whole topics in its
+own interleaving, publishes nothing at all: see :mod:`..handlers`.) With the revision,
+the consumer keeps the ``until`` of the newest decision instead of the last one to
+arrive.
 
 Rules, so that a higher revision always means a decision from more of the ledger:
 - it counts the newly applied entries that can move access, across generations (a purge

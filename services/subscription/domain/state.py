@@ -51,15 +51,43 @@ class Outcome:
     referral_days: int = 0
     registered_at: datetime | None = None
     first_purchase: bool = False
-    applied: tuple[tuple[str, int], ...] = ()
-    """Held payments a registration applied: (payment id, referral days it earns)."""
 
 
 @dataclass
 class PaymentRecord:
+    """A credited payment: its entry (``paid_by``), the time access was extended from
+    for it (``credited_at``: its own, or the registration that applied it held), what it
+    added, what was refunded of it."""
+
+    paid_by: uuid.UUID
+    credited_at: datetime
     added: timedelta
     amount: Decimal
     refunded: Decimal = Decimal(0)
+    referrer_id: int | None = None
+    referral_days: int = 0
+    """Who earned referral days for this payment, and how many."""
+    registered_at: datetime | None = None
+    """When the payer registered, as of its crediting (what the referrer's bonus names)."""
+
+    @property
+    def referral_taken(self) -> int:
+        """The referral days its refunds take back: the refunded share of the days earned,
+        rounded down, so a full refund takes all. A function of the amount refunded alone,
+        so the same refunds take the same days in whatever order they are applied."""
+        if not self.referral_days or not self.amount:
+            return 0
+        refunded = min(self.refunded, self.amount)
+        return int(self.referral_days * refunded // self.amount)
+
+
+@dataclass
+class ReferralCredit:
+    """Referral days credited for one invitee payment, in the referrer's ``generation``;
+    ``days``: those its refunds have not taken back."""
+
+    generation: int
+    days: int
 
 
 @dataclass
@@ -92,7 +120,10 @@ class Subscription:
     lapsed_until: datetime | None = None
     """The latest access end the expiry sweep announced as lapsed."""
     payments: dict[str, PaymentRecord] = field(default_factory=dict)
-    credited_referrals: set[str] = field(default_factory=set)
+    credited_referrals: dict[str, ReferralCredit] = field(default_factory=dict)
+    """Per invitee payment, the referral days credited for it."""
+    revoked_referrals: set[tuple[str, str]] = field(default_factory=set)
+    """(invitee payment, refund) whose referral days were taken back."""
     held: dict[str, HeldCredit] = field(default_factory=dict)
     """Paid before the user ever started the bot: applied by their registration."""
     outcomes: dict[uuid.UUID, Outcome] = field(default_factory=dict)

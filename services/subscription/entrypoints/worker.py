@@ -1,4 +1,5 @@
-"""The faust worker: one agent over the user topics, the expiry sweep, the weekly cleanup."""
+"""The faust worker: one agent over the user topics, the expiry sweep, the weekly cleanup
+(in a rebuild, the agent alone: see :mod:`services.subscription.handlers.incoming`)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,11 @@ def build_app(container: Container) -> faust.App:
     serve_operations(app, container.kafka, settings, container.db)
     close_on_shutdown(app, container.publisher.close)
     app.task(prepare)
+    if settings.rebuild:
+        # Lapses and purges are announced on live topics: the original announcements are
+        # on them already (the rebuild reads them), the next run in normal mode does the rest.
+        log.info("rebuild: publishing nothing; no expiry sweep, no cleanup")
+        return app
     app.task(sweep_expired)
     app.timer(interval=settings.cleanup_interval_s)(weekly_cleanup)
     return app

@@ -13,7 +13,21 @@ in order. Steps for each user, all idempotent by event id:
    have reached the shard before a crash, see :mod:`..domain.figures`);
 5. save state + ledger + share + all the implied facts (the outbox) in one
    single-document write, publish the facts in order and clear the outbox.
-Facts get ids derived from their cause, so a re-published fact is recognisable downstream.
+Facts get ids derived from their cause (see :func:`.domain.facts.stamped`), so a
+re-published fact is recognisable downstream.
+
+A rebuild (``rebuild=True``) keeps no fact and publishes none. A fact is decided from
+the ledger the processor holds when its cause arrives, and a rebuild reads its input
+topics in another interleaving than the original run did (all of ``payments`` before
+``bot.actions``, say): a payment then finds its user unregistered and is held, and the
+/start after it applies it, so the rebuild decides facts the original never published,
+under ids derived from other causes. On the live ``subscriptions`` topic, running
+workers would act on them (a key enabled from a half-read ledger, a notice sent twice).
+The facts that did happen are on that topic already, and the rebuild reads the ones it
+needs from there (``ReferralBonusEarned``, ``SubscriptionExpired``) under their original
+ids, so its ledgers, and so its state, end the same as the original's. Deriving facts in
+ledger time instead would still publish decisions from a partial ledger; this is why the
+rebuild publishes nothing rather than publishing "the same" facts.
 Where access now ends (for the expiry sweep) and when the user becomes a cleanup
 candidate (for the weekly cleanup) are filed after the save and before the outbox is
 cleared: a crash in between leaves the outbox full, and step 1 files them again.
@@ -27,13 +41,13 @@ partition) and batch, one read and, when a share moved, one write.
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from events import Envelope, Event, derived_event_id, encode
+from events import Envelope, Event, encode
 from events.codec import decode
 from events.payments import HeldPaymentRefunded, PaymentHeld
 from keyland.kafka.batches import side_by_side
@@ -44,7 +58,7 @@ from services.subscription.adapters.schedule import Schedule
 from services.subscription.adapters.users import Users, user_document
 from services.subscription.domain.compaction import compact
 from services.subscription.domain.entries import to_entry
-from services.subscription.domain.facts import facts_for
+from services.subscription.domain.facts import facts_for, stamped
 from services.subscription.domain.figures import (
     Figures,
     ShareChange,
@@ -101,6 +115,8 @@ class SubscriptionHandler:
         schedules: Schedules,
         publisher: EventPublisher,
         rules: Rules,
+        *,
+        rebuild: bool = False,
     ) -> None:
         self._users = users
         self._payments = payments
@@ -108,6 +124,7 @@ class SubscriptionHandler:
         self._schedules = schedules
         self._publisher = publisher
         self._rules = rules
+        self._rebuild = rebuild
         # Per shard, users saved with the share their shard holds in ``inflight``.
         self._saved: dict[int, dict[int, Figures]] = defaultdict(dict)
 
@@ -135,7 +152,7 @@ class SubscriptionHandler:
 
     async def _plan(self, telegram_id: int, arrivals: list[Arrival]) -> _Plan | None:
         record = await self._users.load(telegram_id)
-        if record.outbox:
+        if record.outbox and not self._rebuild:
             inactive = inactive_from(
                 record.registered_at,
                 record.last_purchase_at,
@@ -154,7 +171,8 @@ class SubscriptionHandler:
             after = fold(telegram_id, grown, self._rules)
             kept = compact(grown, after.outcomes)
             revision = next_revision(revision, entry, kept)
-            facts += self._facts(envelope, entry, state, after, revision)
+            if not self._rebuild:
+                facts += self._facts(envelope, entry, state, after, revision)
             await self._payments.record(telegram_id, entry)
             entries, state = kept, after
             applied.add(str(entry.event_id))
@@ -218,18 +236,13 @@ class SubscriptionHandler:
         after: Subscription,
         revision: int,
     ) -> list[bytes]:
-        facts, seen = [], Counter[str]()
-        for fact in facts_for(entry, before, after, revision):
-            # The n-th fact of one type from one cause (a registration applying two held
-            # payments) gets its own id; the first keeps the plain derived id.
-            nth = seen[fact.event_type]
-            seen[fact.event_type] += 1
-            fact_id = derived_event_id(cause.event_id, fact.event_type, str(nth) if nth else "")
+        facts = []
+        for told in stamped(entry, facts_for(entry, before, after, revision), after):
             envelope = Envelope.new(
-                fact,
+                told.fact,
                 producer=PRODUCER,
-                occurred_at=cause.occurred_at,
-                event_id=fact_id,
+                occurred_at=told.occurred_at,
+                event_id=told.event_id,
                 cause=cause,
             )
             facts.append(encode(envelope))

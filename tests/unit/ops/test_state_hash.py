@@ -9,7 +9,17 @@ from decimal import Decimal
 import pytest
 from bson import Decimal128
 
-from keyland_tools.ops.state_hash import COVERED, NODE_KEYS, USERS, canonical, collection_hash
+from keyland_tools.ops.state_hash import (
+    BROADCAST_DELIVERIES,
+    BROADCASTS,
+    COVERED,
+    NODE_KEYS,
+    NOTICE_OUTCOMES,
+    NOTICES,
+    USERS,
+    canonical,
+    collection_hash,
+)
 
 SHAPES = dict(COVERED)
 MOMENT = datetime(2026, 11, 27, 12, 0, 0, 123000, tzinfo=UTC)
@@ -54,6 +64,27 @@ class TestWhatIsCovered:
     def test_a_users_access_is_covered_whole_but_the_revision_it_holds(self) -> None:
         access = {"_id": "user:1", "kind": "user", "until": MOMENT, "seen": ["e1"]}
         assert SHAPES[NODE_KEYS]({**access, "revision": 7}) == access
+
+    def test_what_the_notifier_sent_counts_but_not_when_it_was_filed_or_settled(self) -> None:
+        notice = {"_id": "n1", "telegram_id": 1, "kind": "reminder", "due": MOMENT,
+                  "values": {"days": 2}, "buttons": [], "planned_at": MOMENT,
+                  "minute": "2026-11-27T12:00", "hour": "2026-11-27T12"}  # fmt: skip
+        assert SHAPES[NOTICES](notice) == {
+            k: v for k, v in notice.items() if k not in {"minute", "hour"}
+        }
+        outcome = {"_id": "n1", "status": "sent", "message_id": 5, "finished_at": MOMENT}
+        assert SHAPES[NOTICE_OUTCOMES](outcome) == {"_id": "n1", "status": "sent", "message_id": 5}
+
+    def test_broadcasts_and_their_deliveries_count_without_wall_clock_times(self) -> None:
+        broadcast = {"_id": "b1", "text": "hi", "status": "done", "total": 2,
+                     "requested_at": MOMENT, "finished_at": MOMENT}  # fmt: skip
+        assert SHAPES[BROADCASTS](broadcast) == {
+            "_id": "b1", "text": "hi", "status": "done", "total": 2, "requested_at": MOMENT
+        }  # fmt: skip
+        delivery = {"_id": "b1:1", "broadcast_id": "b1", "status": "sent", "at": MOMENT}
+        assert SHAPES[BROADCAST_DELIVERIES](delivery) == {
+            "_id": "b1:1", "broadcast_id": "b1", "status": "sent"
+        }  # fmt: skip
 
 
 def test_one_changed_document_changes_the_digest() -> None:

@@ -12,6 +12,7 @@ from services.subscription.domain.ledger import (
     Paid,
     Purged,
     ReferralEarned,
+    ReferralRevoked,
     Refunded,
     RegionPicked,
     Started,
@@ -56,12 +57,14 @@ def paid(
     )
 
 
-def refunded(payment: str, day: float, amount: str = "199.00") -> Refunded:
+def refunded(
+    payment: str, day: float, amount: str = "199.00", refund: str | None = None
+) -> Refunded:
     return Refunded(
         event_id=_id(),
         at=at(day),
         payment_id=payment,
-        refund_id=f"r-{payment}",
+        refund_id=refund or f"r-{payment}",
         amount=Decimal(amount),
     )
 
@@ -70,13 +73,28 @@ def adjusted(day: float = 0, months: int = 0, days: int = 0) -> Adjusted:
     return Adjusted(event_id=_id(), at=at(day), months=months, days=days, admin_id=42)
 
 
-def referral(day: float, invitee: int, invitee_registered: float, days: int = 10) -> ReferralEarned:
+def referral(
+    day: float, invitee: int, invitee_registered: float, days: int = 10, payment: str | None = None
+) -> ReferralEarned:
     return ReferralEarned(
         event_id=_id(),
         at=at(day),
         invitee_id=invitee,
         invitee_registered_at=at(invitee_registered),
-        payment_id=f"pay-of-{invitee}-{day}",
+        payment_id=payment or f"pay-of-{invitee}-{day}",
+        days=days,
+    )
+
+
+def referral_revoked(
+    day: float, invitee: int, payment: str, days: int = 10, refund: str | None = None
+) -> ReferralRevoked:
+    return ReferralRevoked(
+        event_id=_id(),
+        at=at(day),
+        invitee_id=invitee,
+        payment_id=payment,
+        refund_id=refund or f"r-{payment}",
         days=days,
     )
 

@@ -28,7 +28,17 @@ entry = st.one_of(
         b.refunded, st.sampled_from(["p1", "p2", "p3"]), day, st.sampled_from(["99.00", "199.00"])
     ),
     st.builds(b.adjusted, day, st.integers(-3, 14), st.integers(0, 40)),
-    st.builds(b.referral, day, st.sampled_from([7, 8]), day),
+    st.builds(
+        b.referral, day, st.sampled_from([7, 8]), day, st.just(10), st.sampled_from(["q1", "q2"])
+    ),
+    st.builds(
+        b.referral_revoked,
+        day,
+        st.sampled_from([7, 8]),
+        st.sampled_from(["q1", "q2"]),
+        st.integers(1, 10),
+        st.sampled_from(["s1", "s2"]),
+    ),
     st.builds(b.purged, day),
 )
 

@@ -69,6 +69,20 @@ class TestPaymentBeforeStart:
         earned = [f for f in told if isinstance(f, ReferralBonusEarned)]
         assert [(e.telegram_id, e.payment_id, e.days) for e in earned] == [(7, "p1", 20)]
 
+    def test_a_start_arriving_after_a_later_payment_tells_a_paid_extension(self) -> None:
+        # the payment was made after the /start, but its topic came first: held, then
+        # credited from its own time once the /start is known
+        told = facts([paid(day=3, payment="p1")], started(day=2, referrer=7))
+        assert [type(f) for f in told] == [
+            UserRegistered,
+            ReferralBonusEarned,
+            SubscriptionExtended,
+        ]
+        extended = told[2]
+        assert isinstance(extended, SubscriptionExtended)
+        assert extended.reason is ExtensionReason.PAYMENT
+        assert (extended.payment_id, extended.first_purchase) == ("p1", True)
+
     def test_refunded_before_start_is_not_applied(self) -> None:
         ledger: list[Entry] = [paid(day=0, payment="p1"), refunded("p1", day=1), started(day=2)]
         state = fold(USER, ledger, RULES)
