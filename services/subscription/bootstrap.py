@@ -15,6 +15,7 @@ from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import KafkaSettings, MongoSettings, load
 from keyland.time_buckets import INACTIVITY
+from services.subscription.adapters.cleanup_runs import CleanupRuns
 from services.subscription.adapters.expiry_marks import ExpiryMarks
 from services.subscription.adapters.figure_shards import FigureShards
 from services.subscription.adapters.payments import Payments
@@ -23,6 +24,7 @@ from services.subscription.adapters.user_reads import UserReads
 from services.subscription.adapters.users import Users
 from services.subscription.config import SubscriptionSettings
 from services.subscription.handlers.cleanup import InactiveUsers
+from services.subscription.handlers.cleanup_timer import CleanupTimer
 from services.subscription.handlers.expiry import ExpirySweeper
 from services.subscription.handlers.incoming import Schedules, SubscriptionHandler
 
@@ -45,6 +47,7 @@ class Container:
     handler: SubscriptionHandler
     sweeper: ExpirySweeper
     cleanup: InactiveUsers
+    cleanup_timer: CleanupTimer
     dead_letters: DeadLetters
     prepare_database: Callable[[], Awaitable[None]]  # its collections and indexes, at start
 
@@ -60,6 +63,7 @@ def bootstrap() -> Container:
     shards = FigureShards(db["figures"])
     reads, marks = UserReads(db["users"]), ExpiryMarks(db["expiry_marks"])
     cleanup_after = timedelta(days=settings.cleanup_after_days)
+    runs = CleanupRuns(db["cleanup_runs"], settings.instance)
     caught_up = CatchUp(
         kafka.bootstrap, settings.app_id, [publisher.topics(t) for t in INPUT_TOPICS]
     )
@@ -90,6 +94,11 @@ def bootstrap() -> Container:
         ),
         sweeper=sweeper,
         cleanup=InactiveUsers(reads, inactivity, cleanup_after),
+        cleanup_timer=CleanupTimer(
+            runs,
+            interval=timedelta(seconds=settings.cleanup_interval_s),
+            lease=timedelta(seconds=settings.cleanup_lease_s),
+        ),
         dead_letters=DeadLetters(publisher, settings.app_id),
         prepare_database=prepared(
             [
@@ -99,6 +108,7 @@ def bootstrap() -> Container:
                 *marks.owned(),
                 *inactivity.owned(),
                 *shards.owned(),
+                *runs.owned(),
             ],
             mongo.postgres_url,
         ),

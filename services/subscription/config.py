@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +27,22 @@ class SubscriptionSettings(ServesOperations):
     sweep_interval_s: float = Field(default=1.0, gt=0)
     expiry_lookback_days: int = Field(default=30, gt=0)
     cleanup_after_days: int = Field(default=182, gt=0)
-    cleanup_interval_s: float = Field(default=7 * 24 * 3600, gt=0)
+    cleanup_interval_s: float = Field(
+        default=7 * 24 * 3600,
+        gt=0,
+        description="The least time between two cleanups (counted from the last finished one).",
+    )
+    cleanup_tick_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often the worker asks whether a cleanup is due (one read by _id).",
+    )
+    cleanup_lease_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="A claimed cleanup not finished this long is taken over by another worker.",
+    )
+    instance: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     rebuild: bool = Field(
         default=False,
         description=(

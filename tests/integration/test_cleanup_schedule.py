@@ -1,6 +1,7 @@
 """The weekly cleanup reads filed day buckets and users by ``_id``, never a range over
 ``users`` (real database); it takes exactly who qualifies at the six-month boundary, and
-the worker runs it on its timer, once per interval."""
+the worker runs it on its timer, once per interval (restarts and a second worker: see
+test_cleanup_timer.py)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from tests.waiting import eventually
 
 NOW = datetime(2026, 12, 2, 14, 30, tzinfo=UTC)
 AGE = timedelta(days=182)  # six months, the default age
-TICK_S = 2.0  # the timer's interval in the timer test (a week by default)
+TICK_S = 2.0  # the cleanup's interval in the timer test (a week by default)
 
 
 @pytest.fixture
@@ -121,6 +122,7 @@ def test_the_defaults_are_six_months_and_once_a_week() -> None:
     fields = SubscriptionSettings.model_fields
     assert timedelta(days=fields["cleanup_after_days"].default) == AGE
     assert timedelta(seconds=fields["cleanup_interval_s"].default) == timedelta(weeks=1)
+    assert timedelta(seconds=fields["cleanup_tick_s"].default) == timedelta(minutes=5)
 
 
 async def test_the_boundary_is_exactly_the_age_after_the_last_activity_or_the_access_end(
@@ -152,10 +154,14 @@ def timed_worker(
     db: Database[Document],
     tmp_path: Path,
 ) -> Iterator[Program]:
-    """A subscription worker whose cleanup timer ticks every ``TICK_S``, on a fresh schedule."""
-    for name in ("users", "inactive_due"):
+    """A subscription worker that cleans up every ``TICK_S`` (its timer ticks ten times as
+    often), on a fresh schedule with no run stored."""
+    for name in ("users", "inactive_due", "cleanup_runs"):
         db[name].delete_many({})
-    interval = {"KEYLAND_SUBSCRIPTION_CLEANUP_INTERVAL_S": str(TICK_S)}
+    interval = {
+        "KEYLAND_SUBSCRIPTION_CLEANUP_INTERVAL_S": str(TICK_S),
+        "KEYLAND_SUBSCRIPTION_CLEANUP_TICK_S": str(TICK_S / 10),
+    }
     with subscription_worker(service_env, tmp_path, **interval) as program:
         yield program
 

@@ -60,12 +60,20 @@ def build_app(container: Container) -> faust.App:
             took = time.monotonic() - started
             await asyncio.sleep(max(settings.sweep_interval_s, 4 * took))
 
-    async def weekly_cleanup() -> None:
-        now, age = datetime.now(UTC), timedelta(days=settings.cleanup_after_days)
-        found = await container.cleanup.find(now)
-        requested = await request_purges(container.publisher, found.candidates, now, age)
-        await container.cleanup.settle(found)
-        log.info("cleanup asked to purge %d inactive users", requested)
+    async def cleanup_when_due() -> None:
+        """On each tick: the weekly cleanup, if it is due and no other worker runs it."""
+        try:
+            now, age = datetime.now(UTC), timedelta(days=settings.cleanup_after_days)
+            if await container.cleanup_timer.claim(now) is None:
+                return
+            found = await container.cleanup.find(now)
+            requested = await request_purges(container.publisher, found.candidates, now, age)
+            await container.cleanup.settle(found)
+            await container.cleanup_timer.finish(datetime.now(UTC))
+        except Exception:  # the database or Kafka away: retried when the claim's lease ends
+            log.exception("cleanup failed; retried once its claim's lease ends")
+        else:
+            log.info("cleanup asked to purge %d inactive users", requested)
 
     serve_operations(app, container.kafka, settings, container.db)
     close_on_shutdown(app, container.publisher.close)
@@ -76,7 +84,7 @@ def build_app(container: Container) -> faust.App:
         log.info("rebuild: publishing nothing; no expiry sweep, no cleanup")
         return app
     app.task(sweep_expired)
-    app.timer(interval=settings.cleanup_interval_s)(weekly_cleanup)
+    app.timer(interval=settings.cleanup_tick_s)(cleanup_when_due)
     return app
 
 
