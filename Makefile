@@ -45,8 +45,10 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+# Two test processes, each taking a whole module at a time: every module has its own
+# topics and database (tests/conftest.py), so they run side by side.
 test: lint infra
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 demo: up
 	$(BIN)/keyland demo
