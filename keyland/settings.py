@@ -8,6 +8,7 @@ that names the offending variable.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import Field, ValidationError
@@ -64,6 +65,14 @@ class ServesOperations(BaseSettings):
     ops_port: int | None = Field(
         default=None, gt=0, lt=65536, description="Unset: no /health or /metrics served."
     )
+
+
+class RunsWorker(ServesOperations):
+    """A faust worker's settings: its consumer group and its local state folder (each
+    service's settings give their own defaults)."""
+
+    app_id: str = Field(min_length=1, description="The consumer group and faust app id.")
+    data_dir: Path
 
 
 def json_variable(raw: str) -> Any:

@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import faust
 from faust.worker import Worker
 from pymongo.asynchronous.database import AsyncDatabase
 
+from events import Envelope, Event
 from events.registry import TopicNames
 from keyland.kafka.admin import plain_consumer
 from keyland.kafka.batches import (
@@ -30,16 +31,25 @@ from keyland.kafka.batches import (
 )
 from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.lag import group_lags
+from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import wait_until_visible
 from keyland.mongo import Document
 from keyland.observability import metrics
 from keyland.observability.checks import worker_checks
 from keyland.observability.ops_server import OpsServer
-from keyland.settings import KafkaSettings, ServesOperations
+from keyland.settings import KafkaSettings, RunsWorker, ServesOperations
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BatchHandler", "BatchLimits", "Handler", "PermanentError", "consume", "make_app"]
+__all__ = [
+    "BatchHandler",
+    "BatchLimits",
+    "Handler",
+    "PermanentError",
+    "consume",
+    "consuming_app",
+    "make_app",
+]
 
 
 class PermanentError(ValueError):
@@ -169,3 +179,40 @@ def consume(
 
     agent.__name__ = "consume_" + "_".join(base.replace(".", "_") for base in base_topics)
     app.agent(topic, name=f"{app.conf.id}.{agent.__name__}", concurrency=1)(agent)
+
+
+class HandlesBatches(Protocol):
+    """A worker's handler: one envelope at a time, or a whole batch with fewer round trips."""
+
+    async def __call__(self, envelope: Envelope[Event], /) -> None: ...
+    async def handle_batch(self, envelopes: Sequence[Envelope[Event]], /) -> None: ...
+
+
+class WorkerParts(Protocol):
+    """What a worker's composition root holds that every worker app needs."""
+
+    @property
+    def settings(self) -> RunsWorker: ...
+    @property
+    def kafka(self) -> KafkaSettings: ...
+    @property
+    def publisher(self) -> EventPublisher: ...
+    @property
+    def handler(self) -> HandlesBatches: ...
+    @property
+    def dead_letters(self) -> DeadLetters: ...
+    @property
+    def db(self) -> AsyncDatabase[Document]: ...
+
+
+def consuming_app(parts: WorkerParts, base_topics: tuple[str, ...]) -> faust.App:
+    """A worker's app: its group, one agent over ``base_topics`` handing batches to its
+    handler, and its ``/health`` and ``/metrics``; the service adds its own tasks."""
+    settings, kafka, handler = parts.settings, parts.kafka, parts.handler
+    app = make_app(settings.app_id, kafka, datadir=settings.data_dir)
+    topics = parts.publisher.topics
+    consume(
+        app, topics, base_topics, handler, parts.dead_letters, handle_batch=handler.handle_batch
+    )
+    serve_operations(app, kafka, settings, parts.db)
+    return app

@@ -11,10 +11,10 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from keyland.countries import CountriesFile, regions
-from keyland.settings import ServesOperations
+from keyland.settings import RunsWorker
 
 
-class NotifierSettings(ServesOperations):
+class NotifierSettings(RunsWorker):
     model_config = SettingsConfigDict(
         env_prefix="KEYLAND_NOTIFIER_", env_file=".env", extra="ignore"
     )

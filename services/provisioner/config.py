@@ -14,14 +14,14 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from keyland.countries import is_node_address
-from keyland.settings import ServesOperations
+from keyland.settings import RunsWorker
 
 _CONFIG = SettingsConfigDict(env_prefix="KEYLAND_PROVISIONER_", env_file=".env", extra="ignore")
 
 NodeToken = Annotated[SecretStr, Field(min_length=16)]
 
 
-class ProvisionerSettings(ServesOperations):
+class ProvisionerSettings(RunsWorker):
     """The worker: where the countries are, how often it looks, how it retries."""
 
     model_config = _CONFIG

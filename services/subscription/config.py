@@ -10,11 +10,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from keyland.settings import ServesOperations
+from keyland.settings import RunsWorker
 from services.subscription.domain.rules import Rules
 
 
-class SubscriptionSettings(ServesOperations):
+class SubscriptionSettings(RunsWorker):
     model_config = SettingsConfigDict(
         env_prefix="KEYLAND_SUBSCRIPTION_", env_file=".env", extra="ignore"
     )

@@ -8,13 +8,7 @@ from datetime import UTC, datetime
 
 import faust
 
-from keyland.kafka.faust_app import (
-    close_on_shutdown,
-    consume,
-    make_app,
-    run_worker,
-    serve_operations,
-)
+from keyland.kafka.faust_app import close_on_shutdown, consuming_app, run_worker
 from services.notifier.bootstrap import INPUT_TOPICS, Container
 
 log = logging.getLogger(__name__)
@@ -22,15 +16,7 @@ log = logging.getLogger(__name__)
 
 def build_app(container: Container) -> faust.App:
     settings = container.settings
-    app = make_app(settings.app_id, container.kafka, datadir=settings.data_dir)
-    consume(
-        app,
-        container.publisher.topics,
-        INPUT_TOPICS,
-        container.handler,
-        container.dead_letters,
-        handle_batch=container.handler.handle_batch,
-    )
+    app = consuming_app(container, INPUT_TOPICS)
 
     async def send_due() -> None:
         await container.scheduler.run_once(datetime.now(UTC))
@@ -51,7 +37,6 @@ def build_app(container: Container) -> faust.App:
                 log.exception("broadcast round failed; retrying")
             await asyncio.sleep(1)
 
-    serve_operations(app, container.kafka, settings, container.db)
     close_on_shutdown(app, container.publisher.close, container.sender.close)
     app.task(container.prepare_database)
     app.task(load_due)

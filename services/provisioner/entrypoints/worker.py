@@ -7,21 +7,12 @@ import logging
 
 import faust
 
-from keyland.kafka.faust_app import consume, make_app, run_worker, serve_operations
+from keyland.kafka.faust_app import consuming_app, run_worker
 from services.provisioner.bootstrap import INPUT_TOPICS, Container
 
 
 def build_app(container: Container) -> faust.App:
-    settings = container.settings
-    app = make_app(settings.app_id, container.kafka, datadir=settings.data_dir)
-    consume(
-        app,
-        container.publisher.topics,
-        INPUT_TOPICS,
-        container.handler,
-        container.dead_letters,
-        handle_batch=container.handler.handle_batch,
-    )
+    app = consuming_app(container, INPUT_TOPICS)
 
     async def run_fleet() -> None:
         await container.prepare_database()
@@ -31,7 +22,6 @@ def build_app(container: Container) -> faust.App:
             await container.clients.close()
             await container.publisher.close()
 
-    serve_operations(app, container.kafka, settings, container.db)
     app.task(run_fleet)
     return app
 

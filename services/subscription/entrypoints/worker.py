@@ -10,13 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import faust
 
-from keyland.kafka.faust_app import (
-    close_on_shutdown,
-    consume,
-    make_app,
-    run_worker,
-    serve_operations,
-)
+from keyland.kafka.faust_app import close_on_shutdown, consuming_app, run_worker
 from services.subscription.bootstrap import INPUT_TOPICS, Container
 from services.subscription.handlers.cleanup import request_purges
 
@@ -25,15 +19,7 @@ log = logging.getLogger(__name__)
 
 def build_app(container: Container) -> faust.App:
     settings = container.settings
-    app = make_app(settings.app_id, container.kafka, datadir=settings.data_dir)
-    consume(
-        app,
-        container.publisher.topics,
-        INPUT_TOPICS,
-        container.handler,
-        container.dead_letters,
-        handle_batch=container.handler.handle_batch,
-    )
+    app = consuming_app(container, INPUT_TOPICS)
 
     async def prepare() -> None:
         await container.prepare_database()
@@ -75,7 +61,6 @@ def build_app(container: Container) -> faust.App:
         else:
             log.info("cleanup asked to purge %d inactive users", requested)
 
-    serve_operations(app, container.kafka, settings, container.db)
     close_on_shutdown(app, container.publisher.close)
     app.task(prepare)
     if settings.rebuild:
