@@ -83,8 +83,10 @@ def bootstrap(
     events = BotEvents(
         EventPublisher.from_settings(kafka, client_id=settings.app_id), bot_id=settings.bot_id
     )
+    seen_pace = SeenPace(settings.seen_every_s)
     dispatcher = Dispatcher(
         storage=storage,
+        seen_pace=seen_pace,
         settings=settings,
         read_api=read_api,
         payments=payments,
@@ -95,7 +97,7 @@ def bootstrap(
     in_flight = InFlight()
     dispatcher.update.outer_middleware(Counted())
     dispatcher.update.outer_middleware(in_flight)
-    seen = Seen(events, SeenPace(settings.seen_every_s))
+    seen = Seen(events, seen_pace)
     viewer = ViewerMiddleware(read_api, settings.admin_ids)
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(seen)

@@ -30,6 +30,7 @@ def bootstrap() -> tuple[PaymentsSettings, Starlette]:
             settings.yookassa_secret_key.get_secret_value(),
             settings.yookassa_api_url,
             settings.yookassa_timeout_s,
+            settings.yookassa_threads,
         ),
         publisher=publisher,
         orders=Orders(db["orders"]),

@@ -23,6 +23,9 @@ class PaymentsSettings(SellsPlans):
     yookassa_secret_key: SecretStr
     yookassa_api_url: str = Field(default="https://api.yookassa.ru/v3", pattern=r"^https?://")
     yookassa_timeout_s: float = Field(default=5.0, gt=0)
+    yookassa_threads: int = Field(
+        default=8, gt=0, le=64, description="API calls (and kept connections) at once."
+    )
     trust_yookassa_networks: bool = True
     extra_trusted_networks: list[str] = Field(
         default_factory=list, description="More webhook sources (JSON list), e.g. for tests."

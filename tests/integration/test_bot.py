@@ -523,6 +523,21 @@ async def test_a_user_who_writes_or_presses_buttons_is_reported_seen_once_a_minu
     assert seen == [UserSeen(telegram_id=600050)], "three updates within a minute: one event"
 
 
+async def test_start_counts_as_seen_for_the_minute_after_it(
+    chat: Chat, kafka_settings: KafkaSettings, topics: TopicNames
+) -> None:
+    starter = await chat(600051)
+    await starter.ask("/start")
+    await starter.ask("anyone there?")
+
+    def of_starter(event: Event) -> bool:
+        return isinstance(event, UserStarted | UserSeen) and event.telegram_id == 600051
+
+    await events_on(kafka_settings, topics, "bot.actions", of_starter, at_least=1)
+    events = await events_on(kafka_settings, topics, "bot.actions", of_starter, timeout_s=3)
+    assert [type(e) for e in events] == [UserStarted], "UserStarted is the visit; no UserSeen"
+
+
 # --- admins --------------------------------------------------------------------------
 
 

@@ -41,6 +41,10 @@ class FsmStorage(PyMongoStorage):
             return
         await self._unset(key, "data")
 
+    async def forget(self, key: StorageKey) -> None:
+        """State and data both gone, in one call (``FSMContext.clear`` makes two)."""
+        await self._collection.delete_one({"_id": self._key_builder.build(key)})
+
     async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
         if not data:
             return await self.get_data(key)

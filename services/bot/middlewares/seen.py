@@ -1,5 +1,6 @@
 """Tells the notifier that a user is around: ``UserSeen`` after they wrote to the bot or
-pressed one of its buttons, paced per user (:class:`SeenPace`).
+pressed one of its buttons, paced per user (:class:`SeenPace`). ``/start`` publishes
+``UserStarted`` instead, which the notifier takes as a visit too, and starts the pace.
 
 Published after the update was handled, so the bot's answer comes before whatever the
 notifier kept for the user; a failed publish is only logged (the next update tries

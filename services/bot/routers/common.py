@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import Bot
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+
+from services.bot.adapters.fsm_storage import FsmStorage
 
 Trigger = Message | CallbackQuery
 
@@ -22,3 +25,12 @@ async def respond(trigger: Trigger, bot: Bot, text: str, **kwargs: Any) -> Messa
     if isinstance(trigger, CallbackQuery):
         await trigger.answer()
     return await bot.send_message(chat_of(trigger), text, **kwargs)
+
+
+async def clear(state: FSMContext) -> None:
+    """End whatever flow the user was in: with our storage, state and data go in one
+    database call (``state.clear()`` makes two writes, on every /start)."""
+    if isinstance(state.storage, FsmStorage):
+        await state.storage.forget(state.key)
+    else:
+        await state.clear()

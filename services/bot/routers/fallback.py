@@ -8,11 +8,12 @@ from aiogram.types import CallbackQuery, Message
 
 from services.bot.keyboards.menu import main_menu
 from services.bot.middlewares.viewer import Viewer
+from services.bot.routers.common import clear
 
 
 async def unknown_message(message: Message, viewer: Viewer, state: FSMContext) -> None:
     # A state nobody handles here (an admin flow of someone no longer an admin) ends.
-    await state.clear()
+    await clear(state)
     await message.answer(viewer.t("unknown_input"), reply_markup=main_menu(viewer))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
@@ -12,9 +14,10 @@ from events.buttons import MenuAction
 from services.bot.adapters.events import BotEvents, update_origin
 from services.bot.adapters.read_api import ReadApi
 from services.bot.domain.display import referrer_from
+from services.bot.domain.seen import SeenPace
 from services.bot.keyboards.menu import main_menu
 from services.bot.middlewares.viewer import Viewer
-from services.bot.routers.common import Trigger, respond
+from services.bot.routers.common import Trigger, clear, respond
 
 
 async def start(
@@ -26,8 +29,9 @@ async def start(
     event_update: Update,
     state: FSMContext,
     read_api: ReadApi,
+    seen_pace: SeenPace,
 ) -> None:
-    await state.clear()
+    await clear(state)
     user = viewer.user
     referrer = referrer_from(command.args, user.id)
     if referrer is not None:
@@ -46,13 +50,16 @@ async def start(
         ),
         update_origin(event_update),
     )
+    # The notifier takes UserStarted as a visit too: no UserSeen for this update, nor
+    # for the next ones within the pace.
+    seen_pace.reported(user.id, time.monotonic())
     await message.answer(
         viewer.t("menu_greeting", name=user.first_name), reply_markup=main_menu(viewer)
     )
 
 
 async def menu(trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext) -> None:
-    await state.clear()
+    await clear(state)
     await respond(trigger, bot, viewer.t("menu_title"), reply_markup=main_menu(viewer))
 
 

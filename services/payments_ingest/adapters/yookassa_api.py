@@ -1,6 +1,8 @@
 """The YooKassa API through the official (synchronous) SDK, called off the event loop.
 
-Every call runs in a worker thread under ``asyncio.wait_for``; a call that takes too long
+Every call runs in one of the API's own worker threads (a fixed number, so at most that
+many connections are kept to the API, whatever the number of calls; the event loop's
+default pool would grow and shrink with them) under ``asyncio.wait_for``; a call that takes too long
 counts as the API being unavailable. The SDK itself sets no HTTP timeout (its ``timeout``
 setting is a retry backoff), so a stalled API would keep the thread forever and, thread
 by thread, stop the ingest: our payment and refund classes give the SDK a client whose
@@ -14,6 +16,7 @@ import functools
 import json
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any, Self
 
@@ -89,20 +92,29 @@ class _Refund(Refund):  # type: ignore[misc]
 
 
 class YooKassaApi:
-    def __init__(self, timeout_s: float) -> None:
+    def __init__(self, timeout_s: float, threads: int) -> None:
         self._timeout_s = timeout_s
+        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="yookassa-api")
 
     @classmethod
-    def configure(cls, shop_id: str, secret_key: str, api_url: str, timeout_s: float) -> Self:
-        """Point the SDK (process-wide configuration) at the shop and the API."""
+    def configure(
+        cls, shop_id: str, secret_key: str, api_url: str, timeout_s: float, threads: int = 8
+    ) -> Self:
+        """Point the SDK (process-wide configuration) at the shop and the API; at most
+        ``threads`` calls (and kept connections) at once."""
         Configuration.configure(shop_id, secret_key, api_url=api_url.rstrip("/"), max_attempts=1)
         _TimedClient.timeout_s = timeout_s
         _TimedClient.configuration += 1
-        return cls(timeout_s)
+        return cls(timeout_s, threads)
+
+    def close(self) -> None:
+        """Let calls under way finish in their threads; no new call starts."""
+        self._threads.shutdown(wait=False)
 
     async def _call(self, function: Callable[[], Any]) -> ApiObject | None:
+        running = asyncio.get_running_loop().run_in_executor(self._threads, function)
         try:
-            result = await asyncio.wait_for(asyncio.to_thread(function), self._timeout_s)
+            result = await asyncio.wait_for(running, self._timeout_s)
         except NotFoundError:
             return None
         except BadRequestError as error:

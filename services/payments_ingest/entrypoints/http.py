@@ -137,6 +137,7 @@ def build_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         await handlers.publisher.close()
+        handlers.api.close()
 
     return Starlette(
         lifespan=lifespan,

@@ -22,7 +22,7 @@ from services.bot.keyboards.admin import admin_menu, broadcast_confirmation
 from services.bot.keyboards.callbacks import BroadcastDecision
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.admin.states import Broadcast
-from services.bot.routers.common import Trigger, respond
+from services.bot.routers.common import Trigger, clear, respond
 
 BUTTON_NAMES = " ".join(MENU_ACTIONS)
 
@@ -77,7 +77,7 @@ async def decide(
     events: BotEvents,
 ) -> None:
     if not callback_data.send:
-        await state.clear()
+        await clear(state)
         await respond(callback, bot, viewer.t("admin_cancelled"), reply_markup=admin_menu(viewer))
         return
     data = await state.get_data()
@@ -91,7 +91,7 @@ async def decide(
         ),
         f"broadcast:{broadcast_id}",
     )
-    await state.clear()
+    await clear(state)
     await respond(
         callback,
         bot,

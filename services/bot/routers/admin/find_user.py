@@ -12,7 +12,7 @@ from services.bot.keyboards.admin import admin_menu
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.admin.common import card, matching
 from services.bot.routers.admin.states import FindUser
-from services.bot.routers.common import Trigger, respond
+from services.bot.routers.common import Trigger, clear, respond
 
 SHOWN = 5
 
@@ -34,7 +34,7 @@ async def find(message: Message, viewer: Viewer, state: FSMContext, read_api: Re
     if not matches:
         await message.answer(viewer.t("admin_user_not_found", target=str(target)))
         return
-    await state.clear()
+    await clear(state)
     for account in matches[:SHOWN]:
         await message.answer(card(viewer, account))
     if len(matches) > SHOWN:

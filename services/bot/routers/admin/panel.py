@@ -25,7 +25,7 @@ from services.bot.routers.admin import (
     test_notification,
 )
 from services.bot.routers.admin.states import ADMIN_FLOWS
-from services.bot.routers.common import Trigger, respond
+from services.bot.routers.common import Trigger, clear, respond
 
 Begin = Callable[[Trigger, Bot, Viewer, FSMContext, ReadApi], Awaitable[None]]
 TOOLS: dict[AdminTool, Begin] = {
@@ -39,12 +39,12 @@ TOOLS: dict[AdminTool, Begin] = {
 
 
 async def show_panel(trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext) -> None:
-    await state.clear()
+    await clear(state)
     await respond(trigger, bot, viewer.t("admin_menu"), reply_markup=admin_menu(viewer))
 
 
 async def leave(message: Message, viewer: Viewer, state: FSMContext) -> None:
-    await state.clear()
+    await clear(state)
     await message.answer(viewer.t("admin_cancelled"), reply_markup=admin_menu(viewer))
 
 
@@ -57,7 +57,7 @@ async def open_tool(
     state: FSMContext,
     read_api: ReadApi,
 ) -> None:
-    await state.clear()
+    await clear(state)
     await TOOLS[callback_data.tool](callback, bot, viewer, state, read_api)
 
 
@@ -70,7 +70,7 @@ async def tool_command(
     state: FSMContext,
     read_api: ReadApi,
 ) -> None:
-    await state.clear()
+    await clear(state)
     await TOOLS[AdminTool(command.command)](message, bot, viewer, state, read_api)
 
 

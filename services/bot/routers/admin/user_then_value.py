@@ -24,7 +24,7 @@ from services.bot.domain.admin_input import Invalid, Target
 from services.bot.keyboards.admin import admin_menu
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.admin.common import label, resolve
-from services.bot.routers.common import Trigger, respond
+from services.bot.routers.common import Trigger, clear, respond
 
 V = TypeVar("V")
 
@@ -62,7 +62,7 @@ class UserThenValue(Generic[V]):
     ) -> None:
         telegram_id, who = user
         await events.publish(self.event(viewer, telegram_id, value), origin)
-        await state.clear()
+        await clear(state)
         await message.answer(self.confirmation(viewer, who, value), reply_markup=admin_menu(viewer))
 
     def build_router(self, name: str) -> Router:
