@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -33,6 +33,10 @@ class Scale:
 
     def key(self, moment: datetime) -> str:
         return f"{self.floor(moment):{self.key_format}}"
+
+    def start(self, key: str) -> datetime:
+        """The start of the span ``key`` names (keys are written in UTC)."""
+        return datetime.strptime(key, self.key_format).replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

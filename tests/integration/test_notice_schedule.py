@@ -203,17 +203,33 @@ async def test_a_batch_is_planned_in_one_insert_and_sent_with_equality_lookups_o
     assert all(keyed_by_equality(f, notifier.lookups[c]) for c, f in filters), filters
 
 
+@pytest.mark.parametrize(
+    ("now", "first_user"),
+    [
+        pytest.param(datetime(2026, 12, 7, 13, 30, 15, tzinfo=UTC), 4201, id="mid-hour"),
+        # The lookahead reaches into the next hour: the sweep reads this hour whole.
+        pytest.param(
+            datetime(2026, 12, 7, 13, 58, 59, 577917, tzinfo=UTC), 4211, id="end-of-the-hour"
+        ),
+    ],
+)
 async def test_a_restart_reads_from_the_cursor_what_may_be_unsettled_and_sends_it_once(
-    notifier: Notifier, commands: Commands, chats: httpx.AsyncClient, db: Database[Document]
+    notifier: Notifier,
+    commands: Commands,
+    chats: httpx.AsyncClient,
+    db: Database[Document],
+    now: datetime,
+    first_user: int,
 ) -> None:
-    late, soon = await wrote_to_the_bot(chats, 4201), await wrote_to_the_bot(chats, 4202)
-    now = datetime.now(UTC)
+    late_user, soon_user = first_user, first_user + 1
+    late, soon = await wrote_to_the_bot(chats, late_user), await wrote_to_the_bot(chats, soon_user)
     await notifier.notices.plan(
         [
             # Planned only now, though due two hours ago (the consumer was behind).
-            (Notice("late", 4201, Kind.TEST, now - timedelta(hours=2), values={"text": "a"}), now),
-            (Notice("soon", 4202, Kind.TEST, now + timedelta(seconds=20), values={"text": "b"}), now),
-        ]
+            (Notice("late", late_user, Kind.TEST, now - timedelta(hours=2), values={"text": "a"}), now),
+            (Notice("soon", soon_user, Kind.TEST, now + timedelta(seconds=20), values={"text": "b"}), now),
+        ],
+        filed_at=now,
     )  # fmt: skip
     before_crash = notifier.scheduler()
     await before_crash.refresh(now)  # a first start: a week back, hours then minutes

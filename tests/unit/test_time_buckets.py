@@ -13,7 +13,9 @@ from keyland.time_buckets import (
     HOURS,
     INACTIVITY,
     MINUTES,
+    YEARS,
     Bucket,
+    Scale,
     buckets_to_sweep,
     floor_minute,
     hour_key,
@@ -84,3 +86,8 @@ def test_a_cleanup_from_2015_takes_hundreds_of_reads() -> None:
     assert len(buckets) == 11 + 336
     assert [b.key for b in buckets[:2]] == ["2015", "2016"]
     assert buckets[-1].key == "2026-12-02"
+
+
+@given(moments, st.sampled_from([MINUTES, HOURS, DAYS, YEARS]))
+def test_a_key_names_the_start_of_its_span(moment: datetime, scale: Scale) -> None:
+    assert scale.start(scale.key(moment)) == scale.floor(moment)

@@ -26,7 +26,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from keyland.indexes import Owned
 from keyland.mongo import Document
-from keyland.time_buckets import Bucket, hour_key, minute_key
+from keyland.time_buckets import MINUTES, Bucket, hour_key, minute_key
 from services.notifier.domain.notices import Kind, Notice
 
 PLANNED, SENT, SKIPPED, FAILED, UNCONFIRMED = "planned", "sent", "skipped", "failed", "unconfirmed"
@@ -61,6 +61,12 @@ def notice_of(document: Document) -> Notice:
         values=document.get("values") or {},
         buttons=tuple((str(b["kind"]), str(b["value"])) for b in document.get("buttons") or []),
     )
+
+
+def filed_minute(document: Document) -> datetime:
+    """The start of the minute a stored notice is filed under, whichever bucket (minute
+    or whole hour) it was read from."""
+    return MINUTES.start(document["minute"])
 
 
 def filed_document(notice: Notice, planned_at: datetime, filed_at: datetime) -> Document:
@@ -109,10 +115,11 @@ class Notices:
             return int(error.details["nInserted"])
         return len(result.inserted_ids)
 
-    async def filed(self, bucket: Bucket) -> list[Notice]:
-        """Notices filed under ``bucket``, whatever became of them (see ``status``)."""
+    async def filed(self, bucket: Bucket) -> list[tuple[Notice, datetime]]:
+        """Notices filed under ``bucket``, whatever became of them (see ``status``), each
+        with the start of the minute it is filed under."""
         cursor = self._collection.find({bucket.field: bucket.key})
-        return [notice_of(doc) async for doc in cursor]
+        return [(notice_of(doc), filed_minute(doc)) async for doc in cursor]
 
     async def cursor(self) -> datetime | None:
         """The start of the first minute whose notices may not all be settled yet."""

@@ -9,11 +9,11 @@ The load reads the minute and hour buckets notices are filed under
 (:mod:`..adapters.notices`), each an equality lookup on an indexed key (a range over
 ``due`` would read the whole collection on FerretDB), from a durable cursor up to the
 minute ``lookahead`` ahead. The cursor is the start of the first minute that may still
-hold a notice without an outcome: it stays at the earliest notice held in memory or
-being sent, and a minute behind the current one (a notice is never filed under a minute
-that ended before it was written; the spare minute covers clocks a little apart between
-instances), so a restart reads again every notice that may not be settled, and nothing
-else. A first start reaches back ``catch_up`` (in whole hours, then minutes). Notices
+hold a notice without an outcome: it stays at the minute of the earliest notice held in
+memory or being sent (the minute it is filed under, even when read with its whole hour),
+and a minute behind the current one (a notice is never filed under a minute that ended
+before it was written; the spare minute covers clocks a little apart between instances),
+so a restart reads again every notice that may not be settled, and nothing else. A first start reaches back ``catch_up`` (in whole hours, then minutes). Notices
 read again that are settled already are remembered until the cursor passes them, so each
 costs one outcome lookup per instance.
 
@@ -74,7 +74,9 @@ class Scheduler:
         self._refresh_every = refresh_every
         self._catch_up = catch_up
         self._upcoming: dict[str, Notice] = {}
-        # Every notice held (upcoming or being sent) -> no later than its filed moment.
+        # Every notice held (upcoming or being sent) -> no later than the minute it is
+        # filed under (its own minute, not the start of an hour read whole, which would
+        # hold the cursor up to an hour back).
         self._held: dict[str, datetime] = {}
         # Settled notices their buckets may still hold -> a moment after they were filed.
         self._settled: dict[str, datetime] = {}
@@ -99,14 +101,14 @@ class Scheduler:
         if self._cursor is None:
             self._cursor = await self._notices.cursor() or floor_minute(now - self._catch_up)
         for bucket in buckets_to_sweep(self._cursor, now + self._lookahead):
-            for notice in await self._notices.filed(bucket):
+            for notice, minute in await self._notices.filed(bucket):
                 if notice.id in self._held or notice.id in self._settled:
                     continue
                 if await self._notices.status(notice.id) == PLANNED:
                     self._upcoming[notice.id] = notice
-                    self._held.setdefault(notice.id, bucket.start)
+                    self._held.setdefault(notice.id, minute)
                 else:
-                    self._settled[notice.id] = bucket.end
+                    self._settled[notice.id] = minute + MINUTE
         await self._move_cursor(now)
 
     async def _move_cursor(self, now: datetime) -> None:
