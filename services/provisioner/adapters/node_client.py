@@ -2,17 +2,20 @@
 
 Every call has a timeout; anything but the answer we expect (the agent or its Xray down,
 a refused token, a timeout) is :class:`NodeUnavailable`, which the caller retries later
-with backoff. One ``httpx.AsyncClient`` (one connection pool) serves every node.
+with backoff. One ``aiohttp.ClientSession`` (one connection pool) serves every node;
+aiohttp rather than httpx because the agents are called on every user change, and it
+spends ~140 µs of CPU per call where httpx spent ~1,800 µs (20 concurrent calls).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Self
 
-import httpx
+import aiohttp
 from pydantic import SecretStr
 
 from services.provisioner.config import NodeAccessSettings
@@ -20,6 +23,10 @@ from services.provisioner.domain.subscription_page import Usage
 
 # The node agent's bound on one batch (``services/node_agent/domain/batch.py``).
 MAX_KEYS_PER_CALL = 1000
+
+# Idle connections are dropped before the agent's uvicorn drops them (after 5 s), so that
+# a call never goes out on a connection the agent is closing (aiohttp retries no PATCH).
+KEEPALIVE_S = 4.0
 
 
 class NodeUnavailable(ConnectionError):
@@ -39,7 +46,11 @@ class NodeClient:
     """Change and list keys on one node agent."""
 
     def __init__(
-        self, http: httpx.AsyncClient, address: str, token: SecretStr, scheme: str = "http"
+        self,
+        http: Callable[[], aiohttp.ClientSession],
+        address: str,
+        token: SecretStr,
+        scheme: str = "http",
     ) -> None:
         self._http = http
         self.address = address
@@ -81,37 +92,41 @@ class NodeClient:
         return Usage(int(answer.get("uplink_bytes", 0)), int(answer.get("downlink_bytes", 0)))
 
     async def _call(self, method: str, path: str, body: object = None) -> dict[str, Any]:
+        request = f"{self.address}: {method} {path}"
         try:
-            response = await self._http.request(
-                method, self._base + path, headers=self._headers, json=body
-            )
-        except httpx.HTTPError as error:
-            raise NodeUnavailable(f"{self.address}: {type(error).__name__}: {error}") from error
-        if response.status_code != httpx.codes.OK:
-            raise NodeUnavailable(
-                f"{self.address}: {method} {path} answered {response.status_code}: "
-                f"{response.text[:200]}"
-            )
+            async with self._http().request(
+                method, self._base + path, headers=self._headers, json=body, allow_redirects=False
+            ) as response:
+                status, content = response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as error:
+            reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            raise NodeUnavailable(f"{request}: {reason}") from error
+        if status != 200:
+            text = content.decode("utf-8", "replace")[:200]
+            raise NodeUnavailable(f"{request} answered {status}: {text}")
         try:
-            answer = response.json()
+            answer = json.loads(content)
         except ValueError as error:
-            raise NodeUnavailable(f"{self.address}: {method} {path}: not JSON") from error
+            raise NodeUnavailable(f"{request}: not JSON") from error
         if not isinstance(answer, dict):
-            raise NodeUnavailable(f"{self.address}: {method} {path}: not a JSON object")
+            raise NodeUnavailable(f"{request}: not a JSON object")
         return answer
 
 
 class NodeClients:
-    """Clients for any node, sharing one connection pool and the configured tokens."""
+    """Clients for any node, sharing one connection pool and the configured tokens.
 
-    def __init__(self, http: httpx.AsyncClient, access: NodeAccessSettings) -> None:
-        self._http = http
+    The pool is opened on the first call, inside the running event loop (``bootstrap``
+    builds this before there is one); :meth:`close` closes it, if it was ever opened.
+    """
+
+    def __init__(self, access: NodeAccessSettings) -> None:
         self._access = access
+        self._session: aiohttp.ClientSession | None = None
 
     @classmethod
     def from_settings(cls, access: NodeAccessSettings) -> Self:
-        timeout = httpx.Timeout(access.node_timeout_s, connect=min(2.0, access.node_timeout_s))
-        return cls(httpx.AsyncClient(timeout=timeout), access)
+        return cls(access)
 
     def has_token(self, address: str) -> bool:
         return self._access.token_for(address) is not None
@@ -122,5 +137,17 @@ class NodeClients:
             raise KeyError(f"no token for node {address}")
         return NodeClient(self._http, address, token, self._access.node_scheme)
 
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            timeout_s = self._access.node_timeout_s
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S),
+                timeout=aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(2.0, timeout_s)),
+                cookie_jar=aiohttp.DummyCookieJar(),  # agents set none; no jar to look up
+            )
+        return self._session
+
     async def close(self) -> None:
-        await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

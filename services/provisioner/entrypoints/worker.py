@@ -3,8 +3,6 @@ region), and the fleet of node loops with the countries-file watcher beside it."
 
 from __future__ import annotations
 
-import logging
-
 import faust
 
 from keyland.kafka.faust_app import consuming_app, run_worker
@@ -27,5 +25,4 @@ def build_app(container: Container) -> faust.App:
 
 
 def run(container: Container) -> None:
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per node call
     run_worker(build_app(container), container.kafka, INPUT_TOPICS)
