@@ -31,6 +31,7 @@ from keyland.kafka.batches import (
 )
 from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.lag import group_lags
+from keyland.kafka.owned_cache import OwnedCache
 from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import wait_until_visible
 from keyland.mongo import Document
@@ -203,16 +204,32 @@ class WorkerParts(Protocol):
     def dead_letters(self) -> DeadLetters: ...
     @property
     def db(self) -> AsyncDatabase[Document]: ...
+    @property
+    def owned(self) -> Sequence[OwnedCache[Any]]: ...
 
 
 def consuming_app(parts: WorkerParts, base_topics: tuple[str, ...]) -> faust.App:
     """A worker's app: its group, one agent over ``base_topics`` handing batches to its
-    handler, and its ``/health`` and ``/metrics``; the service adds its own tasks."""
+    handler, and its ``/health`` and ``/metrics``; the service adds its own tasks.
+
+    The worker's owned caches are emptied whenever partitions are revoked or assigned:
+    faust sends both after the batch under way was acknowledged, and until then nothing
+    else is consumed, so no entry outlives the ownership it was written under."""
     settings, kafka, handler = parts.settings, parts.kafka, parts.handler
     app = make_app(settings.app_id, kafka, datadir=settings.data_dir)
     topics = parts.publisher.topics
     consume(
         app, topics, base_topics, handler, parts.dead_letters, handle_batch=handler.handle_batch
     )
+    forget_on_rebalance(app, parts.owned)
     serve_operations(app, kafka, settings, parts.db)
     return app
+
+
+def forget_on_rebalance(app: faust.App, caches: Sequence[OwnedCache[Any]]) -> None:
+    async def forget(_: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        for cache in caches:
+            cache.clear()
+
+    app.on_partitions_revoked.connect(forget)
+    app.on_partitions_assigned.connect(forget)

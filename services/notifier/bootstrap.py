@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from keyland.indexes import prepared
 from keyland.kafka.dlq import DeadLetters
+from keyland.kafka.owned_cache import OwnedCache
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import KafkaSettings, MongoSettings, load
@@ -21,6 +23,7 @@ from services.notifier.adapters.pending import PendingNotices
 from services.notifier.adapters.telegram import TelegramSender
 from services.notifier.adapters.users import Users
 from services.notifier.config import NotifierSettings
+from services.notifier.domain.profiles import Profile
 from services.notifier.handlers.broadcaster import Broadcaster
 from services.notifier.handlers.delivery import NoticeSender
 from services.notifier.handlers.incoming import NotifierHandler
@@ -31,6 +34,10 @@ from services.notifier.handlers.scheduler import Scheduler
 # facts that make notices, admins' broadcasts and test notices, and users talking to the
 # bot (a visit sends what was kept for them).
 INPUT_TOPICS = ("subscriptions", "payments", "admin.commands", "bot.actions")
+
+# Profiles the consumer remembers while it owns their partitions (a few hundred bytes
+# each; see keyland.kafka.owned_cache).
+OWNED_PROFILES = 50_000
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class Container:
     broadcaster: Broadcaster
     sender: TelegramSender
     prepare_database: Callable[[], Awaitable[None]]  # its collections and indexes, at start
+    owned: tuple[OwnedCache[Any], ...]  # emptied when partitions move
 
 
 def bootstrap() -> Container:
@@ -63,7 +71,8 @@ def bootstrap() -> Container:
         Notices(db["notices"], db["notice_outcomes"], db["notice_schedule"]),
         Claims(db["claims"], settings.instance),
     )
-    users = Users(db["profiles"], db["recipients"])
+    owned_profiles: OwnedCache[Profile] = OwnedCache(OWNED_PROFILES)
+    users = Users(db["profiles"], db["recipients"], owned_profiles)
     pending = PendingNotices(db["pending_notices"])
     broadcasts = Broadcasts(db["broadcasts"], db["broadcast_deliveries"])
     lease = timedelta(seconds=settings.claim_lease_s)
@@ -111,4 +120,5 @@ def bootstrap() -> Container:
             ],
             mongo.postgres_url,
         ),
+        owned=(owned_profiles,),
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from keyland.countries import Countries, CountriesError, CountriesFile
 from keyland.indexes import prepared
 from keyland.kafka.dlq import DeadLetters
+from keyland.kafka.owned_cache import OwnedCache
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import ConfigError, KafkaSettings, MongoSettings, load
@@ -48,6 +50,9 @@ class Container:
     handler: AccessHandler
     dead_letters: DeadLetters
     prepare_database: Callable[[], Awaitable[None]]  # its collection and indexes, at start
+    # None: each event reads the user's access (one find by _id); the node loops keep
+    # their own in-memory book (see services/provisioner/domain/access_book.py).
+    owned: tuple[OwnedCache[Any], ...] = ()
 
 
 def tokens_cover(access: NodeAccessSettings) -> Callable[[Countries], None]:

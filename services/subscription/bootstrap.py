@@ -5,24 +5,27 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from keyland.indexes import prepared
 from keyland.kafka.catch_up import CatchUp
 from keyland.kafka.dlq import DeadLetters
+from keyland.kafka.owned_cache import OwnedCache
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import KafkaSettings, MongoSettings, load
 from keyland.time_buckets import INACTIVITY
 from services.subscription.adapters.cleanup_runs import CleanupRuns
 from services.subscription.adapters.expiry_marks import ExpiryMarks
-from services.subscription.adapters.figure_shards import FigureShards
+from services.subscription.adapters.figure_shards import PARTITIONS, FigureShards
 from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.schedule import Schedule
 from services.subscription.adapters.user_reads import UserReads
 from services.subscription.adapters.users import Users
 from services.subscription.config import SubscriptionSettings
+from services.subscription.domain.figures import Shard
 from services.subscription.handlers.cleanup import InactiveUsers
 from services.subscription.handlers.cleanup_timer import CleanupTimer
 from services.subscription.handlers.expiry import ExpirySweeper
@@ -33,6 +36,11 @@ from services.subscription.handlers.incoming import Schedules, SubscriptionHandl
 # ReferralBonusEarned and ReferralBonusRevoked back to the referrer's own partition and
 # SubscriptionExpired back to the user's (for the figures); other facts there are ignored.
 INPUT_TOPICS = ("bot.actions", "payments", "admin.commands", "subscriptions")
+
+# Users (and figure shards) the processor remembers as it last wrote them, while it owns
+# their partitions (see keyland.kafka.owned_cache): a document with its bounded ledger is
+# a few kB, so at most some tens of MB.
+OWNED_USERS = 10_000
 
 
 @dataclass(frozen=True)
@@ -50,17 +58,20 @@ class Container:
     cleanup_timer: CleanupTimer
     dead_letters: DeadLetters
     prepare_database: Callable[[], Awaitable[None]]  # its collections and indexes, at start
+    owned: tuple[OwnedCache[Any], ...]  # emptied when partitions move
 
 
 def bootstrap() -> Container:
     settings, kafka, mongo = load(SubscriptionSettings), load(KafkaSettings), load(MongoSettings)
     db = async_database(mongo, app_name=settings.app_id)
     publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
-    users, payments = Users(db["users"]), Payments(db["payments"])
+    owned_users: OwnedCache[Document | None] = OwnedCache(OWNED_USERS)
+    owned_shards: OwnedCache[Shard] = OwnedCache(PARTITIONS)
+    users, payments = Users(db["users"], owned_users), Payments(db["payments"])
     schedule = Schedule(db["expiry_due"])
     # The cleanup may run in another process (the CLI), on another clock.
     inactivity = Schedule(db["inactive_due"], INACTIVITY, margin=timedelta(minutes=5))
-    shards = FigureShards(db["figures"])
+    shards = FigureShards(db["figures"], owned=owned_shards)
     reads, marks = UserReads(db["users"]), ExpiryMarks(db["expiry_marks"])
     cleanup_after = timedelta(days=settings.cleanup_after_days)
     runs = CleanupRuns(db["cleanup_runs"], settings.instance)
@@ -112,4 +123,5 @@ def bootstrap() -> Container:
             ],
             mongo.postgres_url,
         ),
+        owned=(owned_users, owned_shards),
     )

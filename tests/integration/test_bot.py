@@ -24,6 +24,10 @@ from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from emulators.serving import BackgroundServer
 from emulators.telegram import BotAccount, EmulatorConfig
@@ -63,6 +67,7 @@ pytestmark = pytest.mark.integration
 TOKEN, BOT_USERNAME = "710001:bot-polling-test", "keyland_test_bot"
 WEBHOOK_TOKEN, WEBHOOK_USERNAME = "710002:bot-webhook-test", "keyland_hook_bot"
 OUTAGE_TOKEN, OUTAGE_USERNAME = "710003:bot-outage-test", "keyland_outage_bot"
+ASKING_TOKEN, ASKING_USERNAME = "710004:bot-asking-test", "keyland_asking_bot"
 READ_TOKEN, PAYMENTS_TOKEN, LINKS_TOKEN = "read-test-token", "payments-test-token", "links-token"
 SHOP, SHOP_SECRET = "100500", "test_secret_key"
 ADMIN, CLUMSY_ADMIN, STRANGER = 500001, 500002, 600100
@@ -86,6 +91,7 @@ def telegram() -> Iterator[BackgroundServer]:
         BotAccount(TOKEN, BOT_USERNAME),
         BotAccount(WEBHOOK_TOKEN, WEBHOOK_USERNAME),
         BotAccount(OUTAGE_TOKEN, OUTAGE_USERNAME),
+        BotAccount(ASKING_TOKEN, ASKING_USERNAME),
     )
     server.start(telegram_app(EmulatorConfig(bots=bots)))
     yield server
@@ -916,6 +922,43 @@ async def test_an_outage_of_the_read_api_is_told_and_start_still_works(
         assert text_of(sorry) == says("error_unavailable")
     finally:
         await outage.stop()
+
+
+async def test_the_read_api_is_asked_only_by_what_needs_the_account(
+    settings: BotSettings,
+    kafka_settings: KafkaSettings,
+    mongo_settings: MongoSettings,
+    emulator: httpx.AsyncClient,
+    telegram: BackgroundServer,
+) -> None:
+    asked: list[str] = []
+
+    async def nobody_known(request: Request) -> Response:
+        asked.append(request.url.path)
+        return JSONResponse({"detail": "unknown user"}, status_code=404)
+
+    read_api = BackgroundServer().start(
+        Starlette(routes=[Route("/v1/users/{telegram_id}", nobody_known)])
+    )
+    counted = settings.model_copy(
+        update={"token": SecretStr(ASKING_TOKEN), "read_api_url": read_api.url}
+    )
+    asking = PollingBot(counted, kafka_settings, mongo_settings)
+    await asking.start()
+    try:
+        speaks = TelegramUser(emulator, ASKING_USERNAME, 600070, "Lena", language_code="en")
+        [menu] = await speaks.ask("/start")
+        assert text_of(menu) == text("menu_greeting", "en", name="Lena")
+        assert asked == [], "/start needs no account when Telegram tells the language"
+        [profile] = await speaks.ask("/profile")
+        assert text_of(profile) == text("profile_none", "en", telegram_id=600070)
+        assert asked == ["/v1/users/600070"]
+        silent = TelegramUser(emulator, ASKING_USERNAME, 600071, "Mo", language_code=None)
+        await silent.ask("/start")
+        assert asked[1:] == ["/v1/users/600071"], "no language from Telegram: the stored one"
+    finally:
+        await asking.stop()
+        read_api.stop()
 
 
 def test_bad_configuration_stops_start_up_naming_the_variable() -> None:

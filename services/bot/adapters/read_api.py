@@ -7,11 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Self, TypeVar
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from events.users import UserView
-from services.bot.adapters.http_api import JsonApi
+from services.bot.adapters.http_api import Answer, JsonApi
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -95,7 +94,7 @@ class ReadApi:
     async def stats(self) -> Stats:
         return self._parse(await self._api.request("GET", "/v1/stats"), Stats)
 
-    def _parse(self, response: httpx.Response, model: type[M]) -> M:
+    def _parse(self, response: Answer, model: type[M]) -> M:
         if response.status_code != 200:
             raise self._api.unexpected(response)
         try:

@@ -18,9 +18,8 @@ from services.bot.routers.common import Trigger, chat_of, respond
 MESSAGE_LIMIT = 4000  # Telegram's is 4096 characters; leave room for the header
 
 
-def _messages(viewer: Viewer, found: UserLinks) -> list[Text]:
+def _messages(viewer: Viewer, found: UserLinks, preferred: str | None) -> list[Text]:
     """The links as tap-to-copy code, split so no message passes Telegram's limit."""
-    preferred = viewer.loaded.region if viewer.loaded is not None else None
     sections = [
         as_line(Bold(country.capitalize()), "\n", Code(link), "\n")
         for country, link in found.ordered(preferred)
@@ -55,7 +54,8 @@ async def connect(trigger: Trigger, bot: Bot, viewer: Viewer, links: Links) -> N
             trigger, bot, viewer.t("connect_keys_pending"), reply_markup=back_to_menu(viewer)
         )
         return
-    first, *rest = _messages(viewer, found)
+    account = await viewer.account_if_known()
+    first, *rest = _messages(viewer, found, account.region if account is not None else None)
     await respond(trigger, bot, **first.as_kwargs())
     for part in rest:
         await bot.send_message(chat_of(trigger), **part.as_kwargs())

@@ -19,7 +19,7 @@ def _days(viewer: Viewer, n: int) -> str:
 
 
 async def profile(trigger: Trigger, bot: Bot, viewer: Viewer) -> None:
-    account, now = viewer.account, datetime.now(UTC)
+    account, now = await viewer.account(), datetime.now(UTC)
     if account is None or not account.registered or account.until is None:
         offers = ("buy",) if account is not None and account.trial_used else ("trial", "buy")
         await respond(

@@ -22,7 +22,8 @@ async def show_regions(trigger: Trigger, bot: Bot, viewer: Viewer, regions: Regi
     if not countries:
         await respond(trigger, bot, viewer.t("region_none"), reply_markup=back_to_menu(viewer))
         return
-    current = viewer.loaded.region if viewer.loaded is not None else None
+    account = await viewer.account_if_known()
+    current = account.region if account is not None else None
     await respond(
         trigger,
         bot,

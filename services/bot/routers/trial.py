@@ -21,7 +21,7 @@ from services.bot.routers.common import Trigger, respond
 async def trial(
     trigger: Trigger, bot: Bot, viewer: Viewer, events: BotEvents, event_update: Update
 ) -> None:
-    account = viewer.account
+    account = await viewer.account()
     if account is not None and account.trial_used:
         await respond(
             trigger, bot, viewer.t("trial_already_used"), reply_markup=back_to_menu(viewer, "buy")

@@ -10,6 +10,9 @@ A user is recorded as blocked when Telegram says they blocked the bot or deleted
 account, and unblocked when they talk to the bot again after that (they cannot while
 the bot is blocked); meanwhile notices and broadcasts skip them without a send.
 
+The consumer keeps the profiles of the users it owns as it last wrote or read them
+(:mod:`keyland.kafka.owned_cache`); the senders read the database.
+
 Both collections key a user's document by ``user:<telegram_id>``
 (:func:`keyland.mongo.user_document_id`); the integer id is each document's ``telegram_id``.
 """
@@ -23,6 +26,7 @@ from datetime import datetime
 from pymongo.asynchronous.collection import AsyncCollection
 
 from keyland.indexes import Owned
+from keyland.kafka.owned_cache import MISS, OwnedCache
 from keyland.mongo import Document, user_document_id
 from services.notifier.domain.profiles import Profile
 
@@ -51,16 +55,28 @@ class Recipient:
 
 class Users:
     def __init__(
-        self, profiles: AsyncCollection[Document], recipients: AsyncCollection[Document]
+        self,
+        profiles: AsyncCollection[Document],
+        recipients: AsyncCollection[Document],
+        owned: OwnedCache[Profile] | None = None,
     ) -> None:
         self._profiles = profiles
         self._recipients = recipients
+        self._owned: OwnedCache[Profile] = OwnedCache(0) if owned is None else owned
 
     def owned(self) -> list[Owned]:
         return [Owned(self._profiles), Owned(self._recipients)]
 
     async def profile(self, telegram_id: int) -> Profile:
-        """The user's profile (an empty one for a user not heard of yet)."""
+        """The user's profile (an empty one for a user not heard of yet), for the consumer
+        that owns them."""
+        held = self._owned.get(telegram_id)
+        if held is MISS:
+            held = await self._read_profile(telegram_id)
+            self._owned.remember(telegram_id, held)
+        return held
+
+    async def _read_profile(self, telegram_id: int) -> Profile:
         document = await self._profiles.find_one({"_id": user_document_id(telegram_id)})
         if document is None:
             return Profile(telegram_id)
@@ -70,7 +86,9 @@ class Users:
     async def save_profile(self, profile: Profile) -> None:
         """Save the user's whole profile (one writer: their partition's consumer)."""
         key = user_document_id(profile.telegram_id)
+        self._owned.forget(profile.telegram_id)
         await self._profiles.replace_one({"_id": key}, asdict(profile), upsert=True)
+        self._owned.remember(profile.telegram_id, as_stored(profile))
 
     async def get(self, telegram_id: int) -> Recipient:
         """The user's language and access end, and whether they blocked the bot: two

@@ -8,6 +8,8 @@ partition, one batch at a time. One writer per shard document, then, as FerretDB
 computed with the producer's own partitioner (murmur2 of the key, as Kafka's clients).
 
 Reading the figures is one lookup by ``_id`` per shard, whatever the number of users.
+The processor keeps the shards it owns as it last wrote or read them
+(:mod:`keyland.kafka.owned_cache`); :meth:`FigureShards.totals`, for anyone, reads them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from events import bot_actions
 from events.registry import TOPICS_BY_NAME
 from keyland.indexes import Owned
+from keyland.kafka.owned_cache import MISS, OwnedCache
 from keyland.mongo import Document
 from services.subscription.domain.figures import Figures, Shard
 
@@ -26,9 +29,15 @@ PARTITIONS = TOPICS_BY_NAME[bot_actions.TOPIC].partitions
 
 
 class FigureShards:
-    def __init__(self, collection: AsyncCollection[Document], partitions: int = PARTITIONS) -> None:
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        partitions: int = PARTITIONS,
+        owned: OwnedCache[Shard] | None = None,
+    ) -> None:
         self._collection = collection
         self._partitions = partitions
+        self._owned: OwnedCache[Shard] = OwnedCache(0) if owned is None else owned
 
     def owned(self) -> list[Owned]:
         return [Owned(self._collection)]
@@ -39,6 +48,14 @@ class FigureShards:
         return (hashed & 0x7FFFFFFF) % self._partitions
 
     async def load(self, shard: int) -> Shard:
+        """The shard, as its owner (the processor) needs it."""
+        held = self._owned.get(shard)
+        if held is MISS:
+            held = await self._read(shard)
+            self._owned.remember(shard, held)
+        return held
+
+    async def _read(self, shard: int) -> Shard:
         document = await self._collection.find_one({"_id": _shard_id(shard)})
         if document is None:
             return Shard()
@@ -55,13 +72,15 @@ class FigureShards:
             "totals": state.totals.to_document(),
             "inflight": {str(t): share.to_document() for t, share in state.inflight.items()},
         }
+        self._owned.forget(shard)
         await self._collection.replace_one({"_id": _shard_id(shard)}, document, upsert=True)
+        self._owned.remember(shard, state)
 
     async def totals(self) -> Figures:
         """The figures over every shard (one lookup by ``_id`` each)."""
         total = Figures()
         for shard in range(self._partitions):
-            total = total + (await self.load(shard)).totals
+            total = total + (await self._read(shard)).totals
         return total
 
 

@@ -9,6 +9,9 @@ to the business figures (see :mod:`..domain.figures`).
 
 A document's ``_id`` is ``user:<telegram_id>`` (:func:`keyland.mongo.user_document_id`);
 the integer Telegram id is the ``telegram_id`` field.
+
+The processor keeps what it last wrote or read of the users it owns
+(:mod:`keyland.kafka.owned_cache`): a user's next batch loads them without a read.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from events.users import UserView
 from keyland.indexes import Owned
+from keyland.kafka.owned_cache import MISS, OwnedCache
 from keyland.mongo import Document, user_document_id
 from services.subscription.domain.figures import Figures
 from services.subscription.domain.ledger import Entry
@@ -51,14 +55,22 @@ class UserRecord:
 class Users:
     """Load and save one user's ledger, outbox and read model."""
 
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        owned: OwnedCache[Document | None] | None = None,
+    ) -> None:
         self._collection = collection
+        self._owned: OwnedCache[Document | None] = OwnedCache(0) if owned is None else owned
 
     def owned(self) -> list[Owned]:
         return [Owned(self._collection, (("until",), ("username_lower",)))]
 
     async def load(self, telegram_id: int) -> UserRecord:
-        document = await self._collection.find_one({"_id": user_document_id(telegram_id)})
+        document = self._owned.get(telegram_id)
+        if document is MISS:
+            document = await self._collection.find_one({"_id": user_document_id(telegram_id)})
+            self._owned.remember(telegram_id, document)
         if document is None:
             return UserRecord(entries=[], outbox=[])
         return UserRecord(
@@ -73,12 +85,18 @@ class Users:
 
     async def save(self, document: Document) -> None:
         """Write a user's whole document, as :func:`user_document` makes it."""
+        telegram_id = int(document["telegram_id"])
+        self._owned.forget(telegram_id)
         await self._collection.replace_one({"_id": document["_id"]}, document, upsert=True)
+        self._owned.remember(telegram_id, document)
 
     async def clear_outbox(self, telegram_id: int) -> None:
+        saved = self._owned.forget(telegram_id)
         await self._collection.update_one(
             {"_id": user_document_id(telegram_id)}, {"$set": {"outbox": []}}
         )
+        if saved is not MISS and saved is not None:
+            self._owned.remember(telegram_id, {**saved, "outbox": []})
 
 
 def user_document(
