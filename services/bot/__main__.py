@@ -13,13 +13,11 @@ cli = typer.Typer(help="The Keyland Telegram bot.", add_completion=False)
 @cli.command()
 def run() -> None:
     """Serve users and admins until stopped."""
-    from keyland.event_loop import use_uvloop  # noqa: PLC0415
     from keyland.observability.logs import configure_logging, secret_values  # noqa: PLC0415
     from services.bot.bootstrap import bootstrap  # noqa: PLC0415
     from services.bot.entrypoints.polling import run_polling  # noqa: PLC0415
     from services.bot.entrypoints.webhook import run_webhook  # noqa: PLC0415
 
-    use_uvloop()
     container = bootstrap()
     from keyland.settings import MongoSettings, load  # noqa: PLC0415
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from keyland.event_loop import use_uvloop
 from keyland.observability.logs import configure_logging, secret_values
 from keyland.settings import MongoSettings, load
 from services.notifier.bootstrap import bootstrap
@@ -10,7 +9,6 @@ from services.notifier.entrypoints.worker import run
 
 
 def main() -> None:
-    use_uvloop()
     container = bootstrap()
     configure_logging("notifier", secret_values(container.settings, load(MongoSettings)))
     run(container)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 import uvicorn
 
-from keyland.event_loop import use_uvloop
 from keyland.observability.logs import configure_logging, secret_values
 from keyland.settings import MongoSettings, load
 
@@ -19,7 +18,6 @@ def worker() -> None:
     from services.provisioner.config import NodeAccessSettings  # noqa: PLC0415
     from services.provisioner.entrypoints.worker import run  # noqa: PLC0415
 
-    use_uvloop()
     container = bootstrap()
     configure_logging(
         "provisioner",

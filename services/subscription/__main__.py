@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import typer
 import uvicorn
 
-from keyland.event_loop import use_uvloop
 from keyland.mongo import async_database
 from keyland.observability.logs import configure_logging, secret_values
 from keyland.settings import ConfigError, MongoSettings, load
@@ -23,7 +22,6 @@ def worker() -> None:
     from services.subscription.bootstrap import bootstrap  # noqa: PLC0415
     from services.subscription.entrypoints.worker import run  # noqa: PLC0415
 
-    use_uvloop()
     container = bootstrap()
     configure_logging(
         "subscription", secret_values(container.settings, container.kafka, load(MongoSettings))
