@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Final, Generic, Literal, TypeVar
 
 V = TypeVar("V")
@@ -63,6 +64,22 @@ class OwnedCache(Generic[V]):
     def forget(self, telegram_id: int) -> V | Literal[_Miss.MISS]:
         """Drop the user (before a write); what was remembered, or :data:`MISS`."""
         return self._values.pop(telegram_id, MISS)
+
+    async def read_through(self, telegram_id: int, read: Callable[[], Awaitable[V]]) -> V:
+        """The remembered value, or what ``read`` gets from the database (remembered)."""
+        held = self.get(telegram_id)
+        if held is MISS:
+            held = await read()
+            self.remember(telegram_id, held)
+        return held
+
+    async def write_through(
+        self, telegram_id: int, value: V, write: Callable[[], Awaitable[object]]
+    ) -> None:
+        """``write`` ``value``: forgotten first, remembered once the database acknowledged."""
+        self.forget(telegram_id)
+        await write()
+        self.remember(telegram_id, value)
 
     def clear(self) -> None:
         self._values.clear()

@@ -26,7 +26,7 @@ from datetime import datetime
 from pymongo.asynchronous.collection import AsyncCollection
 
 from keyland.indexes import Owned
-from keyland.kafka.owned_cache import MISS, OwnedCache
+from keyland.kafka.owned_cache import OwnedCache
 from keyland.mongo import Document, user_document_id
 from services.notifier.domain.profiles import Profile
 
@@ -70,11 +70,7 @@ class Users:
     async def profile(self, telegram_id: int) -> Profile:
         """The user's profile (an empty one for a user not heard of yet), for the consumer
         that owns them."""
-        held = self._owned.get(telegram_id)
-        if held is MISS:
-            held = await self._read_profile(telegram_id)
-            self._owned.remember(telegram_id, held)
-        return held
+        return await self._owned.read_through(telegram_id, lambda: self._read_profile(telegram_id))
 
     async def _read_profile(self, telegram_id: int) -> Profile:
         document = await self._profiles.find_one({"_id": user_document_id(telegram_id)})
@@ -86,9 +82,11 @@ class Users:
     async def save_profile(self, profile: Profile) -> None:
         """Save the user's whole profile (one writer: their partition's consumer)."""
         key = user_document_id(profile.telegram_id)
-        self._owned.forget(profile.telegram_id)
-        await self._profiles.replace_one({"_id": key}, asdict(profile), upsert=True)
-        self._owned.remember(profile.telegram_id, as_stored(profile))
+        await self._owned.write_through(
+            profile.telegram_id,
+            as_stored(profile),  # as a read gives it back: an unchanged profile is not saved
+            lambda: self._profiles.replace_one({"_id": key}, asdict(profile), upsert=True),
+        )
 
     async def get(self, telegram_id: int) -> Recipient:
         """The user's language and access end, and whether they blocked the bot: two

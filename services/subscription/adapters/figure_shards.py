@@ -20,7 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from events import bot_actions
 from events.registry import TOPICS_BY_NAME
 from keyland.indexes import Owned
-from keyland.kafka.owned_cache import MISS, OwnedCache
+from keyland.kafka.owned_cache import OwnedCache
 from keyland.mongo import Document
 from services.subscription.domain.figures import Figures, Shard
 
@@ -49,11 +49,7 @@ class FigureShards:
 
     async def load(self, shard: int) -> Shard:
         """The shard, as its owner (the processor) needs it."""
-        held = self._owned.get(shard)
-        if held is MISS:
-            held = await self._read(shard)
-            self._owned.remember(shard, held)
-        return held
+        return await self._owned.read_through(shard, lambda: self._read(shard))
 
     async def _read(self, shard: int) -> Shard:
         document = await self._collection.find_one({"_id": _shard_id(shard)})
@@ -72,9 +68,11 @@ class FigureShards:
             "totals": state.totals.to_document(),
             "inflight": {str(t): share.to_document() for t, share in state.inflight.items()},
         }
-        self._owned.forget(shard)
-        await self._collection.replace_one({"_id": _shard_id(shard)}, document, upsert=True)
-        self._owned.remember(shard, state)
+        await self._owned.write_through(
+            shard,
+            state,
+            lambda: self._collection.replace_one({"_id": _shard_id(shard)}, document, upsert=True),
+        )
 
     async def totals(self) -> Figures:
         """The figures over every shard (one lookup by ``_id`` each)."""

@@ -67,10 +67,10 @@ class Users:
         return [Owned(self._collection, (("until",), ("username_lower",)))]
 
     async def load(self, telegram_id: int) -> UserRecord:
-        document = self._owned.get(telegram_id)
-        if document is MISS:
-            document = await self._collection.find_one({"_id": user_document_id(telegram_id)})
-            self._owned.remember(telegram_id, document)
+        key = {"_id": user_document_id(telegram_id)}
+        document = await self._owned.read_through(
+            telegram_id, lambda: self._collection.find_one(key)
+        )
         if document is None:
             return UserRecord(entries=[], outbox=[])
         return UserRecord(
@@ -85,10 +85,11 @@ class Users:
 
     async def save(self, document: Document) -> None:
         """Write a user's whole document, as :func:`user_document` makes it."""
-        telegram_id = int(document["telegram_id"])
-        self._owned.forget(telegram_id)
-        await self._collection.replace_one({"_id": document["_id"]}, document, upsert=True)
-        self._owned.remember(telegram_id, document)
+        await self._owned.write_through(
+            int(document["telegram_id"]),
+            document,
+            lambda: self._collection.replace_one({"_id": document["_id"]}, document, upsert=True),
+        )
 
     async def clear_outbox(self, telegram_id: int) -> None:
         saved = self._owned.forget(telegram_id)
