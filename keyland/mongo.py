@@ -3,15 +3,27 @@ FerretDB and MongoDB alike."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from pymongo import AsyncMongoClient, MongoClient
+from pymongo import AsyncMongoClient, MongoClient, ReplaceOne, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
 
 from keyland.settings import MongoSettings
 
 Document = dict[str, Any]
+
+UPDATES_PER_COMMAND = 8
+"""The most update statements sent in one command.
+
+FerretDB v1 (``updateDocument`` in its handler) opens a query for each statement of an
+``update`` command and closes them all only when the command ends, each holding a pooled
+PostgreSQL connection. A command of as many statements as the pool holds waits for a
+connection it holds itself, and FerretDB answers nothing again (not even ``ping``). Eight
+keeps one command's share of the local pool small (see ``keyland_tools.stack.ferretdb``)
+at a round trip per eight writes, which FerretDB runs as eight transactions anyway."""
 
 
 def user_document_id(telegram_id: int) -> str:
@@ -35,6 +47,15 @@ def _options(settings: MongoSettings, app_name: str) -> dict[str, Any]:
         "tz_aware": True,
         "maxPoolSize": settings.max_pool_size,
     }
+
+
+async def bulk_update(
+    collection: AsyncCollection[Document], writes: Sequence[UpdateOne | ReplaceOne[Document]]
+) -> None:
+    """Apply ``writes`` (unordered) in commands of at most :data:`UPDATES_PER_COMMAND`,
+    one after the other."""
+    for start in range(0, len(writes), UPDATES_PER_COMMAND):
+        await collection.bulk_write(writes[start : start + UPDATES_PER_COMMAND], ordered=False)
 
 
 def database(settings: MongoSettings, *, app_name: str) -> Database[Document]:

@@ -11,7 +11,9 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
+from keyland.mongo import UPDATES_PER_COMMAND
 from keyland.settings import MongoSettings
+from keyland_tools.stack.local_env import LOCAL_NODES
 from keyland_tools.stack.process import Daemon, StartError
 from keyland_tools.stack.settings import StackSettings
 
@@ -102,10 +104,13 @@ FERRETDB_POOL = 200
 
 FerretDB v1 runs an update as a query whose rows stay open while the write takes a second
 pooled connection (``common.UpdateDocument`` calls ``UpdateAll`` inside the query's
-iteration). Once every pooled connection is held by such a query, each waits for a second
-one forever: every backend idle in ClientRead, even ``ping`` unanswered (seen here). No
-deadlock is possible while fewer operations are in flight at once than the pool holds, so
-the clients' own pools are the budget: see :func:`check_pool_budget`."""
+iteration), and an ``update`` command of several statements keeps every statement's query
+open until the command ends. Once every pooled connection is held that way, each waits for
+another forever: every backend idle in ClientRead, even ``ping`` unanswered (seen here,
+once from a single command of 200 replacements). No deadlock is possible while the
+connections asked for at once stay below the pool: each client operation holds one, and a
+bulk update command at most :data:`keyland.mongo.UPDATES_PER_COMMAND`. So the clients' own
+pools and the bulk writers are the budget: see :func:`check_pool_budget`."""
 
 SERVICE_PROCESSES = 7
 """The local stack's processes that open a database pool: the bot, the payments ingest,
@@ -117,15 +122,22 @@ RESERVED_FOR_TOOLS = 64
 benchmarks' baseline (which caps its pymongo pool at 48)."""
 
 
+BULK_UPDATES = len(LOCAL_NODES) * (UPDATES_PER_COMMAND - 1)
+"""What bulk update commands add beyond one connection each: the provisioner's node loops
+(one per local node) each send their bulks one after another; no other service sends
+update commands of several statements."""
+
+
 def check_pool_budget(max_pool_size: int) -> None:
-    """Refuse a per-process pool that lets the services, with the tools' reserve, ask
-    FerretDB for more operations at once than its pool holds."""
-    asked = max_pool_size * SERVICE_PROCESSES + RESERVED_FOR_TOOLS
+    """Refuse a per-process pool that lets the services, with the bulk writers and the
+    tools' reserve, ask FerretDB for more connections at once than its pool holds."""
+    asked = max_pool_size * SERVICE_PROCESSES + BULK_UPDATES + RESERVED_FOR_TOOLS
     if asked >= FERRETDB_POOL:
-        largest = (FERRETDB_POOL - RESERVED_FOR_TOOLS - 1) // SERVICE_PROCESSES
+        largest = (FERRETDB_POOL - RESERVED_FOR_TOOLS - BULK_UPDATES - 1) // SERVICE_PROCESSES
         raise StartError(
             f"KEYLAND_MONGO_MAX_POOL_SIZE={max_pool_size} is too large for the local FerretDB: "
-            f"{SERVICE_PROCESSES} services x {max_pool_size} + {RESERVED_FOR_TOOLS} for tools "
+            f"{SERVICE_PROCESSES} services x {max_pool_size} + {BULK_UPDATES} for bulk updates "
+            f"+ {RESERVED_FOR_TOOLS} for tools "
             f"= {asked} operations at once, and its PostgreSQL pool holds {FERRETDB_POOL} "
             f"(FerretDB v1 stops answering when every pooled connection waits for another); "
             f"use at most {largest}"

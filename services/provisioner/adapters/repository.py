@@ -11,6 +11,12 @@ with exactly one writer (FerretDB's updates are not atomic against a concurrent 
 
 Whole documents are replaced (``replace_one`` with upsert); nothing else is needed when a
 document has one writer. No transactions, change streams, TTL indexes or ``$lookup``.
+
+A bulk of replacements goes in commands of at most ``keyland.mongo.UPDATES_PER_COMMAND``
+statements: FerretDB v1 keeps each statement's query, and the PostgreSQL connection under
+it, open until the whole command ends, so one command of 200 statements took every pooled
+connection of the local FerretDB and stopped it for good (seen at start-up after a purge
+of 189 users).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from pymongo import ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from keyland.indexes import Owned
-from keyland.mongo import Document, user_document_id
+from keyland.mongo import Document, bulk_update, user_document_id
 from services.provisioner.domain.access import Cause, KeyState, UserAccess
 from services.provisioner.domain.plan import Applied
 from services.provisioner.domain.subscription_page import CountryLink
@@ -138,8 +144,8 @@ class NodeRecords:
     async def save_applied(
         self, node: str, country: str, applied: Iterable[tuple[int, Applied]], at: datetime
     ) -> None:
-        """Record what was applied for each ``(telegram_id, applied)``: one bulk write of
-        whole-document replacements by ``_id`` (one round trip for a batch)."""
+        """Record what was applied for each ``(telegram_id, applied)``: whole-document
+        replacements by ``_id``, in commands of a few (see :func:`bulk_update`)."""
         writes = []
         for telegram_id, record in applied:
             document_id = f"applied:{record.key_id}@{node}"
@@ -156,8 +162,7 @@ class NodeRecords:
                 "updated_at": at,
             }
             writes.append(ReplaceOne({"_id": document_id}, document, upsert=True))
-        if writes:
-            await self._collection.bulk_write(writes, ordered=False)
+        await bulk_update(self._collection, writes)
 
     async def links(self, key_id: uuid.UUID) -> list[CountryLink]:
         """The links of ``key_id`` on every node where it is enabled."""

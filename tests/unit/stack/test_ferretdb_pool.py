@@ -37,9 +37,9 @@ def test_the_services_pools_and_the_tools_reserve_fit_in_ferretdbs_pool() -> Non
 
 
 def test_a_pool_size_that_could_exhaust_ferretdb_fails_naming_the_variable() -> None:
-    with pytest.raises(StartError, match=r"KEYLAND_MONGO_MAX_POOL_SIZE=20 .*use at most 19"):
-        check_pool_budget(20)
-    check_pool_budget(19)
+    with pytest.raises(StartError, match=r"KEYLAND_MONGO_MAX_POOL_SIZE=18 .*use at most 17"):
+        check_pool_budget(18)
+    check_pool_budget(17)
 
 
 def test_the_budget_counts_every_service_process_of_the_stack(tmp_path: Path) -> None:
