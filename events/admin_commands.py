@@ -95,3 +95,22 @@ class HeldPaymentGranted(Event):
     amount: Decimal = Field(ge=0, decimal_places=2)
     currency: str = Field(min_length=3, max_length=3)
     admin_id: TelegramId = Field(gt=0)
+
+
+class UserProvisioned(Event):
+    """An admin creates an account for a Telegram id, granting ``months`` and ``days``.
+
+    Only the user's own /start registers anyone, so the account waits for it: the grant
+    applies from their first /start, like credit held for them. For a user registered
+    already it applies at once, like an adjustment. A grant past the maximum horizon is
+    refused (``AdjustmentRejected``, told to the admin).
+    """
+
+    event_type: ClassVar[str] = "UserProvisioned"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    months: int = Field(default=0, ge=0, le=MAX_ADJUSTMENT_MONTHS)
+    days: int = Field(default=0, ge=0, le=MAX_ADJUSTMENT_DAYS)
+    admin_id: TelegramId = Field(gt=0)
+    note: str | None = Field(default=None, max_length=500)

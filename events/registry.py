@@ -88,7 +88,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         name=admin_commands.TOPIC,
         partitions=6,
-        producers=("bot", "cli"),
+        producers=("bot", "cli", "subscription"),
         consumers=(Consumer("subscription"), Consumer("notifier")),
         events=(
             admin_commands.SubscriptionAdjusted,
@@ -96,6 +96,7 @@ TOPICS: tuple[TopicSpec, ...] = (
             admin_commands.TestNotificationRequested,
             admin_commands.UserPurgeRequested,
             admin_commands.HeldPaymentGranted,
+            admin_commands.UserProvisioned,
         ),
         key="telegram_id (broadcast_id for BroadcastRequested)",
     ),

@@ -47,6 +47,10 @@ class UserView(BaseModel):
     """Bonus days earned by inviting friends, all told."""
     purged_at: AwareDatetime | None = None
     """The latest purge of the user's data, if any."""
+    provisioned_at: AwareDatetime | None = None
+    """When an admin last created the account (in this generation)."""
+    grant_pending: bool = False
+    """Time an admin granted waits for the user's first /start."""
 
     def active_at(self, moment: datetime) -> bool:
         return self.until is not None and self.until > moment

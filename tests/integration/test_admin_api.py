@@ -231,6 +231,41 @@ async def test_delete_purges_the_user_and_their_key_on_every_node(
     await until(lambda: on_nodes(nodes, key_id, enabled=False), provisioner)
 
 
+async def test_a_created_account_waits_for_the_first_start_and_gets_its_days_from_it(
+    admin: httpx.AsyncClient,
+    reader: httpx.AsyncClient,
+    publisher: EventPublisher,
+    worker: Program,
+    provisioner: Program,
+    nodes: list[Node],
+) -> None:
+    telegram_id = next(_users)
+    created = await admin.post("/users", json={"telegram_id": telegram_id, "days": 30})
+    accepted(created, "UserProvisioned")
+
+    async def provisioned() -> bool:
+        return bool((await view(reader, telegram_id)).get("grant_pending"))
+
+    await until(provisioned, worker)
+    user = await view(reader, telegram_id)
+    assert (user["registered"], user["until"]) == (False, None)
+    assert user["provisioned_at"] is not None
+
+    event = UserStarted(telegram_id=telegram_id, first_name="New")
+    await publisher.publish(Envelope.new(event, producer="tests", occurred_at=datetime.now(UTC)))
+
+    async def registered() -> bool:
+        return bool((await view(reader, telegram_id)).get("registered"))
+
+    await until(registered, worker)
+    user = await view(reader, telegram_id)
+    assert not user["grant_pending"]
+    start = datetime.fromisoformat(user["registered_at"])
+    assert datetime.fromisoformat(user["until"]) == start + timedelta(days=30)
+    assert user["purchases"] == 0
+    await until(lambda: on_nodes(nodes, str(user["key_id"]), enabled=True), provisioner)
+
+
 async def test_writes_need_the_admin_token_and_reads_refuse_it(api: str) -> None:
     async with httpx.AsyncClient(base_url=api, timeout=10) as client:
         for token in (None, READ_TOKEN):

@@ -368,11 +368,11 @@ async def test_a_canceled_payment_alerts_the_admin_with_the_payment_and_user(
         )
     assert ordered.status_code == 201, ordered.text
     payment_id = str(ordered.json()["payment_id"])
-    answer = httpx.post(
-        f"{yookassa.url}/emulator/payments/{payment_id}/cancel",
-        params={"wait": "true", "reason": "insufficient_funds"},
-        timeout=30,
-    )
+    async with httpx.AsyncClient(base_url=yookassa.url, timeout=30) as shop:
+        answer = await shop.post(
+            f"/emulator/payments/{payment_id}/cancel",
+            params={"wait": "true", "reason": "insufficient_funds"},
+        )
     assert answer.status_code == 200, answer.text
     alert = notified(
         "notice_payment_canceled_alert",

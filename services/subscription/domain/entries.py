@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from events import Envelope, Event
-from events.admin_commands import HeldPaymentGranted, SubscriptionAdjusted, UserPurgeRequested
+from events.admin_commands import (
+    HeldPaymentGranted,
+    SubscriptionAdjusted,
+    UserProvisioned,
+    UserPurgeRequested,
+)
 from events.bot_actions import RegionChosen, TrialRequested, UserStarted
 from events.payments import PaymentSucceeded, RefundSucceeded
 from events.subscriptions import ReferralBonusEarned, ReferralBonusRevoked, SubscriptionExpired
@@ -12,6 +17,7 @@ from services.subscription.domain.ledger import (
     Entry,
     Lapsed,
     Paid,
+    Provisioned,
     Purged,
     ReferralEarned,
     ReferralRevoked,
@@ -58,6 +64,10 @@ def to_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
             )
         case SubscriptionAdjusted():
             entry = Adjusted(**base, months=event.months, days=event.days, admin_id=event.admin_id)
+        case UserProvisioned():
+            entry = Provisioned(
+                **base, months=event.months, days=event.days, admin_id=event.admin_id
+            )
         case UserPurgeRequested():
             entry = Purged(**base, reason=event.reason)
         case ReferralBonusEarned():

@@ -26,6 +26,7 @@ from services.subscription.domain.ledger import (
     Adjusted,
     Entry,
     Paid,
+    Provisioned,
     ReferralEarned,
     ReferralRevoked,
     Refunded,
@@ -80,7 +81,7 @@ def facts_for(
         )
     if outcome.effect is Effect.PURGED and outcome.key_id is not None:
         facts.append(UserPurged(telegram_id=tg, key_id=outcome.key_id))
-    if outcome.effect is Effect.REJECTED and isinstance(entry, Adjusted):
+    if outcome.effect is Effect.REJECTED and isinstance(entry, Adjusted | Provisioned):
         facts.append(
             AdjustmentRejected(telegram_id=tg, admin_id=entry.admin_id, reason=outcome.reason)
         )

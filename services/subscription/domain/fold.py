@@ -28,8 +28,13 @@ Rules (times are the events' ``occurred_at``, never the wall clock):
   invitee is not the referrer's own referrer (so referral cycles earn nothing);
 - a lapse announced by the expiry sweep is remembered (the latest one): access that
   ends no later than it is over, for the figures, whatever the wall clock;
+- an admin's creation of an account (``Provisioned``) registers nobody either: its grant
+  waits for the user's first /start and applies from it (after any held credit); for a
+  user registered already it applies at once, like an adjustment. A grant past
+  ``max_horizon`` from its time is rejected with the reason;
 - a purge ends the user's generation: access, profile and key are gone, their next
-  /start registers them afresh with a new key; the trial stays used.
+  /start registers them afresh with a new key; the trial stays used. A purge of someone
+  who never started drops the time admins granted them (not credit they paid for).
 
 Being a pure function of the ledger, a payment's fate (credited, held, applied on
 registration) comes out the same on redelivery and on a replay in any order.
@@ -47,6 +52,7 @@ from services.subscription.domain.ledger import (
     Entry,
     Lapsed,
     Paid,
+    Provisioned,
     Purged,
     ReferralEarned,
     ReferralRevoked,
@@ -81,6 +87,8 @@ def _apply(state: Subscription, entry: Entry, rules: Rules) -> Outcome:
             return _started(state, entry, rules)
         case Purged():
             return _purged(state, entry)
+        case Provisioned():
+            return _provisioned(state, entry, rules)
     if state.registered_at is None:
         return _unregistered(state, entry)
     match entry:
@@ -140,7 +148,7 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
     if entry.referrer_id is not None and entry.referrer_id != state.telegram_id:
         state.referrer_id = entry.referrer_id
     registered = Outcome(Effect.REGISTERED, key_id=state.key_id, registered_at=entry.at)
-    if not state.held:
+    if not state.held and not state.grants:
         return registered
     before, first_purchase = state.until, state.purchases == 0
     for held in sorted(state.held.values(), key=lambda h: h.entry.sort_key()):
@@ -165,11 +173,14 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
             )
             _refunded(state, refund)
     state.held.clear()
+    for grant in state.grants:  # access starts when the user can use it, as above
+        state.until = extend(max(state.until or entry.at, entry.at), grant.months, grant.days)
+    state.grants.clear()
     return replace(
         registered,
         until_before=before,
         until_after=state.until,
-        first_purchase=first_purchase,
+        first_purchase=first_purchase and state.purchases > 0,
         referrer_id=state.referrer_id,
     )
 
@@ -250,6 +261,30 @@ def _adjusted(state: Subscription, entry: Adjusted, rules: Rules) -> Outcome:
     return _change(state, until, Outcome(Effect.SHORTENED, reason="admin"))
 
 
+def _provisioned(state: Subscription, entry: Provisioned, rules: Rules) -> Outcome:
+    """An admin's account for the user: its grant waits for their first /start, or
+    applies at once when they registered already."""
+    if extend(entry.at, entry.months, entry.days) > entry.at + rules.max_horizon:
+        return Outcome(
+            Effect.REJECTED,
+            reason=f"a grant longer than the maximum horizon of {rules.max_horizon.days} days",
+        )
+    state.provisioned_at = entry.at
+    if state.registered_at is None:
+        state.grants.append(entry)
+        return Outcome(Effect.HELD, reason="granted from the user's first /start")
+    if entry.months == 0 and entry.days == 0:
+        return Outcome(Effect.IGNORED, reason="registered already; nothing granted")
+    granted = Adjusted(
+        event_id=entry.event_id,
+        at=entry.at,
+        months=entry.months,
+        days=entry.days,
+        admin_id=entry.admin_id,
+    )
+    return _adjusted(state, granted, rules)
+
+
 def _referral(state: Subscription, entry: ReferralEarned) -> Outcome:
     if entry.payment_id in state.credited_referrals:
         return Outcome(Effect.IGNORED, reason=f"referral for {entry.payment_id} credited already")
@@ -283,12 +318,16 @@ def _referral_revoked(state: Subscription, entry: ReferralRevoked) -> Outcome:
 
 def _purged(state: Subscription, entry: Purged) -> Outcome:
     if state.registered_at is None:  # held credit stays for the user's own /start
-        return Outcome(Effect.IGNORED, reason="nothing to purge")
+        if not state.grants:
+            return Outcome(Effect.IGNORED, reason="nothing to purge")
+        state.grants.clear()
+        state.provisioned_at, state.purged_at = None, entry.at
+        return Outcome(Effect.PURGED, reason=entry.reason)
     outcome = Outcome(
         Effect.PURGED, reason=entry.reason, key_id=state.key_id, until_before=state.until
     )
     state.generation += 1
     state.purged_at = entry.at
-    state.registered_at = state.until = state.referrer_id = None
+    state.registered_at = state.until = state.referrer_id = state.provisioned_at = None
     state.username = state.language_code = state.region = None
     return outcome

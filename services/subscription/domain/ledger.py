@@ -67,6 +67,15 @@ class Adjusted(_Entry):
     admin_id: int
 
 
+class Provisioned(_Entry):
+    """An admin created the account, granting time from the user's first /start."""
+
+    kind: Literal["provisioned"] = "provisioned"
+    months: int
+    days: int
+    admin_id: int
+
+
 class ReferralEarned(_Entry):
     """An invitee's payment earned this user (the referrer) bonus days."""
 
@@ -109,6 +118,7 @@ _RANK = {
             "trial",
             "paid",
             "adjusted",
+            "provisioned",
             "referral",
             "refunded",
             "referral_revoked",
@@ -125,6 +135,7 @@ Entry = Annotated[
     | Paid
     | Refunded
     | Adjusted
+    | Provisioned
     | ReferralEarned
     | ReferralRevoked
     | Lapsed

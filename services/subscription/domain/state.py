@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from services.subscription.domain.ledger import Paid
+from services.subscription.domain.ledger import Paid, Provisioned
 
 
 def key_id_for(telegram_id: int, generation: int, secret: bytes) -> uuid.UUID:
@@ -126,11 +126,20 @@ class Subscription:
     """(invitee payment, refund) whose referral days were taken back."""
     held: dict[str, HeldCredit] = field(default_factory=dict)
     """Paid before the user ever started the bot: applied by their registration."""
+    provisioned_at: datetime | None = None
+    """When an admin last created the account (:class:`Provisioned`)."""
+    grants: list[Provisioned] = field(default_factory=list)
+    """Time an admin granted before the user ever started the bot: applied by their
+    registration."""
     outcomes: dict[uuid.UUID, Outcome] = field(default_factory=dict)
 
     @property
     def registered(self) -> bool:
         return self.registered_at is not None
+
+    @property
+    def grant_pending(self) -> bool:
+        return bool(self.grants)
 
     @property
     def key_id(self) -> uuid.UUID:

@@ -28,6 +28,7 @@ from events.admin_commands import (
     MAX_ADJUSTMENT_DAYS,
     MAX_ADJUSTMENT_MONTHS,
     SubscriptionAdjusted,
+    UserProvisioned,
     UserPurgeRequested,
 )
 from keyland.http import BearerTokenMiddleware, BodyTooLarge, NotJson, parse_json
@@ -63,6 +64,17 @@ class TimeChange(BaseModel):
         if self.months * self.days < 0:
             raise ValueError("months and days must have the same sign")
         return self
+
+
+class NewAccount(BaseModel):
+    """A user's account made ready before their first /start, with time granted from it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    telegram_id: int = Field(gt=0, lt=2**63)
+    months: int = Field(default=0, ge=0, le=MAX_ADJUSTMENT_MONTHS)
+    days: int = Field(default=0, ge=0, le=MAX_ADJUSTMENT_DAYS)
+    note: str | None = Field(default=None, max_length=500)
 
 
 def _error(status: int, message: str, errors: list[Any] | None = None) -> JSONResponse:
@@ -114,7 +126,8 @@ def _errors(error: ValidationError) -> list[Any]:
     return error.errors(include_url=False, include_context=False, include_input=False)
 
 
-Command = Callable[[Request, int, int], Awaitable[Event]]
+Command = Callable[[Request, int], Awaitable[Event]]
+"""Builds an order's command from the request and the acting admin's id."""
 
 
 def _order(orders: AdminOrders, command: Command) -> Callable[[Request], Awaitable[Response]]:
@@ -122,13 +135,13 @@ def _order(orders: AdminOrders, command: Command) -> Callable[[Request], Awaitab
 
     async def route(request: Request) -> Response:
         try:
-            telegram_id, admin_id = _telegram_id(request), _admin_id(request)
-            key = _idempotency_key(request)
-            event = await command(request, telegram_id, admin_id)
+            admin_id, key = _admin_id(request), _idempotency_key(request)
+            event = await command(request, admin_id)
         except BadRequest as refused:
             return _error(refused.status, refused.message, refused.errors)
         except ValidationError as error:  # the command's own rules
             return _error(422, "invalid request", _errors(error))
+        telegram_id = int(event.partition_key())
         try:
             event_id = await orders.place(event, telegram_id, key, datetime.now(UTC))
         except PublishFailed:
@@ -141,22 +154,29 @@ def _order(orders: AdminOrders, command: Command) -> Callable[[Request], Awaitab
     return route
 
 
-async def _change_time(request: Request, telegram_id: int, admin_id: int) -> Event:
-    change = await _body(request, TimeChange)
+async def _create(request: Request, admin_id: int) -> Event:
+    account = await _body(request, NewAccount)
+    return UserProvisioned(admin_id=admin_id, **account.model_dump())
+
+
+async def _change_time(request: Request, admin_id: int) -> Event:
+    telegram_id, change = _telegram_id(request), await _body(request, TimeChange)
     return SubscriptionAdjusted(telegram_id=telegram_id, admin_id=admin_id, **change.model_dump())
 
 
-async def _delete(_: Request, telegram_id: int, admin_id: int) -> Event:
+async def _delete(request: Request, admin_id: int) -> Event:
+    telegram_id = _telegram_id(request)
     return UserPurgeRequested(telegram_id=telegram_id, admin_id=admin_id, reason="admin")
 
 
 def admin_routes(orders: AdminOrders) -> list[BaseRoute]:
     """The admin API's routes, below :data:`PREFIX`."""
     routes: list[BaseRoute] = [
+        Route("/users", _order(orders, _create), methods=["POST"]),
         Route("/users/{telegram_id}/time", _order(orders, _change_time), methods=["POST"]),
         Route("/users/{telegram_id}", _order(orders, _delete), methods=["DELETE"]),
     ]
-    document = openapi_document(PREFIX, {"TimeChange": TimeChange})
+    document = openapi_document(PREFIX, {"NewAccount": NewAccount, "TimeChange": TimeChange})
 
     async def openapi(_: Request) -> Response:
         return JSONResponse(document)

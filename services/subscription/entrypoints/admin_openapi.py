@@ -33,11 +33,13 @@ _IDEMPOTENCY_KEY = {
 _ERROR = {"$ref": "#/components/responses/Error"}
 
 
-def _write(summary: str, description: str, body: str | None = None) -> dict[str, Any]:
+def _write(
+    summary: str, description: str, body: str | None = None, *, of_user: bool = True
+) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
         "description": description,
-        "parameters": [_TELEGRAM_ID, _ADMIN_ID, _IDEMPOTENCY_KEY],
+        "parameters": [*([_TELEGRAM_ID] if of_user else []), _ADMIN_ID, _IDEMPOTENCY_KEY],
         "responses": {
             "202": {"$ref": "#/components/responses/Accepted"},
             "400": _ERROR,
@@ -90,6 +92,18 @@ def openapi_document(prefix: str, bodies: dict[str, type[BaseModel]]) -> dict[st
         },
         "security": [{"bearer": []}],
         "paths": {
+            f"{prefix}/users": {
+                "post": _write(
+                    "Create a user's account",
+                    "Publishes UserProvisioned. Only the user's own /start registers them: "
+                    "the account waits for it (the view shows grant_pending), and the time "
+                    "granted runs from that first /start. For a user registered already "
+                    "the time is added at once. A grant past the maximum horizon is "
+                    "refused by the processor and the admin told.",
+                    "NewAccount",
+                    of_user=False,
+                )
+            },
             f"{user}/time": {
                 "post": _write(
                     "Add or take away time",

@@ -10,6 +10,7 @@ from services.subscription.domain.ledger import (
     Adjusted,
     Lapsed,
     Paid,
+    Provisioned,
     Purged,
     ReferralEarned,
     ReferralRevoked,
@@ -71,6 +72,10 @@ def refunded(
 
 def adjusted(day: float = 0, months: int = 0, days: int = 0) -> Adjusted:
     return Adjusted(event_id=_id(), at=at(day), months=months, days=days, admin_id=42)
+
+
+def provisioned(day: float = 0, months: int = 0, days: int = 0) -> Provisioned:
+    return Provisioned(event_id=_id(), at=at(day), months=months, days=days, admin_id=42)
 
 
 def referral(

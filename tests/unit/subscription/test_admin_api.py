@@ -60,6 +60,7 @@ async def test_the_served_document_is_valid_openapi_and_describes_every_route(
 @pytest.mark.parametrize(
     ("method", "path"),
     [
+        ("POST", "/users"),
         ("POST", "/users/5/time"),
         ("DELETE", "/users/5"),
         ("GET", "/openapi.json"),
@@ -94,6 +95,10 @@ async def test_without_a_token_the_admin_api_is_off() -> None:
         ("/users/5/time", AUTH, {"days": "x"}, 422, "invalid request"),
         ("/users/5/time", AUTH, {"days": 1, "extra": 1}, 422, "invalid request"),
         ("/users/5/time", AUTH, [1], 422, "invalid request"),
+        ("/users", AUTH, {"days": 30}, 422, "invalid request"),
+        ("/users", AUTH, {"telegram_id": 0, "days": 30}, 422, "invalid request"),
+        ("/users", AUTH, {"telegram_id": 5, "days": -1}, 422, "invalid request"),
+        ("/users", AUTH, {"telegram_id": 5, "months": 121}, 422, "invalid request"),
     ],
 )
 async def test_bad_input_is_refused_with_the_reason(
