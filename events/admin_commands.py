@@ -114,3 +114,20 @@ class UserProvisioned(Event):
     days: int = Field(default=0, ge=0, le=MAX_ADJUSTMENT_DAYS)
     admin_id: TelegramId = Field(gt=0)
     note: str | None = Field(default=None, max_length=500)
+
+
+class UserBlockRequested(Event):
+    """An admin blocks a user's access (``blocked``), or lifts the block.
+
+    A blocked user's keys are disabled on every node whatever time they have; their time
+    keeps running, payments still extend it, and lifting the block enables the keys again
+    if time is left. The block outlasts a purge: it belongs to the Telegram id.
+    """
+
+    event_type: ClassVar[str] = "UserBlockRequested"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    blocked: bool
+    admin_id: TelegramId = Field(gt=0)
+    reason: str | None = Field(default=None, max_length=500)

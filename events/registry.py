@@ -97,6 +97,7 @@ TOPICS: tuple[TopicSpec, ...] = (
             admin_commands.UserPurgeRequested,
             admin_commands.HeldPaymentGranted,
             admin_commands.UserProvisioned,
+            admin_commands.UserBlockRequested,
         ),
         key="telegram_id (broadcast_id for BroadcastRequested)",
     ),
@@ -131,6 +132,7 @@ TOPICS: tuple[TopicSpec, ...] = (
             subscriptions.ReferralBonusCredited,
             subscriptions.SubscriptionExpired,
             subscriptions.UserPurged,
+            subscriptions.UserBlockChanged,
         ),
     ),
     TopicSpec(

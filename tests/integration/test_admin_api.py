@@ -266,6 +266,44 @@ async def test_a_created_account_waits_for_the_first_start_and_gets_its_days_fro
     await until(lambda: on_nodes(nodes, str(user["key_id"]), enabled=True), provisioner)
 
 
+async def test_a_block_disables_the_key_on_every_node_until_it_is_lifted(
+    admin: httpx.AsyncClient,
+    reader: httpx.AsyncClient,
+    publisher: EventPublisher,
+    worker: Program,
+    provisioner: Program,
+    nodes: list[Node],
+) -> None:
+    telegram_id = await started(publisher, reader, worker)
+    added = await admin.post(f"/users/{telegram_id}/time", json={"days": 20})
+    accepted(added, "SubscriptionAdjusted")
+
+    async def extended() -> bool:
+        return (await view(reader, telegram_id)).get("until") is not None
+
+    await until(extended, worker)
+    user = await view(reader, telegram_id)
+    key_id = str(user["key_id"])
+    await until(lambda: on_nodes(nodes, key_id, enabled=True), provisioner)
+
+    accepted(await admin.put(f"/users/{telegram_id}/block"), "UserBlockRequested")
+
+    async def blocked() -> bool:
+        return bool((await view(reader, telegram_id)).get("blocked"))
+
+    await until(blocked, worker)
+    assert (await view(reader, telegram_id))["until"] == user["until"]  # time kept
+    await until(lambda: on_nodes(nodes, key_id, enabled=False), provisioner)
+
+    accepted(await admin.delete(f"/users/{telegram_id}/block"), "UserBlockRequested")
+
+    async def lifted() -> bool:
+        return not (await view(reader, telegram_id)).get("blocked")
+
+    await until(lifted, worker)
+    await until(lambda: on_nodes(nodes, key_id, enabled=True), provisioner)
+
+
 async def test_writes_need_the_admin_token_and_reads_refuse_it(api: str) -> None:
     async with httpx.AsyncClient(base_url=api, timeout=10) as client:
         for token in (None, READ_TOKEN):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from events import Envelope, Event
 from events.admin_commands import (
     HeldPaymentGranted,
     SubscriptionAdjusted,
+    UserBlockRequested,
     UserProvisioned,
     UserPurgeRequested,
 )
@@ -14,6 +17,7 @@ from events.payments import PaymentSucceeded, RefundSucceeded
 from events.subscriptions import ReferralBonusEarned, ReferralBonusRevoked, SubscriptionExpired
 from services.subscription.domain.ledger import (
     Adjusted,
+    BlockSet,
     Entry,
     Lapsed,
     Paid,
@@ -62,12 +66,8 @@ def to_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
                 refund_id=event.refund_id,
                 amount=event.amount,
             )
-        case SubscriptionAdjusted():
-            entry = Adjusted(**base, months=event.months, days=event.days, admin_id=event.admin_id)
-        case UserProvisioned():
-            entry = Provisioned(
-                **base, months=event.months, days=event.days, admin_id=event.admin_id
-            )
+        case SubscriptionAdjusted() | UserProvisioned() | UserBlockRequested():
+            entry = _admins(event, base)
         case UserPurgeRequested():
             entry = Purged(**base, reason=event.reason)
         case ReferralBonusEarned():
@@ -91,3 +91,17 @@ def to_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
         case _:
             return None
     return event.telegram_id, entry
+
+
+def _admins(
+    event: SubscriptionAdjusted | UserProvisioned | UserBlockRequested, base: dict[str, Any]
+) -> Entry:
+    """The entry of an admin's change to one user's access."""
+    match event:
+        case SubscriptionAdjusted():
+            return Adjusted(**base, months=event.months, days=event.days, admin_id=event.admin_id)
+        case UserProvisioned():
+            return Provisioned(
+                **base, months=event.months, days=event.days, admin_id=event.admin_id
+            )
+    return BlockSet(**base, blocked=event.blocked, admin_id=event.admin_id)

@@ -19,11 +19,13 @@ from events.subscriptions import (
     SubscriptionExtended,
     SubscriptionShortened,
     TrialActivated,
+    UserBlockChanged,
     UserPurged,
     UserRegistered,
 )
 from services.subscription.domain.ledger import (
     Adjusted,
+    BlockSet,
     Entry,
     Paid,
     Provisioned,
@@ -85,6 +87,10 @@ def facts_for(
         facts.append(
             AdjustmentRejected(telegram_id=tg, admin_id=entry.admin_id, reason=outcome.reason)
         )
+    if isinstance(entry, BlockSet):
+        # What the whole ledger says now, not what this entry did: a block read after a
+        # later unblock must not block anyone (the revision orders the facts downstream).
+        facts.append(UserBlockChanged(telegram_id=tg, blocked=after.blocked, revision=revision))
     facts += _referral_earned(before, after)
     if isinstance(entry, Refunded):
         facts += _referral_revoked(entry, before, after)

@@ -32,6 +32,9 @@ Rules (times are the events' ``occurred_at``, never the wall clock):
   waits for the user's first /start and applies from it (after any held credit); for a
   user registered already it applies at once, like an adjustment. A grant past
   ``max_horizon`` from its time is rejected with the reason;
+- an admin's block (``BlockSet``) holds for the Telegram id whether registered or not,
+  until the next one lifts it, across purges; it changes no time: it only tells the
+  provisioner to keep the keys disabled;
 - a purge ends the user's generation: access, profile and key are gone, their next
   /start registers them afresh with a new key; the trial stays used. A purge of someone
   who never started drops the time admins granted them (not credit they paid for).
@@ -49,6 +52,7 @@ from datetime import datetime, timedelta
 from keyland.periods import extend
 from services.subscription.domain.ledger import (
     Adjusted,
+    BlockSet,
     Entry,
     Lapsed,
     Paid,
@@ -82,13 +86,9 @@ def fold(telegram_id: int, entries: Iterable[Entry], rules: Rules) -> Subscripti
 
 
 def _apply(state: Subscription, entry: Entry, rules: Rules) -> Outcome:
-    match entry:
-        case Started():
-            return _started(state, entry, rules)
-        case Purged():
-            return _purged(state, entry)
-        case Provisioned():
-            return _provisioned(state, entry, rules)
+    outcome = _for_anyone(state, entry, rules)
+    if outcome is not None:
+        return outcome
     if state.registered_at is None:
         return _unregistered(state, entry)
     match entry:
@@ -111,6 +111,21 @@ def _apply(state: Subscription, entry: Entry, rules: Rules) -> Outcome:
             state.lapsed_until = max(entry.until, state.lapsed_until or entry.until)
             return Outcome(Effect.LAPSED)
     raise AssertionError(f"unhandled entry {entry!r}")  # pragma: no cover
+
+
+def _for_anyone(state: Subscription, entry: Entry, rules: Rules) -> Outcome | None:
+    """The outcome of an entry that counts whether the user registered or not."""
+    match entry:
+        case Started():
+            return _started(state, entry, rules)
+        case Purged():
+            return _purged(state, entry)
+        case Provisioned():
+            return _provisioned(state, entry, rules)
+        case BlockSet():
+            state.blocked = entry.blocked
+            return Outcome(Effect.BLOCK_SET, key_id=state.key_id)
+    return None
 
 
 NOT_STARTED = "the user has not started the bot"

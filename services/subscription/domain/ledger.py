@@ -76,6 +76,14 @@ class Provisioned(_Entry):
     admin_id: int
 
 
+class BlockSet(_Entry):
+    """An admin blocked the user (``blocked``) or lifted the block."""
+
+    kind: Literal["block"] = "block"
+    blocked: bool
+    admin_id: int
+
+
 class ReferralEarned(_Entry):
     """An invitee's payment earned this user (the referrer) bonus days."""
 
@@ -119,6 +127,7 @@ _RANK = {
             "paid",
             "adjusted",
             "provisioned",
+            "block",
             "referral",
             "refunded",
             "referral_revoked",
@@ -136,6 +145,7 @@ Entry = Annotated[
     | Refunded
     | Adjusted
     | Provisioned
+    | BlockSet
     | ReferralEarned
     | ReferralRevoked
     | Lapsed

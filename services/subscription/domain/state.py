@@ -28,6 +28,7 @@ class Effect(StrEnum):
     REGISTERED = "registered"
     HELD = "held"
     UPDATED_PROFILE = "updated_profile"
+    BLOCK_SET = "block_set"
     TRIAL_GRANTED = "trial_granted"
     EXTENDED = "extended"
     SHORTENED = "shortened"
@@ -126,6 +127,8 @@ class Subscription:
     """(invitee payment, refund) whose referral days were taken back."""
     held: dict[str, HeldCredit] = field(default_factory=dict)
     """Paid before the user ever started the bot: applied by their registration."""
+    blocked: bool = False
+    """An admin blocked access (the latest block or unblock wins; a purge keeps it)."""
     provisioned_at: datetime | None = None
     """When an admin last created the account (:class:`Provisioned`)."""
     grants: list[Provisioned] = field(default_factory=list)

@@ -28,6 +28,7 @@ from events.admin_commands import (
     MAX_ADJUSTMENT_DAYS,
     MAX_ADJUSTMENT_MONTHS,
     SubscriptionAdjusted,
+    UserBlockRequested,
     UserProvisioned,
     UserPurgeRequested,
 )
@@ -169,12 +170,24 @@ async def _delete(request: Request, admin_id: int) -> Event:
     return UserPurgeRequested(telegram_id=telegram_id, admin_id=admin_id, reason="admin")
 
 
+async def _block(request: Request, admin_id: int) -> Event:
+    telegram_id = _telegram_id(request)
+    return UserBlockRequested(telegram_id=telegram_id, blocked=True, admin_id=admin_id)
+
+
+async def _unblock(request: Request, admin_id: int) -> Event:
+    telegram_id = _telegram_id(request)
+    return UserBlockRequested(telegram_id=telegram_id, blocked=False, admin_id=admin_id)
+
+
 def admin_routes(orders: AdminOrders) -> list[BaseRoute]:
     """The admin API's routes, below :data:`PREFIX`."""
     routes: list[BaseRoute] = [
         Route("/users", _order(orders, _create), methods=["POST"]),
         Route("/users/{telegram_id}/time", _order(orders, _change_time), methods=["POST"]),
         Route("/users/{telegram_id}", _order(orders, _delete), methods=["DELETE"]),
+        Route("/users/{telegram_id}/block", _order(orders, _block), methods=["PUT"]),
+        Route("/users/{telegram_id}/block", _order(orders, _unblock), methods=["DELETE"]),
     ]
     document = openapi_document(PREFIX, {"NewAccount": NewAccount, "TimeChange": TimeChange})
 

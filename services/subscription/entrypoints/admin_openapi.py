@@ -121,6 +121,21 @@ def openapi_document(prefix: str, bodies: dict[str, type[BaseModel]]) -> dict[st
                     "them afresh.",
                 )
             },
+            f"{user}/block": {
+                "put": _write(
+                    "Block the user",
+                    "Publishes UserBlockRequested (blocked): the user's keys are disabled "
+                    "on every node until the block is lifted, whatever time they have; "
+                    "their time keeps running and payments still extend it. The block "
+                    "belongs to the Telegram id: it holds before a first /start and "
+                    "after a delete. The view shows blocked.",
+                ),
+                "delete": _write(
+                    "Lift the block",
+                    "Publishes UserBlockRequested (not blocked): the keys work again if "
+                    "time is left.",
+                ),
+            },
             f"{prefix}/openapi.json": {
                 "get": {
                     "summary": "This document",

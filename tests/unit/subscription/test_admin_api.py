@@ -63,6 +63,8 @@ async def test_the_served_document_is_valid_openapi_and_describes_every_route(
         ("POST", "/users"),
         ("POST", "/users/5/time"),
         ("DELETE", "/users/5"),
+        ("PUT", "/users/5/block"),
+        ("DELETE", "/users/5/block"),
         ("GET", "/openapi.json"),
     ],
 )

@@ -41,6 +41,7 @@ entry = st.one_of(
     ),
     st.builds(b.purged, day),
     st.builds(b.provisioned, day, st.integers(0, 2), st.integers(0, 40)),
+    st.builds(b.block, day, st.booleans()),
 )
 
 
@@ -61,6 +62,7 @@ def observable(state: Subscription, *, outcomes: bool = True) -> tuple[object, .
         state.referral_days_earned,
         {k: (v.added, v.refunded) for k, v in state.payments.items()},
         state.provisioned_at,
+        state.blocked,
         sorted(str(grant.event_id) for grant in state.grants),
         {k: v.effect for k, v in state.outcomes.items()} if outcomes else None,
     )
