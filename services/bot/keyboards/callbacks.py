@@ -19,6 +19,7 @@ class AdminTool(StrEnum):
     TEST = "test"
     STATS = "stats"
     HELD = "held"
+    BLOCK = "block"
 
 
 class AdminMenu(CallbackData, prefix="admin"):
