@@ -32,6 +32,7 @@ from events.admin_commands import (
     UserProvisioned,
     UserPurgeRequested,
 )
+from events.base import MAX_TELEGRAM_ID, TelegramId
 from keyland.http import BearerTokenMiddleware, BodyTooLarge, NotJson, parse_json
 from keyland.kafka.producer import PublishFailed
 from services.subscription.entrypoints.admin_openapi import openapi_document
@@ -72,7 +73,7 @@ class NewAccount(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    telegram_id: int = Field(gt=0, lt=2**63)
+    telegram_id: TelegramId = Field(gt=0, le=MAX_TELEGRAM_ID)
     months: int = Field(default=0, ge=0, le=MAX_ADJUSTMENT_MONTHS)
     days: int = Field(default=0, ge=0, le=MAX_ADJUSTMENT_DAYS)
     note: str | None = Field(default=None, max_length=500)
@@ -85,18 +86,26 @@ def _error(status: int, message: str, errors: list[Any] | None = None) -> JSONRe
     return JSONResponse(body, status_code=status)
 
 
+def _id(raw: str) -> int | None:
+    """A Telegram id written in ``raw``, or None."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 16:
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_TELEGRAM_ID else None
+
+
 def _telegram_id(request: Request) -> int:
-    raw = request.path_params["telegram_id"]
-    if not raw.isdigit() or int(raw) == 0 or len(raw) > 20:
-        raise BadRequest(422, "telegram_id must be a positive integer")
-    return int(raw)
+    telegram_id = _id(request.path_params["telegram_id"])
+    if telegram_id is None:
+        raise BadRequest(422, "telegram_id must be a Telegram id (a positive integer)")
+    return telegram_id
 
 
 def _admin_id(request: Request) -> int:
-    raw = request.headers.get("x-admin-id", "")
-    if not raw.isdigit() or int(raw) == 0 or len(raw) > 20:
+    admin_id = _id(request.headers.get("x-admin-id", ""))
+    if admin_id is None:
         raise BadRequest(422, "X-Admin-Id must be the acting admin's Telegram id")
-    return int(raw)
+    return admin_id
 
 
 def _idempotency_key(request: Request) -> str | None:

@@ -7,12 +7,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from events.base import MAX_TELEGRAM_ID
+
+_ID = {"type": "integer", "minimum": 1, "maximum": MAX_TELEGRAM_ID}
 _TELEGRAM_ID = {
     "name": "telegram_id",
     "in": "path",
     "required": True,
     "description": "The user's Telegram id.",
-    "schema": {"type": "integer", "minimum": 1},
+    "schema": _ID,
 }
 _ADMIN_ID = {
     "name": "X-Admin-Id",
@@ -20,7 +23,7 @@ _ADMIN_ID = {
     "required": True,
     "description": "The acting admin's Telegram id: recorded in the command, and told in "
     "the bot when the subscription processor refuses the change.",
-    "schema": {"type": "integer", "minimum": 1},
+    "schema": _ID,
 }
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",

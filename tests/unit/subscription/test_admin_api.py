@@ -87,8 +87,9 @@ async def test_without_a_token_the_admin_api_is_off() -> None:
 @pytest.mark.parametrize(
     ("path", "headers", "body", "status", "says"),
     [
-        ("/users/abc/time", AUTH, {"days": 1}, 422, "telegram_id must be a positive integer"),
-        ("/users/0/time", AUTH, {"days": 1}, 422, "telegram_id must be a positive integer"),
+        ("/users/abc/time", AUTH, {"days": 1}, 422, "telegram_id must be a Telegram id"),
+        ("/users/0/time", AUTH, {"days": 1}, 422, "telegram_id must be a Telegram id"),
+        (f"/users/{2**63}/time", AUTH, {"days": 1}, 422, "telegram_id must be a Telegram id"),
         ("/users/5/time", {**AUTH, "X-Admin-Id": "me"}, {"days": 1}, 422, "X-Admin-Id"),
         ("/users/5/time", {**AUTH, "Idempotency-Key": "a b"}, {"days": 1}, 400, "Idempotency"),
         ("/users/5/time", AUTH, {}, 422, "invalid request"),
@@ -99,6 +100,7 @@ async def test_without_a_token_the_admin_api_is_off() -> None:
         ("/users/5/time", AUTH, [1], 422, "invalid request"),
         ("/users", AUTH, {"days": 30}, 422, "invalid request"),
         ("/users", AUTH, {"telegram_id": 0, "days": 30}, 422, "invalid request"),
+        ("/users", AUTH, {"telegram_id": 2**63, "days": 30}, 422, "invalid request"),
         ("/users", AUTH, {"telegram_id": 5, "days": -1}, 422, "invalid request"),
         ("/users", AUTH, {"telegram_id": 5, "months": 121}, 422, "invalid request"),
     ],
