@@ -41,7 +41,9 @@ def xray_outbound(outbound: VlessOutbound) -> dict[str, Any]:
 
 
 def xray_config(outbound: VlessOutbound) -> dict[str, Any]:
-    sniffing = {"enabled": True, "destOverride": ["http", "tls"]}
+    # routeOnly: a sniffed name serves the client's own rules and never replaces the
+    # address an app asked for.
+    sniffing = {"enabled": True, "destOverride": ["http", "tls"], "routeOnly": True}
     return {
         "remarks": outbound.name,
         "log": {"loglevel": "warning"},
