@@ -138,12 +138,15 @@ def _base64_text(text: str) -> str:
     return "base64:" + base64.b64encode(text.encode()).decode()
 
 
-def announcement(until: datetime | None, now: datetime, profile: Profile) -> str | None:
-    """What to tell the user above the servers: that access ended, or when it ends if
-    that is within ``announce_days``; nothing otherwise (or when there never was access)."""
+def announcement(
+    until: datetime | None, active: bool, now: datetime, profile: Profile
+) -> str | None:
+    """What to tell the user above the servers: that access ended (``active`` is false:
+    past ``until``, or ended early by an expiry), or when it ends if that is within
+    ``announce_days``; nothing otherwise, nor when there never was access."""
     if until is None:
         return None
-    if until <= now:
+    if not active:
         return profile.ended()
     if until - now <= timedelta(days=profile.announce_days):
         return profile.ends_on(until)
@@ -151,7 +154,7 @@ def announcement(until: datetime | None, now: datetime, profile: Profile) -> str
 
 
 def page_headers(
-    profile: Profile, usage: Usage, until: datetime | None, now: datetime
+    profile: Profile, usage: Usage, until: datetime | None, active: bool, now: datetime
 ) -> dict[str, str]:
     """``profile-title`` (``base64:`` + the title), ``profile-update-interval`` (hours),
     ``subscription-userinfo`` (bytes up and down; ``total=0``: plans have no traffic
@@ -166,7 +169,7 @@ def page_headers(
         "profile-update-interval": str(profile.update_interval_hours),
         "subscription-userinfo": userinfo,
     }
-    announce = announcement(until, now, profile)
+    announce = announcement(until, active, now, profile)
     if announce is not None:
         headers["announce"] = _base64_text(announce)
     if profile.support_url is not None:

@@ -105,7 +105,7 @@ def build_app(container: ApiContainer) -> Starlette:
         entries = page_entries(active, links, access.region, profile)
         page = render(chosen, entries, profile.title)
         usage = await _usage(container, key_id)
-        headers = page_headers(profile, usage, access.until, now)
+        headers = page_headers(profile, usage, access.until, active, now)
         headers["cache-control"] = "no-store"
         return Response(page.body, media_type=page.media_type, headers=headers)
 

@@ -117,13 +117,15 @@ NOW = datetime(2026, 12, 24, 9, 30, tzinfo=UTC)
 
 def test_headers_follow_the_clients_conventions() -> None:
     expire = datetime(2026, 12, 27, 9, 30, tzinfo=UTC)
-    headers = page_headers(Profile(), Usage(10, 20) + Usage(1, 2), expire, NOW - timedelta(days=9))
+    headers = page_headers(
+        Profile(), Usage(10, 20) + Usage(1, 2), expire, True, NOW - timedelta(days=9)
+    )
     assert headers == {
         "profile-title": "base64:" + base64.b64encode(b"Keyland").decode(),
         "profile-update-interval": "12",
         "subscription-userinfo": f"upload=11; download=22; total=0; expire={int(expire.timestamp())}",
     }
-    never = page_headers(Profile(), Usage(), None, NOW)
+    never = page_headers(Profile(), Usage(), None, False, NOW)
     assert "expire" not in never["subscription-userinfo"]
     assert "announce" not in never
 
@@ -132,7 +134,7 @@ def test_support_and_web_page_urls_are_sent_when_set() -> None:
     profile = Profile(
         support_url="https://t.me/keyland_help", web_page_url="https://keyland.example"
     )
-    headers = page_headers(profile, Usage(), None, NOW)
+    headers = page_headers(profile, Usage(), None, False, NOW)
     assert headers["support-url"] == "https://t.me/keyland_help"
     assert headers["profile-web-page-url"] == "https://keyland.example"
 
@@ -140,7 +142,7 @@ def test_support_and_web_page_urls_are_sent_when_set() -> None:
 @given(st.integers(0, 10), st.timedeltas(timedelta(seconds=-(10**8)), timedelta(days=30)))
 def test_the_announcement_says_the_end_within_the_window(days: int, left: timedelta) -> None:
     profile = Profile(announce_days=days, bot_username="keyland_bot")
-    headers = page_headers(profile, Usage(), NOW + left, NOW)
+    headers = page_headers(profile, Usage(), NOW + left, left > timedelta(0), NOW)
     if left <= timedelta(0):
         assert _decoded(headers["announce"]) == "Access ended — renew in @keyland_bot"
     elif left <= timedelta(days=days):
@@ -149,3 +151,9 @@ def test_the_announcement_says_the_end_within_the_window(days: int, left: timede
         assert _decoded(headers["announce"]) == expected
     else:
         assert "announce" not in headers
+
+
+def test_access_ended_early_is_announced_as_ended() -> None:
+    """An expiry can end access before ``until`` (the provisioner's ``lapsed_until``)."""
+    headers = page_headers(PROFILE, Usage(), NOW + timedelta(days=2), False, NOW)
+    assert _decoded(headers["announce"]) == "Access ended — renew in @keyland_bot"
