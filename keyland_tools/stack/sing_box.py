@@ -65,6 +65,9 @@ class SingBox:
         partial.rename(self.binary)
         return self.binary
 
+    def command(self, config: Path) -> list[str]:
+        return [str(self.fetch()), "run", "-c", str(config)]
+
     def check(self, config: Path) -> subprocess.CompletedProcess[str]:
         """``sing-box check -c config``: exit 0 when sing-box would start with it."""
         return subprocess.run(  # noqa: S603 - our binary, a file we wrote
