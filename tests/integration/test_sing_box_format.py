@@ -33,6 +33,9 @@ from services.provisioner.domain.outbound import (
 from services.provisioner.domain.subscription_page import Profile
 from tests.nodes import TlsTarget, agent_client, start_reality_node
 
+# The first test builds sing-box on a cold cache: modules and a build of minutes.
+pytestmark = pytest.mark.timeout(900)
+
 REALITY = Reality(
     "gk4QIYbbI8a--OYe1Rzo9wiFHSgqkii0AbN9BY05rzQ", "6ba85179e30d4fc2", "www.example.com", "chrome"
 )
