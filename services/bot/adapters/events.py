@@ -25,6 +25,12 @@ def update_origin(update: Update) -> str:
     return f"update:{update.update_id}"
 
 
+def stars_origin(charge_id: str) -> str:
+    """A Stars payment's events come from its charge: the same whatever update (or admin
+    command) reports it, so a payment credits once and a refund takes back once."""
+    return f"stars:{charge_id}"
+
+
 class BotEvents:
     def __init__(
         self,
@@ -36,13 +42,16 @@ class BotEvents:
         self._bot_id = bot_id
         self._clock = clock
 
-    async def publish(self, payload: Event, origin: str) -> Envelope[Event]:
-        """Publish ``payload`` caused by ``origin`` (see :func:`update_origin`); returns
+    async def publish(
+        self, payload: Event, origin: str, occurred_at: datetime | None = None
+    ) -> Envelope[Event]:
+        """Publish ``payload`` caused by ``origin`` (see :func:`update_origin`), at
+        ``occurred_at`` when the cause says when (a payment's time), else now; returns
         once Kafka acknowledged, or raises ``PublishFailed``."""
         envelope: Envelope[Event] = Envelope.new(
             payload,
             producer=PRODUCER,
-            occurred_at=self._clock(),
+            occurred_at=occurred_at or self._clock(),
             event_id=external_event_id("telegram", f"{self._bot_id}:{origin}", payload.event_type),
         )
         await self._publisher.publish(envelope)

@@ -10,6 +10,7 @@ from services.bot.routers.admin import (
     find_user,
     held_payments,
     panel,
+    refund_stars,
     refusal,
     test_notification,
 )
@@ -27,6 +28,7 @@ def admin_router() -> Router:
         add_time.build_router(),
         test_notification.build_router(),
         held_payments.build_router(),
+        refund_stars.build_router(),
     )
     outer = Router(name=f"{__name__}.outer")
     outer.include_routers(admins, refusal.build_router())
