@@ -25,7 +25,7 @@ from keyland.kafka.topics import wait_until_visible
 from keyland.settings import KafkaSettings, MongoSettings
 from keyland_tools.stack.node import Node
 from services.bot.config import BotSettings
-from services.bot.keyboards.callbacks import BuyStars
+from services.bot.keyboards.callbacks import AdminMenu, AdminTool, BuyStars, HeldDecision
 from services.bot.locales import text
 from tests.bot_harness import PollingBot
 from tests.kafka_tail import read_topic
@@ -296,9 +296,7 @@ async def test_an_admin_refund_gives_the_stars_back_once_and_takes_the_time_back
     stack: Stack, nodes: list[Node]
 ) -> None:
     someone = await stack.started(next(_ids))
-    admin = await stack.started(ADMIN) if stack.user(ADMIN) is None else None
-    admin = admin or TelegramUser(stack.chats, BOT, ADMIN)
-    await admin.catch_up()
+    admin = await admin_of(stack)
     charge_id, _ = await stack.pay(someone)
     await stack.until(lambda: (stack.user(someone.id) or UserView(telegram_id=1)).purchases == 1)
     account = stack.user(someone.id)
@@ -331,13 +329,94 @@ async def test_an_admin_refund_gives_the_stars_back_once_and_takes_the_time_back
 
 async def test_a_refund_of_an_unknown_payment_refunds_nothing(stack: Stack) -> None:
     someone = await stack.started(next(_ids))
-    admin = TelegramUser(stack.chats, BOT, ADMIN)
-    if stack.user(ADMIN) is None:
-        admin = await stack.started(ADMIN)
-    await admin.catch_up()
+    admin = await admin_of(stack)
     [answer] = await admin.ask(f"/refund_stars {someone.id} stxKnothing")
     assert text_of(answer) == says(
         "admin_stars_unknown", telegram_id=someone.id, charge_id="stxKnothing"
     )
     [usage] = await admin.ask("/refund_stars nobody")
     assert text_of(usage) == says("admin_stars_usage")
+
+
+def held(stack: Stack, telegram_id: int | None = None) -> list[dict[str, Any]]:
+    """Held payments the read API lists (of ``telegram_id`` when given)."""
+    answer = httpx.get(
+        f"{stack.api}/v1/payments/held",
+        headers={"Authorization": f"Bearer {READ_TOKEN}"},
+        timeout=10,
+    )
+    found: list[dict[str, Any]] = answer.json()["payments"]
+    return [p for p in found if telegram_id in (None, p["telegram_id"])]
+
+
+async def pay_off_invoice(stack: Stack, someone: TelegramUser, charge_id: str) -> None:
+    """The user pays terms no invoice of ours had (the price changed under the invoice)."""
+    paid = await stack.chats.post(
+        f"/emulator/bots/{BOT}/payments",
+        json={
+            "user_id": someone.id,
+            "currency": "XTR",
+            "total_amount": STARS - 1,
+            "invoice_payload": f"stars:{PLAN}:{STARS}:{someone.id}",
+            "telegram_payment_charge_id": charge_id,
+        },
+    )
+    assert paid.status_code == 200, paid.text
+    assert text_of(await someone.reply()) == says("stars_held")
+
+
+async def admin_of(stack: Stack) -> TelegramUser:
+    if stack.user(ADMIN) is None:
+        return await stack.started(ADMIN)
+    admin = TelegramUser(stack.chats, BOT, ADMIN)
+    await admin.catch_up()
+    return admin
+
+
+async def held_card(stack: Stack, admin: TelegramUser, charge_id: str) -> Message:
+    count = len(held(stack))
+    [panel] = await admin.ask("/admin")
+    await admin.press(panel, AdminMenu(tool=AdminTool.HELD).pack())
+    assert text_of(await admin.reply()) == says("admin_held_title", n=count)
+    [card] = [c for c in await admin.expect(count) if charge_id in text_of(c)]
+    return card
+
+
+async def test_a_payment_off_its_invoice_is_held_and_refunded_from_its_card(
+    stack: Stack,
+) -> None:
+    someone = await stack.started(next(_ids))
+    charge_id = f"stxKheld{someone.id}"
+    await pay_off_invoice(stack, someone, charge_id)
+    await stack.until(lambda: bool(held(stack, someone.id)))
+    [payment] = held(stack, someone.id)
+    assert (payment["provider"], payment["payment_id"], payment["reason"]) == (
+        "telegram_stars",
+        charge_id,
+        "amount_mismatch",
+    )
+    admin = await admin_of(stack)
+    card = await held_card(stack, admin, charge_id)
+    await admin.press(card, HeldDecision(payment_id=charge_id, grant=False).pack())
+    assert text_of(await admin.reply()) == says(
+        "admin_stars_refunded", telegram_id=someone.id, charge_id=charge_id, amount=STARS - 1
+    )
+    assert (await stack.charges())[charge_id]["refunded"] is True
+    await stack.until(lambda: not held(stack, someone.id))
+    account = stack.user(someone.id)
+    assert account is not None
+    assert (account.purchases, account.until) == (0, None)
+
+
+async def test_a_held_payment_whose_id_fits_no_button_names_the_refund_command(
+    stack: Stack,
+) -> None:
+    someone = await stack.started(next(_ids))
+    charge_id = "stxK" + "L" * 100
+    await pay_off_invoice(stack, someone, charge_id)
+    await stack.until(lambda: bool(held(stack, someone.id)))
+    card = await held_card(stack, await admin_of(stack), charge_id)
+    assert not card.get("buttons")
+    assert says("admin_held_stars_refund", telegram_id=someone.id, charge_id=charge_id) in (
+        text_of(card)
+    )

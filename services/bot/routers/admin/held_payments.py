@@ -25,9 +25,18 @@ from services.bot.routers.common import Trigger, chat_of, respond
 DASH = "—"
 
 
+def _decidable(held: HeldPayment) -> bool:
+    """Whether the payment's id fits in a button (a Stars charge id may not)."""
+    try:
+        HeldDecision(payment_id=held.payment_id, grant=True).pack()
+    except ValueError:  # aiogram refuses callback data over Telegram's 64 bytes
+        return False
+    return True
+
+
 def _card(viewer: Viewer, held: HeldPayment) -> str:
     metadata = ", ".join(f"{k}={v}" for k, v in sorted(held.metadata.items())) or DASH
-    return viewer.t(
+    card = viewer.t(
         "admin_held_card",
         payment_id=held.payment_id,
         amount=f"{held.amount} {held.currency}",
@@ -36,9 +45,16 @@ def _card(viewer: Viewer, held: HeldPayment) -> str:
         reason=held.reason,
         metadata=metadata,
     )
+    if held.provider == stars.PROVIDER and held.telegram_id is not None and not _decidable(held):
+        card += "\n" + viewer.t(
+            "admin_held_stars_refund", telegram_id=held.telegram_id, charge_id=held.payment_id
+        )
+    return card
 
 
-def _decisions(viewer: Viewer, held: HeldPayment) -> InlineKeyboardMarkup:
+def _decisions(viewer: Viewer, held: HeldPayment) -> InlineKeyboardMarkup | None:
+    if not _decidable(held):
+        return None
     builder = InlineKeyboardBuilder()
     if held.telegram_id is not None and held.plan is not None:
         builder.button(
