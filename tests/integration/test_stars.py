@@ -6,10 +6,12 @@ time goes back. A payment reported twice credits once; a refund asked twice refu
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,11 +31,11 @@ from services.bot.keyboards.callbacks import AdminMenu, AdminTool, BuyStars, Hel
 from services.bot.locales import text
 from tests.bot_harness import PollingBot
 from tests.kafka_tail import read_topic
-from tests.notifier_harness import BOT, BOT_TOKEN, telegram
+from tests.notifier_harness import BOT, BOT_TOKEN, notifier, telegram
 from tests.processes import Program
 from tests.provisioning import keys_on, node_tokens, running_nodes, write_countries
 from tests.services import read_api
-from tests.telegram_chat import Message, TelegramUser, text_of
+from tests.telegram_chat import Message, TelegramUser, callback_data, text_of
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -61,19 +63,25 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Node]]:
 
 
 @pytest.fixture(scope="module")
+def countries(tmp_path_factory: pytest.TempPathFactory, nodes: list[Node]) -> Path:
+    path = tmp_path_factory.mktemp("countries") / "countries.json"
+    write_countries(path, nodes)
+    return path
+
+
+@pytest.fixture(scope="module")
 async def provisioner(
     service_env: dict[str, str],
     isolation: str,
     kafka_settings: KafkaSettings,
     created_topics: TopicNames,
     nodes: list[Node],
+    countries: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Program]:
     names = [created_topics(base) for base in ("subscriptions", "bot.actions", "keys")]
     await wait_until_visible(kafka_settings.bootstrap, names)
     state = tmp_path_factory.mktemp("provisioner")
-    countries = state / "countries.json"
-    write_countries(countries, nodes)
     env = {
         **service_env,
         "KEYLAND_PROVISIONER_APP_ID": f"{isolation}-provisioner",
@@ -420,3 +428,47 @@ async def test_a_held_payment_whose_id_fits_no_button_names_the_refund_command(
     assert says("admin_held_stars_refund", telegram_id=someone.id, charge_id=charge_id) in (
         text_of(card)
     )
+
+
+@pytest.fixture
+def notices(
+    service_env: dict[str, str],
+    emulator: BackgroundServer,
+    countries: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Program]:
+    """The notifier, only for the last test: it writes in users' chats, where the tests
+    above expect the bot's answers alone."""
+    logs = tmp_path_factory.mktemp("notifier")
+    program = notifier(service_env, emulator, logs, countries_file=str(countries)).start()
+    yield program
+    program.stop()
+
+
+async def test_after_a_stars_payment_the_pipeline_goes_on_as_after_any_payment(
+    stack: Stack, notices: Program
+) -> None:
+    referrer = await stack.started(next(_ids))
+    friend = TelegramUser(stack.chats, BOT, next(_ids))
+    await friend.ask(f"/start ref_{referrer.id}")
+    await stack.until(lambda: (found := stack.user(friend.id)) is not None and found.registered)
+
+    await stack.pay(friend)
+
+    def earned() -> bool:
+        found = stack.user(referrer.id)
+        return found is not None and found.referral_days_earned == 10
+
+    await stack.until(earned)
+
+    async def asked_for_a_region() -> bool:
+        messages = await friend.bot_messages(0, 0)
+        return any(data.startswith("region:") for m in messages for data in callback_data(m))
+
+    for _ in range(300):
+        if await asked_for_a_region():
+            break
+        assert notices.process is not None
+        assert notices.process.poll() is None, notices.log()
+        await asyncio.sleep(0.2)
+    assert await asked_for_a_region()
