@@ -19,9 +19,10 @@ import pytest
 from pydantic import SecretStr
 
 from emulators.serving import BackgroundServer
-from events import Envelope, Event, payments
+from events import Envelope, Event, payments, subscriptions
 from events.payments import PaymentSucceeded, RefundSucceeded
 from events.registry import TopicNames
+from events.subscriptions import SubscriptionExtended
 from events.users import UserView
 from keyland.kafka.topics import wait_until_visible
 from keyland.settings import KafkaSettings, MongoSettings
@@ -243,7 +244,7 @@ async def test_a_stars_payment_extends_access_and_enables_the_key_on_both_nodes(
     assert invoice["invoice"]["total_amount"] == STARS
     before = datetime.now(UTC)
 
-    await stack.pay(someone)
+    charge_id, _ = await stack.pay(someone)
 
     await stack.until(lambda: (stack.user(someone.id) or UserView(telegram_id=1)).purchases == 1)
     account = stack.user(someone.id)
@@ -252,6 +253,19 @@ async def test_a_stars_payment_extends_access_and_enables_the_key_on_both_nodes(
     assert account.until >= before + timedelta(days=28)
     key = str(account.key_id)
     await stack.until(lambda: all(key in keys_on(node) for node in nodes))
+
+    # Paid moments after the /start, it is still the user's first purchase after it.
+    def extensions(found: list[Envelope[Event]]) -> list[SubscriptionExtended]:
+        return [
+            e.payload
+            for e in found
+            if isinstance(e.payload, SubscriptionExtended) and e.payload.telegram_id == someone.id
+        ]
+
+    topic = stack.topics(subscriptions.TOPIC)
+    found = await read_topic(stack.kafka.bootstrap, topic, until=lambda got: bool(extensions(got)))
+    [extended] = extensions(found)
+    assert (extended.payment_id, extended.first_purchase) == (f"telegram_stars:{charge_id}", True)
 
 
 async def test_a_payment_reported_again_credits_once(stack: Stack) -> None:

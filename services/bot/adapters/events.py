@@ -42,16 +42,13 @@ class BotEvents:
         self._bot_id = bot_id
         self._clock = clock
 
-    async def publish(
-        self, payload: Event, origin: str, occurred_at: datetime | None = None
-    ) -> Envelope[Event]:
-        """Publish ``payload`` caused by ``origin`` (see :func:`update_origin`), at
-        ``occurred_at`` when the cause says when (a payment's time), else now; returns
+    async def publish(self, payload: Event, origin: str) -> Envelope[Event]:
+        """Publish ``payload`` caused by ``origin`` (see :func:`update_origin`); returns
         once Kafka acknowledged, or raises ``PublishFailed``."""
         envelope: Envelope[Event] = Envelope.new(
             payload,
             producer=PRODUCER,
-            occurred_at=occurred_at or self._clock(),
+            occurred_at=self._clock(),
             event_id=external_event_id("telegram", f"{self._bot_id}:{origin}", payload.event_type),
         )
         await self._publisher.publish(envelope)

@@ -94,8 +94,11 @@ async def paid(message: Message, viewer: Viewer, settings: BotSettings, events: 
             paid_at=message.date,
         ),
     )
+    # Stamped by the bot's clock, as the /start before it was: Telegram's date has whole
+    # seconds, and a payment dated before the /start of the same second would be folded
+    # as money from someone not registered yet. The payload keeps Telegram's date.
     origin = stars_origin(payment.telegram_payment_charge_id)
-    await retry_transient(lambda: events.publish(decided, origin, message.date))
+    await retry_transient(lambda: events.publish(decided, origin))
     log.info("%s %s of %s published", decided.event_type, decided.payment_id, message.chat.id)
     await message.answer(
         viewer.t("stars_paid" if isinstance(decided, PaymentSucceeded) else "stars_held")
@@ -111,7 +114,7 @@ async def refunded(message: Message, events: BotEvents) -> None:
         return
     charge_id = refund.telegram_payment_charge_id
     event = stars.refund(message.chat.id, charge_id, Decimal(refund.total_amount), message.date)
-    await retry_transient(lambda: events.publish(event, stars_origin(charge_id), message.date))
+    await retry_transient(lambda: events.publish(event, stars_origin(charge_id)))
 
 
 def build_router() -> Router:
