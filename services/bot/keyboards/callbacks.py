@@ -12,6 +12,12 @@ class BuyPlan(CallbackData, prefix="buy"):
     plan: str
 
 
+class BuyStars(CallbackData, prefix="stars"):
+    """Pay for ``plan`` in Telegram Stars: the bot sends an invoice in ``XTR``."""
+
+    plan: str
+
+
 class AdminTool(StrEnum):
     FIND = "find"
     BROADCAST = "broadcast"

@@ -11,6 +11,7 @@ from services.bot.routers.admin import (
     find_user,
     held_payments,
     panel,
+    refund_stars,
     refusal,
     test_notification,
 )
@@ -29,6 +30,7 @@ def admin_router() -> Router:
         test_notification.build_router(),
         held_payments.build_router(),
         block.build_router(),
+        refund_stars.build_router(),
     )
     outer = Router(name=f"{__name__}.outer")
     outer.include_routers(admins, refusal.build_router())
