@@ -155,8 +155,9 @@ def user_pays(
     charge_id = raw.get("telegram_payment_charge_id") or f"stxK{secrets.token_urlsafe(24)}"
     if not isinstance(charge_id, str) or charge_id in bot.charges:
         raise ControlError(409, f"charge id {charge_id!r} is not a new string")
-    charge = Charge(charge_id, user_id, *terms)
+    charge = Charge(charge_id, user_id, *terms, date=int(now))
     bot.charges[charge.id] = charge
+    bot.moved_stars(charge, charge.date, incoming=True)
     payment = {
         "currency": charge.currency,
         "total_amount": charge.total_amount,

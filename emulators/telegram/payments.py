@@ -1,8 +1,9 @@
 """Payment methods: invoices (Telegram Stars, currency ``XTR``, or a provider's currency),
-pre-checkout answers and Star refunds.
+pre-checkout answers, Star refunds and the bot's Star transactions.
 
 A pre-checkout query must be answered within 10 seconds, as on Telegram; a Star payment
-can be refunded once, to the user who paid.
+can be refunded once, to the user who paid. ``getStarTransactions`` lists payments in and
+refunds out, newest first: ``offset`` skips, ``limit`` (1-100, default 100) takes.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from emulators.telegram import markup, wire
 from emulators.telegram.errors import bad_request
 from emulators.telegram.messages import Method, sent, target
 from emulators.telegram.params import Params
-from emulators.telegram.state import BotState, Content
+from emulators.telegram.state import STARS, BotState, Content, StarTransfer
 
-STARS = "XTR"
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 PRE_CHECKOUT_TIMEOUT_S = 10.0
 QUERY_GONE = "query is too old and response timeout expired or query ID is invalid"
@@ -97,6 +97,7 @@ def refund_star_payment(bot: BotState, params: Params, now: float) -> Any:
     if charge.refunded:
         raise bad_request("CHARGE_ALREADY_REFUNDED")
     charge.refunded = True
+    bot.moved_stars(charge, int(now), incoming=False)
     chat = bot.chat(charge.user_id)
     refunded = {
         "currency": charge.currency,
@@ -109,8 +110,36 @@ def refund_star_payment(bot: BotState, params: Params, now: float) -> Any:
     return True
 
 
+def star_transaction(bot: BotState, transfer: StarTransfer) -> dict[str, Any]:
+    """A StarTransaction: the user is its ``source`` when paying, its ``receiver`` when
+    refunded."""
+    partner = {
+        "type": "user",
+        "transaction_type": "invoice_payment",
+        "user": wire.person(bot.chats[transfer.user_id].person),
+        "invoice_payload": transfer.invoice_payload,
+    }
+    return {
+        "id": transfer.id,
+        "amount": transfer.amount,
+        "date": transfer.date,
+        "source" if transfer.incoming else "receiver": partner,
+    }
+
+
+def get_star_transactions(bot: BotState, params: Params, now: float) -> Any:
+    """Out-of-range ``offset`` and ``limit`` are clamped, as the Bot API server does."""
+    offset = max(params.integer("offset") or 0, 0)
+    asked = params.integer("limit")
+    limit = 100 if asked is None else min(max(asked, 1), 100)
+    newest_first = bot.star_transfers[::-1]
+    page = newest_first[offset : offset + limit]
+    return {"transactions": [star_transaction(bot, transfer) for transfer in page]}
+
+
 METHODS: dict[str, Method] = {
     "sendinvoice": send_invoice,
     "answerprecheckoutquery": answer_pre_checkout_query,
     "refundstarpayment": refund_star_payment,
+    "getstartransactions": get_star_transactions,
 }

@@ -14,6 +14,7 @@ from emulators.telegram.errors import bad_request, forbidden, too_many_requests
 from emulators.telegram.limits import Throttle
 from emulators.telegram.updates import UpdateQueue
 
+STARS = "XTR"
 TOKEN = re.compile(r"^(\d{1,19}):[A-Za-z0-9_-]{1,128}$")
 BOT_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{1,28}bot$", re.IGNORECASE)
 
@@ -144,7 +145,21 @@ class Charge:
     currency: str
     total_amount: int
     invoice_payload: str
+    date: int
     refunded: bool = False
+
+
+@dataclass(frozen=True)
+class StarTransfer:
+    """Stars moving between a user and the bot: a payment in, or its refund out (with the
+    payment's id, as on Telegram)."""
+
+    id: str
+    user_id: int
+    amount: int
+    date: int
+    invoice_payload: str
+    incoming: bool
 
 
 @dataclass
@@ -170,6 +185,7 @@ class BotState:
     callbacks: dict[str, CallbackQuery] = field(default_factory=dict)
     pre_checkouts: dict[str, PreCheckout] = field(default_factory=dict)
     charges: dict[str, Charge] = field(default_factory=dict)
+    star_transfers: list[StarTransfer] = field(default_factory=list)  # oldest first
     photos: dict[str, Photo] = field(default_factory=dict)
 
     def chat(self, chat_id: int | None) -> Chat:
@@ -179,6 +195,21 @@ class BotState:
         if chat_id not in self.chats:
             raise bad_request("chat not found")
         return self.chats[chat_id]
+
+    def moved_stars(self, charge: Charge, date: int, *, incoming: bool) -> None:
+        """A payment (``incoming``) or its refund, kept for getStarTransactions when it
+        was in Stars."""
+        if charge.currency == STARS:
+            self.star_transfers.append(
+                StarTransfer(
+                    charge.id,
+                    charge.user_id,
+                    charge.total_amount,
+                    date,
+                    charge.invoice_payload,
+                    incoming,
+                )
+            )
 
     def admit(self, chat: Chat, now: float) -> None:
         """A send to ``chat`` is about to happen: blocked users and flood limits refuse it."""

@@ -43,6 +43,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     LabeledPrice,
     Message,
+    TransactionPartnerUser,
 )
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -356,6 +357,60 @@ class TestPhotosAndPayments:
         assert refunded is True
         with pytest.raises(TelegramBadRequest, match="CHARGE_ALREADY_REFUNDED"):
             await bot.refund_star_payment(ANN["id"], paid["telegram_payment_charge_id"])
+
+    async def test_star_transactions_list_payments_and_refunds_newest_first(
+        self, bot: Bot, control: httpx.AsyncClient
+    ) -> None:
+        await user_says(control, "/buy")
+        await user_says(control, "/buy", BOB)
+        charges = [
+            (await post(control, "/payments", **terms))["telegram_payment_charge_id"]
+            for terms in (
+                {
+                    "user_id": ANN["id"],
+                    "currency": "XTR",
+                    "total_amount": 150,
+                    "invoice_payload": "a",
+                },
+                {
+                    "user_id": BOB["id"],
+                    "currency": "XTR",
+                    "total_amount": 400,
+                    "invoice_payload": "b",
+                },
+                {
+                    "user_id": ANN["id"],
+                    "currency": "RUB",
+                    "total_amount": 900,
+                    "invoice_payload": "c",
+                    "provider_payment_charge_id": "yk-1",
+                },
+            )
+        ]
+        await bot.refund_star_payment(ANN["id"], charges[0])
+
+        everything = (await bot.get_star_transactions()).transactions
+        first = (await bot.get_star_transactions(limit=2)).transactions
+        rest = (await bot.get_star_transactions(offset=2, limit=2)).transactions
+
+        # The refund keeps its payment's id; the payment in roubles is no Star transaction.
+        assert [t.id for t in everything] == [charges[0], charges[1], charges[0]]
+        assert [t.id for t in first + rest] == [t.id for t in everything]
+        refund, bobs, anns = everything
+        assert refund.source is None
+        assert isinstance(refund.receiver, TransactionPartnerUser)
+        assert refund.receiver.user.id == ANN["id"]
+        assert isinstance(anns.source, TransactionPartnerUser)
+        assert (anns.source.user.id, anns.source.invoice_payload, anns.amount) == (
+            ANN["id"],
+            "a",
+            150,
+        )
+        assert anns.source.transaction_type == "invoice_payment"
+        assert anns.receiver is None
+        assert isinstance(bobs.source, TransactionPartnerUser)
+        assert (bobs.source.user.id, bobs.amount) == (BOB["id"], 400)
+        assert (await bot.get_star_transactions(offset=3)).transactions == []
 
     async def test_stars_invoice_needs_exactly_one_price(
         self, bot: Bot, control: httpx.AsyncClient
