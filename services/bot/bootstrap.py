@@ -20,6 +20,7 @@ from services.bot.adapters.links import Links
 from services.bot.adapters.payments import Payments
 from services.bot.adapters.read_api import ReadApi
 from services.bot.adapters.regions import Regions
+from services.bot.adapters.star_ledger import StarLedger
 from services.bot.adapters.telegram_pace import RetryAfter
 from services.bot.config import BotSettings
 from services.bot.domain.seen import SeenPace
@@ -42,6 +43,7 @@ class Container:
     read_api: ReadApi
     payments: Payments
     links: Links
+    ledger: StarLedger
     storage: FsmStorage
     in_flight: InFlight
     checks: dict[str, Check]
@@ -113,6 +115,7 @@ def bootstrap(
         read_api=read_api,
         payments=payments,
         links=links,
+        ledger=StarLedger(bot),
         storage=storage,
         in_flight=in_flight,
         checks={

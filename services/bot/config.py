@@ -65,6 +65,20 @@ class BotSettings(ServesOperations, SellsPlans):
         description="At most one UserSeen per user this often (the notifier then sends "
         "what it kept for them).",
     )
+    stars_reconcile_every_min: float = Field(
+        default=10,
+        gt=0,
+        le=1440,
+        description="How often (and at start) the bot reads its Star transactions back "
+        "from Telegram and publishes every payment again, so a payment whose update was "
+        "lost (the bot stopped while handling it) is still credited.",
+    )
+    stars_lookback_days: float = Field(
+        default=2,
+        gt=0,
+        le=30,
+        description="How far back that reading goes.",
+    )
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = Field(
         default=None,

@@ -6,6 +6,7 @@ import logging
 
 from services.bot.bootstrap import Container
 from services.bot.entrypoints.operations import operations
+from services.bot.entrypoints.stars_ledger import reconciling
 
 log = logging.getLogger(__name__)
 
@@ -19,11 +20,12 @@ async def run_polling(container: Container, *, handle_signals: bool = True) -> N
             await container.events.connect()
             # A webhook left from webhook mode would make getUpdates fail.
             await bot.delete_webhook(drop_pending_updates=False)
-            await dispatcher.start_polling(
-                bot,
-                allowed_updates=dispatcher.resolve_used_update_types(),
-                handle_signals=handle_signals,
-                close_bot_session=False,
-            )
+            async with reconciling(container):
+                await dispatcher.start_polling(
+                    bot,
+                    allowed_updates=dispatcher.resolve_used_update_types(),
+                    handle_signals=handle_signals,
+                    close_bot_session=False,
+                )
     finally:
         await container.close()

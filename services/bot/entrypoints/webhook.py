@@ -15,6 +15,7 @@ from aiohttp import web
 
 from services.bot.bootstrap import Container
 from services.bot.entrypoints.operations import operations
+from services.bot.entrypoints.stars_ledger import reconciling
 
 
 def build_webhook_app(container: Container) -> web.Application:
@@ -36,7 +37,7 @@ def build_webhook_app(container: Container) -> web.Application:
         await container.close()
 
     async def serve_operations(_: web.Application) -> AsyncIterator[None]:
-        async with operations(container):
+        async with operations(container), reconciling(container):
             yield
 
     async def health(_: web.Request) -> web.Response:

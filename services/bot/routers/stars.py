@@ -5,19 +5,28 @@ The bot is where Telegram reports a Stars payment, so the bot publishes it on th
 payments are (``provider`` ``telegram_stars``), with its id derived from the charge id:
 the rest of the pipeline does not care which provider paid, and a payment reported
 twice credits once.
+
+Polling confirms an update before it is handled, so a bot stopped while publishing a
+payment would lose it: :func:`reconcile` reads the payments back from Telegram's Star
+transactions (at start and every ``KEYLAND_BOT_STARS_RECONCILE_EVERY_MIN``) and publishes
+each again, decided the same way and with the same id.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 
 from aiogram import Bot, F, Router
 from aiogram.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
 
-from events.payments import PaymentSucceeded
+from events.payments import PaymentHeld, PaymentSucceeded
+from keyland.plans import PlanSpec
 from keyland.retry import retry_transient
 from services.bot.adapters.events import BotEvents, stars_origin
+from services.bot.adapters.star_ledger import StarLedger
 from services.bot.config import BotSettings
 from services.bot.domain import stars
 from services.bot.keyboards import buy as keyboards
@@ -79,11 +88,26 @@ async def check_out(query: PreCheckoutQuery, settings: BotSettings) -> None:
     )
 
 
+async def publish_payment(
+    events: BotEvents, plans: Mapping[str, PlanSpec], payment: stars.StarsPayment
+) -> PaymentSucceeded | PaymentHeld:
+    """Publish what ``payment`` is worth, waiting out a Kafka outage: the Stars are
+    already taken. The same event however often, and by whichever path, it comes."""
+    decided = stars.settle(plans, payment)
+    # Stamped by the bot's clock, as the /start before it was: Telegram's date has whole
+    # seconds, and a payment dated before the /start of the same second would be folded
+    # as money from someone not registered yet. The payload keeps Telegram's date.
+    origin = stars_origin(payment.charge_id)
+    await retry_transient(lambda: events.publish(decided, origin))
+    log.info("%s %s of %s published", decided.event_type, decided.payment_id, payment.payer_id)
+    return decided
+
+
 async def paid(message: Message, viewer: Viewer, settings: BotSettings, events: BotEvents) -> None:
-    """Publish the payment, waiting out a Kafka outage: the Stars are already taken."""
     payment = message.successful_payment
     assert payment is not None  # the filter's promise
-    decided = stars.settle(
+    decided = await publish_payment(
+        events,
         settings.plans,
         stars.StarsPayment(
             payer_id=message.chat.id,
@@ -94,15 +118,20 @@ async def paid(message: Message, viewer: Viewer, settings: BotSettings, events: 
             paid_at=message.date,
         ),
     )
-    # Stamped by the bot's clock, as the /start before it was: Telegram's date has whole
-    # seconds, and a payment dated before the /start of the same second would be folded
-    # as money from someone not registered yet. The payload keeps Telegram's date.
-    origin = stars_origin(payment.telegram_payment_charge_id)
-    await retry_transient(lambda: events.publish(decided, origin))
-    log.info("%s %s of %s published", decided.event_type, decided.payment_id, message.chat.id)
     await message.answer(
         viewer.t("stars_paid" if isinstance(decided, PaymentSucceeded) else "stars_held")
     )
+
+
+async def reconcile(
+    ledger: StarLedger, events: BotEvents, plans: Mapping[str, PlanSpec], since: datetime
+) -> int:
+    """Publish again every Stars payment made since ``since``; how many there were.
+    Consumers drop the copies of payments already published."""
+    found = await ledger.payments_since(since)
+    for payment in found:
+        await publish_payment(events, plans, payment)
+    return len(found)
 
 
 async def refunded(message: Message, events: BotEvents) -> None:
