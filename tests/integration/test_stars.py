@@ -2,6 +2,8 @@
 emulator, the bot publishes the payment, the subscription worker extends access, the
 provisioner enables the key on two real nodes; an admin refunds through the bot and the
 time goes back. A payment reported twice credits once; a refund asked twice refunds once.
+A payment whose update the bot never handled is read back from Telegram's Star
+transactions when the bot starts again, and credited once.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from events.subscriptions import SubscriptionExtended
 from events.users import UserView
 from keyland.kafka.topics import wait_until_visible
 from keyland.settings import KafkaSettings, MongoSettings
+from keyland.telegram.client import make_bot
 from keyland_tools.stack.node import Node
+from services.bot.adapters.star_ledger import PAGE, StarLedger
 from services.bot.config import BotSettings
+from services.bot.entrypoints.stars_ledger import reconcile_now
 from services.bot.keyboards.callbacks import AdminMenu, AdminTool, BuyStars, HeldDecision
 from services.bot.locales import text
 from tests.bot_harness import PollingBot
@@ -287,16 +292,114 @@ async def test_a_payment_reported_again_credits_once(stack: Stack) -> None:
     published = await stack.published(PaymentSucceeded, charge_id, count=3)
     assert len({envelope.event_id for envelope in published}) == 1
 
-    # A second payment comes after the copies in the user's partition: once it is
-    # credited, the copies were seen, and nothing but the two payments counts.
+    await credited_once_more(stack, someone, first)
+    assert charge_id in await stack.charges()
+
+
+async def credited_once_more(stack: Stack, someone: TelegramUser, before: UserView) -> None:
+    """Another payment comes after every copy of the first in the user's partition: once
+    it is credited, the copies were seen, and nothing but the two payments counts."""
     await stack.pay(someone)
     await stack.until(lambda: (stack.user(someone.id) or UserView(telegram_id=1)).purchases >= 2)
     account = stack.user(someone.id)
     assert account is not None
     assert account.purchases == 2
     assert account.until is not None
-    assert account.until <= first.until + timedelta(days=31)
-    assert charge_id in await stack.charges()
+    assert before.until is not None
+    assert account.until <= before.until + timedelta(days=31)
+
+
+async def test_a_payment_whose_update_was_lost_is_credited_once_when_the_bot_starts_again(
+    stack: Stack, nodes: list[Node]
+) -> None:
+    someone = await stack.started(next(_ids))
+    invoice = await stack.invoice(someone)
+    answer = await stack.check_out(someone, {"message_id": invoice["message_id"]})
+    await stack.bot.stop()
+    try:
+        paid = await stack.chats.post(
+            f"/emulator/bots/{BOT}/payments",
+            json={"user_id": someone.id, "pre_checkout_query_id": answer["id"]},
+        )
+        assert paid.status_code == 200, paid.text
+        charge_id = paid.json()["telegram_payment_charge_id"]
+        # Polling confirmed the update (as aiogram does before handling it), and the bot
+        # stopped before handling it: Telegram will not deliver it again.
+        update_id = paid.json()["update"]["update_id"]
+        confirmed = await stack.chats.post(
+            f"/bot{BOT_TOKEN}/getUpdates", json={"offset": update_id + 1, "timeout": 0}
+        )
+        assert confirmed.json() == {"ok": True, "result": []}
+    finally:
+        await stack.bot.start()
+
+    await stack.until(lambda: (stack.user(someone.id) or UserView(telegram_id=1)).purchases == 1)
+    account = stack.user(someone.id)
+    assert account is not None
+    key = str(account.key_id)
+    await stack.until(lambda: all(key in keys_on(node) for node in nodes))
+    assert stack.bot.container is not None
+    assert await reconcile_now(stack.bot.container) >= 1  # read back again
+    published = await stack.published(PaymentSucceeded, charge_id, count=2)
+    assert len({envelope.event_id for envelope in published}) == 1
+    await credited_once_more(stack, someone, account)
+
+
+async def test_a_handled_payment_read_back_again_credits_once(stack: Stack) -> None:
+    someone = await stack.started(next(_ids))
+    charge_id, _ = await stack.pay(someone)
+    await stack.until(lambda: (stack.user(someone.id) or UserView(telegram_id=1)).purchases == 1)
+    first = stack.user(someone.id)
+    assert first is not None
+    container = stack.bot.container
+    assert container is not None
+
+    assert await reconcile_now(container) >= 1
+
+    published = await stack.published(PaymentSucceeded, charge_id, count=2)
+    assert len({envelope.event_id for envelope in published}) == 1
+    await credited_once_more(stack, someone, first)
+
+
+async def test_the_star_transactions_are_read_page_by_page_back_to_the_lookback() -> None:
+    with telegram() as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as control:
+            user = {"id": 4242, "first_name": "Ann"}
+            said = await control.post(
+                f"/emulator/bots/{BOT}/messages", json={"user": user, "text": "hi"}
+            )
+            assert said.status_code == 200, said.text
+            before = datetime.now(UTC) - timedelta(seconds=1)
+            charges = set()
+            for n in range(2 * PAGE + 5):
+                paid = await control.post(
+                    f"/emulator/bots/{BOT}/payments",
+                    json={
+                        "user_id": user["id"],
+                        "currency": "XTR",
+                        "total_amount": n + 1,
+                        "invoice_payload": f"stars:{PLAN}:{STARS}:{user['id']}",
+                    },
+                )
+                charges.add(paid.json()["telegram_payment_charge_id"])
+            refund = await control.post(
+                f"/bot{BOT_TOKEN}/refundStarPayment",
+                json={"user_id": user["id"], "telegram_payment_charge_id": min(charges)},
+            )
+            assert refund.json()["ok"] is True
+        bot = make_bot(BOT_TOKEN, server.url)
+        try:
+            ledger = StarLedger(bot)
+            everything = await ledger.payments_since(before)
+            nothing_yet = await ledger.payments_since(datetime.now(UTC) + timedelta(hours=1))
+        finally:
+            await bot.session.close()
+
+    assert {payment.charge_id for payment in everything} == charges
+    assert len(everything) == len(charges)  # the refund is no payment
+    assert [p.total for p in everything] == list(range(2 * PAGE + 5, 0, -1))  # newest first
+    assert {p.payer_id for p in everything} == {user["id"]}
+    assert nothing_yet == []
 
 
 async def test_a_changed_price_is_refused_at_checkout(stack: Stack) -> None:
