@@ -26,7 +26,9 @@ def main(levels: tuple[int, ...], fault_payments: int) -> None:
     asyncio.run(payments.main())
     rows += targets.notifier(*asyncio.run(notifier.main(1500)))
     rows += targets.user_creation(*asyncio.run(users.main(levels, {"keyland", "baseline"})))
-    rows += targets.payment_to_key(asyncio.run(journey_latency.main(100)))
+    yookassa, stars = asyncio.run(journey_latency.main(100))
+    rows += targets.payment_to_key(yookassa)
+    rows += targets.stars_to_key(stars, yookassa)
     rows += targets.flat_cost(asyncio.run(flat_cost.main(list(flat_cost.SIZES), flat_cost.EVENTS)))
     if fault_payments:
         plan = FaultPlan(payments=fault_payments, rate=faults.RATE, kills_per_worker=faults.KILLS)

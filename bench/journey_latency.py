@@ -9,6 +9,11 @@ For each payment, from the moment it is marked paid:
 - key usable: the user's key enabled on both nodes (the node agents' own record);
 - user messaged: the bot's "payment received, choose a region" message in the chat.
 
+Then the same in Telegram Stars: 100 other fresh users each open the plans, tap the
+month's Stars button and press Pay on the invoice (the bot approves the pre-checkout
+query); then all 100 pay at once in the Telegram emulator. From the moment each
+``successful_payment`` update is there for the bot to take: key usable, user messaged.
+
 Side by side, the seed-style BASELINE (``bench/baseline/``, not Keyland): 100 concurrent
 paid notifications from users it never saw, each answered after the user was written
 and the key enabled on both of its nodes; it messages nobody. The users are purged
@@ -39,21 +44,24 @@ from bench.local import (
 from bench.measure import SPREAD_HEADER, Marks, NodeWatcher, quantile, spread_ms
 from bench.payments import EMULATOR, create_payments
 from keyland.mongo import database
+from services.bot.keyboards.callbacks import BuyStars
 from tests.starts import wait_registered
+from tests.telegram_chat import TelegramUser
 
 TIMEOUT_S = 180.0
+STARS_PLAN = "month_1"
 
 
 def _after(marks: Marks, stage: str) -> list[float]:
     return [m[stage] - m["paid"] for m in marks.values() if stage in m]
 
 
-async def keyland_payments(
-    stack: LocalStack, emulator: httpx.AsyncClient, client: httpx.AsyncClient, count: int
-) -> tuple[Marks, int]:
+async def registered_users(
+    emulator: httpx.AsyncClient, count: int, deadline: float
+) -> dict[int, TelegramUser]:
+    """``count`` fresh users who opened the bot, once their /start registered them."""
     ids = new_telegram_ids(count)
     users = {telegram_id: simulated_user(emulator, telegram_id) for telegram_id in ids}
-    deadline = time.monotonic() + TIMEOUT_S
 
     async def opened(telegram_id: int) -> None:
         user = users[telegram_id]
@@ -67,6 +75,23 @@ async def keyland_payments(
         await wait_registered(db, ids, timeout_s=deadline - time.monotonic())
     finally:
         db.client.close()
+    return users
+
+
+async def messaged(user: TelegramUser, mark: dict[str, float], deadline: float) -> None:
+    """Marks when the bot's "choose a region" (or "connect") message reaches ``user``."""
+    while (message := await next_bot_message(user, deadline)) is not None:
+        if has_button(message, "region:") or has_button(message, "menu:connect"):
+            mark["messaged"] = time.perf_counter()
+            return
+
+
+async def keyland_payments(
+    stack: LocalStack, emulator: httpx.AsyncClient, client: httpx.AsyncClient, count: int
+) -> tuple[Marks, int]:
+    deadline = time.monotonic() + TIMEOUT_S
+    users = await registered_users(emulator, count, deadline)
+    ids = list(users)
     payments = dict(zip(ids, await create_payments(client, count, ids), strict=True))
     keys = {telegram_id: stack.key_of(telegram_id) for telegram_id in ids}
     marks: Marks = {telegram_id: {} for telegram_id in ids}
@@ -81,22 +106,83 @@ async def keyland_payments(
         if all(d["state"] == "delivered" for d in answer.json()["deliveries"]):
             mark["webhook"] = time.perf_counter()
 
-    async def messaged(telegram_id: int) -> None:
-        while (message := await next_bot_message(users[telegram_id], deadline)) is not None:
-            if has_button(message, "region:") or has_button(message, "menu:connect"):
-                marks[telegram_id]["messaged"] = time.perf_counter()
-                return
-
     async with NodeWatcher(client, stack.agents) as watcher:
         watcher.expect(keys.values())
         await asyncio.gather(
-            *(pay(t) for t in ids), *(messaged(t) for t in ids), return_exceptions=True
+            *(pay(t) for t in ids),
+            *(messaged(users[t], marks[t], deadline) for t in ids),
+            return_exceptions=True,
         )
         await watcher.wait(keys.values(), enabled=True, timeout_s=deadline - time.monotonic())
         for telegram_id, key in keys.items():
             if (usable := watcher.usable_at(key)) is not None:
                 marks[telegram_id]["usable"] = usable
         left = await stack.purge(ids, watcher)
+    return marks, left
+
+
+async def approved_invoice(user: TelegramUser, plan: str) -> str:
+    """The user opens the plans, taps ``plan``'s Stars button and presses Pay on the
+    invoice; the pre-checkout query the bot approved."""
+    [plans] = await user.ask("/buy")
+    await user.press(plans, BuyStars(plan=plan).pack())
+    invoice = await user.reply()
+    queries = f"/emulator/bots/{user.bot}/pre-checkout-queries"
+    asked = await user.emulator.post(
+        queries, json={"user_id": user.id, "message_id": invoice["message_id"]}
+    )
+    asked.raise_for_status()
+    query_id = str(asked.json()["pre_checkout_query_id"])
+    answer = await user.emulator.get(f"{queries}/{query_id}", params={"timeout": 10})
+    answer.raise_for_status()
+    if answer.json()["answer"]["ok"] is not True:
+        raise RuntimeError(f"user {user.id}: the bot refused the invoice it made")
+    return query_id
+
+
+async def stars_journey(
+    users: dict[int, TelegramUser],
+    keys: dict[int, str],
+    watcher: NodeWatcher,
+    deadline: float,
+    plan: str = STARS_PLAN,
+) -> Marks:
+    """Every user approved an invoice of ``plan``, then all pay at once; from each
+    payment ('paid'): the key on every node ('usable'), the region message ('messaged')."""
+    approved = await asyncio.gather(*(approved_invoice(u, plan) for u in users.values()))
+    queries = dict(zip(users, approved, strict=True))
+    marks: Marks = {telegram_id: {} for telegram_id in users}
+
+    async def pay(user: TelegramUser) -> None:
+        marks[user.id]["paid"] = time.perf_counter()
+        answer = await user.emulator.post(
+            f"/emulator/bots/{user.bot}/payments",
+            json={"user_id": user.id, "pre_checkout_query_id": queries[user.id]},
+        )
+        answer.raise_for_status()
+
+    watcher.expect(keys.values())
+    await asyncio.gather(
+        *(pay(u) for u in users.values()),
+        *(messaged(u, marks[u.id], deadline) for u in users.values()),
+        return_exceptions=True,
+    )
+    await watcher.wait(keys.values(), enabled=True, timeout_s=deadline - time.monotonic())
+    for telegram_id, key in keys.items():
+        if (usable := watcher.usable_at(key)) is not None:
+            marks[telegram_id]["usable"] = usable
+    return marks
+
+
+async def stars_payments(
+    stack: LocalStack, emulator: httpx.AsyncClient, client: httpx.AsyncClient, count: int
+) -> tuple[Marks, int]:
+    deadline = time.monotonic() + TIMEOUT_S
+    users = await registered_users(emulator, count, deadline)
+    keys = {telegram_id: stack.key_of(telegram_id) for telegram_id in users}
+    async with NodeWatcher(client, stack.agents) as watcher:
+        marks = await stars_journey(users, keys, watcher, deadline)
+        left = await stack.purge(list(users), watcher)
     return marks, left
 
 
@@ -131,8 +217,9 @@ def report(title: str, marks: Marks, stages: dict[str, str]) -> None:
         print(f"{label:<34}{len(seconds):>6}{spread_ms(seconds)}")
 
 
-async def main(count: int) -> Marks:
-    """Run both sides; Keyland's marks per user (seconds, ``time.perf_counter``)."""
+async def main(count: int) -> tuple[Marks, Marks]:
+    """Run every side; Keyland's marks per user (seconds, ``time.perf_counter``), paying
+    through YooKassa and in Stars."""
     stack = LocalStack.load()
     limits = httpx.Limits(max_connections=4 * count + 10, keepalive_expiry=1.0)
     async with (
@@ -140,6 +227,7 @@ async def main(count: int) -> Marks:
         httpx.AsyncClient(timeout=60, limits=limits) as client,
     ):
         keyland, left = await keyland_payments(stack, emulator, client, count)
+        stars, stars_left = await stars_payments(stack, emulator, client, count)
         async with running_baseline(shared_database()) as running:
             baseline = await baseline_payments(running, client, count)
     report(
@@ -151,8 +239,13 @@ async def main(count: int) -> Marks:
             "user messaged": "messaged",
         },
     )
-    if left:
-        print(f"  cleanup: {left} keys still on a node after two minutes")
+    report(
+        "Keyland, Telegram Stars successful_payment → key → message",
+        stars,
+        {"key usable on both nodes": "usable", "user messaged": "messaged"},
+    )
+    if left or stars_left:
+        print(f"  cleanup: {left + stars_left} keys still on a node after two minutes")
     report(
         "BASELINE (seed-style Flask + pymongo, not Keyland; messages nobody)",
         baseline,
@@ -165,7 +258,7 @@ async def main(count: int) -> Marks:
             f"p50 {quantile(keyland_usable, 0.5) / quantile(baseline_usable, 0.5):.1f}, "
             f"p99 {quantile(keyland_usable, 0.99) / quantile(baseline_usable, 0.99):.1f}"
         )
-    return keyland
+    return keyland, stars
 
 
 if __name__ == "__main__":

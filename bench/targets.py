@@ -13,6 +13,7 @@ from tests.faults import Summary
 USERS_SPEEDUP = 3.0  # Keyland users/s against the baseline's, at 100 and 1000 concurrent
 USERS_P99_AT_100_S = 2.0
 PAYMENT_KEY_P50_S, PAYMENT_KEY_P99_S = 0.150, 0.500
+STARS_KEY_P99_RATIO = 1.5  # Stars payment → key p99, against YooKassa's
 TELEGRAM_PACE = 30.0  # messages/s
 BROADCAST_PACE = (28.0, 29.0)  # the pace held so far, under the 30/s ceiling
 NOTICE_LATENESS_P99_MS = 1000.0  # notices go out within the second they fall due
@@ -85,6 +86,22 @@ def payment_to_key(marks: Marks) -> list[Target]:
         Target("payment → last user messaged", f"{last:.2f} s ({len(messaged)} messaged)",
                f"<= key p99 + {len(marks)}/30 s = {late_limit:.2f} s",
                len(messaged) == len(marks) and last <= late_limit),
+    ]  # fmt: skip
+
+
+def stars_to_key(stars: Marks, yookassa: Marks) -> list[Target]:
+    """Stars payment → key on both nodes: its p99 within 1.5x of YooKassa's; every
+    Stars payment's key usable."""
+    name = f"Stars payment → key, {len(stars)} concurrent: p99"
+    usable = [m["usable"] - m["paid"] for m in stars.values() if "usable" in m]
+    reference = [m["usable"] - m["paid"] for m in yookassa.values() if "usable" in m]
+    if not usable or not reference:
+        return [Target(name, "nothing measured", "", False)]
+    p99, limit = quantile(usable, 0.99), quantile(reference, 0.99) * STARS_KEY_P99_RATIO
+    return [
+        Target(name, f"{p99 * 1000:.0f} ms ({len(usable)}/{len(stars)} usable)",
+               f"<= {STARS_KEY_P99_RATIO}x YooKassa's = {limit * 1000:.0f} ms",
+               len(usable) == len(stars) and p99 <= limit),
     ]  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.targets import fault_drill, notifier, payment_to_key
+from bench.targets import fault_drill, notifier, payment_to_key, stars_to_key
 from tests.faults import Summary
 
 
@@ -22,6 +22,19 @@ def test_a_user_never_messaged_is_a_miss() -> None:
     partial = marks(0.1, 1.0)
     del partial[3]["messaged"]
     assert payment_to_key(partial)[-1].met is False
+
+
+def test_stars_payment_to_key_passes_within_one_and_a_half_times_yookassas_p99() -> None:
+    yookassa = marks(0.4, 3.0)
+    assert stars_to_key(marks(0.6, 3.0), yookassa)[0].met is True
+    assert stars_to_key(marks(0.61, 3.0), yookassa)[0].met is False
+
+
+def test_a_stars_key_never_usable_is_a_miss() -> None:
+    partial = marks(0.1, 1.0)
+    del partial[7]["usable"]
+    assert stars_to_key(partial, marks(0.4, 3.0))[0].met is False
+    assert stars_to_key({}, marks(0.4, 3.0))[0].met is False
 
 
 def test_broadcast_pace_must_stay_under_the_ceiling_and_near_it() -> None:
