@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from bench.measure import Agent, NodeWatcher
+from bench.stars_journey import stars_journey
+from bench.targets import stars_to_key
 from emulators.serving import BackgroundServer
 from events import Envelope, Event, payments, subscriptions
 from events.payments import PaymentSucceeded, RefundSucceeded
@@ -35,6 +39,7 @@ from services.bot.config import BotSettings
 from services.bot.entrypoints.stars_ledger import reconcile_now
 from services.bot.keyboards.callbacks import AdminMenu, AdminTool, BuyStars, HeldDecision
 from services.bot.locales import text
+from services.subscription.domain.state import key_id_for
 from tests.bot_harness import PollingBot
 from tests.kafka_tail import read_topic
 from tests.notifier_harness import BOT, BOT_TOKEN, notifier, telegram
@@ -589,3 +594,30 @@ async def test_after_a_stars_payment_the_pipeline_goes_on_as_after_any_payment(
         assert notices.process.poll() is None, notices.log()
         await asyncio.sleep(0.2)
     assert await asked_for_a_region()
+
+
+async def test_the_benchs_stars_journey_measures_every_payment_to_its_key_and_message(
+    stack: Stack, nodes: list[Node], notices: Program, service_env: dict[str, str]
+) -> None:
+    """The bench's Stars journey, at three users, against this module's own bot and
+    workers (the bench runs it at 100 against the local stack)."""
+    users = {}
+    for _ in range(3):
+        someone = await stack.started(next(_ids))
+        users[someone.id] = someone
+    secret = service_env["KEYLAND_SUBSCRIPTION_KEY_SECRET"].encode()
+    keys = {telegram_id: str(key_id_for(telegram_id, 0, secret)) for telegram_id in users}
+    agents = [
+        Agent(node.name, node.url, node.agent.environment["KEYLAND_NODE_TOKEN"]) for node in nodes
+    ]
+    async with httpx.AsyncClient(timeout=30) as client, NodeWatcher(client, agents) as watcher:
+        marks = await stars_journey(users, keys, watcher, time.monotonic() + 120)
+
+    assert all({"paid", "usable", "messaged"} <= set(mark) for mark in marks.values()), marks
+    assert all(mark["paid"] < mark["usable"] for mark in marks.values())
+    [row] = stars_to_key(marks, marks)
+    assert row.met is True
+    for telegram_id in users:
+        account = stack.user(telegram_id)
+        assert account is not None
+        assert account.purchases == 1
