@@ -24,6 +24,7 @@ from services.bot.adapters.star_ledger import StarLedger
 from services.bot.adapters.telegram_pace import RetryAfter
 from services.bot.config import BotSettings
 from services.bot.domain.seen import SeenPace
+from services.bot.domain.stars import Published
 from services.bot.entrypoints.commands import publish_commands
 from services.bot.middlewares.counted import Counted
 from services.bot.middlewares.in_flight import InFlight
@@ -44,6 +45,7 @@ class Container:
     payments: Payments
     links: Links
     ledger: StarLedger
+    published: Published
     storage: FsmStorage
     in_flight: InFlight
     checks: dict[str, Check]
@@ -86,6 +88,7 @@ def bootstrap(
         EventPublisher.from_settings(kafka, client_id=settings.app_id), bot_id=settings.bot_id
     )
     seen_pace = SeenPace(settings.seen_every_s)
+    published = Published()
     dispatcher = Dispatcher(
         storage=storage,
         seen_pace=seen_pace,
@@ -94,6 +97,7 @@ def bootstrap(
         payments=payments,
         links=links,
         events=events,
+        published=published,
         regions=Regions(settings.countries_file),
     )
     in_flight = InFlight()
@@ -116,6 +120,7 @@ def bootstrap(
         payments=payments,
         links=links,
         ledger=StarLedger(bot),
+        published=published,
         storage=storage,
         in_flight=in_flight,
         checks={

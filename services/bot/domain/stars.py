@@ -123,6 +123,27 @@ def settle(plans: Mapping[str, PlanSpec], paid: StarsPayment) -> PaymentSucceede
     )
 
 
+class Published:
+    """The Stars payments this process published (Kafka acknowledged them), by charge id
+    with their dates: reading the payments back skips them, and forgets those older than
+    what it reads, so no more than one window of payments is kept."""
+
+    def __init__(self) -> None:
+        self._paid_at: dict[str, datetime] = {}
+
+    def add(self, paid: StarsPayment) -> None:
+        self._paid_at[paid.charge_id] = paid.paid_at
+
+    def __contains__(self, paid: StarsPayment) -> bool:
+        return paid.charge_id in self._paid_at
+
+    def __len__(self) -> int:
+        return len(self._paid_at)
+
+    def forget_before(self, since: datetime) -> None:
+        self._paid_at = {c: at for c, at in self._paid_at.items() if at >= since}
+
+
 def refund(telegram_id: int, charge_id: str, amount: Decimal, at: datetime) -> RefundSucceeded:
     """A Stars refund: always the whole payment, at most once per charge (the charge id
     is also the refund's id)."""

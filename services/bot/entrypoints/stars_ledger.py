@@ -22,7 +22,9 @@ async def reconcile_now(
     """One reading over the configured lookback; how many payments it published."""
     settings = container.settings
     since = clock() - timedelta(days=settings.stars_lookback_days)
-    return await reconcile(container.ledger, container.events, settings.plans, since)
+    return await reconcile(
+        container.ledger, container.events, settings.plans, container.published, since
+    )
 
 
 async def _every_interval(container: Container) -> None:
@@ -30,7 +32,7 @@ async def _every_interval(container: Container) -> None:
     while True:
         try:
             published = await reconcile_now(container)
-            log.info("Stars reconciliation: %d payments published again", published)
+            log.info("Stars reconciliation: %d payments published", published)
         except Exception:  # Telegram unreachable, say: the next round tries again
             log.exception("Stars reconciliation failed")
         await asyncio.sleep(interval_s)

@@ -9,7 +9,8 @@ twice credits once.
 Polling confirms an update before it is handled, so a bot stopped while publishing a
 payment would lose it: :func:`reconcile` reads the payments back from Telegram's Star
 transactions (at start and every ``KEYLAND_BOT_STARS_RECONCILE_EVERY_MIN``) and publishes
-each again, decided the same way and with the same id.
+those this process has not published, decided the same way and with the same id (after
+a restart, that is all of them again).
 """
 
 from __future__ import annotations
@@ -89,7 +90,10 @@ async def check_out(query: PreCheckoutQuery, settings: BotSettings) -> None:
 
 
 async def publish_payment(
-    events: BotEvents, plans: Mapping[str, PlanSpec], payment: stars.StarsPayment
+    events: BotEvents,
+    plans: Mapping[str, PlanSpec],
+    published: stars.Published,
+    payment: stars.StarsPayment,
 ) -> PaymentSucceeded | PaymentHeld:
     """Publish what ``payment`` is worth, waiting out a Kafka outage: the Stars are
     already taken. The same event however often, and by whichever path, it comes."""
@@ -99,16 +103,24 @@ async def publish_payment(
     # as money from someone not registered yet. The payload keeps Telegram's date.
     origin = stars_origin(payment.charge_id)
     await retry_transient(lambda: events.publish(decided, origin))
+    published.add(payment)
     log.info("%s %s of %s published", decided.event_type, decided.payment_id, payment.payer_id)
     return decided
 
 
-async def paid(message: Message, viewer: Viewer, settings: BotSettings, events: BotEvents) -> None:
+async def paid(
+    message: Message,
+    viewer: Viewer,
+    settings: BotSettings,
+    events: BotEvents,
+    published: stars.Published,
+) -> None:
     payment = message.successful_payment
     assert payment is not None  # the filter's promise
     decided = await publish_payment(
         events,
         settings.plans,
+        published,
         stars.StarsPayment(
             payer_id=message.chat.id,
             charge_id=payment.telegram_payment_charge_id,
@@ -124,14 +136,20 @@ async def paid(message: Message, viewer: Viewer, settings: BotSettings, events: 
 
 
 async def reconcile(
-    ledger: StarLedger, events: BotEvents, plans: Mapping[str, PlanSpec], since: datetime
+    ledger: StarLedger,
+    events: BotEvents,
+    plans: Mapping[str, PlanSpec],
+    published: stars.Published,
+    since: datetime,
 ) -> int:
-    """Publish again every Stars payment made since ``since``; how many there were.
-    Consumers drop the copies of payments already published."""
-    found = await ledger.payments_since(since)
-    for payment in found:
-        await publish_payment(events, plans, payment)
-    return len(found)
+    """Publish every Stars payment made since ``since`` that this process has not
+    published yet; how many. Consumers drop the copies of payments published before a
+    restart."""
+    published.forget_before(since)
+    missing = [p for p in await ledger.payments_since(since) if p not in published]
+    for payment in missing:
+        await publish_payment(events, plans, published, payment)
+    return len(missing)
 
 
 async def refunded(message: Message, events: BotEvents) -> None:

@@ -3,7 +3,7 @@ reported: settled to the same event, so reconciliation republishes, never invent
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from keyland.plans import PlanSpec
 from services.bot.adapters.star_ledger import payment_of
-from services.bot.domain.stars import STARS, InvoiceTerms, StarsPayment, settle
+from services.bot.domain.stars import STARS, InvoiceTerms, Published, StarsPayment, settle
 
 PLANS = {
     "month_1": PlanSpec(months=1, price=Decimal("199.00"), stars=150),
@@ -81,3 +81,19 @@ def test_only_users_paying_invoices_are_payments() -> None:
 
     assert [payment_of(t) for t in (refund, withdrawal_back, gift)] == [None] * 3
     assert payment_of(paid) is not None
+
+
+def test_published_payments_are_kept_for_the_window_read_back_only() -> None:
+    def paid(charge_id: str, minutes_ago: int) -> StarsPayment:
+        return StarsPayment(4242, charge_id, STARS, 150, "x", AT - timedelta(minutes=minutes_ago))
+
+    published = Published()
+    for payment in (paid("old", 90), paid("edge", 60), paid("new", 1)):
+        published.add(payment)
+
+    published.forget_before(AT - timedelta(minutes=60))
+
+    assert paid("old", 90) not in published
+    assert paid("edge", 60) in published
+    assert paid("new", 1) in published
+    assert len(published) == 2
