@@ -36,6 +36,7 @@ class Effect(StrEnum):
     IGNORED = "ignored"
     PURGED = "purged"
     LAPSED = "lapsed"
+    RENEWAL = "renewal"
 
 
 @dataclass(frozen=True)
@@ -126,11 +127,20 @@ class Subscription:
     """(invitee payment, refund) whose referral days were taken back."""
     held: dict[str, HeldCredit] = field(default_factory=dict)
     """Paid before the user ever started the bot: applied by their registration."""
+    renewal_method: str | None = None
+    """The saved payment method that renews ``renewal_plan`` (None: no automatic renewal)."""
+    renewal_plan: str | None = None
+    declined: dict[datetime, dict[int, datetime]] = field(default_factory=dict)
+    """Per access end, the renewal attempts declined for it and when."""
     outcomes: dict[uuid.UUID, Outcome] = field(default_factory=dict)
 
     @property
     def registered(self) -> bool:
         return self.registered_at is not None
+
+    @property
+    def auto_renewal(self) -> bool:
+        return self.renewal_method is not None
 
     @property
     def key_id(self) -> uuid.UUID:
