@@ -38,9 +38,16 @@ def charge_after(entries: list[Entry], rules: Rules = RULES) -> Charge | None:
     return next_charge(fold(USER, entries, rules), rules.renewal)
 
 
-BOUGHT = [b.started(0), b.paid(0, payment="p"), saved(0)]
-END = fold(USER, BOUGHT, RULES).until
-assert END is not None
+BOUGHT: list[Entry] = [b.started(0), b.paid(0, payment="p"), saved(0)]
+
+
+def _end() -> datetime:
+    until = fold(USER, BOUGHT, RULES).until
+    assert until is not None
+    return until
+
+
+END = _end()
 
 
 class TestDue:
