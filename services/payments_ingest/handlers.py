@@ -229,11 +229,16 @@ class IngestHandlers:
                 Order(order_id=key, telegram_id=telegram_id, plan=plan, renewal=renewal)
             )
             if order.payment_id is not None:
+                metrics.RENEWALS.labels("known").inc()
+                log.info(
+                    "renewal %s of %s asked again: payment %s", key, telegram_id, order.payment_id
+                )
                 return PaymentCreated(order.payment_id, "created", "")
             created = await self._ask(order)
             await self._orders_call(self.orders.record_payment(key, str(created["id"])))
         except _Refusal as refusal:
             return refusal.outcome
+        metrics.RENEWALS.labels("asked").inc()
         log.info("renewal %s of %s: payment %s", key, telegram_id, created["id"])
         return PaymentCreated(str(created["id"]), str(created.get("status")), "")
 
