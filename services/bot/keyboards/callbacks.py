@@ -10,6 +10,12 @@ from aiogram.filters.callback_data import CallbackData
 
 class BuyPlan(CallbackData, prefix="buy"):
     plan: str
+    renew: bool = False
+    """Save the card to renew the plan automatically (opt-in)."""
+
+
+class RenewalOff(CallbackData, prefix="renewoff"):
+    """The user turns automatic renewal off (from the profile)."""
 
 
 class AdminTool(StrEnum):

@@ -29,12 +29,14 @@ async def show_plans(trigger: Trigger, bot: Bot, viewer: Viewer, settings: BotSe
     )
 
 
-def order_id(callback: CallbackQuery, plan: str) -> str:
+def order_id(callback: CallbackQuery, plan: str, *, renew: bool = False) -> str:
     """One order per plan button of one plans message: tapping it twice (two callback
-    queries, two ids) gives the same payment; "Buy" again shows new buttons, a new order."""
+    queries, two ids) gives the same payment; "Buy" again shows new buttons, a new order.
+    Paying with automatic renewal instead is another order."""
+    suffix = ":renew" if renew else ""
     if callback.message is None:  # too old for Telegram to say which message it was
-        return f"callback:{callback.id}:{plan}"
-    return f"message:{callback.message.chat.id}:{callback.message.message_id}:{plan}"
+        return f"callback:{callback.id}:{plan}{suffix}"
+    return f"message:{callback.message.chat.id}:{callback.message.message_id}:{plan}{suffix}"
 
 
 async def buy_plan(
@@ -55,9 +57,13 @@ async def buy_plan(
             reply_markup=keyboards.plans(viewer, settings.plans),
         )
         return
+    renew = callback_data.renew
     try:
         checkout = await payments.create(
-            viewer.telegram_id, callback_data.plan, order_id(callback, callback_data.plan)
+            viewer.telegram_id,
+            callback_data.plan,
+            order_id(callback, callback_data.plan, renew=renew),
+            save_method=renew,
         )
     except PlanRefused as refusal:
         # The bot's plans and the ingest's differ: an operator must align them.
@@ -68,12 +74,17 @@ async def buy_plan(
         callback,
         bot,
         viewer.t(
-            "buy_pay",
+            "buy_pay_renewing" if renew else "buy_pay",
             duration=keyboards.duration(viewer, plan),
             price=plan.price,
             currency=plan.currency,
         ),
-        reply_markup=keyboards.pay(viewer, plan, checkout.confirmation_url),
+        reply_markup=keyboards.pay(
+            viewer,
+            plan,
+            checkout.confirmation_url,
+            None if renew else BuyPlan(plan=callback_data.plan, renew=True),
+        ),
     )
 
 
