@@ -9,7 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from events.buttons import MenuAction
 from keyland.plans import PlanSpec
-from services.bot.keyboards.callbacks import BuyPlan
+from services.bot.keyboards.callbacks import BuyPlan, BuyRenewing
 from services.bot.middlewares.viewer import Viewer
 
 
@@ -40,7 +40,7 @@ def plans(viewer: Viewer, offered: Mapping[str, PlanSpec]) -> InlineKeyboardMark
 
 
 def pay(
-    viewer: Viewer, plan: PlanSpec, url: str, renewing_instead: BuyPlan | None = None
+    viewer: Viewer, plan: PlanSpec, url: str, renewing_instead: BuyRenewing | None = None
 ) -> InlineKeyboardMarkup:
     """The pay button; with ``renewing_instead``, the offer to pay with automatic renewal."""
     builder = InlineKeyboardBuilder()

@@ -10,8 +10,12 @@ from aiogram.filters.callback_data import CallbackData
 
 class BuyPlan(CallbackData, prefix="buy"):
     plan: str
-    renew: bool = False
-    """Save the card to renew the plan automatically (opt-in)."""
+
+
+class BuyRenewing(CallbackData, prefix="buyrenew"):
+    """The plan paid with the card saved to renew it automatically (opt-in)."""
+
+    plan: str
 
 
 class RenewalOff(CallbackData, prefix="renewoff"):

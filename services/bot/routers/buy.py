@@ -12,7 +12,7 @@ from events.buttons import MenuAction
 from services.bot.adapters.payments import Payments, PlanRefused
 from services.bot.config import BotSettings
 from services.bot.keyboards import buy as keyboards
-from services.bot.keyboards.callbacks import BuyPlan
+from services.bot.keyboards.callbacks import BuyPlan, BuyRenewing
 from services.bot.keyboards.menu import back_to_menu
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.common import Trigger, respond
@@ -42,7 +42,7 @@ def order_id(callback: CallbackQuery, plan: str, *, renew: bool = False) -> str:
 async def buy_plan(
     callback: CallbackQuery,
     *,
-    callback_data: BuyPlan,
+    callback_data: BuyPlan | BuyRenewing,
     bot: Bot,
     viewer: Viewer,
     settings: BotSettings,
@@ -57,7 +57,7 @@ async def buy_plan(
             reply_markup=keyboards.plans(viewer, settings.plans),
         )
         return
-    renew = callback_data.renew
+    renew = isinstance(callback_data, BuyRenewing)
     try:
         checkout = await payments.create(
             viewer.telegram_id,
@@ -83,7 +83,7 @@ async def buy_plan(
             viewer,
             plan,
             checkout.confirmation_url,
-            None if renew else BuyPlan(plan=callback_data.plan, renew=True),
+            None if renew else BuyRenewing(plan=callback_data.plan),
         ),
     )
 
@@ -93,4 +93,5 @@ def build_router() -> Router:
     router.message.register(show_plans, Command("buy"))
     router.callback_query.register(show_plans, MenuAction.filter(F.action == "buy"))
     router.callback_query.register(buy_plan, BuyPlan.filter())
+    router.callback_query.register(buy_plan, BuyRenewing.filter())
     return router
