@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from services.subscription.domain.fold import fold
-from services.subscription.domain.ledger import Entry, MethodSaved, RenewalDeclined, RenewalOff
+from services.subscription.domain.ledger import Entry
 from services.subscription.domain.renewal import Charge, RenewalRules, next_charge, retry_delay
 from services.subscription.domain.rules import Rules
 from tests.unit.subscription import builders as b
@@ -20,25 +19,11 @@ RENEWAL = RenewalRules(lead=timedelta(days=1), attempts=3, backoff=timedelta(hou
 RULES = Rules(renewal=RENEWAL)
 
 
-def saved(day: float, method: str = "m1", plan: str = "month_1") -> MethodSaved:
-    return MethodSaved(
-        event_id=uuid.uuid4(), at=b.at(day), payment_id="p", method_id=method, plan=plan
-    )
-
-
-def declined(period_end: datetime, attempt: int, at: datetime) -> RenewalDeclined:
-    return RenewalDeclined(event_id=uuid.uuid4(), at=at, period_end=period_end, attempt=attempt)
-
-
-def turned_off(day: float) -> RenewalOff:
-    return RenewalOff(event_id=uuid.uuid4(), at=b.at(day))
-
-
 def charge_after(entries: list[Entry], rules: Rules = RULES) -> Charge | None:
     return next_charge(fold(USER, entries, rules), rules.renewal)
 
 
-BOUGHT: list[Entry] = [b.started(0), b.paid(0, payment="p"), saved(0)]
+BOUGHT: list[Entry] = [b.started(0), b.paid(0, payment="p"), b.saved(0)]
 
 
 def _end() -> datetime:
@@ -58,8 +43,8 @@ class TestDue:
         assert charge_after([b.started(0), b.paid(0, payment="p")]) is None
 
     def test_turned_off_nothing_is_due_until_a_method_is_saved_again(self) -> None:
-        assert charge_after([*BOUGHT, turned_off(2)]) is None
-        again = charge_after([*BOUGHT, turned_off(2), saved(3, method="m2")])
+        assert charge_after([*BOUGHT, b.renewal_off(2)]) is None
+        again = charge_after([*BOUGHT, b.renewal_off(2), b.saved(3, method="m2")])
         assert again is not None
         assert again.method_id == "m2"
 
@@ -67,10 +52,10 @@ class TestDue:
         assert charge_after([*BOUGHT, b.purged(2)]) is None
 
     def test_a_method_saved_before_registration_is_not_kept(self) -> None:
-        assert charge_after([saved(0), b.started(1), b.paid(1, payment="p")]) is None
+        assert charge_after([b.saved(0), b.started(1), b.paid(1, payment="p")]) is None
 
     def test_a_paid_renewal_moves_the_charge_to_the_next_end_at_attempt_zero(self) -> None:
-        renewed = [*BOUGHT, declined(END, 0, b.at(29)), b.paid(29.5, payment="p2")]
+        renewed = [*BOUGHT, b.declined(END, 0, b.at(29)), b.paid(29.5, payment="p2")]
         state = fold(USER, renewed, RULES)
         charge = next_charge(state, RENEWAL)
         assert state.until is not None
@@ -80,19 +65,19 @@ class TestDue:
 class TestRetries:
     def test_a_decline_is_retried_after_the_backoff_doubling_each_time(self) -> None:
         first = b.at(29)
-        once = charge_after([*BOUGHT, declined(END, 0, first)])
+        once = charge_after([*BOUGHT, b.declined(END, 0, first)])
         assert once == Charge(END, 1, first + RENEWAL.backoff, "m1", "month_1")
         second = first + timedelta(hours=7)
-        twice = charge_after([*BOUGHT, declined(END, 0, first), declined(END, 1, second)])
+        twice = charge_after([*BOUGHT, b.declined(END, 0, first), b.declined(END, 1, second)])
         assert twice == Charge(END, 2, second + 2 * RENEWAL.backoff, "m1", "month_1")
 
     def test_after_the_last_attempt_nothing_more_is_charged_for_that_end(self) -> None:
-        declines = [declined(END, n, b.at(29 + n)) for n in range(RENEWAL.attempts)]
+        declines = [b.declined(END, n, b.at(29 + n)) for n in range(RENEWAL.attempts)]
         assert charge_after([*BOUGHT, *declines]) is None
 
     def test_a_decline_for_another_end_does_not_count(self) -> None:
         other = END - timedelta(days=30)
-        charge = charge_after([*BOUGHT, declined(other, 0, b.at(1))])
+        charge = charge_after([*BOUGHT, b.declined(other, 0, b.at(1))])
         assert charge is not None
         assert charge.attempt == 0
 
@@ -122,7 +107,7 @@ def test_attempts_stay_bounded_and_each_waits_longer_than_the_last(
             break
         charges.append(charge)
         at = max(at, charge.at) + timedelta(minutes=gap)
-        entries.append(declined(charge.period_end, charge.attempt, at))
+        entries.append(b.declined(charge.period_end, charge.attempt, at))
     shuffled = list(entries)
     order.shuffle(shuffled)
     assert charge_after(shuffled, rules) == charge_after(entries, rules)
