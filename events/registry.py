@@ -75,7 +75,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         name=payments.TOPIC,
         partitions=6,
-        producers=("payments_ingest",),
+        producers=("payments_ingest", "bot"),
         consumers=(Consumer("subscription"), Consumer("notifier")),
         events=(
             payments.PaymentSucceeded,
@@ -91,7 +91,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         name=admin_commands.TOPIC,
         partitions=6,
-        producers=("bot", "cli"),
+        producers=("bot", "cli", "subscription"),
         consumers=(Consumer("subscription"), Consumer("notifier")),
         events=(
             admin_commands.SubscriptionAdjusted,
@@ -99,6 +99,8 @@ TOPICS: tuple[TopicSpec, ...] = (
             admin_commands.TestNotificationRequested,
             admin_commands.UserPurgeRequested,
             admin_commands.HeldPaymentGranted,
+            admin_commands.UserProvisioned,
+            admin_commands.UserBlockRequested,
         ),
         key="telegram_id (broadcast_id for BroadcastRequested)",
     ),
@@ -135,6 +137,7 @@ TOPICS: tuple[TopicSpec, ...] = (
             subscriptions.ReferralBonusCredited,
             subscriptions.SubscriptionExpired,
             subscriptions.UserPurged,
+            subscriptions.UserBlockChanged,
             subscriptions.RenewalDue,
         ),
     ),

@@ -206,3 +206,16 @@ class RenewalDue(Event):
     attempt: int = Field(ge=0)
     method_id: str = Field(min_length=1, max_length=64)
     plan: str = Field(min_length=1, max_length=64)
+
+
+class UserBlockChanged(Event):
+    """Whether the user is blocked now (an admin's block or its lifting): a blocked user's
+    keys stay disabled on every node, whatever ``until`` says. Stamped with the revision
+    it was decided from, like ``until``: a consumer keeps the newest."""
+
+    event_type: ClassVar[str] = "UserBlockChanged"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    blocked: bool
+    revision: int = Field(ge=0)

@@ -51,6 +51,12 @@ class UserView(BaseModel):
     """A saved payment method renews the user's plan (until they turn it off)."""
     renews_at: AwareDatetime | None = None
     """When the saved method is next charged to renew (None: no charge is due)."""
+    blocked: bool = False
+    """An admin blocked access: keys disabled on every node until the block is lifted."""
+    provisioned_at: AwareDatetime | None = None
+    """When an admin last created the account (in this generation)."""
+    grant_pending: bool = False
+    """Time an admin granted waits for the user's first /start."""
 
     def active_at(self, moment: datetime) -> bool:
         return self.until is not None and self.until > moment

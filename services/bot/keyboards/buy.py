@@ -9,7 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from events.buttons import MenuAction
 from keyland.plans import PlanSpec
-from services.bot.keyboards.callbacks import BuyPlan, BuyRenewing
+from services.bot.keyboards.callbacks import BuyPlan, BuyRenewing, BuyStars
 from services.bot.middlewares.viewer import Viewer
 
 
@@ -23,7 +23,10 @@ def duration(viewer: Viewer, plan: PlanSpec) -> str:
 
 
 def plans(viewer: Viewer, offered: Mapping[str, PlanSpec]) -> InlineKeyboardMarkup:
+    """One row per plan: its price (a YooKassa payment), and beside it its Stars price
+    (an invoice in Stars) when it has one."""
     builder = InlineKeyboardBuilder()
+    rows = []
     for name, plan in offered.items():
         builder.button(
             text=viewer.t(
@@ -34,8 +37,14 @@ def plans(viewer: Viewer, offered: Mapping[str, PlanSpec]) -> InlineKeyboardMark
             ),
             callback_data=BuyPlan(plan=name),
         )
+        if plan.stars is not None:
+            builder.button(
+                text=viewer.t("button_stars", stars=plan.stars),
+                callback_data=BuyStars(plan=name),
+            )
+        rows.append(1 if plan.stars is None else 2)
     builder.button(text=viewer.t("button_menu"), callback_data=MenuAction(action="menu"))
-    builder.adjust(1)
+    builder.adjust(*rows, 1)
     return builder.as_markup()
 
 

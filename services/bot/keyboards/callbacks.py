@@ -18,6 +18,12 @@ class BuyRenewing(CallbackData, prefix="buyrenew"):
     plan: str
 
 
+class BuyStars(CallbackData, prefix="stars"):
+    """Pay for ``plan`` in Telegram Stars: the bot sends an invoice in ``XTR``."""
+
+    plan: str
+
+
 class RenewalOff(CallbackData, prefix="renewoff"):
     """The user turns automatic renewal off (from the profile)."""
 
@@ -29,6 +35,7 @@ class AdminTool(StrEnum):
     TEST = "test"
     STATS = "stats"
     HELD = "held"
+    BLOCK = "block"
 
 
 class AdminMenu(CallbackData, prefix="admin"):

@@ -25,6 +25,7 @@ class Kind(StrEnum):
     TEST = "test"
     PAYMENT_HELD = "payment_held"
     CREDIT_HELD = "credit_held"
+    CANCELED_ALERT = "payment_canceled_alert"
 
 
 KEPT_FOR_NEXT_VISIT = frozenset(

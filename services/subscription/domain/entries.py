@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from events import Envelope, Event
-from events.admin_commands import HeldPaymentGranted, SubscriptionAdjusted, UserPurgeRequested
+from events.admin_commands import (
+    HeldPaymentGranted,
+    SubscriptionAdjusted,
+    UserBlockRequested,
+    UserProvisioned,
+    UserPurgeRequested,
+)
 from events.bot_actions import RegionChosen, RenewalTurnedOff, TrialRequested, UserStarted
 from events.payments import (
     PaymentMethodSaved,
@@ -14,10 +22,12 @@ from events.payments import RenewalDeclined as RenewalWasDeclined
 from events.subscriptions import ReferralBonusEarned, ReferralBonusRevoked, SubscriptionExpired
 from services.subscription.domain.ledger import (
     Adjusted,
+    BlockSet,
     Entry,
     Lapsed,
     MethodSaved,
     Paid,
+    Provisioned,
     Purged,
     ReferralEarned,
     ReferralRevoked,
@@ -64,8 +74,8 @@ def to_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
                 refund_id=event.refund_id,
                 amount=event.amount,
             )
-        case SubscriptionAdjusted():
-            entry = Adjusted(**base, months=event.months, days=event.days, admin_id=event.admin_id)
+        case SubscriptionAdjusted() | UserProvisioned() | UserBlockRequested():
+            entry = _admins(event, base)
         case UserPurgeRequested():
             entry = Purged(**base, reason=event.reason)
         case ReferralBonusEarned():
@@ -109,3 +119,17 @@ def _renewal_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
         case _:
             return None
     return event.telegram_id, entry
+
+
+def _admins(
+    event: SubscriptionAdjusted | UserProvisioned | UserBlockRequested, base: dict[str, Any]
+) -> Entry:
+    """The entry of an admin's change to one user's access."""
+    match event:
+        case SubscriptionAdjusted():
+            return Adjusted(**base, months=event.months, days=event.days, admin_id=event.admin_id)
+        case UserProvisioned():
+            return Provisioned(
+                **base, months=event.months, days=event.days, admin_id=event.admin_id
+            )
+    return BlockSet(**base, blocked=event.blocked, admin_id=event.admin_id)

@@ -19,13 +19,16 @@ from events.subscriptions import (
     SubscriptionExtended,
     SubscriptionShortened,
     TrialActivated,
+    UserBlockChanged,
     UserPurged,
     UserRegistered,
 )
 from services.subscription.domain.ledger import (
     Adjusted,
+    BlockSet,
     Entry,
     Paid,
+    Provisioned,
     ReferralEarned,
     ReferralRevoked,
     Refunded,
@@ -80,10 +83,14 @@ def facts_for(
         )
     if outcome.effect is Effect.PURGED and outcome.key_id is not None:
         facts.append(UserPurged(telegram_id=tg, key_id=outcome.key_id))
-    if outcome.effect is Effect.REJECTED and isinstance(entry, Adjusted):
+    if outcome.effect is Effect.REJECTED and isinstance(entry, Adjusted | Provisioned):
         facts.append(
             AdjustmentRejected(telegram_id=tg, admin_id=entry.admin_id, reason=outcome.reason)
         )
+    if isinstance(entry, BlockSet):
+        # What the whole ledger says now, not what this entry did: a block read after a
+        # later unblock must not block anyone (the revision orders the facts downstream).
+        facts.append(UserBlockChanged(telegram_id=tg, blocked=after.blocked, revision=revision))
     facts += _referral_earned(before, after)
     if isinstance(entry, Refunded):
         facts += _referral_revoked(entry, before, after)

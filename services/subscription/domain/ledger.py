@@ -67,6 +67,23 @@ class Adjusted(_Entry):
     admin_id: int
 
 
+class Provisioned(_Entry):
+    """An admin created the account, granting time from the user's first /start."""
+
+    kind: Literal["provisioned"] = "provisioned"
+    months: int
+    days: int
+    admin_id: int
+
+
+class BlockSet(_Entry):
+    """An admin blocked the user (``blocked``) or lifted the block."""
+
+    kind: Literal["block"] = "block"
+    blocked: bool
+    admin_id: int
+
+
 class ReferralEarned(_Entry):
     """An invitee's payment earned this user (the referrer) bonus days."""
 
@@ -133,6 +150,8 @@ _RANK = {
             "paid",
             "method_saved",
             "adjusted",
+            "provisioned",
+            "block",
             "referral",
             "refunded",
             "referral_revoked",
@@ -151,6 +170,8 @@ Entry = Annotated[
     | Paid
     | Refunded
     | Adjusted
+    | Provisioned
+    | BlockSet
     | ReferralEarned
     | ReferralRevoked
     | Lapsed

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from services.subscription.domain.ledger import Paid
+from services.subscription.domain.ledger import Paid, Provisioned
 
 
 def key_id_for(telegram_id: int, generation: int, secret: bytes) -> uuid.UUID:
@@ -28,6 +28,7 @@ class Effect(StrEnum):
     REGISTERED = "registered"
     HELD = "held"
     UPDATED_PROFILE = "updated_profile"
+    BLOCK_SET = "block_set"
     TRIAL_GRANTED = "trial_granted"
     EXTENDED = "extended"
     SHORTENED = "shortened"
@@ -132,6 +133,13 @@ class Subscription:
     renewal_plan: str | None = None
     declined: dict[datetime, dict[int, datetime]] = field(default_factory=dict)
     """Per access end, the renewal attempts declined for it and when."""
+    blocked: bool = False
+    """An admin blocked access (the latest block or unblock wins; a purge keeps it)."""
+    provisioned_at: datetime | None = None
+    """When an admin last created the account (:class:`Provisioned`)."""
+    grants: list[Provisioned] = field(default_factory=list)
+    """Time an admin granted before the user ever started the bot: applied by their
+    registration."""
     outcomes: dict[uuid.UUID, Outcome] = field(default_factory=dict)
 
     @property
@@ -141,6 +149,10 @@ class Subscription:
     @property
     def auto_renewal(self) -> bool:
         return self.renewal_method is not None
+
+    @property
+    def grant_pending(self) -> bool:
+        return bool(self.grants)
 
     @property
     def key_id(self) -> uuid.UUID:

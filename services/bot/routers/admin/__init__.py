@@ -6,10 +6,12 @@ from aiogram import Router
 
 from services.bot.routers.admin import (
     add_time,
+    block,
     broadcast,
     find_user,
     held_payments,
     panel,
+    refund_stars,
     refusal,
     test_notification,
 )
@@ -27,6 +29,8 @@ def admin_router() -> Router:
         add_time.build_router(),
         test_notification.build_router(),
         held_payments.build_router(),
+        block.build_router(),
+        refund_stars.build_router(),
     )
     outer = Router(name=f"{__name__}.outer")
     outer.include_routers(admins, refusal.build_router())

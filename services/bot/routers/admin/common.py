@@ -11,7 +11,8 @@ from services.bot.domain.display import date, days_left
 from services.bot.keyboards.callbacks import AdminTool
 from services.bot.middlewares.viewer import Viewer
 
-COMMANDS = ("admin", *AdminTool)
+REFUND_STARS = "refund_stars"
+COMMANDS = ("admin", *AdminTool, REFUND_STARS)
 
 
 async def matching(read_api: ReadApi, target: Target) -> list[UserView]:
@@ -61,6 +62,8 @@ def card(viewer: Viewer, account: UserView) -> str:
         referrer=account.referrer_id or dash,
         bonus_days=account.referral_days_earned,
     )
+    if account.blocked:
+        text += "\n" + viewer.t("admin_user_blocked")
     if account.purged_at is not None:
         text += "\n" + viewer.t("admin_user_purged", at=date(account.purged_at))
     return text

@@ -1,5 +1,5 @@
 """``/admin``: the tools menu (also ``/find``, ``/broadcast``, ``/addtime``, ``/test``,
-``/stats``, ``/held``); ``EXIT`` leaves any tool at any step. Registered before the tools' steps,
+``/stats``, ``/held``, ``/block``); ``EXIT`` leaves any tool at any step. Registered before the tools' steps,
 so these win over a step that takes any text."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from services.bot.keyboards.callbacks import AdminMenu, AdminTool
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.admin import (
     add_time,
+    block,
     broadcast,
     find_user,
     held_payments,
@@ -35,6 +36,7 @@ TOOLS: dict[AdminTool, Begin] = {
     AdminTool.TEST: test_notification.begin,
     AdminTool.STATS: stats.begin,
     AdminTool.HELD: held_payments.begin,
+    AdminTool.BLOCK: block.begin,
 }
 
 

@@ -27,4 +27,9 @@ class TestNotification(StatesGroup):
     delay = State()
 
 
-ADMIN_FLOWS = (FindUser, Broadcast, AddTime, TestNotification)
+class BlockUser(StatesGroup):
+    target = State()
+    decision = State()
+
+
+ADMIN_FLOWS = (FindUser, Broadcast, AddTime, TestNotification, BlockUser)
