@@ -21,6 +21,7 @@ from events.subscriptions import (
     SubscriptionExtended,
     SubscriptionShortened,
     TrialActivated,
+    UserBlockChanged,
 )
 from services.notifier.domain.notices import Button, Kind, Notice
 
@@ -126,6 +127,10 @@ def plan(
             ]
         case PaymentCanceled():
             return [now(Kind.CANCELED, event.telegram_id, _BUY)]
+        case UserBlockChanged():
+            if event.blocked:
+                return [now(Kind.SUSPENDED, event.telegram_id)]
+            return [now(Kind.RESTORED, event.telegram_id, _CONNECT)]
         case AdjustmentRejected():
             return [
                 now(
