@@ -21,6 +21,7 @@ from events.subscriptions import (
     SubscriptionExtended,
     SubscriptionShortened,
     TrialActivated,
+    UserBlockChanged,
 )
 from services.notifier.domain.notices import Button, Kind, Notice
 
@@ -131,6 +132,10 @@ def plan(
             return [
                 now(Kind.RENEWAL_DECLINED, event.telegram_id, _BUY, until=_date(event.period_end))
             ]
+        case UserBlockChanged():
+            if event.blocked:
+                return [now(Kind.SUSPENDED, event.telegram_id)]
+            return [now(Kind.RESTORED, event.telegram_id, _CONNECT)]
         case AdjustmentRejected():
             return [
                 now(
