@@ -51,3 +51,13 @@ class UserSeen(Event):
     topic: ClassVar[str] = TOPIC
 
     telegram_id: TelegramId = Field(gt=0)
+
+
+class RenewalTurnedOff(Event):
+    """A user turned automatic renewal off: the saved payment method is forgotten and
+    nothing is charged any more."""
+
+    event_type: ClassVar[str] = "RenewalTurnedOff"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)

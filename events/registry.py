@@ -69,6 +69,7 @@ TOPICS: tuple[TopicSpec, ...] = (
             bot_actions.TrialRequested,
             bot_actions.RegionChosen,
             bot_actions.UserSeen,
+            bot_actions.RenewalTurnedOff,
         ),
     ),
     TopicSpec(
@@ -82,6 +83,8 @@ TOPICS: tuple[TopicSpec, ...] = (
             payments.RefundSucceeded,
             payments.PaymentHeld,
             payments.HeldPaymentRefunded,
+            payments.PaymentMethodSaved,
+            payments.RenewalDeclined,
         ),
         key="telegram_id (payment_id for a PaymentHeld that names no user, HeldPaymentRefunded)",
     ),
@@ -110,13 +113,15 @@ TOPICS: tuple[TopicSpec, ...] = (
             Consumer("notifier"),
             # Facts that change another user's figures or ledger, back to that user's
             # partition: the referrer's bonus and its revocation, and the lapse the expiry
-            # sweep announced.
+            # sweep announced; and the renewal charges the renewal sweep found due, made by
+            # the worker that owns the user.
             Consumer(
                 "subscription",
                 only=(
                     subscriptions.ReferralBonusEarned,
                     subscriptions.ReferralBonusRevoked,
                     subscriptions.SubscriptionExpired,
+                    subscriptions.RenewalDue,
                 ),
             ),
         ),
@@ -133,6 +138,7 @@ TOPICS: tuple[TopicSpec, ...] = (
             subscriptions.SubscriptionExpired,
             subscriptions.UserPurged,
             subscriptions.UserBlockChanged,
+            subscriptions.RenewalDue,
         ),
     ),
     TopicSpec(

@@ -30,12 +30,20 @@ class Payments:
     def from_url(cls, url: str, token: str, timeout_s: float) -> Self:
         return cls(JsonApi.from_url(url, token, service="payments", timeout_s=timeout_s))
 
-    async def create(self, telegram_id: int, plan: str, order_id: str) -> Checkout:
-        """The payment for ``order_id``: the same order always gives the same payment."""
+    async def create(
+        self, telegram_id: int, plan: str, order_id: str, *, save_method: bool = False
+    ) -> Checkout:
+        """The payment for ``order_id``: the same order always gives the same payment;
+        ``save_method``: the card is saved to renew the plan automatically."""
         response = await self._api.request(
             "POST",
             "/payments",
-            json={"telegram_id": telegram_id, "plan": plan, "order_id": order_id},
+            json={
+                "telegram_id": telegram_id,
+                "plan": plan,
+                "order_id": order_id,
+                "save_payment_method": save_method,
+            },
         )
         if response.status_code == 422:
             raise PlanRefused(response.text[:300])

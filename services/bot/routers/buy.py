@@ -12,7 +12,7 @@ from events.buttons import MenuAction
 from services.bot.adapters.payments import Payments, PlanRefused
 from services.bot.config import BotSettings
 from services.bot.keyboards import buy as keyboards
-from services.bot.keyboards.callbacks import BuyPlan
+from services.bot.keyboards.callbacks import BuyPlan, BuyRenewing
 from services.bot.keyboards.menu import back_to_menu
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.common import Trigger, respond
@@ -29,18 +29,20 @@ async def show_plans(trigger: Trigger, bot: Bot, viewer: Viewer, settings: BotSe
     )
 
 
-def order_id(callback: CallbackQuery, plan: str) -> str:
+def order_id(callback: CallbackQuery, plan: str, *, renew: bool = False) -> str:
     """One order per plan button of one plans message: tapping it twice (two callback
-    queries, two ids) gives the same payment; "Buy" again shows new buttons, a new order."""
+    queries, two ids) gives the same payment; "Buy" again shows new buttons, a new order.
+    Paying with automatic renewal instead is another order."""
+    suffix = ":renew" if renew else ""
     if callback.message is None:  # too old for Telegram to say which message it was
-        return f"callback:{callback.id}:{plan}"
-    return f"message:{callback.message.chat.id}:{callback.message.message_id}:{plan}"
+        return f"callback:{callback.id}:{plan}{suffix}"
+    return f"message:{callback.message.chat.id}:{callback.message.message_id}:{plan}{suffix}"
 
 
 async def buy_plan(
     callback: CallbackQuery,
     *,
-    callback_data: BuyPlan,
+    callback_data: BuyPlan | BuyRenewing,
     bot: Bot,
     viewer: Viewer,
     settings: BotSettings,
@@ -55,9 +57,13 @@ async def buy_plan(
             reply_markup=keyboards.plans(viewer, settings.plans),
         )
         return
+    renew = isinstance(callback_data, BuyRenewing)
     try:
         checkout = await payments.create(
-            viewer.telegram_id, callback_data.plan, order_id(callback, callback_data.plan)
+            viewer.telegram_id,
+            callback_data.plan,
+            order_id(callback, callback_data.plan, renew=renew),
+            save_method=renew,
         )
     except PlanRefused as refusal:
         # The bot's plans and the ingest's differ: an operator must align them.
@@ -68,12 +74,17 @@ async def buy_plan(
         callback,
         bot,
         viewer.t(
-            "buy_pay",
+            "buy_pay_renewing" if renew else "buy_pay",
             duration=keyboards.duration(viewer, plan),
             price=plan.price,
             currency=plan.currency,
         ),
-        reply_markup=keyboards.pay(viewer, plan, checkout.confirmation_url),
+        reply_markup=keyboards.pay(
+            viewer,
+            plan,
+            checkout.confirmation_url,
+            None if renew else BuyRenewing(plan=callback_data.plan),
+        ),
     )
 
 
@@ -82,4 +93,5 @@ def build_router() -> Router:
     router.message.register(show_plans, Command("buy"))
     router.callback_query.register(show_plans, MenuAction.filter(F.action == "buy"))
     router.callback_query.register(buy_plan, BuyPlan.filter())
+    router.callback_query.register(buy_plan, BuyRenewing.filter())
     return router

@@ -19,22 +19,35 @@ class Kind(StrEnum):
     ADMIN_EXTENDED = "extended_by_admin"
     REFERRAL = "referral_bonus"
     CANCELED = "payment_canceled"
+    RENEWAL_DECLINED = "renewal_declined"
     REFUND = "refund"
     REJECTED = "adjustment_rejected"
     TEST = "test"
     PAYMENT_HELD = "payment_held"
     CREDIT_HELD = "credit_held"
     CANCELED_ALERT = "payment_canceled_alert"
+    SUSPENDED = "access_suspended"
+    RESTORED = "access_restored"
 
 
 KEPT_FOR_NEXT_VISIT = frozenset(
-    {Kind.FIRST_PAYMENT, Kind.RENEWAL, Kind.ADMIN_EXTENDED, Kind.REFUND, Kind.EXPIRED}
+    {
+        Kind.FIRST_PAYMENT,
+        Kind.RENEWAL,
+        Kind.ADMIN_EXTENDED,
+        Kind.REFUND,
+        Kind.EXPIRED,
+        Kind.SUSPENDED,
+        Kind.RESTORED,
+    }
 )
 """Notices a user must not miss: money moved (a payment received, and after a first one
-the region to choose; a refund), someone changed their access, or access ended. One of
+the region to choose; a refund), someone changed their access (an extension, a block or
+its lifting), or access ended. One of
 these that Telegram could not deliver for a reason that may pass (the user never
 started the bot, a network or server error) waits for the user's next visit to the bot.
-Reminders, trial and bonus news, canceled payments and tests are not kept: by the next
+Reminders, trial and bonus news, canceled payments, declined renewals and tests are
+not kept: by the next
 visit they are stale or the user has seen the same in the bot itself."""
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from events import Envelope, Event
 from events.admin_commands import TestNotificationRequested
-from events.payments import PaymentCanceled
+from events.payments import PaymentCanceled, RenewalDeclined
 from events.subscriptions import (
     AdjustmentRejected,
     ExtensionReason,
@@ -21,6 +21,7 @@ from events.subscriptions import (
     SubscriptionExtended,
     SubscriptionShortened,
     TrialActivated,
+    UserBlockChanged,
 )
 from services.notifier.domain.notices import Button, Kind, Notice
 
@@ -126,6 +127,15 @@ def plan(
             ]
         case PaymentCanceled():
             return [now(Kind.CANCELED, event.telegram_id, _BUY)]
+        case RenewalDeclined() if event.attempt == 0:
+            # Told once, at the first decline: the retries that follow are silent.
+            return [
+                now(Kind.RENEWAL_DECLINED, event.telegram_id, _BUY, until=_date(event.period_end))
+            ]
+        case UserBlockChanged():
+            if event.blocked:
+                return [now(Kind.SUSPENDED, event.telegram_id)]
+            return [now(Kind.RESTORED, event.telegram_id, _CONNECT)]
         case AdjustmentRejected():
             return [
                 now(

@@ -10,6 +10,7 @@ from services.subscription.domain.ledger import (
     Adjusted,
     BlockSet,
     Lapsed,
+    MethodSaved,
     Paid,
     Provisioned,
     Purged,
@@ -17,6 +18,8 @@ from services.subscription.domain.ledger import (
     ReferralRevoked,
     Refunded,
     RegionPicked,
+    RenewalDeclined,
+    RenewalOff,
     Started,
     TrialAsked,
 )
@@ -115,3 +118,15 @@ def purged(day: float) -> Purged:
 
 def lapsed(until: datetime) -> Lapsed:
     return Lapsed(event_id=_id(), at=until, until=until)
+
+
+def saved(day: float, method: str = "m1", plan: str = "month_1") -> MethodSaved:
+    return MethodSaved(event_id=_id(), at=at(day), payment_id="p", method_id=method, plan=plan)
+
+
+def declined(period_end: datetime, attempt: int, when: datetime) -> RenewalDeclined:
+    return RenewalDeclined(event_id=_id(), at=when, period_end=period_end, attempt=attempt)
+
+
+def renewal_off(day: float) -> RenewalOff:
+    return RenewalOff(event_id=_id(), at=at(day))
