@@ -411,6 +411,9 @@ class TestPhotosAndPayments:
         assert isinstance(bobs.source, TransactionPartnerUser)
         assert (bobs.source.user.id, bobs.amount) == (BOB["id"], 400)
         assert (await bot.get_star_transactions(offset=3)).transactions == []
+        # Out of range, as the Bot API server takes them: clamped.
+        assert len((await bot.get_star_transactions(offset=-5, limit=0)).transactions) == 1
+        assert len((await bot.get_star_transactions(limit=500)).transactions) == 3
 
     async def test_stars_invoice_needs_exactly_one_price(
         self, bot: Bot, control: httpx.AsyncClient
