@@ -70,8 +70,9 @@ class BotSettings(ServesOperations, SellsPlans):
         gt=0,
         le=1440,
         description="How often (and at start) the bot reads its Star transactions back "
-        "from Telegram and publishes every payment again, so a payment whose update was "
-        "lost (the bot stopped while handling it) is still credited.",
+        "from Telegram and publishes the payments and refunds it has not published since "
+        "it started, so one whose update was lost (the bot stopped while handling it) "
+        "still counts.",
     )
     stars_lookback_days: float = Field(
         default=2,

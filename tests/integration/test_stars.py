@@ -366,6 +366,46 @@ async def test_a_handled_payment_read_back_again_credits_once(stack: Stack) -> N
     await credited_once_more(stack, someone, first)
 
 
+async def test_a_refund_whose_update_was_lost_takes_the_time_back_when_the_bot_starts_again(
+    stack: Stack, nodes: list[Node]
+) -> None:
+    someone = await stack.started(next(_ids))
+    charge_id, _ = await stack.pay(someone)
+    await stack.until(lambda: (stack.user(someone.id) or UserView(telegram_id=1)).purchases == 1)
+    account = stack.user(someone.id)
+    assert account is not None
+    key = str(account.key_id)
+    await stack.until(lambda: all(key in keys_on(node) for node in nodes))
+    await stack.bot.stop()
+    try:  # refunded on Telegram's side while the bot is down; its update confirmed, lost
+        refund = await stack.chats.post(
+            f"/bot{BOT_TOKEN}/refundStarPayment",
+            json={"user_id": someone.id, "telegram_payment_charge_id": charge_id},
+        )
+        assert refund.json()["ok"] is True
+        confirmed = await stack.chats.post(
+            f"/bot{BOT_TOKEN}/getUpdates", json={"offset": -1, "timeout": 0}
+        )
+        [last] = confirmed.json()["result"]
+        assert last["message"]["refunded_payment"]["telegram_payment_charge_id"] == charge_id
+        confirmed = await stack.chats.post(
+            f"/bot{BOT_TOKEN}/getUpdates", json={"offset": last["update_id"] + 1, "timeout": 0}
+        )
+        assert confirmed.json() == {"ok": True, "result": []}
+    finally:
+        await stack.bot.start()
+
+    def taken_back() -> bool:
+        found = stack.user(someone.id)
+        return found is not None and found.until is not None and found.until <= datetime.now(UTC)
+
+    await stack.until(taken_back)
+    await stack.until(lambda: not any(key in keys_on(node) for node in nodes))
+    [published] = await stack.published(RefundSucceeded, charge_id, count=1)
+    assert isinstance(published.payload, RefundSucceeded)
+    assert published.payload.telegram_id == someone.id
+
+
 async def test_the_star_transactions_are_read_page_by_page_back_to_the_lookback() -> None:
     with telegram() as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as control:
@@ -395,16 +435,19 @@ async def test_the_star_transactions_are_read_page_by_page_back_to_the_lookback(
         bot = make_bot(BOT_TOKEN, server.url)
         try:
             ledger = StarLedger(bot)
-            everything = await ledger.payments_since(before)
-            nothing_yet = await ledger.payments_since(datetime.now(UTC) + timedelta(hours=1))
+            moves = await ledger.moves_since(before)
+            nothing_yet = await ledger.moves_since(datetime.now(UTC) + timedelta(hours=1))
         finally:
             await bot.session.close()
 
+    everything = moves.payments
     assert {payment.charge_id for payment in everything} == charges
     assert len(everything) == len(charges)  # the refund is no payment
     assert [p.total for p in everything] == list(range(2 * PAGE + 5, 0, -1))  # newest first
     assert {p.payer_id for p in everything} == {user["id"]}
-    assert nothing_yet == []
+    [refunded] = moves.refunds
+    assert (refunded.payment_id, refunded.telegram_id) == (min(charges), user["id"])
+    assert (nothing_yet.payments, nothing_yet.refunds) == ([], [])
 
 
 async def test_a_changed_price_is_refused_at_checkout(stack: Stack) -> None:

@@ -123,25 +123,29 @@ def settle(plans: Mapping[str, PlanSpec], paid: StarsPayment) -> PaymentSucceede
     )
 
 
+PAID, REFUNDED = "paid", "refunded"
+
+
 class Published:
-    """The Stars payments this process published (Kafka acknowledged them), by charge id
-    with their dates: reading the payments back skips them, and forgets those older than
-    what it reads, so no more than one window of payments is kept."""
+    """What this process published about Stars payments (Kafka acknowledged it): which
+    charges were ``PAID`` and ``REFUNDED``, with their dates. Reading the payments back
+    skips those, and forgets what is older than it reads, so no more than one window is
+    kept."""
 
     def __init__(self) -> None:
-        self._paid_at: dict[str, datetime] = {}
+        self._at: dict[tuple[str, str], datetime] = {}
 
-    def add(self, paid: StarsPayment) -> None:
-        self._paid_at[paid.charge_id] = paid.paid_at
+    def add(self, kind: str, charge_id: str, at: datetime) -> None:
+        self._at[kind, charge_id] = at
 
-    def __contains__(self, paid: StarsPayment) -> bool:
-        return paid.charge_id in self._paid_at
+    def knows(self, kind: str, charge_id: str) -> bool:
+        return (kind, charge_id) in self._at
 
     def __len__(self) -> int:
-        return len(self._paid_at)
+        return len(self._at)
 
     def forget_before(self, since: datetime) -> None:
-        self._paid_at = {c: at for c, at in self._paid_at.items() if at >= since}
+        self._at = {key: at for key, at in self._at.items() if at >= since}
 
 
 def refund(telegram_id: int, charge_id: str, amount: Decimal, at: datetime) -> RefundSucceeded:

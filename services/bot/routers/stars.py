@@ -7,10 +7,10 @@ the rest of the pipeline does not care which provider paid, and a payment report
 twice credits once.
 
 Polling confirms an update before it is handled, so a bot stopped while publishing a
-payment would lose it: :func:`reconcile` reads the payments back from Telegram's Star
-transactions (at start and every ``KEYLAND_BOT_STARS_RECONCILE_EVERY_MIN``) and publishes
-those this process has not published, decided the same way and with the same id (after
-a restart, that is all of them again).
+payment (or a refund) would lose it: :func:`reconcile` reads them back from Telegram's
+Star transactions (at start and every ``KEYLAND_BOT_STARS_RECONCILE_EVERY_MIN``) and
+publishes those this process has not published, decided the same way and with the same
+id (after a restart, that is all of them again).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from decimal import Decimal
 from aiogram import Bot, F, Router
 from aiogram.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
 
-from events.payments import PaymentHeld, PaymentSucceeded
+from events.payments import PaymentHeld, PaymentSucceeded, RefundSucceeded
 from keyland.plans import PlanSpec
 from keyland.retry import retry_transient
 from services.bot.adapters.events import BotEvents, stars_origin
@@ -103,7 +103,7 @@ async def publish_payment(
     # as money from someone not registered yet. The payload keeps Telegram's date.
     origin = stars_origin(payment.charge_id)
     await retry_transient(lambda: events.publish(decided, origin))
-    published.add(payment)
+    published.add(stars.PAID, payment.charge_id, payment.paid_at)
     log.info("%s %s of %s published", decided.event_type, decided.payment_id, payment.payer_id)
     return decided
 
@@ -142,17 +142,30 @@ async def reconcile(
     published: stars.Published,
     since: datetime,
 ) -> int:
-    """Publish every Stars payment made since ``since`` that this process has not
-    published yet; how many. Consumers drop the copies of payments published before a
-    restart."""
+    """Publish every Stars payment made since ``since``, then every refund, that this
+    process has not published yet; how many. Consumers drop the copies of what was
+    published before a restart (or, for refunds, by an admin's command)."""
     published.forget_before(since)
-    missing = [p for p in await ledger.payments_since(since) if p not in published]
-    for payment in missing:
+    moves = await ledger.moves_since(since)
+    payments = [p for p in moves.payments if not published.knows(stars.PAID, p.charge_id)]
+    refunds = [r for r in moves.refunds if not published.knows(stars.REFUNDED, r.payment_id)]
+    for payment in payments:
         await publish_payment(events, plans, published, payment)
-    return len(missing)
+    for refund in refunds:
+        await publish_refund(events, published, refund)
+    return len(payments) + len(refunds)
 
 
-async def refunded(message: Message, events: BotEvents) -> None:
+async def publish_refund(
+    events: BotEvents, published: stars.Published, refund: RefundSucceeded
+) -> None:
+    """Publish a Stars refund, waiting out a Kafka outage: the Stars went back already."""
+    charge_id = refund.payment_id
+    await retry_transient(lambda: events.publish(refund, stars_origin(charge_id)))
+    published.add(stars.REFUNDED, charge_id, refund.refunded_at)
+
+
+async def refunded(message: Message, events: BotEvents, published: stars.Published) -> None:
     """Telegram's word that Stars went back (whoever asked for it): the payment's time
     is taken back, once, however often the refund is reported."""
     refund = message.refunded_payment
@@ -161,7 +174,7 @@ async def refunded(message: Message, events: BotEvents) -> None:
         return
     charge_id = refund.telegram_payment_charge_id
     event = stars.refund(message.chat.id, charge_id, Decimal(refund.total_amount), message.date)
-    await retry_transient(lambda: events.publish(event, stars_origin(charge_id)))
+    await publish_refund(events, published, event)
 
 
 def build_router() -> Router:

@@ -1,5 +1,5 @@
-"""A payment read back from the bot's Star transactions is the payment its update
-reported: settled to the same event, so reconciliation republishes, never invents."""
+"""A payment (or refund) read back from the bot's Star transactions is the one its update
+reported: the same event, so reading them back republishes, never invents."""
 
 from __future__ import annotations
 
@@ -17,8 +17,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keyland.plans import PlanSpec
-from services.bot.adapters.star_ledger import payment_of
-from services.bot.domain.stars import STARS, InvoiceTerms, Published, StarsPayment, settle
+from services.bot.adapters.star_ledger import payment_of, refund_of
+from services.bot.domain.stars import (
+    PAID,
+    REFUNDED,
+    STARS,
+    InvoiceTerms,
+    Published,
+    StarsPayment,
+    refund,
+    settle,
+)
 
 PLANS = {
     "month_1": PlanSpec(months=1, price=Decimal("199.00"), stars=150),
@@ -70,30 +79,33 @@ def test_a_payment_read_back_settles_as_its_update_did(paid: StarsPayment) -> No
     assert settle(PLANS, read_back) == settle(PLANS, paid)
 
 
-def test_only_users_paying_invoices_are_payments() -> None:
+def test_only_users_paying_invoices_are_payments_and_only_their_refunds_refunds() -> None:
     def transaction(**partners: Any) -> StarTransaction:
         return StarTransaction(id="stxKcharge", amount=150, date=AT, **partners)
 
-    refund = transaction(receiver=user_partner(4242, "stars:month_1:150:4242"))
+    refunded = transaction(receiver=user_partner(4242, "stars:month_1:150:4242"))
     withdrawal_back = transaction(source=TransactionPartnerFragment())
+    withdrawal = transaction(receiver=TransactionPartnerFragment())
     gift = transaction(source=user_partner(4242, None, kind="gift_purchase"))
     paid = transaction(source=user_partner(4242, "stars:month_1:150:4242"))
 
-    assert [payment_of(t) for t in (refund, withdrawal_back, gift)] == [None] * 3
+    assert [payment_of(t) for t in (refunded, withdrawal_back, withdrawal, gift)] == [None] * 4
     assert payment_of(paid) is not None
+    assert [refund_of(t) for t in (paid, withdrawal_back, withdrawal, gift)] == [None] * 4
+    # The refund its refunded_payment update reports: the same event, under the same id.
+    assert refund_of(refunded) == refund(4242, "stxKcharge", Decimal(150), AT)
 
 
-def test_published_payments_are_kept_for_the_window_read_back_only() -> None:
-    def paid(charge_id: str, minutes_ago: int) -> StarsPayment:
-        return StarsPayment(4242, charge_id, STARS, 150, "x", AT - timedelta(minutes=minutes_ago))
-
+def test_what_was_published_is_kept_for_the_window_read_back_only() -> None:
     published = Published()
-    for payment in (paid("old", 90), paid("edge", 60), paid("new", 1)):
-        published.add(payment)
+    published.add(PAID, "old", AT - timedelta(minutes=90))
+    published.add(PAID, "edge", AT - timedelta(minutes=60))
+    published.add(REFUNDED, "edge", AT - timedelta(minutes=1))
 
     published.forget_before(AT - timedelta(minutes=60))
 
-    assert paid("old", 90) not in published
-    assert paid("edge", 60) in published
-    assert paid("new", 1) in published
+    assert not published.knows(PAID, "old")
+    assert published.knows(PAID, "edge")
+    assert published.knows(REFUNDED, "edge")
+    assert not published.knows(REFUNDED, "old")
     assert len(published) == 2
