@@ -69,7 +69,9 @@ TOPICS: tuple[TopicSpec, ...] = (
             bot_actions.TrialRequested,
             bot_actions.RegionChosen,
             bot_actions.UserSeen,
+            bot_actions.PromoCodeEntered,
         ),
+        key="telegram_id (code for PromoCodeEntered)",
     ),
     TopicSpec(
         name=payments.TOPIC,
@@ -96,8 +98,9 @@ TOPICS: tuple[TopicSpec, ...] = (
             admin_commands.TestNotificationRequested,
             admin_commands.UserPurgeRequested,
             admin_commands.HeldPaymentGranted,
+            admin_commands.PromoCodeCreated,
         ),
-        key="telegram_id (broadcast_id for BroadcastRequested)",
+        key="telegram_id (broadcast_id for BroadcastRequested, code for PromoCodeCreated)",
     ),
     TopicSpec(
         name=subscriptions.TOPIC,
@@ -108,13 +111,14 @@ TOPICS: tuple[TopicSpec, ...] = (
             Consumer("notifier"),
             # Facts that change another user's figures or ledger, back to that user's
             # partition: the referrer's bonus and its revocation, and the lapse the expiry
-            # sweep announced.
+            # sweep announced, and a promo code's use won on the code's partition.
             Consumer(
                 "subscription",
                 only=(
                     subscriptions.ReferralBonusEarned,
                     subscriptions.ReferralBonusRevoked,
                     subscriptions.SubscriptionExpired,
+                    subscriptions.PromoCodeRedeemed,
                 ),
             ),
         ),
@@ -130,6 +134,8 @@ TOPICS: tuple[TopicSpec, ...] = (
             subscriptions.ReferralBonusCredited,
             subscriptions.SubscriptionExpired,
             subscriptions.UserPurged,
+            subscriptions.PromoCodeRedeemed,
+            subscriptions.PromoCodeRefused,
         ),
     ),
     TopicSpec(

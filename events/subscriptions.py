@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
 
-from events.base import Event, TelegramId
+from events.base import Event, PromoCode, TelegramId
 
 TOPIC = "subscriptions"
 
@@ -31,6 +31,16 @@ class ExtensionReason(StrEnum):
     TRIAL = "trial"
     REFERRAL = "referral"
     ADMIN = "admin"
+    PROMO = "promo"
+
+
+class PromoRefusal(StrEnum):
+    """Why a promo code gave nothing."""
+
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED_UP = "used_up"
+    ALREADY_USED = "already_used"
 
 
 class UserRegistered(Event):
@@ -189,3 +199,27 @@ class UserPurged(Event):
 
     telegram_id: TelegramId = Field(gt=0)
     key_id: uuid.UUID
+
+
+class PromoCodeRedeemed(Event):
+    """The user won one use of a promo code: ``days`` for them, credited on their own
+    partition (keyed by the user) once per code, held until their /start if they never
+    sent one."""
+
+    event_type: ClassVar[str] = "PromoCodeRedeemed"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    code: PromoCode
+    days: int = Field(gt=0)
+
+
+class PromoCodeRefused(Event):
+    """A promo code the user entered gave nothing; ``reason`` says why."""
+
+    event_type: ClassVar[str] = "PromoCodeRefused"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    code: PromoCode
+    reason: PromoRefusal

@@ -24,6 +24,11 @@ class Kind(StrEnum):
     TEST = "test"
     PAYMENT_HELD = "payment_held"
     CREDIT_HELD = "credit_held"
+    PROMO = "promo_applied"
+    PROMO_UNKNOWN = "promo_unknown"
+    PROMO_EXPIRED = "promo_expired"
+    PROMO_USED_UP = "promo_used_up"
+    PROMO_ALREADY_USED = "promo_already_used"
 
 
 KEPT_FOR_NEXT_VISIT = frozenset(

@@ -17,6 +17,8 @@ from events.payments import PaymentCanceled
 from events.subscriptions import (
     AdjustmentRejected,
     ExtensionReason,
+    PromoCodeRefused,
+    PromoRefusal,
     ReferralBonusCredited,
     SubscriptionExtended,
     SubscriptionShortened,
@@ -26,6 +28,12 @@ from services.notifier.domain.notices import Button, Kind, Notice
 
 _CONNECT: tuple[Button, ...] = (("menu", "connect"), ("menu", "profile"))
 _BUY: tuple[Button, ...] = (("menu", "buy"),)
+_PROMO_REFUSED = {
+    PromoRefusal.UNKNOWN: Kind.PROMO_UNKNOWN,
+    PromoRefusal.EXPIRED: Kind.PROMO_EXPIRED,
+    PromoRefusal.USED_UP: Kind.PROMO_USED_UP,
+    PromoRefusal.ALREADY_USED: Kind.PROMO_ALREADY_USED,
+}
 
 
 def _date(moment: datetime) -> str:
@@ -96,6 +104,7 @@ def plan(
                 if event.first_purchase
                 else Kind.RENEWAL,
                 ExtensionReason.ADMIN: Kind.ADMIN_EXTENDED,
+                ExtensionReason.PROMO: Kind.PROMO,
             }.get(event.reason)
             buttons = (
                 tuple(("region", r) for r in regions)
@@ -126,6 +135,8 @@ def plan(
             ]
         case PaymentCanceled():
             return [now(Kind.CANCELED, event.telegram_id, _BUY)]
+        case PromoCodeRefused():
+            return [now(_PROMO_REFUSED[event.reason], event.telegram_id, code=event.code)]
         case AdjustmentRejected():
             return [
                 now(

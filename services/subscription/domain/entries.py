@@ -6,10 +6,16 @@ from events import Envelope, Event
 from events.admin_commands import HeldPaymentGranted, SubscriptionAdjusted, UserPurgeRequested
 from events.bot_actions import RegionChosen, TrialRequested, UserStarted
 from events.payments import PaymentSucceeded, RefundSucceeded
-from events.subscriptions import ReferralBonusEarned, ReferralBonusRevoked, SubscriptionExpired
+from events.subscriptions import (
+    PromoCodeRedeemed,
+    ReferralBonusEarned,
+    ReferralBonusRevoked,
+    SubscriptionExpired,
+)
 from services.subscription.domain.ledger import (
     Adjusted,
     Entry,
+    Granted,
     Lapsed,
     Paid,
     Purged,
@@ -76,6 +82,8 @@ def to_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
                 refund_id=event.refund_id,
                 days=event.days,
             )
+        case PromoCodeRedeemed():
+            entry = Granted(**base, grant_id=f"promo:{event.code}", days=event.days)
         case SubscriptionExpired():
             entry = Lapsed(**base, until=event.until)
         case _:

@@ -25,6 +25,7 @@ from events.subscriptions import (
 from services.subscription.domain.ledger import (
     Adjusted,
     Entry,
+    Granted,
     Paid,
     ReferralEarned,
     ReferralRevoked,
@@ -39,6 +40,7 @@ _REASONS: dict[type, ExtensionReason] = {
     TrialAsked: ExtensionReason.TRIAL,
     ReferralEarned: ExtensionReason.REFERRAL,
     Adjusted: ExtensionReason.ADMIN,
+    Granted: ExtensionReason.PROMO,
 }
 
 
@@ -199,6 +201,8 @@ def _until_moved(
         # the registration credited payments held for the user (see _referral_earned)
         payment_id, reason = credited[-1], ExtensionReason.PAYMENT
         first_purchase = before.purchases == 0
+    elif isinstance(entry, Started) and after.grants - before.grants:
+        reason = ExtensionReason.PROMO  # the registration credited grants held for the user
     if before.until is not None and after.until < before.until:
         shortened = "refund" if payment_id else "admin"
         if isinstance(entry, ReferralRevoked):  # the invitee's payment, not the user's

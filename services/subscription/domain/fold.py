@@ -26,6 +26,9 @@ Rules (times are the events' ``occurred_at``, never the wall clock):
   again;
 - a referral bonus counts only if the referrer registered before the invitee and the
   invitee is not the referrer's own referrer (so referral cycles earn nothing);
+- a grant (a promo code's use) extends from ``max(until, its time)`` by its days, once
+  per grant id; before the user's /start it is held and the registration applies it
+  from its own time;
 - a lapse announced by the expiry sweep is remembered (the latest one): access that
   ends no later than it is over, for the figures, whatever the wall clock;
 - a purge ends the user's generation: access, profile and key are gone, their next
@@ -45,6 +48,7 @@ from keyland.periods import extend
 from services.subscription.domain.ledger import (
     Adjusted,
     Entry,
+    Granted,
     Lapsed,
     Paid,
     Purged,
@@ -95,6 +99,8 @@ def _apply(state: Subscription, entry: Entry, rules: Rules) -> Outcome:
             return _refunded(state, entry)
         case Adjusted():
             return _adjusted(state, entry, rules)
+        case Granted():
+            return _granted(state, entry)
         case ReferralEarned():
             return _referral(state, entry)
         case ReferralRevoked():
@@ -122,6 +128,9 @@ def _unregistered(state: Subscription, entry: Entry) -> Outcome:
             return Outcome(Effect.HELD, reason="refunded before the user started the bot")
         case Adjusted():
             return Outcome(Effect.REJECTED, reason=NOT_STARTED)
+        case Granted() if entry.grant_id not in state.grants:
+            state.held_grants.setdefault(entry.grant_id, entry)
+            return Outcome(Effect.HELD, reason=NOT_STARTED)
     return Outcome(Effect.IGNORED, reason=NOT_STARTED)
 
 
@@ -140,9 +149,9 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
     if entry.referrer_id is not None and entry.referrer_id != state.telegram_id:
         state.referrer_id = entry.referrer_id
     registered = Outcome(Effect.REGISTERED, key_id=state.key_id, registered_at=entry.at)
-    if not state.held:
+    if not state.held and not state.held_grants:
         return registered
-    before, first_purchase = state.until, state.purchases == 0
+    before, first_purchase = state.until, state.purchases == 0 and bool(state.held)
     for held in sorted(state.held.values(), key=lambda h: h.entry.sort_key()):
         if held.refunded >= held.entry.amount:  # all of it went back: kept, adds nothing
             state.payments[held.entry.payment_id] = PaymentRecord(
@@ -165,6 +174,9 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
             )
             _refunded(state, refund)
     state.held.clear()
+    for grant in sorted(state.held_grants.values(), key=lambda g: g.sort_key()):
+        _granted(state, grant.model_copy(update={"at": entry.at}))
+    state.held_grants.clear()
     return replace(
         registered,
         until_before=before,
@@ -248,6 +260,14 @@ def _adjusted(state: Subscription, entry: Adjusted, rules: Rules) -> Outcome:
         return Outcome(Effect.REJECTED, reason="the user has no active access to shorten")
     until = max(entry.at, extend(state.until, entry.months, entry.days))
     return _change(state, until, Outcome(Effect.SHORTENED, reason="admin"))
+
+
+def _granted(state: Subscription, entry: Granted) -> Outcome:
+    if entry.grant_id in state.grants:
+        return Outcome(Effect.IGNORED, reason=f"{entry.grant_id} was credited already")
+    state.grants.add(entry.grant_id)
+    until = extend(max(state.until or entry.at, entry.at), days=entry.days)
+    return _change(state, until, Outcome(Effect.EXTENDED))
 
 
 def _referral(state: Subscription, entry: ReferralEarned) -> Outcome:

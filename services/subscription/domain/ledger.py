@@ -67,6 +67,15 @@ class Adjusted(_Entry):
     admin_id: int
 
 
+class Granted(_Entry):
+    """Days given away: a promo code's use (``grant_id`` ``promo:<code>``), once per
+    ``grant_id``; held until the user's /start if they never sent one."""
+
+    kind: Literal["granted"] = "granted"
+    grant_id: str
+    days: int
+
+
 class ReferralEarned(_Entry):
     """An invitee's payment earned this user (the referrer) bonus days."""
 
@@ -109,6 +118,7 @@ _RANK = {
             "trial",
             "paid",
             "adjusted",
+            "granted",
             "referral",
             "refunded",
             "referral_revoked",
@@ -125,6 +135,7 @@ Entry = Annotated[
     | Paid
     | Refunded
     | Adjusted
+    | Granted
     | ReferralEarned
     | ReferralRevoked
     | Lapsed

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from services.subscription.domain.ledger import Paid
+from services.subscription.domain.ledger import Granted, Paid
 
 
 def key_id_for(telegram_id: int, generation: int, secret: bytes) -> uuid.UUID:
@@ -126,6 +126,10 @@ class Subscription:
     """(invitee payment, refund) whose referral days were taken back."""
     held: dict[str, HeldCredit] = field(default_factory=dict)
     """Paid before the user ever started the bot: applied by their registration."""
+    grants: set[str] = field(default_factory=set)
+    """The grants (promo code uses) credited, by grant id: each once."""
+    held_grants: dict[str, Granted] = field(default_factory=dict)
+    """Granted before the user ever started the bot: applied by their registration."""
     outcomes: dict[uuid.UUID, Outcome] = field(default_factory=dict)
 
     @property

@@ -32,6 +32,9 @@ Where access now ends (for the expiry sweep) and when the user becomes a cleanup
 candidate (for the weekly cleanup) are filed after the save and before the outbox is
 cleared: a crash in between leaves the outbox full, and step 1 files them again.
 
+Promo codes' records are keyed by the code and go to the promo desk (see
+:mod:`.promos`).
+
 Database calls, all by ``_id``: per user and batch, one load, one save (state, ledger,
 share and outbox together), one clear of the outbox when there were facts, an upsert per
 payment or refund, a unique insert per schedule whose moment moved; per shard (Kafka
@@ -71,6 +74,7 @@ from services.subscription.domain.ledger import Entry
 from services.subscription.domain.revision import next_revision
 from services.subscription.domain.rules import Rules
 from services.subscription.domain.state import Subscription
+from services.subscription.handlers.promos import PROMO_EVENTS, PromoDesk
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +119,11 @@ class SubscriptionHandler:
         schedules: Schedules,
         publisher: EventPublisher,
         rules: Rules,
+        promos: PromoDesk,
         *,
         rebuild: bool = False,
     ) -> None:
+        self._promos = promos
         self._users = users
         self._payments = payments
         self._shards = shards
@@ -133,7 +139,12 @@ class SubscriptionHandler:
 
     async def handle_batch(self, envelopes: Sequence[Envelope[Event]]) -> None:
         per_user: dict[int, list[Arrival]] = defaultdict(list)
+        promos: list[Envelope[Event]] = []
         for envelope in envelopes:
+            if isinstance(envelope.payload, PROMO_EVENTS):
+                # Keyed by the code: decided on the code's partition, not a user's.
+                promos.append(envelope)
+                continue
             if isinstance(envelope.payload, PaymentHeld):
                 # Recorded for admins, never credited: a grant comes back as its own command.
                 await self._payments.hold(envelope.payload)
@@ -145,6 +156,8 @@ class SubscriptionHandler:
             mapped = to_entry(envelope)
             if mapped is not None:
                 per_user[mapped[0]].append((envelope, mapped[1]))
+        if promos:
+            await self._promos.handle(promos)
         plans = await side_by_side(per_user.items(), lambda item: self._plan(*item))
         changed = [p for p in plans if p is not None]
         await self._move_shards(changed)

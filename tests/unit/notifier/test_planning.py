@@ -11,6 +11,8 @@ from events.payments import PaymentCanceled
 from events.subscriptions import (
     AdjustmentRejected,
     ExtensionReason,
+    PromoCodeRefused,
+    PromoRefusal,
     SubscriptionExtended,
     SubscriptionShortened,
     TrialActivated,
@@ -147,6 +149,27 @@ class TestImmediate:
             at(AdjustmentRejected(telegram_id=5, admin_id=42, reason="too far")), REMINDERS, []
         )
         assert [(n.telegram_id, n.values["reason"]) for n in notices] == [(42, "too far")]
+
+    def test_a_promo_extension_says_the_code_was_applied(self) -> None:
+        notices = plan(extended(NOW + timedelta(days=14), ExtensionReason.PROMO), REMINDERS, [])
+        assert notices[0].kind is Kind.PROMO
+
+    def test_a_refused_promo_code_tells_the_user_why(self) -> None:
+        kinds = {
+            reason: [
+                (n.telegram_id, n.kind, n.values["code"])
+                for n in plan(
+                    at(PromoCodeRefused(telegram_id=5, code="WINTER", reason=reason)), REMINDERS, []
+                )
+            ]
+            for reason in PromoRefusal
+        }
+        assert kinds == {
+            PromoRefusal.UNKNOWN: [(5, Kind.PROMO_UNKNOWN, "WINTER")],
+            PromoRefusal.EXPIRED: [(5, Kind.PROMO_EXPIRED, "WINTER")],
+            PromoRefusal.USED_UP: [(5, Kind.PROMO_USED_UP, "WINTER")],
+            PromoRefusal.ALREADY_USED: [(5, Kind.PROMO_ALREADY_USED, "WINTER")],
+        }
 
     def test_test_notification_is_due_after_its_delay(self) -> None:
         request = TestNotificationRequested(telegram_id=5, admin_id=42, delay_seconds=30, text="hi")

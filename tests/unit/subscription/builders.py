@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from services.subscription.domain.ledger import (
     Adjusted,
+    Granted,
     Lapsed,
     Paid,
     Purged,
@@ -105,3 +106,7 @@ def purged(day: float) -> Purged:
 
 def lapsed(until: datetime) -> Lapsed:
     return Lapsed(event_id=_id(), at=until, until=until)
+
+
+def granted(day: float, grant: str = "promo:WINTER", days: int = 14) -> Granted:
+    return Granted(event_id=_id(), at=at(day), grant_id=grant, days=days)

@@ -40,6 +40,7 @@ entry = st.one_of(
         st.sampled_from(["s1", "s2"]),
     ),
     st.builds(b.purged, day),
+    st.builds(b.granted, day, st.sampled_from(["promo:A", "promo:B"]), st.integers(1, 30)),
 )
 
 
@@ -58,6 +59,8 @@ def observable(state: Subscription, *, outcomes: bool = True) -> tuple[object, .
         state.generation,
         state.purchases,
         state.referral_days_earned,
+        sorted(state.grants),
+        sorted(state.held_grants),
         {k: (v.added, v.refunded) for k, v in state.payments.items()},
         {k: v.effect for k, v in state.outcomes.items()} if outcomes else None,
     )
