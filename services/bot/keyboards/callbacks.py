@@ -19,6 +19,7 @@ class AdminTool(StrEnum):
     TEST = "test"
     STATS = "stats"
     HELD = "held"
+    PROMO = "newpromo"
 
 
 class AdminMenu(CallbackData, prefix="admin"):

@@ -9,6 +9,7 @@ from services.bot.routers.admin import (
     broadcast,
     find_user,
     held_payments,
+    new_promo,
     panel,
     refusal,
     test_notification,
@@ -27,6 +28,7 @@ def admin_router() -> Router:
         add_time.build_router(),
         test_notification.build_router(),
         held_payments.build_router(),
+        new_promo.build_router(),
     )
     outer = Router(name=f"{__name__}.outer")
     outer.include_routers(admins, refusal.build_router())

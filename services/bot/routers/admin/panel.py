@@ -1,5 +1,5 @@
 """``/admin``: the tools menu (also ``/find``, ``/broadcast``, ``/addtime``, ``/test``,
-``/stats``, ``/held``); ``EXIT`` leaves any tool at any step. Registered before the tools' steps,
+``/stats``, ``/held``, ``/newpromo``); ``EXIT`` leaves any tool at any step. Registered before the tools' steps,
 so these win over a step that takes any text."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from services.bot.routers.admin import (
     broadcast,
     find_user,
     held_payments,
+    new_promo,
     stats,
     test_notification,
 )
@@ -35,6 +36,7 @@ TOOLS: dict[AdminTool, Begin] = {
     AdminTool.TEST: test_notification.begin,
     AdminTool.STATS: stats.begin,
     AdminTool.HELD: held_payments.begin,
+    AdminTool.PROMO: new_promo.begin,
 }
 
 

@@ -27,4 +27,8 @@ class TestNotification(StatesGroup):
     delay = State()
 
 
-ADMIN_FLOWS = (FindUser, Broadcast, AddTime, TestNotification)
+class NewPromo(StatesGroup):
+    details = State()
+
+
+ADMIN_FLOWS = (FindUser, Broadcast, AddTime, TestNotification, NewPromo)
