@@ -54,7 +54,8 @@ class UserSeen(Event):
 
 
 class PromoCodeEntered(Event):
-    """A user entered a promo code (``/promo CODE`` or the ``promo_CODE`` deep link).
+    """A user entered a promo code (``/promo CODE`` or the ``promo_CODE`` deep link), or
+    opened a gift's link (``gift_CODE``: ``gift`` true).
 
     Keyed by the code, not the user: every redemption of one code goes to one partition,
     so one worker decides them one at a time, in order (see
@@ -67,6 +68,7 @@ class PromoCodeEntered(Event):
 
     telegram_id: TelegramId = Field(gt=0)
     code: PromoCode
+    gift: bool = False
 
     def partition_key(self) -> str:
         return self.code

@@ -84,8 +84,12 @@ TOPICS: tuple[TopicSpec, ...] = (
             payments.RefundSucceeded,
             payments.PaymentHeld,
             payments.HeldPaymentRefunded,
+            payments.GiftPurchased,
         ),
-        key="telegram_id (payment_id for a PaymentHeld that names no user, HeldPaymentRefunded)",
+        key=(
+            "telegram_id (payment_id for a PaymentHeld that names no user,"
+            " HeldPaymentRefunded; code for GiftPurchased)"
+        ),
     ),
     TopicSpec(
         name=admin_commands.TOPIC,

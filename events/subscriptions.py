@@ -19,7 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from events.base import Event, PromoCode, TelegramId
 
@@ -32,6 +32,7 @@ class ExtensionReason(StrEnum):
     REFERRAL = "referral"
     ADMIN = "admin"
     PROMO = "promo"
+    GIFT = "gift"
 
 
 class PromoRefusal(StrEnum):
@@ -41,6 +42,7 @@ class PromoRefusal(StrEnum):
     EXPIRED = "expired"
     USED_UP = "used_up"
     ALREADY_USED = "already_used"
+    OWN_GIFT = "own_gift"
 
 
 class UserRegistered(Event):
@@ -202,20 +204,29 @@ class UserPurged(Event):
 
 
 class PromoCodeRedeemed(Event):
-    """The user won one use of a promo code: ``days`` for them, credited on their own
-    partition (keyed by the user) once per code, held until their /start if they never
-    sent one."""
+    """The user won one use of a promo code, or a gift (``gift``): ``months`` and
+    ``days`` for them, credited on their own partition (keyed by the user) once per code,
+    held until their /start if they never sent one."""
 
     event_type: ClassVar[str] = "PromoCodeRedeemed"
     topic: ClassVar[str] = TOPIC
 
     telegram_id: TelegramId = Field(gt=0)
     code: PromoCode
-    days: int = Field(gt=0)
+    months: int = Field(default=0, ge=0, le=120)
+    days: int = Field(ge=0, le=3660)
+    gift: bool = False
+
+    @model_validator(mode="after")
+    def _gives_something(self) -> PromoCodeRedeemed:
+        if self.months == 0 and self.days == 0:
+            raise ValueError("a redemption gives months or days")
+        return self
 
 
 class PromoCodeRefused(Event):
-    """A promo code the user entered gave nothing; ``reason`` says why."""
+    """A promo code the user entered (a gift's link they opened: ``gift``) gave
+    nothing; ``reason`` says why."""
 
     event_type: ClassVar[str] = "PromoCodeRefused"
     topic: ClassVar[str] = TOPIC
@@ -223,3 +234,4 @@ class PromoCodeRefused(Event):
     telegram_id: TelegramId = Field(gt=0)
     code: PromoCode
     reason: PromoRefusal
+    gift: bool = False

@@ -29,13 +29,25 @@ class Kind(StrEnum):
     PROMO_EXPIRED = "promo_expired"
     PROMO_USED_UP = "promo_used_up"
     PROMO_ALREADY_USED = "promo_already_used"
+    GIFT = "gift_received"
+    GIFT_PAID = "gift_paid"
+    GIFT_UNKNOWN = "gift_unknown"
+    GIFT_CLAIMED = "gift_claimed"
+    GIFT_OWN = "gift_own"
 
 
 KEPT_FOR_NEXT_VISIT = frozenset(
-    {Kind.FIRST_PAYMENT, Kind.RENEWAL, Kind.ADMIN_EXTENDED, Kind.REFUND, Kind.EXPIRED}
+    {
+        Kind.FIRST_PAYMENT,
+        Kind.RENEWAL,
+        Kind.ADMIN_EXTENDED,
+        Kind.REFUND,
+        Kind.EXPIRED,
+        Kind.GIFT_PAID,
+    }
 )
 """Notices a user must not miss: money moved (a payment received, and after a first one
-the region to choose; a refund), someone changed their access, or access ended. One of
+the region to choose; a refund; a gift paid), someone changed their access, or access ended. One of
 these that Telegram could not deliver for a reason that may pass (the user never
 started the bot, a network or server error) waits for the user's next visit to the bot.
 Reminders, trial and bonus news, canceled payments and tests are not kept: by the next

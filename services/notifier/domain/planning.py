@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from events import Envelope, Event
 from events.admin_commands import TestNotificationRequested
-from events.payments import PaymentCanceled
+from events.payments import GiftPurchased, PaymentCanceled
 from events.subscriptions import (
     AdjustmentRejected,
     ExtensionReason,
@@ -33,6 +33,14 @@ _PROMO_REFUSED = {
     PromoRefusal.EXPIRED: Kind.PROMO_EXPIRED,
     PromoRefusal.USED_UP: Kind.PROMO_USED_UP,
     PromoRefusal.ALREADY_USED: Kind.PROMO_ALREADY_USED,
+    PromoRefusal.OWN_GIFT: Kind.GIFT_OWN,
+}
+_GIFT_REFUSED = {
+    PromoRefusal.UNKNOWN: Kind.GIFT_UNKNOWN,
+    PromoRefusal.EXPIRED: Kind.GIFT_UNKNOWN,
+    PromoRefusal.USED_UP: Kind.GIFT_CLAIMED,
+    PromoRefusal.ALREADY_USED: Kind.GIFT_CLAIMED,
+    PromoRefusal.OWN_GIFT: Kind.GIFT_OWN,
 }
 
 
@@ -105,6 +113,7 @@ def plan(
                 else Kind.RENEWAL,
                 ExtensionReason.ADMIN: Kind.ADMIN_EXTENDED,
                 ExtensionReason.PROMO: Kind.PROMO,
+                ExtensionReason.GIFT: Kind.GIFT,
             }.get(event.reason)
             buttons = (
                 tuple(("region", r) for r in regions)
@@ -136,7 +145,10 @@ def plan(
         case PaymentCanceled():
             return [now(Kind.CANCELED, event.telegram_id, _BUY)]
         case PromoCodeRefused():
-            return [now(_PROMO_REFUSED[event.reason], event.telegram_id, code=event.code)]
+            kinds = _GIFT_REFUSED if event.gift else _PROMO_REFUSED
+            return [now(kinds[event.reason], event.telegram_id, code=event.code)]
+        case GiftPurchased():
+            return [now(Kind.GIFT_PAID, event.telegram_id, plan=event.plan)]
         case AdjustmentRejected():
             return [
                 now(

@@ -1,4 +1,4 @@
-"""Promo codes and their uses: ``promo_codes``, ``promo_claims``, ``promo_decisions``.
+"""Promo codes (gifts too) and their uses: ``promo_codes``, ``promo_claims``, ``promo_decisions``.
 
 Every read and write is by ``_id``. Written only by the worker that owns a code's
 partition (see :mod:`..domain.promos`); what must never happen twice is a unique-key
@@ -15,10 +15,11 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from events.admin_commands import PromoCodeCreated
+from events.payments import GiftPurchased
 from events.subscriptions import PromoRefusal
 from keyland.indexes import Owned
 from keyland.mongo import Document
-from services.subscription.domain.promos import Claim, Decision, Grant, PromoCode
+from services.subscription.domain.promos import GIFT_VALID, Claim, Decision, Grant, PromoCode
 
 
 class Promos:
@@ -35,20 +36,28 @@ class Promos:
     def owned(self) -> list[Owned]:
         return [Owned(self._codes), Owned(self._claims), Owned(self._decisions)]
 
-    async def create(self, created: PromoCodeCreated, at: datetime) -> bool:
-        """Store a new code; False when the name is taken (the first creation wins)."""
+    async def create(self, created: PromoCodeCreated | GiftPurchased, at: datetime) -> bool:
+        """Store a new code (an admin's, or a paid gift's); False when the name is taken
+        (the first creation wins)."""
+        document: Document = {"_id": created.code, "created_at": at, "uses": 0}
+        if isinstance(created, PromoCodeCreated):
+            document |= {
+                "days": created.days,
+                "max_uses": created.max_uses,
+                "expires_at": created.expires_at,
+                "admin_id": created.admin_id,
+            }
+        else:
+            document |= {
+                "months": created.months,
+                "days": created.days,
+                "max_uses": 1,
+                "expires_at": at + GIFT_VALID,
+                "buyer": created.telegram_id,
+                "payment_id": f"{created.provider}:{created.payment_id}",
+            }
         try:
-            await self._codes.insert_one(
-                {
-                    "_id": created.code,
-                    "days": created.days,
-                    "max_uses": created.max_uses,
-                    "expires_at": created.expires_at,
-                    "created_at": at,
-                    "admin_id": created.admin_id,
-                    "uses": 0,
-                }
-            )
+            await self._codes.insert_one(document)
         except DuplicateKeyError:
             return False
         return True
@@ -64,6 +73,8 @@ class Promos:
             expires_at=found["expires_at"],
             created_at=found["created_at"],
             uses=found["uses"],
+            months=found.get("months", 0),
+            buyer=found.get("buyer"),
         )
 
     async def claim(self, code: str, telegram_id: int) -> Claim | None:
@@ -85,7 +96,7 @@ class Promos:
                 await self._claims.delete_one({"_id": f"{code.code}#{slot}"})
                 return PromoRefusal.ALREADY_USED
         await self.count(code, slot)
-        return Grant(slot, code.days)
+        return Grant(slot, code.days, code.months)
 
     async def count(self, code: PromoCode, slot: int) -> None:
         """Make the code's use count include ``slot`` (it only grows)."""

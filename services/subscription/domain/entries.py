@@ -83,7 +83,10 @@ def to_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
                 days=event.days,
             )
         case PromoCodeRedeemed():
-            entry = Granted(**base, grant_id=f"promo:{event.code}", days=event.days)
+            source = "gift" if event.gift else "promo"
+            entry = Granted(
+                **base, grant_id=f"{source}:{event.code}", months=event.months, days=event.days
+            )
         case SubscriptionExpired():
             entry = Lapsed(**base, until=event.until)
         case _:

@@ -26,7 +26,8 @@ Rules (times are the events' ``occurred_at``, never the wall clock):
   again;
 - a referral bonus counts only if the referrer registered before the invitee and the
   invitee is not the referrer's own referrer (so referral cycles earn nothing);
-- a grant (a promo code's use) extends from ``max(until, its time)`` by its days, once
+- a grant (a promo code's use, a gift) extends from ``max(until, its time)`` by its
+  months and days, once
   per grant id; before the user's /start it is held and the registration applies it
   from its own time;
 - a lapse announced by the expiry sweep is remembered (the latest one): access that
@@ -266,7 +267,7 @@ def _granted(state: Subscription, entry: Granted) -> Outcome:
     if entry.grant_id in state.grants:
         return Outcome(Effect.IGNORED, reason=f"{entry.grant_id} was credited already")
     state.grants.add(entry.grant_id)
-    until = extend(max(state.until or entry.at, entry.at), days=entry.days)
+    until = extend(max(state.until or entry.at, entry.at), entry.months, entry.days)
     return _change(state, until, Outcome(Effect.EXTENDED))
 
 

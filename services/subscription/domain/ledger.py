@@ -68,11 +68,13 @@ class Adjusted(_Entry):
 
 
 class Granted(_Entry):
-    """Days given away: a promo code's use (``grant_id`` ``promo:<code>``), once per
-    ``grant_id``; held until the user's /start if they never sent one."""
+    """Time given away: a promo code's use (``grant_id`` ``promo:<code>``) or a gift
+    (``gift:<code>``), once per ``grant_id``; held until the user's /start if they never
+    sent one."""
 
     kind: Literal["granted"] = "granted"
     grant_id: str
+    months: int = 0
     days: int
 
 

@@ -1,4 +1,8 @@
-"""Promo codes: who gets a use of a code, and why the others do not.
+"""Promo codes and gifts: who gets a use of a code, and why the others do not.
+
+A gift is a code of one use named by an unguessable code, created by its payment
+(``GiftPurchased``), that its buyer cannot use: the first other user who opens its link
+gets its plan.
 
 Why one partition decides: every redemption of a code (``PromoCodeEntered``) and the
 code's creation are keyed by the code, so one worker reads them in order and decides one
@@ -19,14 +23,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from events.subscriptions import PromoRefusal
+
+GIFT_VALID = timedelta(days=3660)
+"""How long a gift's link can be opened."""
 
 
 @dataclass(frozen=True)
 class PromoCode:
-    """A code as created, and how many of its uses are taken (``uses``)."""
+    """A code as created, and how many of its uses are taken (``uses``); a gift names
+    its ``buyer``, who cannot use it."""
 
     code: str
     days: int
@@ -34,6 +42,8 @@ class PromoCode:
     expires_at: datetime
     created_at: datetime
     uses: int = 0
+    months: int = 0
+    buyer: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,28 +60,35 @@ class Grant:
 
     slot: int
     days: int
+    months: int = 0
 
 
 Decision = Grant | PromoRefusal
 
 
 def decide(
-    code: PromoCode | None, claim: Claim | None, event_id: uuid.UUID, at: datetime
+    code: PromoCode | None,
+    claim: Claim | None,
+    event_id: uuid.UUID,
+    at: datetime,
+    telegram_id: int,
 ) -> Decision:
-    """The answer to redemption ``event_id``, made at ``at``, of a code the user holds
-    ``claim`` of (None: they never won a use of it).
+    """The answer to redemption ``event_id`` by ``telegram_id``, made at ``at``, of a
+    code the user holds ``claim`` of (None: they never won a use of it).
 
     A redemption that already won (its own claim) wins again, whatever happened to the
     code since; a code created after the redemption was unknown when it was made.
     """
     if claim is not None and claim.event_id == event_id and code is not None:
-        return Grant(claim.slot, code.days)
+        return Grant(claim.slot, code.days, code.months)
     if code is None or at < code.created_at:
         return PromoRefusal.UNKNOWN
+    if code.buyer == telegram_id:
+        return PromoRefusal.OWN_GIFT
     if claim is not None:
         return PromoRefusal.ALREADY_USED
     if at >= code.expires_at:
         return PromoRefusal.EXPIRED
     if code.uses >= code.max_uses:
         return PromoRefusal.USED_UP
-    return Grant(code.uses, code.days)
+    return Grant(code.uses, code.days, code.months)

@@ -1,6 +1,6 @@
-"""The promo desk: creates codes and decides redemptions, on the code's partition.
+"""The promo desk: creates codes and gifts and decides redemptions, on the code's partition.
 
-Both ``PromoCodeCreated`` and ``PromoCodeEntered`` are keyed by the code, so this worker
+``PromoCodeCreated``, ``GiftPurchased`` and ``PromoCodeEntered`` are keyed by the code, so this worker
 sees every record of a code, in order, and decides them one at a time (see
 :mod:`..domain.promos` for why, and for the claims that guard it anyway). Per
 redemption, all by ``_id``: a read of its stored decision; when there is none, a read of
@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from events import Envelope, Event, derived_event_id
 from events.admin_commands import PromoCodeCreated
 from events.bot_actions import PromoCodeEntered
+from events.payments import GiftPurchased
 from events.subscriptions import PromoCodeRedeemed, PromoCodeRefused, PromoRefusal
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
@@ -29,7 +30,7 @@ from services.subscription.domain.promos import Grant, decide
 log = logging.getLogger(__name__)
 
 PRODUCER = "subscription"
-PROMO_EVENTS = (PromoCodeCreated, PromoCodeEntered)
+PROMO_EVENTS = (PromoCodeCreated, GiftPurchased, PromoCodeEntered)
 
 
 class PromoDesk:
@@ -44,7 +45,7 @@ class PromoDesk:
         answers: list[Envelope[Event]] = []
         for envelope in envelopes:
             match envelope.payload:
-                case PromoCodeCreated() as created:
+                case PromoCodeCreated() | GiftPurchased() as created:
                     if not await self._promos.create(created, envelope.occurred_at):
                         log.info("promo code %s exists already; kept as it was", created.code)
                 case PromoCodeEntered() as entered:
@@ -61,15 +62,20 @@ class PromoDesk:
                 envelope.event_id, await self._decide(envelope, entered)
             )
         answer: Event
-        if stored.get("days"):
+        if "slot" in stored:
             answer = PromoCodeRedeemed(
-                telegram_id=entered.telegram_id, code=entered.code, days=stored["days"]
+                telegram_id=entered.telegram_id,
+                code=entered.code,
+                months=stored.get("months", 0),
+                days=stored["days"],
+                gift=entered.gift,
             )
         else:
             answer = PromoCodeRefused(
                 telegram_id=entered.telegram_id,
                 code=entered.code,
                 reason=PromoRefusal(stored["reason"]),
+                gift=entered.gift,
             )
         return Envelope.new(
             answer,
@@ -82,12 +88,17 @@ class PromoDesk:
     async def _decide(self, envelope: Envelope[Event], entered: PromoCodeEntered) -> Document:
         code = await self._promos.code(entered.code)
         claim = await self._promos.claim(entered.code, entered.telegram_id)
-        decision = decide(code, claim, envelope.event_id, envelope.occurred_at)
+        decision = decide(code, claim, envelope.event_id, envelope.occurred_at, entered.telegram_id)
         if isinstance(decision, Grant) and code is not None and claim is None:
             decision = await self._promos.take(code, entered.telegram_id, envelope.event_id)
         elif isinstance(decision, Grant) and code is not None:
             await self._promos.count(code, decision.slot)  # a crash may have left it behind
         document: Document = {"telegram_id": entered.telegram_id, "code": entered.code}
         if isinstance(decision, Grant):
-            return {**document, "days": decision.days, "slot": decision.slot}
+            return {
+                **document,
+                "months": decision.months,
+                "days": decision.days,
+                "slot": decision.slot,
+            }
         return {**document, "reason": str(decision)}

@@ -37,7 +37,7 @@ class Desk:
     def redeem(self, event_id: uuid.UUID, user: int, day: float) -> Decision:
         if event_id in self.decisions:
             return self.decisions[event_id]
-        decision = decide(self.code, self.claims.get(user), event_id, b.at(day))
+        decision = decide(self.code, self.claims.get(user), event_id, b.at(day), user)
         if isinstance(decision, Grant) and user not in self.claims:
             self.claims[user] = Claim(event_id, decision.slot)
             self.code = replace(self.code, uses=decision.slot + 1)
@@ -102,18 +102,49 @@ def test_fifty_users_at_once_on_a_one_use_code_give_one_grant_and_forty_nine_use
 def test_a_redemption_retried_after_its_claim_was_taken_is_granted_again() -> None:
     event_id = uuid.uuid4()
     used_up = replace(code(max_uses=1), uses=1)
-    assert decide(used_up, Claim(event_id, 0), event_id, b.at(1)) == Grant(0, 14)
-    assert decide(used_up, Claim(uuid.uuid4(), 0), event_id, b.at(1)) is (PromoRefusal.ALREADY_USED)
+    assert decide(used_up, Claim(event_id, 0), event_id, b.at(1), USER) == Grant(0, 14)
+    assert decide(used_up, Claim(uuid.uuid4(), 0), event_id, b.at(1), USER) is (
+        PromoRefusal.ALREADY_USED
+    )
 
 
 def test_a_code_unknown_or_created_after_the_redemption_is_unknown() -> None:
-    assert decide(None, None, uuid.uuid4(), b.at(1)) is PromoRefusal.UNKNOWN
-    assert decide(code(created=2), None, uuid.uuid4(), b.at(1)) is PromoRefusal.UNKNOWN
+    assert decide(None, None, uuid.uuid4(), b.at(1), USER) is PromoRefusal.UNKNOWN
+    assert decide(code(created=2), None, uuid.uuid4(), b.at(1), USER) is PromoRefusal.UNKNOWN
 
 
 def test_a_code_is_expired_from_its_expiry_on() -> None:
-    assert decide(code(expires=5), None, uuid.uuid4(), b.at(5)) is PromoRefusal.EXPIRED
-    assert isinstance(decide(code(expires=5), None, uuid.uuid4(), b.at(4.9)), Grant)
+    assert decide(code(expires=5), None, uuid.uuid4(), b.at(5), USER) is PromoRefusal.EXPIRED
+    assert isinstance(decide(code(expires=5), None, uuid.uuid4(), b.at(4.9), USER), Grant)
+
+
+def gift(buyer: int) -> PromoCode:
+    return replace(code(max_uses=1, expires=3660), months=1, days=0, buyer=buyer)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(redemption, max_size=20), st.integers(1, 6))
+def test_a_gift_goes_once_to_the_first_other_user_and_never_to_its_buyer(
+    redemptions: list[Redemption], buyer: int
+) -> None:
+    desk = Desk(gift(buyer))
+    delivered = sorted(redemptions, key=lambda r: r[2])
+    decisions = [(user, desk.redeem(event_id, user, day)) for event_id, user, day in delivered]
+    winners = [user for user, d in decisions if isinstance(d, Grant)]
+    others = [user for user, _ in decisions if user != buyer]
+    assert winners == others[:1]
+    assert all(d is PromoRefusal.OWN_GIFT for user, d in decisions if user == buyer)
+    assert [desk.redeem(event_id, user, day) for event_id, user, day in delivered] == [
+        d for _, d in decisions
+    ]
+
+
+def test_a_gift_opened_by_its_buyer_is_refused_and_by_another_granted_once() -> None:
+    desk = Desk(gift(buyer=7))
+    assert desk.redeem(uuid.uuid4(), 7, 1) is PromoRefusal.OWN_GIFT
+    assert desk.redeem(uuid.uuid4(), 8, 1) == Grant(0, 0, 1)
+    assert desk.redeem(uuid.uuid4(), 8, 2) is PromoRefusal.ALREADY_USED
+    assert desk.redeem(uuid.uuid4(), 9, 2) is PromoRefusal.USED_UP
 
 
 class TestGrantsInTheLedger:
@@ -138,6 +169,15 @@ class TestGrantsInTheLedger:
         assert isinstance(extended, SubscriptionExtended)
         assert extended.reason is ExtensionReason.PROMO
         assert not extended.first_purchase
+
+    def test_a_gift_extends_by_its_months_and_is_told_as_a_gift(self) -> None:
+        start = b.started(0)
+        gift_entry = b.granted(1, "gift:K7Q2", 0).model_copy(update={"months": 1})
+        before, after = fold(USER, [start], RULES), fold(USER, [start, gift_entry], RULES)
+        (fact,) = facts_for(gift_entry, before, after, 1)
+        assert isinstance(fact, SubscriptionExtended)
+        assert fact.reason is ExtensionReason.GIFT
+        assert fact.until == b.at(1) + timedelta(days=28)  # 31.01 + one calendar month
 
     def test_a_grant_is_told_as_a_promo_extension(self) -> None:
         start, grant = b.started(0), b.granted(1, "promo:A", 14)
