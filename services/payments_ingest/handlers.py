@@ -28,6 +28,7 @@ from services.payments_ingest.domain.notifications import (
     Order,
     Plan,
     canceled,
+    new_gift_code,
     refunded,
     settle,
 )
@@ -161,20 +162,21 @@ class IngestHandlers:
         return Accepted("published")
 
     async def create_payment(
-        self, telegram_id: int, plan_name: str, order_id: str
+        self, telegram_id: int, plan_name: str, order_id: str, *, gift: bool = False
     ) -> PaymentCreated | Refused:
-        """Create a YooKassa payment for a plan; the same order gives the same payment.
+        """Create a YooKassa payment for a plan (``gift``: as a gift for someone else);
+        the same order gives the same payment.
 
-        The order (user, plan, price) is recorded first, so the webhook can tell our
-        payment at our price from any other payment on the shop.
+        The order (user, plan, price, and a gift's code) is recorded first, so the webhook
+        can tell our payment at our price from any other payment on the shop.
         """
         try:
-            return await self._create_payment(telegram_id, plan_name, order_id)
+            return await self._create_payment(telegram_id, plan_name, order_id, gift)
         except _Refusal as refusal:
             return refusal.outcome
 
     async def _create_payment(
-        self, telegram_id: int, plan_name: str, order_id: str
+        self, telegram_id: int, plan_name: str, order_id: str, gift: bool
     ) -> PaymentCreated:
         plan = self.plans.get(plan_name)
         if plan is None:
@@ -182,11 +184,16 @@ class IngestHandlers:
                 Problem.INVALID,
                 f"unknown plan {plan_name!r}; plans: {', '.join(sorted(self.plans))}",
             )
-        key = str(uuid.uuid5(ORDER_NAMESPACE, f"{telegram_id}:{plan.name}:{order_id}"))
+        kind = ":gift" if gift else ""
+        key = str(uuid.uuid5(ORDER_NAMESPACE, f"{telegram_id}:{plan.name}:{order_id}{kind}"))
+        wanted = Order(
+            order_id=key,
+            telegram_id=telegram_id,
+            plan=plan,
+            gift_code=new_gift_code() if gift else None,
+        )
         try:
-            order = await self.orders.place(
-                Order(order_id=key, telegram_id=telegram_id, plan=plan), datetime.now(UTC)
-            )
+            order = await self.orders.place(wanted, datetime.now(UTC))
         except OrdersUnavailable as error:
             log.warning("orders unavailable: %s", error)
             raise _Refusal(Problem.UNAVAILABLE, "order store unavailable; retry later") from error
@@ -195,7 +202,12 @@ class IngestHandlers:
                 amount=order.plan.price,
                 currency=order.plan.currency,
                 description=f"Keyland {plan.name}, пользователь номер: {telegram_id}",
-                metadata={"telegram_id": str(telegram_id), "plan": plan.name, "order_id": key},
+                metadata={
+                    "telegram_id": str(telegram_id),
+                    "plan": plan.name,
+                    "order_id": key,
+                    **({"gift": order.gift_code} if order.gift_code else {}),
+                },
                 return_url=self.return_url,
                 idempotency_key=key,
             )
@@ -208,6 +220,7 @@ class IngestHandlers:
             payment_id=str(created["id"]),
             status=str(created.get("status")),
             confirmation_url=str(confirmation.get("confirmation_url", "")),
+            gift_code=order.gift_code,
         )
 
     async def refund_held(self, payment_id: str) -> RefundCreated | Refused:

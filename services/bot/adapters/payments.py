@@ -16,6 +16,8 @@ class Checkout(BaseModel):
     payment_id: str = Field(min_length=1)
     status: str
     confirmation_url: str = Field(pattern=r"^https?://")
+    gift_code: str | None = None
+    """For a gift, the code of its link, which works once the payment succeeded."""
 
 
 class PlanRefused(Exception):
@@ -30,12 +32,15 @@ class Payments:
     def from_url(cls, url: str, token: str, timeout_s: float) -> Self:
         return cls(JsonApi.from_url(url, token, service="payments", timeout_s=timeout_s))
 
-    async def create(self, telegram_id: int, plan: str, order_id: str) -> Checkout:
-        """The payment for ``order_id``: the same order always gives the same payment."""
+    async def create(
+        self, telegram_id: int, plan: str, order_id: str, *, gift: bool = False
+    ) -> Checkout:
+        """The payment for ``order_id`` (``gift``: a gift's, with its code): the same
+        order always gives the same payment."""
         response = await self._api.request(
             "POST",
             "/payments",
-            json={"telegram_id": telegram_id, "plan": plan, "order_id": order_id},
+            json={"telegram_id": telegram_id, "plan": plan, "order_id": order_id, "gift": gift},
         )
         if response.status_code == 422:
             raise PlanRefused(response.text[:300])

@@ -1,7 +1,7 @@
 """Promo codes as users and admins type them, parsed without side effects.
 
 - a code: 3 to 32 letters and digits, case-insensitive (kept upper-case), as
-  ``/promo CODE`` or the deep link ``/start promo_CODE``;
+  ``/promo CODE`` or the deep link ``/start promo_CODE`` (a gift's: ``gift_CODE``);
 - a new code (admin): ``CODE days=N uses=N valid=N`` (days granted, users who may use
   it, days it can be redeemed from now), in any order after the code.
 
@@ -19,6 +19,7 @@ from events.admin_commands import MAX_ADJUSTMENT_DAYS, MAX_PROMO_USES
 from services.bot.domain.admin_input import Invalid
 
 PROMO_PREFIX = "promo_"
+GIFT_PREFIX = "gift_"
 _CODE = re.compile(r"[A-Za-z0-9]{3,32}")
 _SETTING = re.compile(r"(?P<name>days|uses|valid)=(?P<value>\d{1,7})", re.IGNORECASE)
 MAX_VALID_DAYS = 3660
@@ -40,16 +41,22 @@ def promo_code(text: str | None) -> str:
     return value.upper()
 
 
-def promo_from_start(payload: str | None) -> str | None:
-    """The code in a ``/start promo_<CODE>`` deep link; None for any other start."""
-    if not payload or not payload.startswith(PROMO_PREFIX):
-        return None
-    raw = payload.removeprefix(PROMO_PREFIX)
-    return raw.upper() if _CODE.fullmatch(raw) else None
+def code_from_start(payload: str | None) -> tuple[str, bool] | None:
+    """The code in a ``/start promo_<CODE>`` or ``/start gift_<CODE>`` deep link and
+    whether it is a gift; None for any other start."""
+    for prefix, gift in ((PROMO_PREFIX, False), (GIFT_PREFIX, True)):
+        if payload and payload.startswith(prefix):
+            raw = payload.removeprefix(prefix)
+            return (raw.upper(), gift) if _CODE.fullmatch(raw) else None
+    return None
 
 
 def promo_link(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username}?start={PROMO_PREFIX}{code}"
+
+
+def gift_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start={GIFT_PREFIX}{code}"
 
 
 def parse_new_promo(text: str | None, now: datetime) -> NewPromo:

@@ -9,7 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from events.buttons import MenuAction
 from keyland.plans import PlanSpec
-from services.bot.keyboards.callbacks import BuyPlan
+from services.bot.keyboards.callbacks import BuyPlan, GiftPlans
 from services.bot.middlewares.viewer import Viewer
 
 
@@ -22,7 +22,11 @@ def duration(viewer: Viewer, plan: PlanSpec) -> str:
     return " ".join(parts)
 
 
-def plans(viewer: Viewer, offered: Mapping[str, PlanSpec]) -> InlineKeyboardMarkup:
+def plans(
+    viewer: Viewer, offered: Mapping[str, PlanSpec], *, gift: bool = False
+) -> InlineKeyboardMarkup:
+    """A button per plan (bought for oneself, or with ``gift`` as a gift), the way to the
+    gift plans (from one's own) and back to the menu."""
     builder = InlineKeyboardBuilder()
     for name, plan in offered.items():
         builder.button(
@@ -32,8 +36,10 @@ def plans(viewer: Viewer, offered: Mapping[str, PlanSpec]) -> InlineKeyboardMark
                 price=plan.price,
                 currency=plan.currency,
             ),
-            callback_data=BuyPlan(plan=name),
+            callback_data=BuyPlan(plan=name, gift=gift),
         )
+    if not gift:
+        builder.button(text=viewer.t("button_buy_gift"), callback_data=GiftPlans())
     builder.button(text=viewer.t("button_menu"), callback_data=MenuAction(action="menu"))
     builder.adjust(1)
     return builder.as_markup()

@@ -10,6 +10,11 @@ from aiogram.filters.callback_data import CallbackData
 
 class BuyPlan(CallbackData, prefix="buy"):
     plan: str
+    gift: bool = False
+
+
+class GiftPlans(CallbackData, prefix="gifts"):
+    """Show the plans to buy as a gift."""
 
 
 class AdminTool(StrEnum):

@@ -15,11 +15,12 @@ from services.bot.middlewares.viewer import Viewer
 
 
 async def enter(
-    code: str, message: Message, viewer: Viewer, events: BotEvents, origin: str
+    code: str, message: Message, viewer: Viewer, events: BotEvents, origin: str, *, gift: bool
 ) -> None:
-    """Send ``code`` on for the user and say it is being checked."""
-    await events.publish(PromoCodeEntered(telegram_id=viewer.telegram_id, code=code), origin)
-    await message.answer(viewer.t("promo_sent", code=code))
+    """Send ``code`` (a gift's when ``gift``) on for the user and say it is being checked."""
+    entered = PromoCodeEntered(telegram_id=viewer.telegram_id, code=code, gift=gift)
+    await events.publish(entered, origin)
+    await message.answer(viewer.t("gift_sent" if gift else "promo_sent", code=code))
 
 
 async def promo(
@@ -35,7 +36,7 @@ async def promo(
     except Invalid as error:
         await message.answer(viewer.t(error.key, **error.values))
         return
-    await enter(code, message, viewer, events, update_origin(event_update))
+    await enter(code, message, viewer, events, update_origin(event_update), gift=False)
 
 
 def build_router() -> Router:

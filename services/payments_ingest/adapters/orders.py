@@ -38,6 +38,7 @@ class Orders:
             "days": plan.days,
             "price": str(plan.price),
             "currency": plan.currency,
+            "gift_code": order.gift_code,
             "placed_at": at,
         }
         try:
@@ -68,4 +69,5 @@ class Orders:
                 price=Decimal(str(found["price"])),
                 currency=str(found["currency"]),
             ),
+            gift_code=found.get("gift_code"),
         )

@@ -65,6 +65,7 @@ class NewPayment(BaseModel):
     telegram_id: int = Field(gt=0)
     plan: str = Field(min_length=1, max_length=64)
     order_id: str = Field(min_length=1, max_length=128, description="Caller's id of the order.")
+    gift: bool = Field(default=False, description="Bought as a gift for someone else.")
 
 
 def _is_json(content_type: str) -> bool:
@@ -122,7 +123,9 @@ def build_app(
                 # No input: for a body that is not JSON it is bytes, which JSON cannot carry.
                 errors=error.errors(include_url=False, include_context=False, include_input=False),
             )
-        created = await handlers.create_payment(order.telegram_id, order.plan, order.order_id)
+        created = await handlers.create_payment(
+            order.telegram_id, order.plan, order.order_id, gift=order.gift
+        )
         if isinstance(created, Refused):
             return _refused(created)
         return JSONResponse(asdict(created), status_code=201)

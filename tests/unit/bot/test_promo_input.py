@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from services.bot.domain.admin_input import Invalid
 from services.bot.domain.promo_input import (
     NewPromo,
+    code_from_start,
+    gift_link,
     parse_new_promo,
     promo_code,
-    promo_from_start,
     promo_link,
 )
 
@@ -33,11 +34,18 @@ class TestUserCodes:
     def test_the_deep_link_carries_the_code_back(self) -> None:
         link = promo_link("keyland_local_bot", "WINTER26")
         assert link == "https://t.me/keyland_local_bot?start=promo_WINTER26"
-        assert promo_from_start(link.split("start=")[1]) == "WINTER26"
+        assert code_from_start(link.split("start=")[1]) == ("WINTER26", False)
 
-    @pytest.mark.parametrize("payload", [None, "", "ref_42", "promo_", "promo_a b", "promo_ab"])
+    def test_a_gift_link_carries_the_gift_back(self) -> None:
+        link = gift_link("keyland_local_bot", "K7Q2M9X4")
+        assert link == "https://t.me/keyland_local_bot?start=gift_K7Q2M9X4"
+        assert code_from_start(link.split("start=")[1]) == ("K7Q2M9X4", True)
+
+    @pytest.mark.parametrize(
+        "payload", [None, "", "ref_42", "promo_", "promo_a b", "promo_ab", "gift_", "gift_x-y"]
+    )
     def test_other_starts_carry_no_code(self, payload: str | None) -> None:
-        assert promo_from_start(payload) is None
+        assert code_from_start(payload) is None
 
 
 class TestNewCodes:
@@ -77,4 +85,5 @@ def test_any_text_is_a_code_or_a_refusal(typed: str) -> None:
         assert promo_code(typed).isalnum()
     with contextlib.suppress(Invalid):
         assert parse_new_promo(typed, NOW).expires_at > NOW
-    assert promo_from_start(typed) is None or promo_from_start(typed) == typed[6:].upper()
+    found = code_from_start(typed)
+    assert found is None or found[0] == typed.partition("_")[2].upper()
