@@ -9,7 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from events.buttons import MenuAction
 from keyland.plans import PlanSpec
-from services.bot.keyboards.callbacks import BuyPlan, GiftPlans
+from services.bot.keyboards.callbacks import BuyGift, BuyPlan, GiftPlans
 from services.bot.middlewares.viewer import Viewer
 
 
@@ -36,7 +36,7 @@ def plans(
                 price=plan.price,
                 currency=plan.currency,
             ),
-            callback_data=BuyPlan(plan=name, gift=gift),
+            callback_data=BuyGift(plan=name) if gift else BuyPlan(plan=name),
         )
     if not gift:
         builder.button(text=viewer.t("button_buy_gift"), callback_data=GiftPlans())

@@ -10,11 +10,16 @@ from aiogram.filters.callback_data import CallbackData
 
 class BuyPlan(CallbackData, prefix="buy"):
     plan: str
-    gift: bool = False
 
 
 class GiftPlans(CallbackData, prefix="gifts"):
     """Show the plans to buy as a gift."""
+
+
+class BuyGift(CallbackData, prefix="buygift"):
+    """Buy ``plan`` as a gift."""
+
+    plan: str
 
 
 class AdminTool(StrEnum):

@@ -14,7 +14,7 @@ from services.bot.adapters.payments import Payments, PlanRefused
 from services.bot.config import BotSettings
 from services.bot.domain.promo_input import gift_link
 from services.bot.keyboards import buy as keyboards
-from services.bot.keyboards.callbacks import BuyPlan, GiftPlans
+from services.bot.keyboards.callbacks import BuyGift, BuyPlan, GiftPlans
 from services.bot.keyboards.menu import back_to_menu
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.common import Trigger, respond
@@ -53,7 +53,7 @@ def order_id(callback: CallbackQuery, plan: str) -> str:
 async def buy_plan(
     callback: CallbackQuery,
     *,
-    callback_data: BuyPlan,
+    callback_data: BuyPlan | BuyGift,
     bot: Bot,
     viewer: Viewer,
     settings: BotSettings,
@@ -73,7 +73,7 @@ async def buy_plan(
             viewer.telegram_id,
             callback_data.plan,
             order_id(callback, callback_data.plan),
-            gift=callback_data.gift,
+            gift=isinstance(callback_data, BuyGift),
         )
     except PlanRefused as refusal:
         # The bot's plans and the ingest's differ: an operator must align them.
@@ -81,7 +81,7 @@ async def buy_plan(
         await respond(callback, bot, viewer.t("buy_failed"), reply_markup=back_to_menu(viewer))
         return
     bill = {"duration": keyboards.duration(viewer, plan), "price": plan.price}
-    if callback_data.gift and checkout.gift_code:
+    if isinstance(callback_data, BuyGift) and checkout.gift_code:
         username = settings.username or (await bot.me()).username or ""
         text = viewer.t(
             "buy_gift_pay",
@@ -103,4 +103,5 @@ def build_router() -> Router:
     router.message.register(show_gift_plans, Command("gift"))
     router.callback_query.register(show_gift_plans, GiftPlans.filter())
     router.callback_query.register(buy_plan, BuyPlan.filter())
+    router.callback_query.register(buy_plan, BuyGift.filter())
     return router
