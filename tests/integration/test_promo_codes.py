@@ -1,13 +1,15 @@
-"""Promo codes through the running pieces: an admin creates a code in the real bot's admin
-menu (Telegram emulator), users redeem it with /promo and the deep link, the subscription
-worker decides on the code's partition, the notifier tells each user the outcome; fifty
-users at once on a one-use code give one grant, and a replay of the topics grants nothing
-more.
+"""Promo codes and gifts through the running pieces: an admin creates a code in the real
+bot's admin menu (Telegram emulator), users redeem it with /promo and the deep link, the
+subscription worker decides on the code's partition, the notifier tells each user the
+outcome; fifty users at once on a one-use code give one grant, and a replay of the topics
+grants nothing more. A gift is bought in the bot and paid in the YooKassa emulator; its
+link gives it once, to the first other user who opens it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,12 +20,13 @@ from pydantic import SecretStr
 from pymongo.database import Database
 
 from emulators.serving import BackgroundServer
+from emulators.yookassa import DeliveryPolicy
 from events.registry import TopicNames
 from events.subscriptions import PromoCodeRedeemed, PromoCodeRefused
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, MongoSettings
 from services.bot.config import BotSettings
-from services.bot.keyboards.callbacks import AdminMenu, AdminTool
+from services.bot.keyboards.callbacks import AdminMenu, AdminTool, BuyGift, GiftPlans
 from services.bot.locales import text
 from services.notifier.locales import text as notifier_text
 from services.subscription.bootstrap import INPUT_TOPICS
@@ -31,15 +34,16 @@ from tests.bot_harness import PollingBot
 from tests.consumer_groups import behind, rewind
 from tests.kafka_tail import read_topic
 from tests.notifier_harness import BOT, BOT_TOKEN, notifier, telegram
-from tests.processes import Program
-from tests.services import read_api
-from tests.telegram_chat import TelegramUser, text_of
+from tests.processes import Program, free_port
+from tests.services import payments_ingest, read_api, yookassa_emulator
+from tests.telegram_chat import TelegramUser, button_urls, text_of
 from tests.user_docs import user_doc
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
-READ_TOKEN = "promo-read-token"
+READ_TOKEN, PAYMENTS_TOKEN = "promo-read-token", "promo-payments-token"
+SHOP = ("100600", "promo_secret_key")
 ADMIN = 530001
 
 
@@ -62,36 +66,61 @@ def emulator() -> Iterator[BackgroundServer]:
 
 
 @pytest.fixture(scope="module")
+def ingest_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def yookassa(ingest_port: int) -> Iterator[BackgroundServer]:
+    delivery = DeliveryPolicy(attempts=3, base_delay_s=0.2, timeout_s=10)
+    with yookassa_emulator(SHOP, ingest_port, delivery) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def services(
     service_env: dict[str, str],
     created_topics: TopicNames,
     emulator: BackgroundServer,
+    yookassa: BackgroundServer,
+    ingest_port: int,
     worker: Program,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[str, Program]]:
-    """The read API's URL and the notifier."""
+) -> Iterator[tuple[str, Program, str]]:
+    """The read API's URL, the notifier and the payments ingest's URL."""
     logs = tmp_path_factory.mktemp("promo")
     telling = notifier(service_env, emulator, logs).start()
-    with read_api(service_env, logs, READ_TOKEN) as api:
-        yield api, telling
+    with (
+        read_api(service_env, logs, READ_TOKEN) as api,
+        payments_ingest(
+            service_env,
+            logs,
+            port=ingest_port,
+            token=PAYMENTS_TOKEN,
+            shop=SHOP,
+            yookassa_url=yookassa.url,
+        ) as ingest,
+    ):
+        yield api, telling, ingest.url
     telling.stop()
 
 
 @pytest.fixture(scope="module")
 async def bot(
-    services: tuple[str, Program],
+    services: tuple[str, Program, str],
     emulator: BackgroundServer,
     kafka_settings: KafkaSettings,
     mongo_settings: MongoSettings,
 ) -> AsyncIterator[PollingBot]:
-    api, _ = services
+    api, _, ingest = services
     settings = BotSettings(
         token=SecretStr(BOT_TOKEN),
         telegram_api_url=emulator.url,
         admin_ids=[ADMIN],
         read_api_url=api,
         read_api_token=SecretStr(READ_TOKEN),
-        payments_token=SecretStr("unused-payments-token"),
+        payments_url=ingest,
+        payments_token=SecretStr(PAYMENTS_TOKEN),
         links_token=SecretStr("unused-links-token"),
         http_timeout_s=10,
     )
@@ -161,11 +190,11 @@ def code_of(db: Database[Document], code: str) -> Document:
 async def test_an_admin_creates_a_code_and_users_redeem_it_by_command_and_by_link(
     admin: TelegramUser,
     chats: httpx.AsyncClient,
-    services: tuple[str, Program],
+    services: tuple[str, Program, str],
     worker: Program,
     db: Database[Document],
 ) -> None:
-    _, telling = services
+    _, telling, _ = services
     refused = await create_code(admin, "winter days=14 uses=5 nonsense=1")
     assert refused == says("admin_promo_expected")
     answer = await create_code(admin, "winter days=14 uses=5 valid=30")
@@ -202,14 +231,14 @@ async def test_an_admin_creates_a_code_and_users_redeem_it_by_command_and_by_lin
 async def test_fifty_at_once_on_a_one_use_code_give_one_grant_and_a_replay_nothing_more(
     admin: TelegramUser,
     chats: httpx.AsyncClient,
-    services: tuple[str, Program],
+    services: tuple[str, Program, str],
     worker: Program,
     db: Database[Document],
     kafka_settings: KafkaSettings,
     topics: TopicNames,
     service_env: dict[str, str],
 ) -> None:
-    _, telling = services
+    _, telling, _ = services
     await create_code(admin, "ONCE days=7 uses=1 valid=1")
     await eventually(lambda: code_of(db, "ONCE").get("max_uses") == 1, worker)
     users = [TelegramUser(chats, BOT, 531000 + n) for n in range(50)]
@@ -273,3 +302,59 @@ async def test_fifty_at_once_on_a_one_use_code_give_one_grant_and_a_replay_nothi
     )
     for loser in losers:
         assert await told_count(loser, used_up) == 1
+
+
+async def test_a_gift_goes_once_to_the_first_other_user_who_opens_its_link(
+    admin: TelegramUser,
+    chats: httpx.AsyncClient,
+    services: tuple[str, Program, str],
+    yookassa: BackgroundServer,
+    worker: Program,
+    db: Database[Document],
+) -> None:
+    _, telling, _ = services
+    buyer = await started(chats, db, worker, 532001)
+    [menu] = await buyer.ask("/buy")
+    await buyer.press(menu, GiftPlans().pack())
+    plans = await buyer.reply()
+    assert text_of(plans) == says("buy_gift_choose")
+    await buyer.press(plans, BuyGift(plan="month_1").pack())
+    bill = await buyer.reply()
+    found = re.search(r"start=gift_([A-Z0-9]{32})", text_of(bill))
+    assert found is not None, text_of(bill)
+    code = found.group(1)
+    [url] = button_urls(bill)
+    payment_id = url.rstrip("/").rsplit("/", 1)[1]
+
+    # Opened before it is paid: no such gift yet.
+    early = await started(chats, db, worker, 532002)
+    await early.send(f"/start gift_{code}")
+    await told(early, notified("notice_gift_unknown"), telling)
+
+    async with httpx.AsyncClient(base_url=yookassa.url, timeout=30) as shop:
+        paid = await shop.post(f"/emulator/payments/{payment_id}/pay", params={"wait": "true"})
+    assert paid.status_code == 200, paid.text
+    await told(buyer, notified("notice_gift_paid", plan="month_1"), telling)
+    await eventually(lambda: code_of(db, code).get("buyer") == buyer.id, worker)
+    assert user_doc(db, buyer.id).get("until") is None  # the gift is not the buyer's time
+
+    await buyer.send(f"/start gift_{code}")
+    await told(buyer, notified("notice_gift_own"), telling)
+
+    # Someone who never started the bot opens it first and gets the month.
+    friend = TelegramUser(chats, BOT, 532003)
+    await friend.send(f"/start gift_{code}")
+    await eventually(lambda: user_doc(db, friend.id).get("until") is not None, worker)
+    friend_until = user_doc(db, friend.id)["until"]
+    registered = user_doc(db, friend.id)["registered_at"]
+    assert registered + timedelta(days=28) <= friend_until < registered + timedelta(days=32)
+    await told(friend, notified("notice_gift_received", until=shown(friend_until)), telling)
+
+    await friend.send(f"/start gift_{code}")
+    await told(friend, notified("notice_gift_claimed"), telling)
+    await early.send(f"/start gift_{code}")
+    await told(early, notified("notice_gift_claimed"), telling)
+    assert user_doc(db, friend.id)["until"] == friend_until
+    assert user_doc(db, early.id).get("until") is None
+    assert user_doc(db, buyer.id).get("until") is None
+    assert code_of(db, code)["uses"] == 1
