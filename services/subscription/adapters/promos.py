@@ -92,9 +92,12 @@ class Promos:
             await self._claims.insert_one(claim)
         except DuplicateKeyError:
             held = await self.claim(code.code, telegram_id)
+            if held is None or held.slot != slot:  # this slot is not the one the user holds
+                ours = {"_id": f"{code.code}#{slot}", "event_id": str(event_id)}
+                await self._claims.delete_one(ours)  # given back: never a use for nobody
             if held is None or held.event_id != event_id:  # another redemption of theirs won
-                await self._claims.delete_one({"_id": f"{code.code}#{slot}"})
                 return PromoRefusal.ALREADY_USED
+            slot = held.slot  # this very redemption won before, on another worker
         await self.count(code, slot)
         return Grant(slot, code.days, code.months)
 
