@@ -111,6 +111,7 @@ def local_env(stack: StackSettings) -> dict[str, str]:
             "KEYLAND_BOT_TELEGRAM_API_URL": emulator,
             "KEYLAND_NOTIFIER_TELEGRAM_API_URL": emulator,
             "KEYLAND_BOT_USERNAME": EMULATED_BOT_USERNAME,
+            "KEYLAND_PROVISIONER_BOT_USERNAME": EMULATED_BOT_USERNAME,
             "KEYLAND_BOT_ADMIN_IDS": _configured("KEYLAND_BOT_ADMIN_IDS") or str(DEMO_ADMIN_ID),
             # The demo admin is told of held payments too (the owner's alerts).
             "KEYLAND_NOTIFIER_ALERT_IDS": _configured("KEYLAND_NOTIFIER_ALERT_IDS")

@@ -1,8 +1,10 @@
 """A real VLESS client for proving traffic through a node: the tests and ``keyland demo``.
 
-The client is an Xray process (the same build the nodes run) with a SOCKS inbound and a
-VLESS outbound made from a ``vless://`` link; pages are fetched through it from a
-loopback HTTP server with a few lines of SOCKS5 over a plain socket.
+The client is an Xray process (the same build the nodes run) running an Xray client
+config of the subscription's Xray format (``services/provisioner/domain/formats/xray.py``):
+served as is (:class:`XrayClient`) or made from a ``vless://`` link (:class:`VlessClient`).
+Pages are fetched through its SOCKS inbound from a loopback HTTP server with a few lines
+of SOCKS5 over a plain socket.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, Self
 
 from keyland_tools.stack.node import XrayBuild
 from keyland_tools.stack.process import Daemon, free_port
+from services.provisioner.domain.formats.xray import xray_config
+from services.provisioner.domain.outbound import outbound_of_link
 
 PAGE = b"<html><body>Keyland through VLESS</body></html>\n" * 200
 
@@ -113,71 +116,25 @@ class SocksConnection:
         return data
 
 
-def _stream_settings(query: dict[str, str]) -> dict[str, Any]:
-    if query["security"] == "none":
-        return {"network": query["type"], "security": "none"}
-    return {
-        "network": query["type"],
-        "security": "reality",
-        "realitySettings": {
-            "serverName": query["sni"],
-            "fingerprint": query["fp"],
-            "publicKey": query["pbk"],
-            "shortId": query["sid"],
-        },
-    }
+class XrayClient:
+    """A real Xray client running ``config``, an Xray client config, with its SOCKS inbound
+    moved to a free loopback port and its other inbounds left out, so that several
+    clients run side by side."""
 
-
-class VlessClient:
-    """A real VLESS client: Xray with a SOCKS inbound, configured from a ``vless://`` link."""
-
-    def __init__(self, link: str, xray_build: XrayBuild, home: Path) -> None:
-        parts = urlsplit(link)
-        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
-        if parts.scheme != "vless" or query.get("security") not in {"none", "reality"}:
-            raise ValueError(f"not a link this client understands: {link}")
-        self.key_id = parts.username
+    def __init__(
+        self, config: dict[str, Any], xray_build: XrayBuild, home: Path, name: str = "client"
+    ) -> None:
         self.socks_port = free_port()
-        config = {
-            "log": {"loglevel": "warning"},
-            "inbounds": [
-                {
-                    "listen": "127.0.0.1",
-                    "port": self.socks_port,
-                    "protocol": "socks",
-                    "settings": {"auth": "noauth", "udp": False},
-                }
-            ],
-            "outbounds": [
-                {
-                    "protocol": "vless",
-                    "settings": {
-                        "vnext": [
-                            {
-                                "address": parts.hostname,
-                                "port": parts.port,
-                                "users": [
-                                    {
-                                        "id": parts.username,
-                                        "encryption": query["encryption"],
-                                        "flow": query.get("flow", ""),
-                                    }
-                                ],
-                            }
-                        ]
-                    },
-                    "streamSettings": _stream_settings(query),
-                }
-            ],
-        }
-        name = f"client-{self.key_id}-{self.socks_port}"  # one key may have several clients
+        socks = next(i for i in config["inbounds"] if i["protocol"] == "socks")
+        config = config | {"inbounds": [socks | {"listen": "127.0.0.1", "port": self.socks_port}]}
+        name = f"{name}-{self.socks_port}"  # one key may have several clients
         home.mkdir(parents=True, exist_ok=True)
         self.config_file = home / f"{name}.json"
         self.config_file.write_text(json.dumps(config, indent=2))
         self.daemon = Daemon(name, home, home)
         self.xray_build = xray_build
 
-    def __enter__(self) -> VlessClient:
+    def __enter__(self) -> Self:
         self.daemon.start(self.xray_build.command(self.config_file))
         try:
             self.daemon.wait_ready(self._listening, timeout_s=30)
@@ -213,3 +170,12 @@ class VlessClient:
             return self.fetch(page) == PAGE
         except (ProxyRefused, OSError):
             return False
+
+
+class VlessClient(XrayClient):
+    """A real VLESS client configured from a node's ``vless://`` link."""
+
+    def __init__(self, link: str, xray_build: XrayBuild, home: Path) -> None:
+        outbound = outbound_of_link(link)  # NotAShareLink (a ValueError) for other shapes
+        self.key_id = str(outbound.key_id)
+        super().__init__(xray_config(outbound), xray_build, home, f"client-{self.key_id}")

@@ -18,6 +18,8 @@ from keyland.settings import RunsWorker
 
 _CONFIG = SettingsConfigDict(env_prefix="KEYLAND_PROVISIONER_", env_file=".env", extra="ignore")
 
+_URL = r"^https?://[^\s/]+(/[^\s]*)?$"
+
 NodeToken = Annotated[SecretStr, Field(min_length=16)]
 
 
@@ -103,11 +105,25 @@ class SubscriptionPageSettings(BaseSettings):
     )
     public_url: str = Field(
         default="http://127.0.0.1:8082",
-        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        pattern=_URL,
         description="Where VPN clients reach this API; subscription URLs start with it.",
     )
     profile_title: str = Field(default="Keyland", min_length=1, max_length=64)
     update_interval_hours: int = Field(default=12, gt=0, le=24 * 7)
+    announce_days: int = Field(
+        default=3, ge=0, le=60, description="Clients are told the end date this close to it."
+    )
+    bot_username: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$",
+        description="The bot's @username, named where clients are told to renew.",
+    )
+    support_url: str | None = Field(
+        default=None, pattern=_URL, description="Sent as support-url; unset: not sent."
+    )
+    web_page_url: str | None = Field(
+        default=None, pattern=_URL, description="Sent as profile-web-page-url; unset: not sent."
+    )
     traffic_timeout_s: float = Field(default=2.0, gt=0, le=30)
     api_token: SecretStr | None = Field(
         default=None,

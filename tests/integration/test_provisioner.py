@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from pymongo.database import Database
 
 from events import Envelope, Event
@@ -33,7 +34,9 @@ from keyland.kafka.topics import wait_until_visible
 from keyland.mongo import Document, user_document_id
 from keyland.settings import KafkaSettings
 from keyland_tools.stack.node import Node
-from keyland_tools.stack.vless_client import PAGE, PageServer, VlessClient
+from keyland_tools.stack.vless_client import PAGE, PageServer, VlessClient, XrayClient
+from services.provisioner.domain.formats import Format, render
+from services.provisioner.domain.outbound import outbound_of_link
 from tests.kafka_tail import read_topic
 from tests.nodes import agent_client
 from tests.processes import ROOT, Program, free_port, wait_http
@@ -55,6 +58,9 @@ from tests.waiting import eventually
 
 API_TOKEN = "provisioner-api-test-token"
 SECRET = "subscription-secret-for-the-tests-0123456789"
+BOT = "keyland_test_bot"
+SUPPORT = "https://t.me/keyland_test_support"
+ENDED = f"Access ended — renew in @{BOT}"
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +133,8 @@ def api(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterat
         **env,
         "KEYLAND_PROVISIONER_API_PORT": str(port),
         "KEYLAND_PROVISIONER_PUBLIC_URL": url,
+        "KEYLAND_PROVISIONER_BOT_USERNAME": BOT,
+        "KEYLAND_PROVISIONER_SUPPORT_URL": SUPPORT,
     }
     log = tmp_path_factory.mktemp("api") / "api.log"
     program = Program("services.provisioner", environment, log, args=["api"]).start()
@@ -164,8 +172,10 @@ async def links_of(kafka: KafkaSettings, topics: TopicNames, user: User) -> dict
     return {e.payload.node: e.payload.link for e in found}
 
 
-async def get(url: str, token: str | None = None) -> httpx.Response:
+async def get(url: str, token: str | None = None, agent: str | None = None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if agent is not None:
+        headers["User-Agent"] = agent
     async with httpx.AsyncClient(timeout=10) as http:
         return await http.get(url, headers=headers)
 
@@ -514,6 +524,8 @@ async def test_subscription_url_lists_every_country_link(
     assert userinfo["expire"] == str(int(until.timestamp()))
     assert int(userinfo["download"]) >= len(PAGE)
     assert int(userinfo["upload"]) > 0
+    expected = f"Access ends {until:%d.%m.%Y %H:%M} UTC — renew in @{BOT}"
+    assert decoded(answer.headers["announce"]) == expected  # a 3-day trial: inside the window
 
     for_bot = await get(f"{api}/v1/users/{user.telegram_id}/links", API_TOKEN)
     assert for_bot.json() == {
@@ -522,11 +534,73 @@ async def test_subscription_url_lists_every_country_link(
     }
 
     await publish(publisher, user.expired(until))
-    await eventually(lambda: httpx.get(url).content == b"", worker, timeout_s=5)
+    await eventually(lambda: listed_names(url) == [ENDED], worker, timeout_s=5)
     lapsed = await get(url)
     assert lapsed.status_code == 200
     assert "expire=" in lapsed.headers["subscription-userinfo"]
+    assert decoded(lapsed.headers["announce"]) == ENDED
     assert (await get(f"{api}/v1/users/{user.telegram_id}/links", API_TOKEN)).status_code == 404
+
+
+def decoded(header: str) -> str:
+    assert header.startswith("base64:")
+    return base64.b64decode(header.removeprefix("base64:")).decode()
+
+
+def listed_names(url: str) -> list[str]:
+    """The names of the entries of the base64 page at ``url``."""
+    body = base64.b64decode(httpx.get(url).content).decode()
+    return [outbound_of_link(link).name for link in body.split()]
+
+
+async def test_subscription_url_serves_each_client_its_format(
+    worker: Program,
+    api: str,
+    publisher: EventPublisher,
+    nodes: dict[str, Node],
+    page: PageServer,
+    clients_dir: Path,
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+) -> None:
+    user, until = await start_trial(publisher, days=10)
+    await eventually(lambda: on_every(user.key, in_file(nodes)), worker)
+    links = await links_of(kafka_settings, topics, user)
+    outbounds = [outbound_of_link(links[address(n)]) for n in in_file(nodes)]  # by country
+    url = await subscription_url(api, user)
+
+    clash = await get(url, agent="clash-verge/v2.0.3")
+    assert clash.headers["content-type"].startswith("text/yaml")
+    assert clash.content == render(Format.CLASH, outbounds, "Keyland").body
+    assert [p["port"] for p in yaml.safe_load(clash.content)["proxies"]] == [
+        n.xray.vless_port for n in in_file(nodes)
+    ]
+    sing_box = await get(url, agent="SFA/1.11.4 (Android 14; sing-box 1.11.4)")
+    assert sing_box.headers["content-type"] == "application/json"
+    assert sing_box.content == render(Format.SING_BOX, outbounds, "Keyland").body
+    links_page = await get(url, agent="Happ/1.6.1")
+    assert links_page.content == render(Format.BASE64, outbounds, "Keyland").body
+    for answer in (clash, sing_box, links_page):
+        assert f"expire={int(until.timestamp())}" in answer.headers["subscription-userinfo"]
+        assert answer.headers["support-url"] == SUPPORT
+        assert "announce" not in answer.headers  # 10 days left, the window is 3
+        assert "profile-web-page-url" not in answer.headers  # not set
+
+    xray = await get(f"{url}?format=xray", agent="clash-verge/v2.0.3")  # the parameter wins
+    configs = xray.json()
+    assert [c["remarks"] for c in configs] == [f"Keyland-{n.name}" for n in in_file(nodes)]
+    for config, node in zip(configs, in_file(nodes), strict=True):
+        with XrayClient(config, node.xray.build, clients_dir) as client:
+            assert client.fetch(page) == PAGE
+
+    refused = await get(f"{url}?format=v2ray")
+    assert refused.status_code == 400
+    assert "one of: base64, clash, sing-box, xray" in refused.text
+
+    await publish(publisher, user.expired(until))
+    await eventually(lambda: listed_names(url) == [ENDED], worker, timeout_s=5)
+    ended = await get(url, agent="mihomo/1.18.10")
+    assert [p["name"] for p in yaml.safe_load(ended.content)["proxies"]] == [ENDED]
 
 
 async def test_subscription_urls_cannot_be_guessed(api: str, publisher: EventPublisher) -> None:

@@ -1,12 +1,15 @@
-"""The subscription page a VPN client polls: every country link of one user, in one URL.
+"""The subscription page a VPN client polls: every country server of one user, in one URL.
 
 The URL is ``/sub/{token}``. The token is the key id followed by an HMAC of it under a
 secret only the provisioner holds, in URL-safe base64 (43 characters): it cannot be
 guessed or derived from a Telegram id, and checking it needs no lookup. Key ids alone
 would not do: they are derived from the Telegram id by a public rule.
 
-The body follows the v2rayN/v2rayNG convention (links one per line, then base64); the
-headers are the ones Marzban and Remnawave clients read.
+What the page lists (:func:`page_entries`): the user's servers, preferred country first;
+or, when there is nothing to connect to, one entry that says why (access ended, or no
+server has the key yet), so a client never shows an empty list. The body is in the
+format the client reads (``domain/formats/``); the headers (:func:`page_headers`) are the
+ones Marzban and Remnawave clients read.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ import hmac
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+
+from services.provisioner.domain.outbound import (
+    NotAShareLink,
+    VlessOutbound,
+    outbound_of_link,
+    status_entry,
+)
 
 _MAC_BYTES = 16
 _CONTEXT = b"keyland-subscription:"
@@ -64,15 +74,9 @@ class CountryLink:
     link: str
 
 
-def ordered_links(links: Iterable[CountryLink], region: str | None) -> list[str]:
+def ordered_links(links: Iterable[CountryLink], region: str | None) -> list[CountryLink]:
     """The links with the user's preferred country first, then by country and node."""
-    ranked = sorted(links, key=lambda c: (c.country != region, c.country, c.node))
-    return [c.link for c in ranked]
-
-
-def page_body(links: Iterable[str]) -> bytes:
-    """Links one per line, base64-encoded (an empty list gives an empty body)."""
-    return base64.b64encode("\n".join(links).encode())
+    return sorted(links, key=lambda c: (c.country != region, c.country, c.node))
 
 
 @dataclass(frozen=True)
@@ -86,17 +90,90 @@ class Usage:
         return Usage(self.upload + other.upload, self.download + other.download)
 
 
+@dataclass(frozen=True)
+class Profile:
+    """What the operator sets for every subscription (``SubscriptionPageSettings``)."""
+
+    title: str = "Keyland"
+    update_interval_hours: int = 12
+    announce_days: int = 3
+    bot_username: str | None = None
+    support_url: str | None = None
+    web_page_url: str | None = None
+
+    @property
+    def renew_where(self) -> str:
+        return "the bot" if self.bot_username is None else f"@{self.bot_username}"
+
+    def ended(self) -> str:
+        return f"Access ended — renew in {self.renew_where}"
+
+    def ends_on(self, until: datetime) -> str:
+        return (
+            f"Access ends {until.astimezone(UTC):%d.%m.%Y %H:%M} UTC — renew in {self.renew_where}"
+        )
+
+
+NO_SERVERS_YET = "No servers yet — update in a minute"
+
+
+def page_entries(
+    active: bool, links: Iterable[CountryLink], region: str | None, profile: Profile
+) -> list[VlessOutbound]:
+    """What the page lists: the servers of a user with access, preferred country first;
+    else one status entry saying that access ended, or that no server has the key yet.
+    A link of a shape we cannot read is left out (:class:`NotAShareLink`)."""
+    if not active:
+        return [status_entry(profile.ended())]
+    outbounds = []
+    for link in ordered_links(links, region):
+        try:
+            outbounds.append(outbound_of_link(link.link))
+        except NotAShareLink:
+            continue
+    return outbounds or [status_entry(NO_SERVERS_YET)]
+
+
+def _base64_text(text: str) -> str:
+    return "base64:" + base64.b64encode(text.encode()).decode()
+
+
+def announcement(
+    until: datetime | None, active: bool, now: datetime, profile: Profile
+) -> str | None:
+    """What to tell the user above the servers: that access ended (``active`` is false:
+    past ``until``, or ended early by an expiry), or when it ends if that is within
+    ``announce_days``; nothing otherwise, nor when there never was access."""
+    if until is None:
+        return None
+    if not active:
+        return profile.ended()
+    if until - now <= timedelta(days=profile.announce_days):
+        return profile.ends_on(until)
+    return None
+
+
 def page_headers(
-    title: str, update_interval_hours: int, usage: Usage, expire: datetime | None
+    profile: Profile, usage: Usage, until: datetime | None, active: bool, now: datetime
 ) -> dict[str, str]:
-    """``profile-title`` (``base64:`` + the title), ``profile-update-interval`` (hours) and
-    ``subscription-userinfo`` (``total=0``: no traffic limit; ``expire`` in unix seconds,
-    left out when the user never had access)."""
+    """``profile-title`` (``base64:`` + the title), ``profile-update-interval`` (hours),
+    ``subscription-userinfo`` (bytes up and down; ``total=0``: plans have no traffic
+    quota, and 0 is what clients read as unlimited; ``expire`` in unix seconds, left out
+    when the user never had access), ``announce`` (``base64:``, see :func:`announcement`),
+    and ``support-url`` and ``profile-web-page-url`` when the operator set them."""
     userinfo = f"upload={usage.upload}; download={usage.download}; total=0"
-    if expire is not None:
-        userinfo += f"; expire={int(expire.timestamp())}"
-    return {
-        "profile-title": "base64:" + base64.b64encode(title.encode()).decode(),
-        "profile-update-interval": str(update_interval_hours),
+    if until is not None:
+        userinfo += f"; expire={int(until.timestamp())}"
+    headers = {
+        "profile-title": _base64_text(profile.title),
+        "profile-update-interval": str(profile.update_interval_hours),
         "subscription-userinfo": userinfo,
     }
+    announce = announcement(until, active, now, profile)
+    if announce is not None:
+        headers["announce"] = _base64_text(announce)
+    if profile.support_url is not None:
+        headers["support-url"] = profile.support_url
+    if profile.web_page_url is not None:
+        headers["profile-web-page-url"] = profile.web_page_url
+    return headers

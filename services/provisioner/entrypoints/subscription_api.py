@@ -1,11 +1,17 @@
 """The subscription API: what VPN clients poll, and where the bot finds a user's URL.
 
-- ``GET /sub/{token}``: the user's country links, base64 (v2rayN style), with the
-  ``profile-title``, ``profile-update-interval`` and ``subscription-userinfo`` headers.
-  A token that is not genuine, or whose key no user holds any more (purged), answers 404:
-  there is no subscription behind it. A user without access now (lapsed, or never had
-  any) answers 200 with an empty list and ``expire`` in the past, so clients drop the
-  dead servers and show when access ended; after a renewal the same URL fills up again.
+- ``GET /sub/{token}``: the user's servers in the format the client reads
+  (``domain/formats/``): chosen by ``User-Agent`` (share links in base64 for v2rayNG,
+  v2RayTun, Hiddify, Happ, Streisand, Shadowrocket and any agent we do not know; Clash
+  YAML for clash-verge, mihomo, ClashX, Stash, FlClash; sing-box JSON for sing-box, SFA,
+  SFI), or by ``?format=base64|clash|sing-box|xray``, which wins (an unknown one answers
+  400). Headers: ``profile-title``, ``profile-update-interval``,
+  ``subscription-userinfo``, ``announce`` when access ends soon or has ended,
+  ``support-url`` and ``profile-web-page-url`` when set. A token that is not genuine, or
+  whose key no user holds any more (purged), answers 404: there is no subscription
+  behind it. A user without access now (lapsed, or never had any) answers 200 with one
+  entry that says access ended and where to renew, and ``expire`` in the past, so
+  clients drop the dead servers and show why; after a renewal the same URL fills up again.
 - ``GET /v1/users/{telegram_id}/subscription``: ``{url, active, until, ...}`` and
   ``GET /v1/users/{telegram_id}/links``: ``{links: {country: link}, subscription_url}``
   for the bot, behind ``Authorization: Bearer <KEYLAND_PROVISIONER_API_TOKEN>`` (served
@@ -31,11 +37,14 @@ from keyland.http import BearerTokenMiddleware, BodyLimitMiddleware
 from keyland.observability import checks
 from keyland.observability.ops_server import ops_routes
 from services.provisioner.bootstrap import ApiContainer
+from services.provisioner.config import SubscriptionPageSettings
+from services.provisioner.domain.formats import UnknownFormat, format_for, render
 from services.provisioner.domain.subscription_page import (
+    Profile,
     Usage,
     key_of_token,
     ordered_links,
-    page_body,
+    page_entries,
     page_headers,
     subscription_token,
 )
@@ -63,24 +72,42 @@ async def _usage(container: ApiContainer, key_id: uuid.UUID) -> Usage:
     return total
 
 
+def _profile(settings: SubscriptionPageSettings) -> Profile:
+    return Profile(
+        title=settings.profile_title,
+        update_interval_hours=settings.update_interval_hours,
+        announce_days=settings.announce_days,
+        bot_username=settings.bot_username,
+        support_url=settings.support_url,
+        web_page_url=settings.web_page_url,
+    )
+
+
 def build_app(container: ApiContainer) -> Starlette:
     settings = container.settings
     secret = settings.subscription_secret.get_secret_value().encode()
+    profile = _profile(settings)
 
     async def subscription(request: Request) -> Response:
+        try:
+            chosen = format_for(
+                request.headers.get("user-agent", ""), request.query_params.get("format")
+            )
+        except UnknownFormat as error:
+            return PlainTextResponse(f"{error}\n", status_code=400)
         key_id = key_of_token(request.path_params["token"], secret)
         access = None if key_id is None else await container.accesses.holding(key_id)
         if key_id is None or access is None:
             return PlainTextResponse("no such subscription\n", status_code=404)
-        links = []
-        if access.active_at(datetime.now(UTC)):
-            links = ordered_links(await container.records.links(key_id), access.region)
+        now = datetime.now(UTC)
+        active = access.active_at(now)
+        links = await container.records.links(key_id) if active else []
+        entries = page_entries(active, links, access.region, profile)
+        page = render(chosen, entries, profile.title)
         usage = await _usage(container, key_id)
-        headers = page_headers(
-            settings.profile_title, settings.update_interval_hours, usage, access.until
-        )
+        headers = page_headers(profile, usage, access.until, active, now)
         headers["cache-control"] = "no-store"
-        return Response(page_body(links), media_type="text/plain", headers=headers)
+        return Response(page.body, media_type=page.media_type, headers=headers)
 
     async def user_subscription(request: Request) -> Response:
         raw = request.path_params["telegram_id"]
@@ -111,10 +138,7 @@ def build_app(container: ApiContainer) -> Starlette:
         if access.key_id is None or not access.active_at(datetime.now(UTC)):
             return JSONResponse({"error": f"user {raw} has no active key"}, 404)
         links: dict[str, str] = {}
-        for link in sorted(
-            await container.records.links(access.key_id),
-            key=lambda c: (c.country != access.region, c.country, c.node),
-        ):
+        for link in ordered_links(await container.records.links(access.key_id), access.region):
             links.setdefault(link.country, link.link)
         token = subscription_token(access.key_id, secret)
         return JSONResponse(

@@ -1,21 +1,24 @@
-"""The subscription page: unguessable URLs, v2rayN body, Marzban-style headers."""
+"""The subscription page: unguessable URLs, what it lists, Marzban-style headers."""
 
 from __future__ import annotations
 
 import base64
 import string
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from services.provisioner.domain.outbound import VlessOutbound, share_link
 from services.provisioner.domain.subscription_page import (
+    NO_SERVERS_YET,
     CountryLink,
+    Profile,
     Usage,
     key_of_token,
     ordered_links,
-    page_body,
+    page_entries,
     page_headers,
     subscription_token,
 )
@@ -72,24 +75,85 @@ def test_tokens_of_another_secret_or_shape_are_refused() -> None:
     assert key_of_token("", SECRET) is None
 
 
-def test_body_is_the_links_one_per_line_in_base64() -> None:
-    links = ["vless://a@h:1#Keyland-finland", "vless://a@h:2#Keyland-germany"]
-    assert base64.b64decode(page_body(links)).decode().split("\n") == links
-    assert page_body([]) == b""
+def _link(country: str, port: int) -> CountryLink:
+    outbound = VlessOutbound(f"Keyland-{country}", "127.0.0.1", port, uuid.UUID(int=7))
+    return CountryLink(country, f"127.0.0.1:{port}", share_link(outbound))
 
 
 def test_preferred_country_comes_first() -> None:
     links = [CountryLink("finland", "f:1", "F"), CountryLink("germany", "g:1", "G")]
-    assert ordered_links(links, None) == ["F", "G"]
-    assert ordered_links(links, "germany") == ["G", "F"]
+    assert [c.link for c in ordered_links(links, None)] == ["F", "G"]
+    assert [c.link for c in ordered_links(links, "germany")] == ["G", "F"]
+
+
+PROFILE = Profile(bot_username="keyland_bot")
+
+
+def test_a_user_with_access_gets_every_server_preferred_first() -> None:
+    links = [_link("finland", 10443), _link("germany", 10444), CountryLink("x", "x:1", "vmess://")]
+    entries = page_entries(True, links, "germany", PROFILE)
+    assert [(e.name, e.port) for e in entries] == [
+        ("Keyland-germany", 10444),
+        ("Keyland-finland", 10443),
+    ]
+
+
+def test_a_user_without_access_gets_one_entry_saying_where_to_renew() -> None:
+    [entry] = page_entries(False, [_link("finland", 10443)], None, PROFILE)
+    assert entry.name == "Access ended — renew in @keyland_bot"
+    [unnamed] = page_entries(False, [], None, Profile())
+    assert unnamed.name == "Access ended — renew in the bot"
+    [waiting] = page_entries(True, [], None, PROFILE)
+    assert waiting.name == NO_SERVERS_YET
+
+
+def _decoded(value: str) -> str:
+    assert value.startswith("base64:")
+    return base64.b64decode(value.removeprefix("base64:")).decode()
+
+
+NOW = datetime(2026, 12, 24, 9, 30, tzinfo=UTC)
 
 
 def test_headers_follow_the_clients_conventions() -> None:
     expire = datetime(2026, 12, 27, 9, 30, tzinfo=UTC)
-    headers = page_headers("Keyland", 12, Usage(10, 20) + Usage(1, 2), expire)
+    headers = page_headers(
+        Profile(), Usage(10, 20) + Usage(1, 2), expire, True, NOW - timedelta(days=9)
+    )
     assert headers == {
         "profile-title": "base64:" + base64.b64encode(b"Keyland").decode(),
         "profile-update-interval": "12",
         "subscription-userinfo": f"upload=11; download=22; total=0; expire={int(expire.timestamp())}",
     }
-    assert "expire" not in page_headers("Keyland", 12, Usage(), None)["subscription-userinfo"]
+    never = page_headers(Profile(), Usage(), None, False, NOW)
+    assert "expire" not in never["subscription-userinfo"]
+    assert "announce" not in never
+
+
+def test_support_and_web_page_urls_are_sent_when_set() -> None:
+    profile = Profile(
+        support_url="https://t.me/keyland_help", web_page_url="https://keyland.example"
+    )
+    headers = page_headers(profile, Usage(), None, False, NOW)
+    assert headers["support-url"] == "https://t.me/keyland_help"
+    assert headers["profile-web-page-url"] == "https://keyland.example"
+
+
+@given(st.integers(0, 10), st.timedeltas(timedelta(seconds=-(10**8)), timedelta(days=30)))
+def test_the_announcement_says_the_end_within_the_window(days: int, left: timedelta) -> None:
+    profile = Profile(announce_days=days, bot_username="keyland_bot")
+    headers = page_headers(profile, Usage(), NOW + left, left > timedelta(0), NOW)
+    if left <= timedelta(0):
+        assert _decoded(headers["announce"]) == "Access ended — renew in @keyland_bot"
+    elif left <= timedelta(days=days):
+        end = NOW + left
+        expected = f"Access ends {end:%d.%m.%Y %H:%M} UTC — renew in @keyland_bot"
+        assert _decoded(headers["announce"]) == expected
+    else:
+        assert "announce" not in headers
+
+
+def test_access_ended_early_is_announced_as_ended() -> None:
+    """An expiry can end access before ``until`` (the provisioner's ``lapsed_until``)."""
+    headers = page_headers(PROFILE, Usage(), NOW + timedelta(days=2), False, NOW)
+    assert _decoded(headers["announce"]) == "Access ended — renew in @keyland_bot"
