@@ -118,3 +118,39 @@ class PromoCodeCreated(Event):
 
     def partition_key(self) -> str:
         return self.code
+
+
+class UserProvisioned(Event):
+    """An admin creates an account for a Telegram id, granting ``months`` and ``days``.
+
+    Only the user's own /start registers anyone, so the account waits for it: the grant
+    applies from their first /start, like credit held for them. For a user registered
+    already it applies at once, like an adjustment. A grant past the maximum horizon is
+    refused (``AdjustmentRejected``, told to the admin).
+    """
+
+    event_type: ClassVar[str] = "UserProvisioned"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    months: int = Field(default=0, ge=0, le=MAX_ADJUSTMENT_MONTHS)
+    days: int = Field(default=0, ge=0, le=MAX_ADJUSTMENT_DAYS)
+    admin_id: TelegramId = Field(gt=0)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class UserBlockRequested(Event):
+    """An admin blocks a user's access (``blocked``), or lifts the block.
+
+    A blocked user's keys are disabled on every node whatever time they have; their time
+    keeps running, payments still extend it, and lifting the block enables the keys again
+    if time is left. The block outlasts a purge: it belongs to the Telegram id.
+    """
+
+    event_type: ClassVar[str] = "UserBlockRequested"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    blocked: bool
+    admin_id: TelegramId = Field(gt=0)
+    reason: str | None = Field(default=None, max_length=500)

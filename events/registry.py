@@ -94,7 +94,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         name=admin_commands.TOPIC,
         partitions=6,
-        producers=("bot", "cli"),
+        producers=("bot", "cli", "subscription"),
         consumers=(Consumer("subscription"), Consumer("notifier")),
         events=(
             admin_commands.SubscriptionAdjusted,
@@ -102,6 +102,8 @@ TOPICS: tuple[TopicSpec, ...] = (
             admin_commands.TestNotificationRequested,
             admin_commands.UserPurgeRequested,
             admin_commands.HeldPaymentGranted,
+            admin_commands.UserProvisioned,
+            admin_commands.UserBlockRequested,
             admin_commands.PromoCodeCreated,
         ),
         key="telegram_id (broadcast_id for BroadcastRequested, code for PromoCodeCreated)",
@@ -138,6 +140,7 @@ TOPICS: tuple[TopicSpec, ...] = (
             subscriptions.ReferralBonusCredited,
             subscriptions.SubscriptionExpired,
             subscriptions.UserPurged,
+            subscriptions.UserBlockChanged,
             subscriptions.PromoCodeRedeemed,
             subscriptions.PromoCodeRefused,
         ),

@@ -235,3 +235,16 @@ class PromoCodeRefused(Event):
     code: PromoCode
     reason: PromoRefusal
     gift: bool = False
+
+
+class UserBlockChanged(Event):
+    """Whether the user is blocked now (an admin's block or its lifting): a blocked user's
+    keys stay disabled on every node, whatever ``until`` says. Stamped with the revision
+    it was decided from, like ``until``: a consumer keeps the newest."""
+
+    event_type: ClassVar[str] = "UserBlockChanged"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    blocked: bool
+    revision: int = Field(ge=0)

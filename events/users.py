@@ -47,6 +47,12 @@ class UserView(BaseModel):
     """Bonus days earned by inviting friends, all told."""
     purged_at: AwareDatetime | None = None
     """The latest purge of the user's data, if any."""
+    blocked: bool = False
+    """An admin blocked access: keys disabled on every node until the block is lifted."""
+    provisioned_at: AwareDatetime | None = None
+    """When an admin last created the account (in this generation)."""
+    grant_pending: bool = False
+    """Time an admin granted waits for the user's first /start."""
 
     def active_at(self, moment: datetime) -> bool:
         return self.until is not None and self.until > moment

@@ -34,19 +34,30 @@ async def _send_json(
 class BearerTokenMiddleware:
     """Refuse with 401 any HTTP request without ``Authorization: Bearer <token>``.
 
-    Paths in ``public`` (health checks, metrics, webhooks with their own trust) pass.
+    Paths in ``public`` (health checks, metrics, webhooks with their own trust) pass, and
+    so do paths under ``delegated`` prefixes: a mounted app there checks a token of its own.
     The comparison is constant-time.
     """
 
-    def __init__(self, app: ASGIApp, token: str, public: Collection[str] = ("/health",)) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        token: str,
+        public: Collection[str] = ("/health",),
+        delegated: Collection[str] = (),
+    ) -> None:
         if not token:
             raise ValueError("an empty bearer token would let everyone in")
         self.app = app
         self.expected = f"Bearer {token}".encode()
         self.public = frozenset(public)
+        self.delegated = tuple(f"{prefix.rstrip('/')}/" for prefix in delegated)
+
+    def _guards(self, path: str) -> bool:
+        return path not in self.public and not path.startswith(self.delegated)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in self.public:
+        if scope["type"] == "http" and self._guards(scope["path"]):
             given = dict(scope["headers"]).get(b"authorization", b"")
             if not secrets.compare_digest(given, self.expected):
                 error = {"error": "missing or wrong bearer token"}

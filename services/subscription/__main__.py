@@ -10,7 +10,7 @@ import uvicorn
 
 from keyland.mongo import async_database
 from keyland.observability.logs import configure_logging, secret_values
-from keyland.settings import ConfigError, MongoSettings, load
+from keyland.settings import ConfigError, KafkaSettings, MongoSettings, load
 from services.subscription.config import SubscriptionSettings
 
 cli = typer.Typer(help="The subscription processor.", no_args_is_help=True)
@@ -31,15 +31,29 @@ def worker() -> None:
 
 @cli.command()
 def api() -> None:
-    """Serve the read API."""
+    """Serve the read API (and the admin API, when its token is set)."""
+    from services.subscription.bootstrap import admin_orders  # noqa: PLC0415
     from services.subscription.entrypoints.read_api import build_app  # noqa: PLC0415
 
-    settings, mongo = load(SubscriptionSettings), load(MongoSettings)
+    settings, mongo, kafka = load(SubscriptionSettings), load(MongoSettings), load(KafkaSettings)
     if settings.api_token is None:
         raise ConfigError("invalid configuration: KEYLAND_SUBSCRIPTION_API_TOKEN is required")
-    configure_logging("subscription-api", secret_values(settings, mongo))
+    configure_logging("subscription-api", secret_values(settings, mongo, kafka))
     db = async_database(mongo, app_name=f"{settings.app_id}-api")
-    app = build_app(db, settings.api_token.get_secret_value(), settings.stats_interval_s)
+    admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    if admin_token == settings.api_token.get_secret_value():
+        raise ConfigError(
+            "invalid configuration: KEYLAND_SUBSCRIPTION_ADMIN_TOKEN must differ from"
+            " KEYLAND_SUBSCRIPTION_API_TOKEN (the bot holds that one)"
+        )
+    admin = admin_orders(kafka, settings.app_id) if admin_token else None
+    app = build_app(
+        db,
+        settings.api_token.get_secret_value(),
+        settings.stats_interval_s,
+        admin=admin,
+        admin_token=admin_token,
+    )
     uvicorn.run(
         app, host=settings.api_host, port=settings.api_port, log_level="warning", log_config=None
     )

@@ -27,6 +27,7 @@ from services.subscription.adapters.user_reads import UserReads
 from services.subscription.adapters.users import Users
 from services.subscription.config import SubscriptionSettings
 from services.subscription.domain.figures import Shard
+from services.subscription.handlers.admin_orders import AdminOrders
 from services.subscription.handlers.cleanup import InactiveUsers
 from services.subscription.handlers.cleanup_timer import CleanupTimer
 from services.subscription.handlers.expiry import ExpirySweeper
@@ -132,3 +133,8 @@ def bootstrap() -> Container:
         ),
         owned=(owned_users, owned_shards),
     )
+
+
+def admin_orders(kafka: KafkaSettings, app_id: str) -> AdminOrders:
+    """The admin API's way to publish admin commands (the read API's process)."""
+    return AdminOrders(EventPublisher.from_settings(kafka, client_id=f"{app_id}-admin-api"))

@@ -63,6 +63,13 @@ class SubscriptionSettings(RunsWorker):
     api_token: SecretStr | None = Field(
         default=None, description="Bearer token of the read API; required to start it."
     )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Bearer token of the admin API (/v1/admin on the read API's port); unset, "
+            "the admin routes answer 404. Must differ from the read API's token."
+        ),
+    )
 
     def rules(self) -> Rules:
         return Rules(

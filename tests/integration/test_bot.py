@@ -38,6 +38,7 @@ from events.admin_commands import (
     BroadcastRequested,
     SubscriptionAdjusted,
     TestNotificationRequested,
+    UserBlockRequested,
 )
 from events.bot_actions import RegionChosen, TrialRequested, UserSeen, UserStarted
 from events.buttons import MenuAction, RegionChoice
@@ -572,7 +573,7 @@ async def test_admin_commands_and_buttons_from_anyone_else_are_refused(
     topics: TopicNames,
 ) -> None:
     stranger = await chat(STRANGER)
-    for command in ("/admin", "/find", "/broadcast", "/addtime", "/test", "/stats"):
+    for command in ("/admin", "/find", "/broadcast", "/addtime", "/test", "/stats", "/block"):
         [answer] = await stranger.ask(command)
         assert text_of(answer) == says("admin_refused"), command
     [answer] = await stranger.ask("tgid=600001 days+=30")
@@ -644,6 +645,14 @@ CLUMSY_SCRIPTS: dict[str, list[tuple[str, str | None]]] = {
         ("да", says("admin_broadcast_confirm_expected")),
         ("EXIT", says("admin_cancelled")),
     ],
+    "block": [
+        ("/block", says("admin_block_prompt")),
+        ("tgid=700001 maybe", says("admin_block_expected")),
+        ("tgid=424242 block", says("admin_user_not_found", target="tgid=424242")),
+        ("tgid=700001", says("admin_block_decision_prompt", user="700001 @target_one")),
+        ("blocked", says("admin_block_expected")),
+        ("EXIT", says("admin_cancelled")),
+    ],
     "test": [
         ("/test", says("admin_test_prompt")),
         ("tgid=700001 soon", says("admin_delay_expected", max=604800)),
@@ -701,6 +710,31 @@ async def test_adding_time_publishes_the_adjustment_the_worker_applies(
         SubscriptionAdjusted(telegram_id=700002, months=0, days=-3, admin_id=ADMIN),
     ]
     await eventually(lambda: user_doc(db, 700001).get("until") is not None, worker)
+
+
+async def test_blocking_from_the_menu_publishes_the_block_the_worker_applies(
+    targets: None,
+    chat: Chat,
+    worker: Program,
+    db: Database[Document],
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+) -> None:
+    admin = await chat(ADMIN, "Admin")
+    [panel] = await admin.ask("/admin")
+    await admin.press(panel, AdminMenu(tool=AdminTool.BLOCK).pack())
+    assert text_of(await admin.reply()) == says("admin_block_prompt")
+    [done] = await admin.ask("username=target_two block")
+    assert text_of(done) == says("admin_block_sent", user="700002 @target_two")
+    [sent] = await admin_events(kafka_settings, topics, ADMIN, UserBlockRequested, at_least=1)
+    assert sent == UserBlockRequested(telegram_id=700002, blocked=True, admin_id=ADMIN)
+    await eventually(lambda: user_doc(db, 700002).get("blocked") is True, worker)
+
+    await admin.ask("/block")
+    await admin.ask("tgid=700002")
+    [lifted] = await admin.ask("unblock")
+    assert text_of(lifted) == says("admin_unblock_sent", user="700002 @target_two")
+    await eventually(lambda: user_doc(db, 700002).get("blocked") is False, worker)
 
 
 async def test_broadcast_with_buttons_is_published_once_and_exit_cancels_any_step(

@@ -347,3 +347,38 @@ async def test_credit_for_an_id_that_never_started_is_alerted_and_applied_at_the
     registered = user_doc(db, newcomer)["registered_at"]
     until = user_doc(db, newcomer)["until"]
     assert registered + timedelta(days=27) < until < registered + timedelta(days=32)
+
+
+async def test_a_canceled_payment_alerts_the_admin_with_the_payment_and_user(
+    admin: TelegramUser,
+    chats: httpx.AsyncClient,
+    yookassa: BackgroundServer,
+    services: tuple[str, str, Program],
+    worker: Program,
+    db: Database[Document],
+) -> None:
+    ingest, _, alerting = services
+    buyer = 520040
+    await started(chats, db, worker, buyer)
+    async with httpx.AsyncClient(base_url=ingest, timeout=10) as client:
+        ordered = await client.post(
+            "/payments",
+            json={"telegram_id": buyer, "plan": "month_1", "order_id": uuid.uuid4().hex},
+            headers={"Authorization": f"Bearer {PAYMENTS_TOKEN}"},
+        )
+    assert ordered.status_code == 201, ordered.text
+    payment_id = str(ordered.json()["payment_id"])
+    async with httpx.AsyncClient(base_url=yookassa.url, timeout=30) as shop:
+        answer = await shop.post(
+            f"/emulator/payments/{payment_id}/cancel",
+            params={"wait": "true", "reason": "insufficient_funds"},
+        )
+    assert answer.status_code == 200, answer.text
+    alert = notified(
+        "notice_payment_canceled_alert",
+        payment_id=f"yookassa:{payment_id}",
+        telegram_id=buyer,
+        reason="insufficient_funds",
+    )
+    await told(admin, alert, alerting)
+    assert user_doc(db, buyer).get("purchases", 0) == 0

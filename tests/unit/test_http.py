@@ -1,4 +1,5 @@
-"""Shared HTTP pieces: the streamed body limit and JSON that refuses insane numbers."""
+"""Shared HTTP pieces: the bearer token, the streamed body limit and JSON that refuses
+insane numbers."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from keyland.http import (
     MAX_NUMBER_CHARS,
+    BearerTokenMiddleware,
     BodyLimitMiddleware,
     BodyTooLarge,
     NotJson,
@@ -143,3 +145,25 @@ class TestParseJson:
     def test_what_is_no_json_at_all_is_refused(self, raw: bytes) -> None:
         with pytest.raises(NotJson, match="not JSON"):
             parse_json(raw)
+
+
+class TestBearerToken:
+    @pytest.mark.parametrize(
+        ("path", "token", "status"),
+        [
+            ("/v1/stats", None, 401),
+            ("/v1/stats", "read", 200),
+            ("/v1/admin/users", None, 200),  # delegated: the mounted app checks its own
+            ("/v1/adminx", None, 401),  # a prefix is a whole path segment
+            ("/v1/admin", None, 401),
+            ("/health", None, 200),
+        ],
+    )
+    async def test_paths_under_a_delegated_prefix_pass_to_the_app(
+        self, path: str, token: str | None, status: int
+    ) -> None:
+        app = BearerTokenMiddleware(reads_everything, "read", delegated=["/v1/admin"])
+        client = Client(chunks=1, size=0)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        await app({**request(headers), "path": path}, client.receive, client.send)
+        assert client.status == status

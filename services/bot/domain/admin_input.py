@@ -11,6 +11,7 @@ raised, whatever the input.
   together at most the horizon the bot is configured with, either way;
 - broadcast buttons: ``Кнопки: profile myKeys support`` / ``Buttons: ...``, or ``нет``;
 - a delay: whole seconds, ``0`` to ``604800`` (a week);
+- a block: ``block`` or ``unblock`` (``блок``, ``разблок``);
 - ``EXIT`` cancels any step.
 """
 
@@ -39,6 +40,7 @@ _SIGNED_NUMBER = re.compile(r"[+-]\d{1,7}")
 _BUTTONS_PREFIX = re.compile(r"^\s*(кнопки|buttons)\s*:?\s*", re.IGNORECASE)
 _NO_BUTTONS = frozenset({"нет", "no", "none", "без кнопок", "-"})
 _EXIT = frozenset({"exit", "/exit", "/cancel", "выход"})
+_BLOCK = {"block": True, "блок": True, "unblock": False, "разблок": False}
 
 
 class Invalid(ValueError):
@@ -171,6 +173,23 @@ def parse_target_with_delay(text: str) -> tuple[Target, int | None]:
         raise Invalid("admin_target_expected")
     target = _target(tokens[0])
     return target, (parse_delay(tokens[1]) if len(tokens) == 2 else None)
+
+
+def parse_block(text: str) -> bool:
+    """True to block, False to lift the block."""
+    blocked = _BLOCK.get(text.strip().lower())
+    if blocked is None:
+        raise Invalid("admin_block_expected")
+    return blocked
+
+
+def parse_target_with_block(text: str) -> tuple[Target, bool | None]:
+    """A user, optionally followed by ``block`` or ``unblock`` on the same line."""
+    tokens = _tokens(text)
+    if not tokens or len(tokens) > 2:
+        raise Invalid("admin_target_expected")
+    target = _target(tokens[0])
+    return target, (parse_block(tokens[1]) if len(tokens) == 2 else None)
 
 
 def parse_buttons(text: str, available: Sequence[str]) -> tuple[str, ...]:

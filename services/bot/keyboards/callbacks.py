@@ -30,6 +30,7 @@ class AdminTool(StrEnum):
     STATS = "stats"
     HELD = "held"
     PROMO = "newpromo"
+    BLOCK = "block"
 
 
 class AdminMenu(CallbackData, prefix="admin"):

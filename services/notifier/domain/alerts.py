@@ -1,4 +1,5 @@
-"""Alerts for the shop's owners: money that came in but was not credited as a plan.
+"""Alerts for the shop's owners: money that came in but was not credited as a plan, and
+payments that failed or were canceled (so a buyer who could not pay is not left unseen).
 
 Sent to every id of ``KEYLAND_NOTIFIER_ALERT_IDS`` (the bot's admins); each alert's id is
 derived from its cause and the admin, so a redelivered event alerts nobody twice.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from events import Envelope, Event
-from events.payments import PaymentHeld
+from events.payments import PaymentCanceled, PaymentHeld
 from events.subscriptions import CreditHeld
 from services.notifier.domain.notices import Kind, Notice
 
@@ -41,6 +42,13 @@ def alerts(envelope: Envelope[Event], admin_ids: Sequence[int]) -> list[Notice]:
                 "amount": f"{event.amount} {event.currency}",
                 "telegram_id": event.telegram_id,
                 "plan": event.plan,
+            }
+        case PaymentCanceled():
+            kind = Kind.CANCELED_ALERT
+            values = {
+                "payment_id": f"{event.provider}:{event.payment_id}",
+                "telegram_id": event.telegram_id,
+                "reason": event.reason or NOBODY,
             }
         case _:
             return []

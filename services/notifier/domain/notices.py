@@ -34,6 +34,7 @@ class Kind(StrEnum):
     GIFT_UNKNOWN = "gift_unknown"
     GIFT_CLAIMED = "gift_claimed"
     GIFT_OWN = "gift_own"
+    CANCELED_ALERT = "payment_canceled_alert"
 
 
 KEPT_FOR_NEXT_VISIT = frozenset(

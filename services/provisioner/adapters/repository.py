@@ -53,6 +53,8 @@ def _access_document(access: UserAccess) -> Document:
         "lapsed_until": access.lapsed_until,
         "retired_keys": sorted(str(k) for k in access.retired_keys),
         "region": access.region,
+        "blocked": access.blocked,
+        "blocked_revision": access.blocked_revision,
         "seen": sorted(str(e) for e in access.seen),
         "cause": None
         if cause is None
@@ -74,6 +76,8 @@ def _access(document: Document) -> UserAccess:
         lapsed_until=document.get("lapsed_until"),
         retired_keys=frozenset(uuid.UUID(k) for k in document.get("retired_keys", [])),
         region=document.get("region"),
+        blocked=document.get("blocked", False),
+        blocked_revision=document.get("blocked_revision"),
         seen=frozenset(uuid.UUID(e) for e in document.get("seen", [])),
         last_cause=None
         if cause is None

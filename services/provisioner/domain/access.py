@@ -20,6 +20,10 @@ whether access is active at a moment):
 - an expiry records the ``until`` that lapsed. Access is active while ``until`` is in the
   future and later than every lapsed ``until``; so an expiry for an older ``until`` than
   the known one (the user renewed while it was on its way) changes nothing.
+- a block (``UserBlockChanged``) keeps every key of the user disabled whatever ``until``
+  says, until a newer one lifts it: it belongs to the user, not the key, so it outlasts a
+  purge. Ordered by its revision like a revisioned ``until`` (a block no newer than the
+  held one is stale), by its id when none was held;
 - a purge retires the key for good: deleted on every node and never enabled again. The
   next key the user gets (after a purge the subscription service issues a new one) starts
   without access until a fact gives it an ``until``.
@@ -89,7 +93,15 @@ class RegionPicked:
     region: str
 
 
-Change = KeySeen | UntilSet | Lapsed | Purged | RegionPicked
+@dataclass(frozen=True)
+class Blocked:
+    """An admin's block (``blocked``) or its lifting, decided at ``revision``."""
+
+    blocked: bool
+    revision: int
+
+
+Change = KeySeen | UntilSet | Lapsed | Purged | RegionPicked | Blocked
 
 
 @dataclass(frozen=True)
@@ -104,11 +116,14 @@ class UserAccess:
     lapsed_until: datetime | None = None
     retired_keys: frozenset[uuid.UUID] = frozenset()
     region: str | None = None
+    blocked: bool = False
+    blocked_revision: int | None = None
+    """The revision the block (or its lifting) was decided at (None: never blocked)."""
     seen: frozenset[uuid.UUID] = frozenset()
     last_cause: Cause | None = None
 
     def active_at(self, now: datetime) -> bool:
-        if self.key_id is None or self.until is None or self.until <= now:
+        if self.blocked or self.key_id is None or self.until is None or self.until <= now:
             return False
         return self.lapsed_until is None or self.until > self.lapsed_until
 
@@ -122,6 +137,8 @@ class UserAccess:
     def knows(self, change: Change, event_id: uuid.UUID) -> bool:
         """True when the event was recorded already, or decided no later than what is
         held: a revisioned ``until`` no newer than the held revision."""
+        if isinstance(change, Blocked) and self.blocked_revision is not None:
+            return change.revision <= self.blocked_revision
         newest = self.revision
         if isinstance(change, UntilSet) and change.revision is not None and newest is not None:
             return change.revision <= newest
@@ -162,6 +179,8 @@ def record(access: UserAccess, change: Change, cause: Cause) -> UserAccess:
 def _apply(access: UserAccess, change: Change) -> UserAccess:
     if isinstance(change, RegionPicked):
         return replace(access, region=change.region)
+    if isinstance(change, Blocked):
+        return replace(access, blocked=change.blocked, blocked_revision=change.revision)
     if isinstance(change, Purged):
         retired = access.retired_keys | {change.key_id}
         if access.key_id == change.key_id:

@@ -11,10 +11,12 @@ from events.subscriptions import (
     SubscriptionExtended,
     SubscriptionShortened,
     TrialActivated,
+    UserBlockChanged,
     UserPurged,
     UserRegistered,
 )
 from services.provisioner.domain.access import (
+    Blocked,
     Change,
     KeySeen,
     Lapsed,
@@ -37,6 +39,8 @@ def to_change(event: Event) -> Change | None:
             return Lapsed(event.key_id, event.until)
         case UserPurged():
             return Purged(event.key_id)
+        case UserBlockChanged():
+            return Blocked(event.blocked, event.revision)
         case RegionChosen():
             return RegionPicked(event.region)
     return None

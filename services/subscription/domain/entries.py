@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from events import Envelope, Event
-from events.admin_commands import HeldPaymentGranted, SubscriptionAdjusted, UserPurgeRequested
+from events.admin_commands import (
+    HeldPaymentGranted,
+    SubscriptionAdjusted,
+    UserBlockRequested,
+    UserProvisioned,
+    UserPurgeRequested,
+)
 from events.bot_actions import RegionChosen, TrialRequested, UserStarted
 from events.payments import PaymentSucceeded, RefundSucceeded
 from events.subscriptions import (
@@ -14,10 +22,12 @@ from events.subscriptions import (
 )
 from services.subscription.domain.ledger import (
     Adjusted,
+    BlockSet,
     Entry,
     Granted,
     Lapsed,
     Paid,
+    Provisioned,
     Purged,
     ReferralEarned,
     ReferralRevoked,
@@ -62,8 +72,8 @@ def to_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
                 refund_id=event.refund_id,
                 amount=event.amount,
             )
-        case SubscriptionAdjusted():
-            entry = Adjusted(**base, months=event.months, days=event.days, admin_id=event.admin_id)
+        case SubscriptionAdjusted() | UserProvisioned() | UserBlockRequested():
+            entry = _admins(event, base)
         case UserPurgeRequested():
             entry = Purged(**base, reason=event.reason)
         case ReferralBonusEarned():
@@ -92,3 +102,17 @@ def to_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
         case _:
             return None
     return event.telegram_id, entry
+
+
+def _admins(
+    event: SubscriptionAdjusted | UserProvisioned | UserBlockRequested, base: dict[str, Any]
+) -> Entry:
+    """The entry of an admin's change to one user's access."""
+    match event:
+        case SubscriptionAdjusted():
+            return Adjusted(**base, months=event.months, days=event.days, admin_id=event.admin_id)
+        case UserProvisioned():
+            return Provisioned(
+                **base, months=event.months, days=event.days, admin_id=event.admin_id
+            )
+    return BlockSet(**base, blocked=event.blocked, admin_id=event.admin_id)

@@ -19,14 +19,17 @@ from events.subscriptions import (
     SubscriptionExtended,
     SubscriptionShortened,
     TrialActivated,
+    UserBlockChanged,
     UserPurged,
     UserRegistered,
 )
 from services.subscription.domain.ledger import (
     Adjusted,
+    BlockSet,
     Entry,
     Granted,
     Paid,
+    Provisioned,
     ReferralEarned,
     ReferralRevoked,
     Refunded,
@@ -82,10 +85,14 @@ def facts_for(
         )
     if outcome.effect is Effect.PURGED and outcome.key_id is not None:
         facts.append(UserPurged(telegram_id=tg, key_id=outcome.key_id))
-    if outcome.effect is Effect.REJECTED and isinstance(entry, Adjusted):
+    if outcome.effect is Effect.REJECTED and isinstance(entry, Adjusted | Provisioned):
         facts.append(
             AdjustmentRejected(telegram_id=tg, admin_id=entry.admin_id, reason=outcome.reason)
         )
+    if isinstance(entry, BlockSet):
+        # What the whole ledger says now, not what this entry did: a block read after a
+        # later unblock must not block anyone (the revision orders the facts downstream).
+        facts.append(UserBlockChanged(telegram_id=tg, blocked=after.blocked, revision=revision))
     facts += _referral_earned(before, after)
     if isinstance(entry, Refunded):
         facts += _referral_revoked(entry, before, after)
@@ -203,7 +210,7 @@ def _until_moved(
         # the registration credited payments held for the user (see _referral_earned)
         payment_id, reason = credited[-1], ExtensionReason.PAYMENT
         first_purchase = before.purchases == 0
-    elif isinstance(entry, Started) and (granted := after.grants - before.grants):
+    elif isinstance(entry, Started) and (granted := after.promo_grants - before.promo_grants):
         # the registration credited grants held for the user
         gifts = any(grant.startswith("gift:") for grant in granted)
         reason = ExtensionReason.GIFT if gifts else ExtensionReason.PROMO

@@ -32,8 +32,16 @@ Rules (times are the events' ``occurred_at``, never the wall clock):
   from its own time;
 - a lapse announced by the expiry sweep is remembered (the latest one): access that
   ends no later than it is over, for the figures, whatever the wall clock;
+- an admin's creation of an account (``Provisioned``) registers nobody either: its grant
+  waits for the user's first /start and applies from it (after any held credit); for a
+  user registered already it applies at once, like an adjustment. A grant past
+  ``max_horizon`` from its time is rejected with the reason;
+- an admin's block (``BlockSet``) holds for the Telegram id whether registered or not,
+  until the next one lifts it, across purges; it changes no time: it only tells the
+  provisioner to keep the keys disabled;
 - a purge ends the user's generation: access, profile and key are gone, their next
-  /start registers them afresh with a new key; the trial stays used.
+  /start registers them afresh with a new key; the trial stays used. A purge of someone
+  who never started drops the time admins granted them (not credit they paid for).
 
 Being a pure function of the ledger, a payment's fate (credited, held, applied on
 registration) comes out the same on redelivery and on a replay in any order.
@@ -48,10 +56,12 @@ from datetime import datetime, timedelta
 from keyland.periods import extend
 from services.subscription.domain.ledger import (
     Adjusted,
+    BlockSet,
     Entry,
     Granted,
     Lapsed,
     Paid,
+    Provisioned,
     Purged,
     ReferralEarned,
     ReferralRevoked,
@@ -81,11 +91,9 @@ def fold(telegram_id: int, entries: Iterable[Entry], rules: Rules) -> Subscripti
 
 
 def _apply(state: Subscription, entry: Entry, rules: Rules) -> Outcome:
-    match entry:
-        case Started():
-            return _started(state, entry, rules)
-        case Purged():
-            return _purged(state, entry)
+    outcome = _for_anyone(state, entry, rules)
+    if outcome is not None:
+        return outcome
     if state.registered_at is None:
         return _unregistered(state, entry)
     match entry:
@@ -112,6 +120,21 @@ def _apply(state: Subscription, entry: Entry, rules: Rules) -> Outcome:
     raise AssertionError(f"unhandled entry {entry!r}")  # pragma: no cover
 
 
+def _for_anyone(state: Subscription, entry: Entry, rules: Rules) -> Outcome | None:
+    """The outcome of an entry that counts whether the user registered or not."""
+    match entry:
+        case Started():
+            return _started(state, entry, rules)
+        case Purged():
+            return _purged(state, entry)
+        case Provisioned():
+            return _provisioned(state, entry, rules)
+        case BlockSet():
+            state.blocked = entry.blocked
+            return Outcome(Effect.BLOCK_SET, key_id=state.key_id)
+    return None
+
+
 NOT_STARTED = "the user has not started the bot"
 
 
@@ -129,8 +152,8 @@ def _unregistered(state: Subscription, entry: Entry) -> Outcome:
             return Outcome(Effect.HELD, reason="refunded before the user started the bot")
         case Adjusted():
             return Outcome(Effect.REJECTED, reason=NOT_STARTED)
-        case Granted() if entry.grant_id not in state.grants:
-            state.held_grants.setdefault(entry.grant_id, entry)
+        case Granted() if entry.grant_id not in state.promo_grants:
+            state.held_promos.setdefault(entry.grant_id, entry)
             return Outcome(Effect.HELD, reason=NOT_STARTED)
     return Outcome(Effect.IGNORED, reason=NOT_STARTED)
 
@@ -150,9 +173,9 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
     if entry.referrer_id is not None and entry.referrer_id != state.telegram_id:
         state.referrer_id = entry.referrer_id
     registered = Outcome(Effect.REGISTERED, key_id=state.key_id, registered_at=entry.at)
-    if not state.held and not state.held_grants:
+    if not state.held and not state.grants and not state.held_promos:
         return registered
-    before, first_purchase = state.until, state.purchases == 0 and bool(state.held)
+    before, first_purchase = state.until, state.purchases == 0
     for held in sorted(state.held.values(), key=lambda h: h.entry.sort_key()):
         if held.refunded >= held.entry.amount:  # all of it went back: kept, adds nothing
             state.payments[held.entry.payment_id] = PaymentRecord(
@@ -175,14 +198,17 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
             )
             _refunded(state, refund)
     state.held.clear()
-    for grant in sorted(state.held_grants.values(), key=lambda g: g.sort_key()):
-        _granted(state, grant.model_copy(update={"at": entry.at}))
-    state.held_grants.clear()
+    for grant in state.grants:  # access starts when the user can use it, as above
+        state.until = extend(max(state.until or entry.at, entry.at), grant.months, grant.days)
+    state.grants.clear()
+    for promo in sorted(state.held_promos.values(), key=lambda g: g.sort_key()):
+        _granted(state, promo.model_copy(update={"at": entry.at}))
+    state.held_promos.clear()
     return replace(
         registered,
         until_before=before,
         until_after=state.until,
-        first_purchase=first_purchase,
+        first_purchase=first_purchase and state.purchases > 0,
         referrer_id=state.referrer_id,
     )
 
@@ -264,11 +290,35 @@ def _adjusted(state: Subscription, entry: Adjusted, rules: Rules) -> Outcome:
 
 
 def _granted(state: Subscription, entry: Granted) -> Outcome:
-    if entry.grant_id in state.grants:
+    if entry.grant_id in state.promo_grants:
         return Outcome(Effect.IGNORED, reason=f"{entry.grant_id} was credited already")
-    state.grants.add(entry.grant_id)
+    state.promo_grants.add(entry.grant_id)
     until = extend(max(state.until or entry.at, entry.at), entry.months, entry.days)
     return _change(state, until, Outcome(Effect.EXTENDED))
+
+
+def _provisioned(state: Subscription, entry: Provisioned, rules: Rules) -> Outcome:
+    """An admin's account for the user: its grant waits for their first /start, or
+    applies at once when they registered already."""
+    if extend(entry.at, entry.months, entry.days) > entry.at + rules.max_horizon:
+        return Outcome(
+            Effect.REJECTED,
+            reason=f"a grant longer than the maximum horizon of {rules.max_horizon.days} days",
+        )
+    state.provisioned_at = entry.at
+    if state.registered_at is None:
+        state.grants.append(entry)
+        return Outcome(Effect.HELD, reason="granted from the user's first /start")
+    if entry.months == 0 and entry.days == 0:
+        return Outcome(Effect.IGNORED, reason="registered already; nothing granted")
+    granted = Adjusted(
+        event_id=entry.event_id,
+        at=entry.at,
+        months=entry.months,
+        days=entry.days,
+        admin_id=entry.admin_id,
+    )
+    return _adjusted(state, granted, rules)
 
 
 def _referral(state: Subscription, entry: ReferralEarned) -> Outcome:
@@ -304,12 +354,16 @@ def _referral_revoked(state: Subscription, entry: ReferralRevoked) -> Outcome:
 
 def _purged(state: Subscription, entry: Purged) -> Outcome:
     if state.registered_at is None:  # held credit stays for the user's own /start
-        return Outcome(Effect.IGNORED, reason="nothing to purge")
+        if not state.grants:
+            return Outcome(Effect.IGNORED, reason="nothing to purge")
+        state.grants.clear()
+        state.provisioned_at, state.purged_at = None, entry.at
+        return Outcome(Effect.PURGED, reason=entry.reason)
     outcome = Outcome(
         Effect.PURGED, reason=entry.reason, key_id=state.key_id, until_before=state.until
     )
     state.generation += 1
     state.purged_at = entry.at
-    state.registered_at = state.until = state.referrer_id = None
+    state.registered_at = state.until = state.referrer_id = state.provisioned_at = None
     state.username = state.language_code = state.region = None
     return outcome

@@ -78,6 +78,23 @@ class Granted(_Entry):
     days: int
 
 
+class Provisioned(_Entry):
+    """An admin created the account, granting time from the user's first /start."""
+
+    kind: Literal["provisioned"] = "provisioned"
+    months: int
+    days: int
+    admin_id: int
+
+
+class BlockSet(_Entry):
+    """An admin blocked the user (``blocked``) or lifted the block."""
+
+    kind: Literal["block"] = "block"
+    blocked: bool
+    admin_id: int
+
+
 class ReferralEarned(_Entry):
     """An invitee's payment earned this user (the referrer) bonus days."""
 
@@ -121,6 +138,8 @@ _RANK = {
             "paid",
             "adjusted",
             "granted",
+            "provisioned",
+            "block",
             "referral",
             "refunded",
             "referral_revoked",
@@ -138,6 +157,8 @@ Entry = Annotated[
     | Refunded
     | Adjusted
     | Granted
+    | Provisioned
+    | BlockSet
     | ReferralEarned
     | ReferralRevoked
     | Lapsed

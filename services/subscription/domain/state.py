@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from services.subscription.domain.ledger import Granted, Paid
+from services.subscription.domain.ledger import Granted, Paid, Provisioned
 
 
 def key_id_for(telegram_id: int, generation: int, secret: bytes) -> uuid.UUID:
@@ -28,6 +28,7 @@ class Effect(StrEnum):
     REGISTERED = "registered"
     HELD = "held"
     UPDATED_PROFILE = "updated_profile"
+    BLOCK_SET = "block_set"
     TRIAL_GRANTED = "trial_granted"
     EXTENDED = "extended"
     SHORTENED = "shortened"
@@ -126,15 +127,27 @@ class Subscription:
     """(invitee payment, refund) whose referral days were taken back."""
     held: dict[str, HeldCredit] = field(default_factory=dict)
     """Paid before the user ever started the bot: applied by their registration."""
-    grants: set[str] = field(default_factory=set)
-    """The grants (promo code uses) credited, by grant id: each once."""
-    held_grants: dict[str, Granted] = field(default_factory=dict)
-    """Granted before the user ever started the bot: applied by their registration."""
+    blocked: bool = False
+    """An admin blocked access (the latest block or unblock wins; a purge keeps it)."""
+    provisioned_at: datetime | None = None
+    """When an admin last created the account (:class:`Provisioned`)."""
+    grants: list[Provisioned] = field(default_factory=list)
+    """Time an admin granted before the user ever started the bot: applied by their
+    registration."""
+    promo_grants: set[str] = field(default_factory=set)
+    """The grants (promo code uses, gifts) credited, by grant id: each once."""
+    held_promos: dict[str, Granted] = field(default_factory=dict)
+    """Promo codes and gifts won before the user ever started the bot: applied by their
+    registration."""
     outcomes: dict[uuid.UUID, Outcome] = field(default_factory=dict)
 
     @property
     def registered(self) -> bool:
         return self.registered_at is not None
+
+    @property
+    def grant_pending(self) -> bool:
+        return bool(self.grants)
 
     @property
     def key_id(self) -> uuid.UUID:

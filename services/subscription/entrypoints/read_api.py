@@ -1,7 +1,8 @@
-"""The read API for the bot, admins and operators (seed 3.4). Reads only.
+"""The read API for the bot, admins and operators (seed 3.4).
 
-Changes to a user go through ``admin.commands`` events, never through this API.
-Every route but ``/health`` needs ``Authorization: Bearer <KEYLAND_SUBSCRIPTION_API_TOKEN>``,
+It reads; changes to a user go through ``admin.commands`` events, which the admin routes
+under ``/v1/admin`` publish (:mod:`.admin_api`, with a token of their own). Every other
+route but ``/health`` needs ``Authorization: Bearer <KEYLAND_SUBSCRIPTION_API_TOKEN>``,
 ``/metrics`` too (it carries the business gauges: users, active, trials, revenue).
 """
 
@@ -19,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from keyland.http import BearerTokenMiddleware, BodyLimitMiddleware
 from keyland.mongo import Document
@@ -30,6 +31,8 @@ from services.subscription.adapters.figure_shards import FigureShards
 from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.user_reads import UserReads
 from services.subscription.adapters.users import stored_view
+from services.subscription.entrypoints.admin_api import PREFIX, admin_app
+from services.subscription.handlers.admin_orders import AdminOrders
 from services.subscription.handlers.stats import business_stats, set_business_gauges
 
 log = logging.getLogger(__name__)
@@ -74,7 +77,15 @@ async def refresh_business_gauges(shards: FigureShards, every_s: float) -> None:
         await asyncio.sleep(every_s)
 
 
-def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60.0) -> Starlette:
+def build_app(
+    db: AsyncDatabase[Document],
+    token: str,
+    stats_every_s: float = 60.0,
+    *,
+    admin: AdminOrders | None = None,
+    admin_token: str | None = None,
+) -> Starlette:
+    """The read API; with ``admin`` and ``admin_token``, the admin routes too."""
     users, payments = UserReads(db["users"]), Payments(db["payments"])
     shards = FigureShards(db["figures"])
     metrics.register_business_gauges()
@@ -141,12 +152,14 @@ def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60
             yield
         finally:
             refresher.cancel()
+            if admin is not None:
+                await admin.publisher.close()
 
     return Starlette(
         lifespan=lifespan,
         middleware=[
             Middleware(BodyLimitMiddleware),
-            Middleware(BearerTokenMiddleware, token=token),
+            Middleware(BearerTokenMiddleware, token=token, delegated=[PREFIX]),
         ],
         routes=[
             *ops_routes({"database": checks.database(db)}),
@@ -156,5 +169,6 @@ def build_app(db: AsyncDatabase[Document], token: str, stats_every_s: float = 60
             Route("/v1/stats", stats),
             Route("/v1/payments/held", held_payments),
             Route("/v1/users/{telegram_id}", get_user),
+            Mount(PREFIX, app=admin_app(admin, admin_token)),
         ],
     )

@@ -22,10 +22,12 @@ from services.bot.domain.admin_input import (
     broadcast_text,
     is_exit,
     parse_adjustment,
+    parse_block,
     parse_buttons,
     parse_delay,
     parse_target,
     parse_target_with_adjustment,
+    parse_target_with_block,
     parse_target_with_delay,
 )
 from services.bot.locales import keys, text
@@ -44,6 +46,8 @@ PARSERS: list[Callable[[str], Any]] = [
     lambda raw: parse_target_with_adjustment(raw, HORIZON, NOW),
     parse_delay,
     parse_target_with_delay,
+    parse_block,
+    parse_target_with_block,
     lambda raw: parse_buttons(raw, MENU_ACTIONS),
     broadcast_text,
 ]
@@ -229,6 +233,20 @@ class TestDelay:
         with pytest.raises(Invalid) as refused:
             parse_delay(raw)
         assert refused.value.key == "admin_delay_expected"
+
+
+class TestBlock:
+    def test_block_or_unblock_in_either_language(self) -> None:
+        assert parse_block(" Block ") is True
+        assert parse_block("разблок") is False
+        assert parse_target_with_block("tgid=5 unblock") == (ByTelegramId(5), False)
+        assert parse_target_with_block("tgid=5") == (ByTelegramId(5), None)
+
+    @pytest.mark.parametrize("raw", ["", "yes", "blocked", "1"])
+    def test_malformed_is_explained(self, raw: str) -> None:
+        with pytest.raises(Invalid) as refused:
+            parse_block(raw)
+        assert refused.value.key == "admin_block_expected"
 
 
 def test_exit_in_any_case() -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from events import Envelope
-from events.payments import HoldReason, PaymentHeld
+from events.payments import HoldReason, PaymentCanceled, PaymentHeld
 from events.subscriptions import CreditHeld, UserRegistered
 from services.notifier.adapters.rendering import notice_text
 from services.notifier.domain.alerts import alerts
@@ -52,6 +52,19 @@ def test_credit_for_someone_who_never_started_alerts_the_owner() -> None:
     told = alerts(Envelope.new(held, producer="subscription", occurred_at=AT), [7])
     assert [(n.telegram_id, n.kind) for n in told] == [(7, Kind.CREDIT_HELD)]
     assert "42" in notice_text(told[0], "ru", AT)
+
+
+def test_a_canceled_payment_alerts_each_admin_with_the_payment_and_user() -> None:
+    canceled = PaymentCanceled(telegram_id=42, payment_id="pay-9", reason="card_expired")
+    told = alerts(Envelope.new(canceled, producer="payments_ingest", occurred_at=AT), [7, 8])
+    assert [(n.telegram_id, n.kind) for n in told] == [
+        (7, Kind.CANCELED_ALERT),
+        (8, Kind.CANCELED_ALERT),
+    ]
+    text = notice_text(told[0], "en", AT)
+    assert "yookassa:pay-9" in text
+    assert "42" in text
+    assert "card_expired" in text
 
 
 def test_other_events_and_no_admins_alert_nobody() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.provisioner.domain.access import (
+    Blocked,
     KeySeen,
     KeyState,
     Lapsed,
@@ -122,3 +123,27 @@ class TestTheNewestRevisionDecides:
     def test_a_fact_without_revision_is_applied_by_arrival_as_before(self) -> None:
         access = fold(UntilSet(at(30), KEY, revision=4), UntilSet(at(10), KEY))
         assert (access.until, access.revision) == (at(10), 4)
+
+
+class TestBlock:
+    def test_a_blocked_user_has_every_key_disabled_whatever_until_says(self) -> None:
+        access = fold(KeySeen(KEY), UntilSet(at(30), KEY), Blocked(True, 3))
+        assert access.desired(at(1)) == {KEY: KeyState.DISABLED}
+
+    def test_lifting_the_block_enables_the_key_while_time_is_left(self) -> None:
+        access = fold(KeySeen(KEY), UntilSet(at(30), KEY), Blocked(True, 3), Blocked(False, 4))
+        assert access.desired(at(1)) == {KEY: KeyState.ENABLED}
+
+    def test_a_stale_block_under_a_new_id_changes_nothing(self) -> None:
+        access = fold(UntilSet(at(30), KEY), Blocked(False, 4), Blocked(True, 3))
+        assert access.active_at(at(1))
+
+    def test_the_block_outlasts_a_purge_and_holds_for_the_next_key(self) -> None:
+        access = fold(
+            KeySeen(KEY),
+            Blocked(True, 3),
+            Purged(KEY),
+            KeySeen(NEXT_KEY),
+            UntilSet(at(9), NEXT_KEY),
+        )
+        assert access.desired(at(1)) == {KEY: KeyState.DELETED, NEXT_KEY: KeyState.DISABLED}

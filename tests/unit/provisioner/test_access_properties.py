@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.provisioner.domain.access import (
+    Blocked,
     Cause,
     Change,
     KeySeen,
@@ -30,6 +31,7 @@ change: st.SearchStrategy[Change] = st.one_of(
     st.builds(Lapsed, key, moment),
     st.builds(Purged, key),
     st.builds(RegionPicked, st.sampled_from(["finland", "germany"])),
+    st.builds(Blocked, st.booleans(), st.integers(0, 20)),
 )
 events = st.lists(st.builds(lambda c: (cause(), c), change), min_size=1, max_size=12)
 nows = [at(day + 0.5) for day in range(-1, 62, 3)]

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from events import decode
-from services.provisioner.domain.access import KeySeen, Lapsed, Purged, RegionPicked, UntilSet
+from services.provisioner.domain.access import (
+    Blocked,
+    KeySeen,
+    Lapsed,
+    Purged,
+    RegionPicked,
+    UntilSet,
+)
 from services.provisioner.domain.changes import to_change
 
 SAMPLES = Path(__file__).resolve().parents[3] / "events" / "samples"
@@ -21,6 +28,7 @@ EXPECTED = {
     "ReferralBonusCredited": UntilSet,
     "SubscriptionExpired": Lapsed,
     "UserPurged": Purged,
+    "UserBlockChanged": Blocked,
     "RegionChosen": RegionPicked,
 }
 

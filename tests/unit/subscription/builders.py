@@ -8,9 +8,11 @@ from decimal import Decimal
 
 from services.subscription.domain.ledger import (
     Adjusted,
+    BlockSet,
     Granted,
     Lapsed,
     Paid,
+    Provisioned,
     Purged,
     ReferralEarned,
     ReferralRevoked,
@@ -72,6 +74,14 @@ def refunded(
 
 def adjusted(day: float = 0, months: int = 0, days: int = 0) -> Adjusted:
     return Adjusted(event_id=_id(), at=at(day), months=months, days=days, admin_id=42)
+
+
+def provisioned(day: float = 0, months: int = 0, days: int = 0) -> Provisioned:
+    return Provisioned(event_id=_id(), at=at(day), months=months, days=days, admin_id=42)
+
+
+def block(day: float = 0, blocked: bool = True) -> BlockSet:
+    return BlockSet(event_id=_id(), at=at(day), blocked=blocked, admin_id=42)
 
 
 def referral(

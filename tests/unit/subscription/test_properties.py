@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from services.subscription.domain.compaction import compact
 from services.subscription.domain.fold import fold
-from services.subscription.domain.ledger import Entry, Paid, Started
+from services.subscription.domain.ledger import Entry, Paid, Provisioned, Started
 from services.subscription.domain.rules import Rules
 from services.subscription.domain.state import Subscription
 from tests.unit.subscription import builders as b
@@ -41,6 +41,8 @@ entry = st.one_of(
     ),
     st.builds(b.purged, day),
     st.builds(b.granted, day, st.sampled_from(["promo:A", "promo:B"]), st.integers(1, 30)),
+    st.builds(b.provisioned, day, st.integers(0, 2), st.integers(0, 40)),
+    st.builds(b.block, day, st.booleans()),
 )
 
 
@@ -59,9 +61,12 @@ def observable(state: Subscription, *, outcomes: bool = True) -> tuple[object, .
         state.generation,
         state.purchases,
         state.referral_days_earned,
-        sorted(state.grants),
-        sorted(state.held_grants),
+        sorted(state.promo_grants),
+        sorted(state.held_promos),
         {k: (v.added, v.refunded) for k, v in state.payments.items()},
+        state.provisioned_at,
+        state.blocked,
+        sorted(str(grant.event_id) for grant in state.grants),
         {k: v.effect for k, v in state.outcomes.items()} if outcomes else None,
     )
 
@@ -138,3 +143,23 @@ def test_ten_thousand_starts_and_trial_presses_keep_a_handful_of_entries() -> No
             ledger = compact([*ledger, new], fold(USER, [*ledger, new], RULES).outcomes)
         assert len(ledger) <= 3  # the registering /start, the latest /start, the trial
     assert fold(USER, ledger, RULES).username == f"anna{10_000 % 7}"
+
+
+@given(st.lists(entry, min_size=1, max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_time_an_admin_granted_before_the_first_start_is_never_dropped(
+    entries: list[Entry],
+) -> None:
+    """Without purges or takings, access after the first /start lasts at least each grant
+    made before it, counted from the registration."""
+    if any(e.kind == "purged" or (e.kind == "adjusted" and e.months < 0) for e in entries):
+        return
+    if any(e.kind == "refunded" for e in entries):
+        return
+    state = fold(USER, entries, RULES)
+    if state.registered_at is None:
+        return
+    for e in entries:
+        if isinstance(e, Provisioned) and e.at <= state.registered_at and (e.months or e.days):
+            assert state.until is not None
+            assert state.until >= state.registered_at + timedelta(days=28 * e.months + e.days)

@@ -3,8 +3,11 @@ bot is held as their credit and applied by that /start (pure: no fixtures)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from events import Event
 from events.subscriptions import (
+    AdjustmentRejected,
     CreditHeld,
     ExtensionReason,
     ReferralBonusEarned,
@@ -19,6 +22,8 @@ from tests.unit.subscription.builders import (
     adjusted,
     at,
     paid,
+    provisioned,
+    purged,
     referral,
     refunded,
     started,
@@ -122,3 +127,61 @@ class TestNothingButStartRegisters:
         outcome = fold(USER, [adjustment], RULES).outcomes[adjustment.event_id]
         assert outcome.effect is Effect.REJECTED
         assert "not started" in outcome.reason
+
+
+class TestAccountAnAdminCreated:
+    def test_the_grant_waits_for_the_first_start_and_registers_nobody(self) -> None:
+        grant = provisioned(day=0, days=30)
+        state = fold(USER, [grant], RULES)
+        assert not state.registered
+        assert state.until is None
+        assert state.provisioned_at == at(0)
+        assert state.grant_pending
+        assert state.outcomes[grant.event_id].effect is Effect.HELD
+        assert facts([], grant) == []
+
+    def test_the_first_start_applies_the_grant_from_the_registration(self) -> None:
+        grant, start = provisioned(day=0, months=1, days=2), started(day=10)
+        state = fold(USER, [grant, start], RULES)
+        assert state.registered_at == at(10)
+        assert state.until == at(10).replace(month=3, day=12)  # 10 Feb + 1 month + 2 days
+        assert not state.grant_pending
+        assert state.purchases == 0  # a gift, not a sale
+
+    def test_the_registration_tells_an_admin_extension_not_a_purchase(self) -> None:
+        told = facts([provisioned(day=0, days=7)], started(day=1))
+        assert [type(f) for f in told] == [UserRegistered, SubscriptionExtended]
+        extended = told[1]
+        assert isinstance(extended, SubscriptionExtended)
+        assert extended.reason is ExtensionReason.ADMIN
+        assert not extended.first_purchase
+        assert extended.until == at(8)
+
+    def test_held_credit_and_a_grant_both_apply_at_the_start(self) -> None:
+        ledger: list[Entry] = [paid(day=0, months=1, payment="p1"), provisioned(day=1, days=5)]
+        state = fold(USER, [*ledger, started(day=10)], RULES)
+        assert state.until == at(10).replace(month=3, day=10) + timedelta(days=5)
+        assert state.purchases == 1
+
+    def test_for_a_registered_user_the_grant_applies_at_once(self) -> None:
+        grant = provisioned(day=3, days=10)
+        state = fold(USER, [started(day=0), grant], RULES)
+        assert state.until == at(13)
+        assert state.outcomes[grant.event_id].effect is Effect.EXTENDED
+
+    def test_a_grant_past_the_horizon_is_rejected_with_the_reason(self) -> None:
+        grant = provisioned(day=0, months=120)
+        state = fold(USER, [grant, started(day=1)], RULES)
+        assert state.until is None
+        told = facts([], grant)
+        assert [type(f) for f in told] == [AdjustmentRejected]
+
+    def test_deleting_the_account_before_the_start_drops_the_grant_not_held_money(self) -> None:
+        ledger: list[Entry] = [
+            paid(day=0, payment="p1"),
+            provisioned(day=0, days=30),
+            purged(day=1),
+        ]
+        state = fold(USER, [*ledger, started(day=2)], RULES)
+        assert state.purchases == 1
+        assert state.until == at(2).replace(month=3, day=2)  # the month paid, no 30 days

@@ -6,6 +6,7 @@ from aiogram import Router
 
 from services.bot.routers.admin import (
     add_time,
+    block,
     broadcast,
     find_user,
     held_payments,
@@ -29,6 +30,7 @@ def admin_router() -> Router:
         test_notification.build_router(),
         held_payments.build_router(),
         new_promo.build_router(),
+        block.build_router(),
     )
     outer = Router(name=f"{__name__}.outer")
     outer.include_routers(admins, refusal.build_router())

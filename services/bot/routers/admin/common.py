@@ -61,6 +61,8 @@ def card(viewer: Viewer, account: UserView) -> str:
         referrer=account.referrer_id or dash,
         bonus_days=account.referral_days_earned,
     )
+    if account.blocked:
+        text += "\n" + viewer.t("admin_user_blocked")
     if account.purged_at is not None:
         text += "\n" + viewer.t("admin_user_purged", at=date(account.purged_at))
     return text

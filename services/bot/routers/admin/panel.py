@@ -1,5 +1,5 @@
 """``/admin``: the tools menu (also ``/find``, ``/broadcast``, ``/addtime``, ``/test``,
-``/stats``, ``/held``, ``/newpromo``); ``EXIT`` leaves any tool at any step. Registered before the tools' steps,
+``/stats``, ``/held``, ``/newpromo``, ``/block``); ``EXIT`` leaves any tool at any step. Registered before the tools' steps,
 so these win over a step that takes any text."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from services.bot.keyboards.callbacks import AdminMenu, AdminTool
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.admin import (
     add_time,
+    block,
     broadcast,
     find_user,
     held_payments,
@@ -37,6 +38,7 @@ TOOLS: dict[AdminTool, Begin] = {
     AdminTool.STATS: stats.begin,
     AdminTool.HELD: held_payments.begin,
     AdminTool.PROMO: new_promo.begin,
+    AdminTool.BLOCK: block.begin,
 }
 
 

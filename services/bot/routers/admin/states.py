@@ -31,4 +31,9 @@ class NewPromo(StatesGroup):
     details = State()
 
 
-ADMIN_FLOWS = (FindUser, Broadcast, AddTime, TestNotification, NewPromo)
+class BlockUser(StatesGroup):
+    target = State()
+    decision = State()
+
+
+ADMIN_FLOWS = (FindUser, Broadcast, AddTime, TestNotification, NewPromo, BlockUser)
