@@ -107,7 +107,7 @@ def bootstrap() -> Container:
             Schedules(schedule, inactivity, cleanup_after),
             publisher,
             settings.rules(),
-            PromoDesk(promos, publisher, rebuild=settings.rebuild),
+            PromoDesk(promos, payments, publisher, rebuild=settings.rebuild),
             rebuild=settings.rebuild,
         ),
         sweeper=sweeper,

@@ -21,6 +21,7 @@ from keyland.indexes import ensure_indexes
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import MongoSettings
+from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.promos import Promos
 from services.subscription.domain.promos import Grant
 from services.subscription.handlers.promos import PromoDesk
@@ -56,7 +57,9 @@ async def test_two_desks_at_once_hand_out_each_use_and_each_users_use_once(
     created = PromoCodeCreated(
         code="TWODESKS", days=7, max_uses=5, expires_at=NOW + timedelta(days=1), admin_id=1
     )
-    desks = [PromoDesk(promos_of(handle), publisher) for handle in handles]
+    desks = [
+        PromoDesk(promos_of(handle), Payments(handle["payments"]), publisher) for handle in handles
+    ]
     await desks[0].handle([envelope(created, 0)])
     # 20 users, each entering the code twice, every redemption decided by both desks
     entered = [
@@ -91,7 +94,7 @@ async def test_a_redemption_retried_after_its_claims_finds_its_own_grant(
     # the claims were taken, then the worker crashed before storing its decision
     assert await promos.take(code, 700, redemption.event_id) == Grant(0, 3)
     assert await promos.take(code, 700, redemption.event_id) == Grant(0, 3)
-    await PromoDesk(promos, publisher).handle([redemption])
+    await PromoDesk(promos, Payments(handles[0]["payments"]), publisher).handle([redemption])
     decided = await promos.decision(redemption.event_id)
     assert decided is not None
     assert (decided["slot"], decided["days"]) == (0, 3)

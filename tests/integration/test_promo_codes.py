@@ -337,6 +337,8 @@ async def test_a_gift_goes_once_to_the_first_other_user_who_opens_its_link(
     await told(buyer, notified("notice_gift_paid", plan="month_1"), telling)
     await eventually(lambda: code_of(db, code).get("buyer") == buyer.id, worker)
     assert user_doc(db, buyer.id).get("until") is None  # the gift is not the buyer's time
+    recorded = db["payments"].find_one({"_id": f"yookassa:{payment_id}"}) or {}
+    assert (recorded.get("status"), recorded.get("telegram_id")) == ("gift", buyer.id)
 
     await buyer.send(f"/start gift_{code}")
     await told(buyer, notified("notice_gift_own"), telling)

@@ -2,7 +2,8 @@
 
 ``PromoCodeCreated``, ``GiftPurchased`` and ``PromoCodeEntered`` are keyed by the code, so this worker
 sees every record of a code, in order, and decides them one at a time (see
-:mod:`..domain.promos` for why, and for the claims that guard it anyway). Per
+:mod:`..domain.promos` for why, and for the claims that guard it anyway). A paid gift is
+also recorded under its buyer in ``payments`` (one upsert by ``_id``). Per
 redemption, all by ``_id``: a read of its stored decision; when there is none, a read of
 the code and of the user's claim, then for a winner a unique insert of a slot (one more
 per slot a concurrent writer took) and of the claim and the code's use count, and the
@@ -24,6 +25,7 @@ from events.payments import GiftPurchased
 from events.subscriptions import PromoCodeRedeemed, PromoCodeRefused, PromoRefusal
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
+from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.promos import Promos
 from services.subscription.domain.promos import Grant, decide
 
@@ -34,8 +36,16 @@ PROMO_EVENTS = (PromoCodeCreated, GiftPurchased, PromoCodeEntered)
 
 
 class PromoDesk:
-    def __init__(self, promos: Promos, publisher: EventPublisher, *, rebuild: bool = False):
+    def __init__(
+        self,
+        promos: Promos,
+        payments: Payments,
+        publisher: EventPublisher,
+        *,
+        rebuild: bool = False,
+    ) -> None:
         self._promos = promos
+        self._payments = payments
         self._publisher = publisher
         self._rebuild = rebuild
 
@@ -46,6 +56,8 @@ class PromoDesk:
         for envelope in envelopes:
             match envelope.payload:
                 case PromoCodeCreated() | GiftPurchased() as created:
+                    if isinstance(created, GiftPurchased):
+                        await self._payments.gift(created)  # for support: the buyer paid
                     if not await self._promos.create(created, envelope.occurred_at):
                         log.info("promo code %s exists already; kept as it was", created.code)
                 case PromoCodeEntered() as entered:
