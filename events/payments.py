@@ -1,7 +1,9 @@
 """``payments``: money that moved, confirmed by the payment provider.
 
-Written by services/payments_ingest with ids derived from the provider's payment id, so
-a redelivered webhook yields the same event id.
+Written by services/payments_ingest (YooKassa) and by the bot (Telegram Stars, provider
+``telegram_stars``: the bot is where Telegram reports them), with ids derived from the
+provider's payment id (a Stars payment's charge id), so a redelivered webhook or update
+yields the same event id.
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         name=payments.TOPIC,
         partitions=6,
-        producers=("payments_ingest",),
+        producers=("payments_ingest", "bot"),
         consumers=(Consumer("subscription"), Consumer("notifier")),
         events=(
             payments.PaymentSucceeded,

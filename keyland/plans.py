@@ -25,6 +25,7 @@ from keyland.settings import json_variable
 PLANS_VARIABLE = "KEYLAND_PLANS"
 RETIRED_VARIABLES = ("KEYLAND_BOT_PLANS", "KEYLAND_PAYMENTS_PLANS")
 _NAME = re.compile(r"[A-Za-z0-9_]{1,32}")
+MAX_STARS = 100_000  # Telegram's limit on one Stars invoice
 
 
 class PlanSpec(BaseModel):
@@ -36,13 +37,15 @@ class PlanSpec(BaseModel):
     days: int = Field(default=0, ge=0, le=3660)
     price: Decimal = Field(gt=0, decimal_places=2)
     currency: str = Field(default="RUB", min_length=3, max_length=3)
+    stars: int | None = Field(default=None, gt=0, le=MAX_STARS)
+    """The price in Telegram Stars (``XTR``); a plan without one is not offered in Stars."""
 
 
 DEFAULT_PLANS = {
-    "month_1": PlanSpec(months=1, price=Decimal("199.00")),
-    "month_3": PlanSpec(months=3, price=Decimal("549.00")),
-    "month_6": PlanSpec(months=6, price=Decimal("999.00")),
-    "month_12": PlanSpec(months=12, price=Decimal("1799.00")),
+    "month_1": PlanSpec(months=1, price=Decimal("199.00"), stars=150),
+    "month_3": PlanSpec(months=3, price=Decimal("549.00"), stars=400),
+    "month_6": PlanSpec(months=6, price=Decimal("999.00"), stars=750),
+    "month_12": PlanSpec(months=12, price=Decimal("1799.00"), stars=1350),
 }
 
 
@@ -53,7 +56,8 @@ class SellsPlans(BaseSettings):
         default_factory=lambda: dict(DEFAULT_PLANS),
         validation_alias=PLANS_VARIABLE,
         min_length=1,
-        description='JSON: {"month_1": {"months": 1, "days": 0, "price": "199.00", "currency": "RUB"}}',
+        description='JSON: {"month_1": {"months": 1, "days": 0, "price": "199.00", '
+        '"currency": "RUB", "stars": 100}} ("stars": the price in Telegram Stars, optional)',
     )
 
     @field_validator("plans", mode="before")

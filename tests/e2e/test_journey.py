@@ -28,9 +28,10 @@ from keyland_tools.demo.driver import StackView
 from keyland_tools.demo.journey import Journey
 from keyland_tools.demo.timeline import Timeline
 from keyland_tools.stack.vless_client import PAGE, PageServer, VlessClient
+from services.bot.keyboards.callbacks import BuyStars
 from tests.notifier_harness import BOT, BOT_TOKEN, notifier, telegram
 from tests.processes import Program, free_port, wait_http
-from tests.provisioning import new_node, node_tokens, write_countries
+from tests.provisioning import keys_on, new_node, node_tokens, write_countries
 from tests.telegram_chat import TelegramUser
 from tests.user_docs import user_doc
 from tests.waiting import eventually
@@ -38,6 +39,7 @@ from tests.waiting import eventually
 SHOP, SHOP_SECRET = "100500", "journey-shop-secret"
 TOKENS = {name: f"{name}-token-for-the-journey-test" for name in ("read", "payments", "links")}
 REFERRER, INVITEE = 8001, 8002
+STARS_PAYER = 8201
 ADMIN, DEMO_FIRST_ID = 1, 8101
 
 
@@ -292,3 +294,60 @@ async def test_the_demo_journey_plays_through_to_the_blocked_key(
         "expiry notice reaches the friend",
     ):
         assert any(expected in what for what in seen), expected
+
+
+async def pay_in_stars(
+    user: TelegramUser, telegram_client: httpx.AsyncClient, plan: str = "month_1"
+) -> str:
+    """The user opens the plans, taps the plan's Stars button, checks out and pays the
+    invoice in the Telegram emulator: the charge id."""
+    await user.send("/buy")
+    plans = await message_with(user, lambda m: button(m, BuyStars(plan=plan).pack()))
+    before = await received(user)
+    await user.press(plans, BuyStars(plan=plan).pack())
+    invoice = await message_with(user, lambda m: bool(m.get("invoice")), after=before)
+    assert invoice["invoice"]["currency"] == "XTR"
+    base = f"/emulator/bots/{BOT}/pre-checkout-queries"
+    asked = await telegram_client.post(
+        base, json={"user_id": user.id, "message_id": invoice["message_id"]}
+    )
+    query_id = asked.json()["pre_checkout_query_id"]
+    answer = await telegram_client.get(f"{base}/{query_id}", params={"timeout": 10})
+    assert answer.json()["answer"]["ok"] is True, answer.text
+    paid = await telegram_client.post(
+        f"/emulator/bots/{BOT}/payments",
+        json={"user_id": user.id, "pre_checkout_query_id": query_id},
+    )
+    assert paid.status_code == 200, paid.text
+    return str(paid.json()["telegram_payment_charge_id"])
+
+
+async def test_commerce_stars(
+    stack: dict[str, Program],
+    telegram_client: httpx.AsyncClient,
+    nodes: dict[str, Any],
+    db: Database[Document],
+) -> None:
+    """A new user pays in Telegram Stars: the first purchase asks for the region, and the
+    key works on both nodes like any payment's."""
+    payer = TelegramUser(telegram_client, BOT, STARS_PAYER, first_name="Stella", language_code="en")
+    await payer.send("/start")
+    await message_with(payer, lambda m: button(m, "menu:trial"))
+    await eventually(
+        lambda: user_doc(db, STARS_PAYER).get("registered") is True, stack["subscription"]
+    )
+
+    charge_id = await pay_in_stars(payer, telegram_client)
+
+    choose = await message_with(payer, lambda m: button(m, "region:finland"))
+    await payer.press(choose, "region:finland")
+    await eventually(
+        lambda: user_doc(db, STARS_PAYER).get("region") == "finland", stack["subscription"]
+    )
+    paid = user_doc(db, STARS_PAYER)
+    assert charge_id
+    assert paid.get("key_id")
+    await eventually(
+        lambda: all(str(paid["key_id"]) in keys_on(node) for node in nodes.values()),
+        stack["provisioner"],
+    )

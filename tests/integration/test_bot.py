@@ -386,7 +386,10 @@ async def test_buying_creates_one_payment_per_button_and_paying_extends_access(
     await buyer.press(menu, MenuAction(action="buy").pack())
     plans = await buyer.reply()
     assert text_of(plans) == says("buy_choose")
-    assert callback_data(plans)[:4] == ["buy:month_1", "buy:month_3", "buy:month_6", "buy:month_12"]
+    assert callback_data(plans)[:8] == [  # each plan's ruble price, then its Stars price
+        "buy:month_1", "stars:month_1", "buy:month_3", "stars:month_3",
+        "buy:month_6", "stars:month_6", "buy:month_12", "stars:month_12",
+    ]  # fmt: skip
 
     await buyer.press(plans, "buy:month_1")
     bill = await buyer.reply()

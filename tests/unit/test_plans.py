@@ -69,3 +69,24 @@ def test_a_retired_per_service_variable_stops_start_up(
         ConfigError, match=f"{retired} is retired: set the plans once, in KEYLAND_PLANS"
     ):
         load(settings)
+
+
+def test_a_stars_price_is_optional_per_plan(env: pytest.MonkeyPatch) -> None:
+    env.setenv(
+        "KEYLAND_PLANS",
+        '{"week": {"months": 0, "days": 7, "price": "49.00"}, '
+        '"month_1": {"months": 1, "price": "199.00", "stars": 150}}',
+    )
+    plans = load(BotSettings).plans
+    assert (plans["week"].stars, plans["month_1"].stars) == (None, 150)
+
+
+@pytest.mark.parametrize("stars", ["0", "-5", "100001", '"many"'])
+def test_a_stars_price_is_a_whole_number_telegram_takes(
+    env: pytest.MonkeyPatch, stars: str
+) -> None:
+    env.setenv(
+        "KEYLAND_PLANS", f'{{"month_1": {{"months": 1, "price": "1.00", "stars": {stars}}}}}'
+    )
+    with pytest.raises(ConfigError, match=r"KEYLAND_PLANS_MONTH_1_STARS: "):
+        load(BotSettings)

@@ -25,6 +25,12 @@ def update_origin(update: Update) -> str:
     return f"update:{update.update_id}"
 
 
+def stars_origin(charge_id: str) -> str:
+    """A Stars payment's events come from its charge: the same whatever update (or admin
+    command) reports it, so a payment credits once and a refund takes back once."""
+    return f"stars:{charge_id}"
+
+
 class BotEvents:
     def __init__(
         self,

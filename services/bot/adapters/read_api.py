@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import Self, TypeVar
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -50,6 +51,20 @@ class HeldPayment(BaseModel):
     refunded: Decimal = Decimal(0)
 
 
+class Payment(BaseModel):
+    """A credited or held payment, as the read API records it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    payment_id: str
+    provider: str
+    telegram_id: int | None = None
+    status: str
+    amount: Decimal
+    currency: str
+    refunded: Decimal = Decimal(0)
+
+
 class _Held(BaseModel):
     payments: list[HeldPayment]
 
@@ -90,6 +105,15 @@ class ReadApi:
         """Held payments, oldest first (at most 50)."""
         response = await self._api.request("GET", "/v1/payments/held")
         return self._parse(response, _Held).payments
+
+    async def payment(self, provider: str, payment_id: str) -> Payment | None:
+        """The payment, or None when the read model has not recorded it."""
+        response = await self._api.request(
+            "GET", f"/v1/payments/{quote(provider, safe='')}/{quote(payment_id, safe='')}"
+        )
+        if response.status_code == 404:
+            return None
+        return self._parse(response, Payment)
 
     async def stats(self) -> Stats:
         return self._parse(await self._api.request("GET", "/v1/stats"), Stats)

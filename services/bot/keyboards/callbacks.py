@@ -22,6 +22,12 @@ class BuyGift(CallbackData, prefix="buygift"):
     plan: str
 
 
+class BuyStars(CallbackData, prefix="stars"):
+    """Pay for ``plan`` in Telegram Stars: the bot sends an invoice in ``XTR``."""
+
+    plan: str
+
+
 class AdminTool(StrEnum):
     FIND = "find"
     BROADCAST = "broadcast"

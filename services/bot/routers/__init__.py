@@ -17,6 +17,7 @@ from services.bot.routers import (
     promo,
     referral,
     region,
+    stars,
     start,
     support,
     trial,
@@ -25,11 +26,12 @@ from services.bot.routers.admin import admin_router
 
 
 def root_router() -> Router:
-    """Admin flows come before the user features (their steps take any text), the
+    """Stars payments come first, admin flows before the user features (their steps take any text), the
     fallback last."""
     root = Router(name=__name__)
     root.include_routers(
         errors.build_router(),
+        stars.build_router(),  # payments first: an admin's flow step must not take them
         admin_router(),
         start.build_router(),
         trial.build_router(),

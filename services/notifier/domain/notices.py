@@ -35,6 +35,8 @@ class Kind(StrEnum):
     GIFT_CLAIMED = "gift_claimed"
     GIFT_OWN = "gift_own"
     CANCELED_ALERT = "payment_canceled_alert"
+    SUSPENDED = "access_suspended"
+    RESTORED = "access_restored"
 
 
 KEPT_FOR_NEXT_VISIT = frozenset(
@@ -45,10 +47,13 @@ KEPT_FOR_NEXT_VISIT = frozenset(
         Kind.REFUND,
         Kind.EXPIRED,
         Kind.GIFT_PAID,
+        Kind.SUSPENDED,
+        Kind.RESTORED,
     }
 )
 """Notices a user must not miss: money moved (a payment received, and after a first one
-the region to choose; a refund; a gift paid), someone changed their access, or access ended. One of
+the region to choose; a refund; a gift paid), someone changed their access (an extension,
+a block or its lifting), or access ended. One of
 these that Telegram could not deliver for a reason that may pass (the user never
 started the bot, a network or server error) waits for the user's next visit to the bot.
 Reminders, trial and bonus news, canceled payments and tests are not kept: by the next

@@ -23,6 +23,7 @@ from events.subscriptions import (
     SubscriptionExtended,
     SubscriptionShortened,
     TrialActivated,
+    UserBlockChanged,
 )
 from services.notifier.domain.notices import Button, Kind, Notice
 
@@ -149,6 +150,10 @@ def plan(
             return [now(kinds[event.reason], event.telegram_id, code=event.code)]
         case GiftPurchased():
             return [now(Kind.GIFT_PAID, event.telegram_id, plan=event.plan)]
+        case UserBlockChanged():
+            if event.blocked:
+                return [now(Kind.SUSPENDED, event.telegram_id)]
+            return [now(Kind.RESTORED, event.telegram_id, _CONNECT)]
         case AdjustmentRejected():
             return [
                 now(

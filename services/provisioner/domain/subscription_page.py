@@ -108,6 +108,13 @@ class Profile:
     def ended(self) -> str:
         return f"Access ended — renew in {self.renew_where}"
 
+    def suspended(self) -> str:
+        """An admin blocked the user: renewing would not help, asking would."""
+        return f"Access suspended — write to {self.renew_where}"
+
+    def without_access(self, blocked: bool) -> str:
+        return self.suspended() if blocked else self.ended()
+
     def ends_on(self, until: datetime) -> str:
         return (
             f"Access ends {until.astimezone(UTC):%d.%m.%Y %H:%M} UTC — renew in {self.renew_where}"
@@ -118,13 +125,19 @@ NO_SERVERS_YET = "No servers yet — update in a minute"
 
 
 def page_entries(
-    active: bool, links: Iterable[CountryLink], region: str | None, profile: Profile
+    active: bool,
+    links: Iterable[CountryLink],
+    region: str | None,
+    profile: Profile,
+    *,
+    blocked: bool = False,
 ) -> list[VlessOutbound]:
     """What the page lists: the servers of a user with access, preferred country first;
-    else one status entry saying that access ended, or that no server has the key yet.
-    A link of a shape we cannot read is left out (:class:`NotAShareLink`)."""
+    else one status entry saying that access ended (or is suspended, ``blocked``), or that
+    no server has the key yet. A link of a shape we cannot read is left out
+    (:class:`NotAShareLink`)."""
     if not active:
-        return [status_entry(profile.ended())]
+        return [status_entry(profile.without_access(blocked))]
     outbounds = []
     for link in ordered_links(links, region):
         try:
@@ -139,11 +152,14 @@ def _base64_text(text: str) -> str:
 
 
 def announcement(
-    until: datetime | None, active: bool, now: datetime, profile: Profile
+    until: datetime | None, active: bool, now: datetime, profile: Profile, *, blocked: bool = False
 ) -> str | None:
-    """What to tell the user above the servers: that access ended (``active`` is false:
-    past ``until``, or ended early by an expiry), or when it ends if that is within
-    ``announce_days``; nothing otherwise, nor when there never was access."""
+    """What to tell the user above the servers: that access is suspended (``blocked``), or
+    ended (``active`` is false: past ``until``, or ended early by an expiry), or when it
+    ends if that is within ``announce_days``; nothing otherwise, nor when there never was
+    access."""
+    if blocked:
+        return profile.suspended()
     if until is None:
         return None
     if not active:
@@ -154,7 +170,13 @@ def announcement(
 
 
 def page_headers(
-    profile: Profile, usage: Usage, until: datetime | None, active: bool, now: datetime
+    profile: Profile,
+    usage: Usage,
+    until: datetime | None,
+    active: bool,
+    now: datetime,
+    *,
+    blocked: bool = False,
 ) -> dict[str, str]:
     """``profile-title`` (``base64:`` + the title), ``profile-update-interval`` (hours),
     ``subscription-userinfo`` (bytes up and down; ``total=0``: plans have no traffic
@@ -169,7 +191,7 @@ def page_headers(
         "profile-update-interval": str(profile.update_interval_hours),
         "subscription-userinfo": userinfo,
     }
-    announce = announcement(until, active, now, profile)
+    announce = announcement(until, active, now, profile, blocked=blocked)
     if announce is not None:
         headers["announce"] = _base64_text(announce)
     if profile.support_url is not None:

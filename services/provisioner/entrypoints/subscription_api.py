@@ -102,10 +102,10 @@ def build_app(container: ApiContainer) -> Starlette:
         now = datetime.now(UTC)
         active = access.active_at(now)
         links = await container.records.links(key_id) if active else []
-        entries = page_entries(active, links, access.region, profile)
+        entries = page_entries(active, links, access.region, profile, blocked=access.blocked)
         page = render(chosen, entries, profile.title)
         usage = await _usage(container, key_id)
-        headers = page_headers(profile, usage, access.until, active, now)
+        headers = page_headers(profile, usage, access.until, active, now, blocked=access.blocked)
         headers["cache-control"] = "no-store"
         return Response(page.body, media_type=page.media_type, headers=headers)
 

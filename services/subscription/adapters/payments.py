@@ -79,6 +79,10 @@ class Payments:
         """Up to ``limit`` held payments, by the indexed ``status`` (refunded ones too)."""
         return await self._collection.find({"status": "held"}).limit(limit).to_list(None)
 
+    async def payment(self, provider: str, payment_id: str) -> Document | None:
+        """One payment, by its ``_id``."""
+        return await self._collection.find_one({"_id": f"{provider}:{payment_id}"})
+
     async def refund_held(self, refund: HeldPaymentRefunded) -> None:
         """Record the refund of a held payment that names no user (once per refund id)."""
         await self._collection.update_one(

@@ -63,6 +63,25 @@ def public_held(document: Document) -> dict[str, Any]:
     }
 
 
+def public_payment(document: Document) -> dict[str, Any] | None:
+    """A credited or held payment as admins see it; None for a document that only holds
+    refunds (one that came before its payment)."""
+    refunded = sum((Decimal(v) for v in (document.get("refunds") or {}).values()), Decimal(0))
+    paid = document.get("held") if document.get("status") == "held" else document
+    if not paid or "amount" not in paid:
+        return None
+    provider, _, payment_id = str(document["_id"]).partition(":")
+    return {
+        "payment_id": payment_id,
+        "provider": provider,
+        "telegram_id": document.get("telegram_id"),
+        "status": document["status"],
+        "amount": paid["amount"],
+        "currency": paid["currency"],
+        "refunded": str(refunded),
+    }
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -142,6 +161,15 @@ def build_app(
         found.sort(key=lambda held: str(held["paid_at"]))
         return JSONResponse({"payments": found[:50]})
 
+    async def payment(request: Request) -> Response:
+        """One payment of a provider (a lookup by ``_id``), e.g. for an admin's refund."""
+        provider, payment_id = request.path_params["provider"], request.path_params["payment_id"]
+        document = await payments.payment(provider, payment_id)
+        found = public_payment(document) if document is not None else None
+        if found is None:
+            return _error(404, f"no payment {provider}:{payment_id}")
+        return JSONResponse(found)
+
     async def stats(_: Request) -> Response:
         return JSONResponse(await business_stats(shards))
 
@@ -168,6 +196,7 @@ def build_app(
             Route("/v1/users/{telegram_id}/referrals", referrals),
             Route("/v1/stats", stats),
             Route("/v1/payments/held", held_payments),
+            Route("/v1/payments/{provider}/{payment_id}", payment),
             Route("/v1/users/{telegram_id}", get_user),
             Mount(PREFIX, app=admin_app(admin, admin_token)),
         ],

@@ -16,6 +16,7 @@ from events.subscriptions import (
     SubscriptionExtended,
     SubscriptionShortened,
     TrialActivated,
+    UserBlockChanged,
 )
 from services.notifier.domain.notices import Kind, Notice, days_left, still_relevant
 from services.notifier.domain.planning import plan
@@ -143,6 +144,16 @@ class TestImmediate:
     def test_canceled_payment_tells_what_to_do(self) -> None:
         notices = plan(at(PaymentCanceled(telegram_id=5, payment_id="p")), REMINDERS, [])
         assert [(n.kind, n.buttons) for n in notices] == [(Kind.CANCELED, (("menu", "buy"),))]
+
+    def test_a_block_and_its_lifting_are_told_once_each(self) -> None:
+        block = at(UserBlockChanged(telegram_id=5, blocked=True, revision=3))
+        lift = at(UserBlockChanged(telegram_id=5, blocked=False, revision=4))
+        [suspended] = plan(block, REMINDERS, [])
+        [restored] = plan(lift, REMINDERS, [])
+        assert (suspended.kind, suspended.telegram_id) == (Kind.SUSPENDED, 5)
+        assert restored.kind is Kind.RESTORED
+        assert restored.buttons == (("menu", "connect"), ("menu", "profile"))
+        assert plan(block, REMINDERS, []) == [suspended]  # redelivered: the same notice id
 
     def test_rejected_adjustment_goes_to_the_admin(self) -> None:
         notices = plan(

@@ -157,3 +157,10 @@ def test_access_ended_early_is_announced_as_ended() -> None:
     """An expiry can end access before ``until`` (the provisioner's ``lapsed_until``)."""
     headers = page_headers(PROFILE, Usage(), NOW + timedelta(days=2), False, NOW)
     assert _decoded(headers["announce"]) == "Access ended — renew in @keyland_bot"
+
+
+def test_a_blocked_user_is_told_access_is_suspended_not_to_renew() -> None:
+    [entry] = page_entries(False, [_link("finland", 10443)], None, PROFILE, blocked=True)
+    assert entry.name == "Access suspended — write to @keyland_bot"
+    headers = page_headers(PROFILE, Usage(), NOW + timedelta(days=20), False, NOW, blocked=True)
+    assert _decoded(headers["announce"]) == "Access suspended — write to @keyland_bot"

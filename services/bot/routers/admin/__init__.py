@@ -12,6 +12,7 @@ from services.bot.routers.admin import (
     held_payments,
     new_promo,
     panel,
+    refund_stars,
     refusal,
     test_notification,
 )
@@ -31,6 +32,7 @@ def admin_router() -> Router:
         held_payments.build_router(),
         new_promo.build_router(),
         block.build_router(),
+        refund_stars.build_router(),
     )
     outer = Router(name=f"{__name__}.outer")
     outer.include_routers(admins, refusal.build_router())

@@ -11,7 +11,8 @@ from services.bot.domain.display import date, days_left
 from services.bot.keyboards.callbacks import AdminTool
 from services.bot.middlewares.viewer import Viewer
 
-COMMANDS = ("admin", *AdminTool)
+REFUND_STARS = "refund_stars"
+COMMANDS = ("admin", *AdminTool, REFUND_STARS)
 
 
 async def matching(read_api: ReadApi, target: Target) -> list[UserView]:

@@ -1,8 +1,8 @@
 """Held payments: money that came in but was not credited as a plan (no order of ours,
 or not the order's price). Each is shown with its claim; the admin grants it (the
 claimed plan is credited to the claimed user, once per payment however often granted)
-or refunds it in full through the payments ingest (YooKassa's refund notification then
-reaches the ledger like any refund)."""
+or refunds it in full: through the payments ingest (YooKassa's refund notification then
+reaches the ledger like any refund), or for Stars through Telegram (``/refund_stars``)."""
 
 from __future__ import annotations
 
@@ -16,16 +16,27 @@ from services.bot.adapters.events import BotEvents
 from services.bot.adapters.payments import Payments
 from services.bot.adapters.read_api import HeldPayment, ReadApi
 from services.bot.config import BotSettings
+from services.bot.domain import stars
 from services.bot.keyboards.callbacks import HeldDecision
 from services.bot.middlewares.viewer import Viewer
+from services.bot.routers.admin import refund_stars
 from services.bot.routers.common import Trigger, chat_of, respond
 
 DASH = "—"
 
 
+def _decidable(held: HeldPayment) -> bool:
+    """Whether the payment's id fits in a button (a Stars charge id may not)."""
+    try:
+        HeldDecision(payment_id=held.payment_id, grant=True).pack()
+    except ValueError:  # aiogram refuses callback data over Telegram's 64 bytes
+        return False
+    return True
+
+
 def _card(viewer: Viewer, held: HeldPayment) -> str:
     metadata = ", ".join(f"{k}={v}" for k, v in sorted(held.metadata.items())) or DASH
-    return viewer.t(
+    card = viewer.t(
         "admin_held_card",
         payment_id=held.payment_id,
         amount=f"{held.amount} {held.currency}",
@@ -34,9 +45,16 @@ def _card(viewer: Viewer, held: HeldPayment) -> str:
         reason=held.reason,
         metadata=metadata,
     )
+    if held.provider == stars.PROVIDER and held.telegram_id is not None and not _decidable(held):
+        card += "\n" + viewer.t(
+            "admin_held_stars_refund", telegram_id=held.telegram_id, charge_id=held.payment_id
+        )
+    return card
 
 
-def _decisions(viewer: Viewer, held: HeldPayment) -> InlineKeyboardMarkup:
+def _decisions(viewer: Viewer, held: HeldPayment) -> InlineKeyboardMarkup | None:
+    if not _decidable(held):
+        return None
     builder = InlineKeyboardBuilder()
     if held.telegram_id is not None and held.plan is not None:
         builder.button(
@@ -84,6 +102,11 @@ async def decide(
         await respond(
             callback, bot, viewer.t("admin_held_gone", payment_id=callback_data.payment_id)
         )
+        return
+    if not callback_data.grant and held.provider == stars.PROVIDER and held.telegram_id:
+        order = stars.RefundOrder(held.telegram_id, held.payment_id)
+        said = await refund_stars.refund(order, bot=bot, read_api=read_api, events=events)
+        await respond(callback, bot, viewer.t(said.key, **said.values))
         return
     if not callback_data.grant:
         refusal = await payments.refund_held(held.payment_id)

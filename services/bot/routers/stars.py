@@ -1,0 +1,126 @@
+"""Paying in Telegram Stars: the invoice, the pre-checkout answer, and the payment.
+
+The bot is where Telegram reports a Stars payment, so the bot publishes it on the
+``payments`` topic as the same :class:`~events.payments.PaymentSucceeded` YooKassa's
+payments are (``provider`` ``telegram_stars``), with its id derived from the charge id:
+the rest of the pipeline does not care which provider paid, and a payment reported
+twice credits once.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from aiogram import Bot, F, Router
+from aiogram.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
+
+from events.payments import PaymentSucceeded
+from keyland.retry import retry_transient
+from services.bot.adapters.events import BotEvents, stars_origin
+from services.bot.config import BotSettings
+from services.bot.domain import stars
+from services.bot.keyboards import buy as keyboards
+from services.bot.keyboards.callbacks import BuyStars
+from services.bot.locales import text
+from services.bot.middlewares.viewer import Viewer
+from services.bot.routers.common import chat_of, respond
+
+log = logging.getLogger(__name__)
+
+TITLE_MAX = 32  # Telegram's limit on an invoice title
+
+
+async def send_invoice(
+    callback: CallbackQuery,
+    *,
+    callback_data: BuyStars,
+    bot: Bot,
+    viewer: Viewer,
+    settings: BotSettings,
+) -> None:
+    terms = stars.invoice(settings.plans, callback_data.plan, viewer.telegram_id)
+    if terms is None:
+        await respond(
+            callback,
+            bot,
+            viewer.t("stars_not_offered"),
+            reply_markup=keyboards.plans(viewer, settings.plans),
+        )
+        return
+    await callback.answer()
+    duration = keyboards.duration(viewer, settings.plans[terms.plan])
+    await bot.send_invoice(
+        chat_of(callback),
+        title=viewer.t("stars_invoice_title", duration=duration)[:TITLE_MAX],
+        description=viewer.t("stars_invoice_description", duration=duration),
+        payload=terms.payload,
+        currency=stars.STARS,
+        prices=[LabeledPrice(label=duration, amount=terms.stars)],
+    )
+
+
+async def check_out(query: PreCheckoutQuery, settings: BotSettings) -> None:
+    """Telegram waits at most 10 s for this answer: only pure checks happen here."""
+    reason = stars.mismatch(
+        settings.plans,
+        query.from_user.id,
+        query.currency,
+        query.total_amount,
+        query.invoice_payload,
+    )
+    if reason is None:
+        await query.answer(ok=True)
+        return
+    log.info("pre-checkout %s of %s refused: %s", query.id, query.from_user.id, reason)
+    await query.answer(
+        ok=False,
+        error_message=text("stars_checkout_refused", query.from_user.language_code),
+    )
+
+
+async def paid(message: Message, viewer: Viewer, settings: BotSettings, events: BotEvents) -> None:
+    """Publish the payment, waiting out a Kafka outage: the Stars are already taken."""
+    payment = message.successful_payment
+    assert payment is not None  # the filter's promise
+    decided = stars.settle(
+        settings.plans,
+        stars.StarsPayment(
+            payer_id=message.chat.id,
+            charge_id=payment.telegram_payment_charge_id,
+            currency=payment.currency,
+            total=payment.total_amount,
+            payload=payment.invoice_payload,
+            paid_at=message.date,
+        ),
+    )
+    # Stamped by the bot's clock, as the /start before it was: Telegram's date has whole
+    # seconds, and a payment dated before the /start of the same second would be folded
+    # as money from someone not registered yet. The payload keeps Telegram's date.
+    origin = stars_origin(payment.telegram_payment_charge_id)
+    await retry_transient(lambda: events.publish(decided, origin))
+    log.info("%s %s of %s published", decided.event_type, decided.payment_id, message.chat.id)
+    await message.answer(
+        viewer.t("stars_paid" if isinstance(decided, PaymentSucceeded) else "stars_held")
+    )
+
+
+async def refunded(message: Message, events: BotEvents) -> None:
+    """Telegram's word that Stars went back (whoever asked for it): the payment's time
+    is taken back, once, however often the refund is reported."""
+    refund = message.refunded_payment
+    assert refund is not None  # the filter's promise
+    if refund.currency != stars.STARS:
+        return
+    charge_id = refund.telegram_payment_charge_id
+    event = stars.refund(message.chat.id, charge_id, Decimal(refund.total_amount), message.date)
+    await retry_transient(lambda: events.publish(event, stars_origin(charge_id)))
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(send_invoice, BuyStars.filter())
+    router.pre_checkout_query.register(check_out)
+    router.message.register(paid, F.successful_payment)
+    router.message.register(refunded, F.refunded_payment)
+    return router
