@@ -4,6 +4,9 @@ Every read and write is by ``_id``. Written only by the worker that owns a code'
 partition (see :mod:`..domain.promos`); what must never happen twice is a unique-key
 insert (a use slot ``CODE#n``, a user's claim ``CODE:user``, a decision by redemption
 event id), so a second writer during a rebalance gets a duplicate key, not a second use.
+Should two writers decide the same redemption at once, it keeps one slot and gives the
+other back; a slot given back is not offered again (uses are taken from the count on),
+so such a race can cost a code a use, never add one.
 """
 
 from __future__ import annotations
