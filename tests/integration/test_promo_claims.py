@@ -1,7 +1,7 @@
 """The promo desk's claims on the real database: two desks deciding the same code at once
 (a rebalance leaving a second worker on the code's partition) still hand out each use
-once and each user's use once, and a redemption retried after a crash is granted again
-under the same answer."""
+once and each user's use once, a redemption retried after a crash is granted again
+under the same answer, and a desk rebuilding the database publishes no answer."""
 
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ from events.registry import TopicNames
 from keyland.indexes import ensure_indexes
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
-from keyland.settings import MongoSettings
+from keyland.settings import KafkaSettings, MongoSettings
 from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.promos import Promos
 from services.subscription.domain.promos import Grant
 from services.subscription.handlers.promos import PromoDesk
+from tests.kafka_tail import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -101,3 +102,33 @@ async def test_a_redemption_retried_after_its_claims_finds_its_own_grant(
     code_now = await promos.code("RETRIED")
     assert code_now is not None
     assert code_now.uses == 1
+
+
+async def test_a_rebuilding_desk_decides_and_publishes_nothing(
+    handles: list[AsyncDatabase[Document]],
+    publisher: EventPublisher,
+    created_topics: TopicNames,
+    kafka_settings: KafkaSettings,
+) -> None:
+    promos = promos_of(handles[0])
+    desk = PromoDesk(promos, Payments(handles[0]["payments"]), publisher, rebuild=True)
+    created = PromoCodeCreated(
+        code="REBUILT", days=5, max_uses=1, expires_at=NOW + timedelta(days=1), admin_id=1
+    )
+    redemption = envelope(PromoCodeEntered(telegram_id=800, code="REBUILT"), 1)
+    await desk.handle([envelope(created, 0), redemption])
+    decided = await promos.decision(redemption.event_id)
+    assert decided is not None
+    assert decided["slot"] == 0
+    live = PromoDesk(promos, Payments(handles[0]["payments"]), publisher)
+    marker = envelope(PromoCodeEntered(telegram_id=801, code="REBUILT"), 2)
+    await live.handle([marker])  # published: once it is on the topic, so would be the other
+    answers = await read_topic(
+        kafka_settings.bootstrap,
+        created_topics("subscriptions"),
+        until=lambda got: any(e.causation_id == marker.event_id for e in got),
+        timeout_s=10,
+    )
+    causes = {e.causation_id for e in answers}
+    assert marker.event_id in causes
+    assert redemption.event_id not in causes
