@@ -53,6 +53,16 @@ class UserSeen(Event):
     telegram_id: TelegramId = Field(gt=0)
 
 
+class RenewalTurnedOff(Event):
+    """A user turned automatic renewal off: the saved payment method is forgotten and
+    nothing is charged any more."""
+
+    event_type: ClassVar[str] = "RenewalTurnedOff"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+
+
 class PromoCodeEntered(Event):
     """A user entered a promo code (``/promo CODE`` or the ``promo_CODE`` deep link), or
     opened a gift's link (``gift_CODE``: ``gift`` true).

@@ -143,3 +143,34 @@ class HeldPaymentRefunded(Event):
 
     def partition_key(self) -> str:
         return self.payment_id
+
+
+class PaymentMethodSaved(Event):
+    """A paid payment of ours made with ``save_payment_method`` saved the payer's method:
+    it can be charged again without the payer (the renewal of ``plan``)."""
+
+    event_type: ClassVar[str] = "PaymentMethodSaved"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    payment_id: str = Field(min_length=1, max_length=128)
+    method_id: str = Field(min_length=1, max_length=64)
+    provider: str = Field(default="yookassa", min_length=1)
+    plan: str = Field(min_length=1, max_length=64)
+    saved_at: AwareDatetime
+
+
+class RenewalDeclined(Event):
+    """A renewal charge of a saved method was declined: attempt ``attempt`` for access
+    ending at ``period_end`` (a declined renewal is told as this, never as a
+    :class:`PaymentCanceled`)."""
+
+    event_type: ClassVar[str] = "RenewalDeclined"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    payment_id: str = Field(min_length=1, max_length=128)
+    provider: str = Field(default="yookassa", min_length=1)
+    period_end: AwareDatetime
+    attempt: int = Field(ge=0)
+    reason: str | None = None

@@ -69,6 +69,7 @@ TOPICS: tuple[TopicSpec, ...] = (
             bot_actions.TrialRequested,
             bot_actions.RegionChosen,
             bot_actions.UserSeen,
+            bot_actions.RenewalTurnedOff,
             bot_actions.PromoCodeEntered,
         ),
         key="telegram_id (code for PromoCodeEntered)",
@@ -84,6 +85,8 @@ TOPICS: tuple[TopicSpec, ...] = (
             payments.RefundSucceeded,
             payments.PaymentHeld,
             payments.HeldPaymentRefunded,
+            payments.PaymentMethodSaved,
+            payments.RenewalDeclined,
             payments.GiftPurchased,
         ),
         key=(
@@ -117,13 +120,16 @@ TOPICS: tuple[TopicSpec, ...] = (
             Consumer("notifier"),
             # Facts that change another user's figures or ledger, back to that user's
             # partition: the referrer's bonus and its revocation, and the lapse the expiry
-            # sweep announced, and a promo code's use won on the code's partition.
+            # sweep announced; the renewal charges the renewal sweep found due, made by
+            # the worker that owns the user; and a promo code's use won on the code's
+            # partition.
             Consumer(
                 "subscription",
                 only=(
                     subscriptions.ReferralBonusEarned,
                     subscriptions.ReferralBonusRevoked,
                     subscriptions.SubscriptionExpired,
+                    subscriptions.RenewalDue,
                     subscriptions.PromoCodeRedeemed,
                 ),
             ),
@@ -141,6 +147,7 @@ TOPICS: tuple[TopicSpec, ...] = (
             subscriptions.SubscriptionExpired,
             subscriptions.UserPurged,
             subscriptions.UserBlockChanged,
+            subscriptions.RenewalDue,
             subscriptions.PromoCodeRedeemed,
             subscriptions.PromoCodeRefused,
         ),

@@ -203,6 +203,23 @@ class UserPurged(Event):
     key_id: uuid.UUID
 
 
+class RenewalDue(Event):
+    """Access ending at ``period_end`` is to be renewed by charging the user's saved
+    method for ``plan``: attempt ``attempt`` (0 first, then retries after declines).
+    Emitted once per (user, period_end, attempt), under an id derived from them; the
+    charge made for it is keyed by them too, so it is made once however often this is
+    read."""
+
+    event_type: ClassVar[str] = "RenewalDue"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    period_end: AwareDatetime
+    attempt: int = Field(ge=0)
+    method_id: str = Field(min_length=1, max_length=64)
+    plan: str = Field(min_length=1, max_length=64)
+
+
 class PromoCodeRedeemed(Event):
     """The user won one use of a promo code, or a gift (``gift``): ``months`` and
     ``days`` for them, credited on their own partition (keyed by the user) once per code,

@@ -47,6 +47,10 @@ class UserView(BaseModel):
     """Bonus days earned by inviting friends, all told."""
     purged_at: AwareDatetime | None = None
     """The latest purge of the user's data, if any."""
+    auto_renewal: bool = False
+    """A saved payment method renews the user's plan (until they turn it off)."""
+    renews_at: AwareDatetime | None = None
+    """When the saved method is next charged to renew (None: no charge is due)."""
     blocked: bool = False
     """An admin blocked access: keys disabled on every node until the block is lifted."""
     provisioned_at: AwareDatetime | None = None

@@ -24,6 +24,7 @@ from emulators.yookassa.state import (
 )
 
 MAX_COPIES = 100
+MAX_DECLINES = 1000
 
 
 def copies_of(request: Request) -> int:
@@ -86,6 +87,15 @@ def control_routes(provider: Provider) -> list[BaseRoute]:
         )
         return await answer(request, outcome)
 
+    async def decline(request: Request) -> JSONResponse:
+        """The saved method's bank declines its next ``times`` charges (default 1; 0 lets
+        them through again) with ``reason`` (default ``insufficient_funds``)."""
+        raw = request.query_params.get("times", "1")
+        if not raw.isdigit() or int(raw) > MAX_DECLINES:
+            raise invalid_request(f"times must be a whole number from 0 to {MAX_DECLINES}", "times")
+        reason = choice(request, "reason", CANCELLATION_REASONS, "insufficient_funds")
+        return JSONResponse(provider.decline(request.path_params["method_id"], int(raw), reason))
+
     async def notify(request: Request) -> JSONResponse:
         """Send the request body, byte for byte, as a notification (forgeries, junk)."""
         deliveries = deliverer.send(await request.body(), copies_of(request))
@@ -125,6 +135,7 @@ def control_routes(provider: Provider) -> list[BaseRoute]:
         Route(f"{prefix}/payments/{{payment_id}}/pay", pay, methods=["POST"]),
         Route(f"{prefix}/payments/{{payment_id}}/cancel", cancel, methods=["POST"]),
         Route(f"{prefix}/payments/{{payment_id}}/refund", refund, methods=["POST"]),
+        Route(f"{prefix}/payment_methods/{{method_id}}/decline", decline, methods=["POST"]),
         Route(f"{prefix}/notifications", notify, methods=["POST"]),
         Route(f"{prefix}/deliveries", deliveries, methods=["GET"]),
         Route(f"{prefix}/deliveries/{{delivery_id}}/redeliver", redeliver, methods=["POST"]),

@@ -16,7 +16,8 @@ CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_DESCRIPTION = {"payment": 128, "refund": 250}
 MAX_METADATA_KEYS, MAX_METADATA_KEY, MAX_METADATA_VALUE = 16, 32, 512
 # Fields that change how YooKassa charges; silently ignoring them would lie to the caller.
-UNSUPPORTED = ("payment_token", "payment_method_id", "payment_method_data", "deal", "transfers")
+UNSUPPORTED = ("payment_token", "payment_method_data", "deal", "transfers")
+MAX_METHOD_ID = 64
 
 
 def json_object(raw: bytes) -> dict[str, Any]:
@@ -84,17 +85,28 @@ def new_payment(body: dict[str, Any]) -> NewPayment:
     for name in UNSUPPORTED:
         if body.get(name):
             raise invalid_request(f"{name} is not supported by the emulator", name)
-    if body.get("save_payment_method"):
-        raise invalid_request("Saving payment methods is not supported by the emulator")
-    capture = body.get("capture", False)
+    capture, save = body.get("capture", False), body.get("save_payment_method", False)
     if not isinstance(capture, bool):
         raise invalid_request("capture must be true or false", "capture")
+    if not isinstance(save, bool):
+        raise invalid_request("save_payment_method must be true or false", "save_payment_method")
+    method_id = body.get("payment_method_id")
+    if method_id is not None and (
+        not isinstance(method_id, str) or not 0 < len(method_id) <= MAX_METHOD_ID
+    ):
+        raise invalid_request("payment_method_id must be a saved method's id", "payment_method_id")
+    if method_id is not None and save:
+        raise invalid_request(
+            "save_payment_method cannot be used with payment_method_id", "save_payment_method"
+        )
     return NewPayment(
         amount=money(body.get("amount"), "amount"),
         description=description(body.get("description"), "payment"),
         metadata=metadata(body.get("metadata")),
         capture=capture,
         return_url=_return_url(body.get("confirmation")),
+        save_payment_method=save,
+        payment_method_id=method_id,
     )
 
 

@@ -12,6 +12,11 @@ from emulators.yookassa.idempotency import IdempotenceKeys
 from emulators.yookassa.state import Cancellation, Ledger, Money, NewPayment
 
 MERCHANT_CANCELLATION = Cancellation("merchant", "canceled_by_merchant")
+_EVENTS = {
+    "succeeded": "payment.succeeded",
+    "waiting_for_capture": "payment.waiting_for_capture",
+    "canceled": "payment.canceled",
+}
 
 
 @dataclass(frozen=True)
@@ -42,8 +47,18 @@ class Provider:
         return wire.refund(self.ledger.refund(refund_id))
 
     def create_payment(self, request: NewPayment) -> dict[str, Any]:
-        """A new pending payment; YooKassa sends no notification for it."""
-        return wire.payment(self.ledger.create_payment(request, self.clock()), self.shop)
+        """A new pending payment, for which YooKassa sends no notification; or a payment
+        with a saved method, charged at once and announced (succeeded or canceled)."""
+        created = self.ledger.create_payment(request, self.clock())
+        subject = wire.payment(created, self.shop)
+        if created.recurring:
+            self._announce(_EVENTS[created.status], subject, 1)
+        return subject
+
+    def decline(self, method_id: str, times: int, reason: str) -> dict[str, Any]:
+        """The saved method's next ``times`` charges are declined with ``reason``."""
+        saved = self.ledger.decline(method_id, times, reason)
+        return {"id": saved.id, "declines": saved.declines, "reason": saved.reason}
 
     def pay(self, payment_id: str, copies: int = 1) -> Outcome:
         """The payer pays on the checkout page."""

@@ -70,6 +70,19 @@ class NewPayment:
     metadata: dict[str, str]
     capture: bool
     return_url: str | None
+    save_payment_method: bool = False
+    payment_method_id: str | None = None
+    """A saved method to charge without the payer (a recurring payment)."""
+
+
+@dataclass
+class SavedMethod:
+    """A payment method saved by a payment made with ``save_payment_method``; the next
+    ``declines`` charges with it are declined with ``reason`` (the payer's bank says no)."""
+
+    id: str
+    declines: int = 0
+    reason: str = "insufficient_funds"
 
 
 @dataclass
@@ -87,6 +100,11 @@ class Payment:
     expires_at: datetime | None = None
     cancellation: Cancellation | None = None
     refunded: Decimal = Decimal("0.00")
+    method_id: str = ""
+    """The id of the method it is paid with: a new one for each payment, or a saved one."""
+    save_method: bool = False
+    method_saved: bool = False
+    recurring: bool = False
 
     @property
     def refundable(self) -> Decimal:
@@ -112,6 +130,7 @@ class Ledger:
     new_id: Callable[[str, datetime], str] = yookassa_id
     payments: dict[str, Payment] = field(default_factory=dict)
     refunds: dict[str, Refund] = field(default_factory=dict)
+    methods: dict[str, SavedMethod] = field(default_factory=dict)
 
     def payment(self, payment_id: str) -> Payment:
         if payment_id not in self.payments:
@@ -123,23 +142,57 @@ class Ledger:
             raise ApiProblem(404, "not_found", f"Refund {refund_id} doesn't exist")
         return self.refunds[refund_id]
 
+    def method(self, method_id: str) -> SavedMethod:
+        if method_id not in self.methods:
+            raise invalid_request(
+                f"Payment method {method_id} is not saved or doesn't exist", "payment_method_id"
+            )
+        return self.methods[method_id]
+
     def create_payment(self, request: NewPayment, now: datetime) -> Payment:
+        """A pending payment for the payer to confirm; one with a saved method is charged
+        at once, without the payer: succeeded (or held), or canceled when the method's
+        bank declines it."""
+        saved = (
+            None if request.payment_method_id is None else self.method(request.payment_method_id)
+        )
         payment = Payment(
             id=self.new_id("000f", now),
             amount=request.amount,
             description=request.description,
             metadata=dict(request.metadata),
             capture=request.capture,
-            return_url=request.return_url,
+            return_url=None if saved else request.return_url,
             created_at=now,
+            method_id=saved.id if saved else self.new_id("0010", now),
+            save_method=request.save_payment_method and saved is None,
+            method_saved=saved is not None,
+            recurring=saved is not None,
         )
         self.payments[payment.id] = payment
-        return payment
+        if saved is None:
+            return payment
+        if saved.declines > 0:
+            saved.declines -= 1
+            payment.status = "canceled"
+            payment.cancellation = Cancellation("payment_network", saved.reason)
+            return payment
+        return self.pay(payment.id, now)
+
+    def decline(self, method_id: str, times: int, reason: str) -> SavedMethod:
+        """The method's bank declines its next ``times`` charges (0: none)."""
+        saved = self.method(method_id)
+        saved.declines, saved.reason = times, reason
+        return saved
 
     def pay(self, payment_id: str, now: datetime) -> Payment:
-        """The payer pays: captured at once, or held for capture when ``capture`` was off."""
+        """The payer pays: captured at once, or held for capture when ``capture`` was off.
+        A payment made with ``save_payment_method`` saves its method."""
         payment = self._in_status(payment_id, {"pending"}, "paid")
         payment.paid = True
+        if payment.save_method:
+            payment.method_saved = True
+            self.methods.setdefault(payment.method_id, SavedMethod(payment.method_id))
         if payment.capture:
             payment.status, payment.captured_at = "succeeded", now
         else:

@@ -61,6 +61,8 @@ def payment(found: Payment, shop: Shop) -> dict[str, Any]:
         }
     if found.paid:
         body |= _paid_details(found)
+    elif found.recurring:
+        body["payment_method"] = _method(found)
     if found.captured_at is not None:
         body["captured_at"] = timestamp(found.captured_at)
     if found.expires_at is not None:
@@ -82,18 +84,22 @@ def _paid_details(found: Payment) -> dict[str, Any]:
     card = TEST_CARD | {"expiry_month": "12", "expiry_year": str(found.created_at.year + 3)}
     return {
         "income_amount": money(Money(found.amount.value - commission, found.amount.currency)),
-        "payment_method": {
-            "type": "bank_card",
-            "id": found.id,
-            "saved": False,
-            "title": f"Bank card *{TEST_CARD['last4']}",
-            "card": card,
-        },
+        "payment_method": _method(found) | {"card": card},
         "authorization_details": {
             "rrn": digits[:12],
             "auth_code": digits[12:18],
             "three_d_secure": {"applied": False},
         },
+    }
+
+
+def _method(found: Payment) -> dict[str, Any]:
+    """The method the payment is made with; ``saved`` once it can be charged again."""
+    return {
+        "type": "bank_card",
+        "id": found.method_id,
+        "saved": found.method_saved,
+        "title": f"Bank card *{TEST_CARD['last4']}",
     }
 
 

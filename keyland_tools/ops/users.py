@@ -201,6 +201,14 @@ def _or_missing(value: object) -> str:
     return MISSING if value is None else str(value)
 
 
+def _renewal(user: UserView) -> str:
+    if not user.auto_renewal:
+        return "off"
+    if user.renews_at is None:
+        return "on, no charge due (attempts spent)"
+    return f"on, next charge {moment(user.renews_at)}"
+
+
 def subscription_table(report: UserReport, now: datetime) -> Table:
     user = report.user
     table = Table(title=f"User {user.telegram_id}", show_header=False, title_justify="left")
@@ -219,6 +227,7 @@ def subscription_table(report: UserReport, now: datetime) -> Table:
         ("referrer", _or_missing(user.referrer_id)),
         ("invited", str(report.invited)),
         ("bonus days", str(user.referral_days_earned)),
+        ("auto-renewal", _renewal(user)),
         ("region", _or_missing(user.region)),
         ("key id", _or_missing(user.key_id)),
     ]

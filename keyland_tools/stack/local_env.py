@@ -75,6 +75,9 @@ def local_env(stack: StackSettings) -> dict[str, str]:
         "KEYLAND_BOT_READ_API_TOKEN": env["KEYLAND_SUBSCRIPTION_API_TOKEN"],
         "KEYLAND_BOT_PAYMENTS_URL": f"http://127.0.0.1:{env['KEYLAND_PAYMENTS_PORT']}",
         "KEYLAND_BOT_PAYMENTS_TOKEN": env["KEYLAND_PAYMENTS_INTERNAL_TOKEN"],
+        # The subscription worker has the ingest charge saved methods for renewals.
+        "KEYLAND_SUBSCRIPTION_PAYMENTS_URL": f"http://127.0.0.1:{env['KEYLAND_PAYMENTS_PORT']}",
+        "KEYLAND_SUBSCRIPTION_PAYMENTS_TOKEN": env["KEYLAND_PAYMENTS_INTERNAL_TOKEN"],
         "KEYLAND_BOT_LINKS_URL": f"http://127.0.0.1:{PROVISIONER_API_PORT}",
         "KEYLAND_BOT_LINKS_TOKEN": _configured("KEYLAND_PROVISIONER_API_TOKEN")
         or made["KEYLAND_PROVISIONER_API_TOKEN"],

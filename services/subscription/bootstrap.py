@@ -21,6 +21,7 @@ from services.subscription.adapters.cleanup_runs import CleanupRuns
 from services.subscription.adapters.expiry_marks import ExpiryMarks
 from services.subscription.adapters.figure_shards import PARTITIONS, FigureShards
 from services.subscription.adapters.payments import Payments
+from services.subscription.adapters.payments_api import PaymentsApi
 from services.subscription.adapters.promos import Promos
 from services.subscription.adapters.schedule import Schedule
 from services.subscription.adapters.user_reads import UserReads
@@ -33,6 +34,7 @@ from services.subscription.handlers.cleanup_timer import CleanupTimer
 from services.subscription.handlers.expiry import ExpirySweeper
 from services.subscription.handlers.incoming import Schedules, SubscriptionHandler
 from services.subscription.handlers.promos import PromoDesk
+from services.subscription.handlers.renewal import RenewalSweeper
 
 # The topics the worker reads (each one names it among its consumers in events.registry):
 # those whose events change a user's subscription. ``subscriptions`` carries
@@ -59,6 +61,8 @@ class Container:
     schedule: Schedule
     handler: SubscriptionHandler
     sweeper: ExpirySweeper
+    renewals: RenewalSweeper
+    payments_api: PaymentsApi | None
     cleanup: InactiveUsers
     cleanup_timer: CleanupTimer
     dead_letters: DeadLetters
@@ -74,7 +78,15 @@ def bootstrap() -> Container:
     owned_shards: OwnedCache[Shard] = OwnedCache(PARTITIONS)
     users, payments = Users(db["users"], owned_users), Payments(db["payments"])
     schedule = Schedule(db["expiry_due"])
-    # The cleanup may run in another process (the CLI), on another clock.
+    renewal_due = Schedule(db["renewal_due"])
+    token = settings.payments_token
+    payments_api = (
+        None
+        if token is None
+        else PaymentsApi.from_url(
+            settings.payments_url, token.get_secret_value(), settings.payments_timeout_s
+        )
+    )  # The cleanup may run in another process (the CLI), on another clock.
     inactivity = Schedule(db["inactive_due"], INACTIVITY, margin=timedelta(minutes=5))
     shards = FigureShards(db["figures"], owned=owned_shards)
     reads, marks = UserReads(db["users"]), ExpiryMarks(db["expiry_marks"])
@@ -104,13 +116,22 @@ def bootstrap() -> Container:
             users,
             payments,
             shards,
-            Schedules(schedule, inactivity, cleanup_after),
+            Schedules(schedule, inactivity, cleanup_after, renewal_due),
             publisher,
             settings.rules(),
             PromoDesk(promos, payments, publisher, rebuild=settings.rebuild),
+            payments_api=payments_api,
             rebuild=settings.rebuild,
         ),
         sweeper=sweeper,
+        renewals=RenewalSweeper(
+            reads,
+            renewal_due,
+            publisher,
+            lookback=timedelta(days=settings.expiry_lookback_days),
+            caught_up=caught_up,
+        ),
+        payments_api=payments_api,
         cleanup=InactiveUsers(reads, inactivity, cleanup_after),
         cleanup_timer=CleanupTimer(
             runs,
@@ -123,6 +144,7 @@ def bootstrap() -> Container:
                 *users.owned(),
                 *payments.owned(),
                 *schedule.owned(),
+                *renewal_due.owned(),
                 *marks.owned(),
                 *inactivity.owned(),
                 *shards.owned(),

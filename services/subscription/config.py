@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from keyland.settings import RunsWorker
+from services.subscription.domain.renewal import RenewalRules
 from services.subscription.domain.rules import Rules
 
 
@@ -55,6 +56,29 @@ class SubscriptionSettings(RunsWorker):
         min_length=32,
         description="Derives users' key ids (their VLESS credentials); keep it secret and never change it.",
     )
+    renewal_lead_s: float = Field(
+        default=24 * 3600,
+        ge=0,
+        description="A saved method is charged this long before access ends.",
+    )
+    renewal_attempts: int = Field(
+        default=3, ge=1, le=20, description="Charges per end of access at most (with retries)."
+    )
+    renewal_backoff_s: float = Field(
+        default=6 * 3600,
+        gt=0,
+        description="The wait after a declined renewal; doubled after each further decline.",
+    )
+    payments_url: str = Field(
+        default="http://127.0.0.1:8080",
+        pattern=r"^https?://",
+        description="The payments ingest, which charges saved methods.",
+    )
+    payments_token: SecretStr | None = Field(
+        default=None,
+        description="KEYLAND_PAYMENTS_INTERNAL_TOKEN's value; without it nothing is renewed.",
+    )
+    payments_timeout_s: float = Field(default=15.0, gt=0)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8081, gt=0, lt=65536)
     stats_interval_s: float = Field(
@@ -77,4 +101,9 @@ class SubscriptionSettings(RunsWorker):
             referral_bonus_days_per_month=self.referral_bonus_days_per_month,
             max_horizon=timedelta(days=self.max_horizon_days),
             key_secret=self.key_secret.get_secret_value().encode(),
+            renewal=RenewalRules(
+                lead=timedelta(seconds=self.renewal_lead_s),
+                attempts=self.renewal_attempts,
+                backoff=timedelta(seconds=self.renewal_backoff_s),
+            ),
         )

@@ -408,6 +408,47 @@ async def test_buying_creates_one_payment_per_button_and_paying_extends_access(
     assert date(user_doc(db, 600020)["until"]) in text_of(await buyer.reply())
 
 
+async def test_paying_with_renewal_shows_when_it_renews_and_turning_it_off_is_published(
+    chat: Chat,
+    yookassa: BackgroundServer,
+    worker: Program,
+    db: Database[Document],
+) -> None:
+    buyer = await chat(600021)
+    [menu] = await buyer.ask("/start")
+    await buyer.press(menu, MenuAction(action="buy").pack())
+    plans = await buyer.reply()
+    await buyer.press(plans, "buy:month_1")
+    bill = await buyer.reply()
+    assert callback_data(bill)[0] == "buyrenew:month_1"  # the offer, below the pay button
+    await buyer.press(bill, "buyrenew:month_1")
+    renewing = await buyer.reply()
+    assert text_of(renewing) == says(
+        "buy_pay_renewing", duration="1 мес.", price="199.00", currency="RUB"
+    )
+    [url] = button_urls(renewing)
+    assert url not in button_urls(bill)  # another order: this one saves the card
+
+    async with httpx.AsyncClient(base_url=yookassa.url, timeout=30) as shop:
+        paid = await shop.post(
+            f"/emulator/payments/{url.rsplit('/', 1)[1]}/pay", params={"wait": "true"}
+        )
+    assert paid.status_code == 200, paid.text
+    await eventually(lambda: user_doc(db, 600021).get("auto_renewal") is True, worker)
+    await buyer.press(menu, MenuAction(action="profile").pack())
+    profile = await buyer.reply()
+    renews_at = user_doc(db, 600021)["renews_at"]
+    assert says("profile_renews", date=date(renews_at)) in text_of(profile)
+    assert callback_data(profile)[0] == "renewoff"
+
+    await buyer.press(profile, "renewoff")
+    assert text_of(await buyer.reply()) == says("renewal_turned_off")
+    await eventually(lambda: user_doc(db, 600021).get("auto_renewal") is False, worker)
+    assert user_doc(db, 600021)["renews_at"] is None
+    await buyer.press(menu, MenuAction(action="profile").pack())
+    assert "renewoff" not in callback_data(await buyer.reply())
+
+
 async def test_region_buttons_from_the_notifier_publish_the_choice(
     chat: Chat,
     notifier: Any,

@@ -16,7 +16,7 @@ from emulators.serving import BackgroundServer
 from events import Envelope, Event, external_event_id
 from events.admin_commands import SubscriptionAdjusted, TestNotificationRequested
 from events.bot_actions import UserSeen, UserStarted
-from events.payments import PaymentSucceeded
+from events.payments import PaymentCanceled, PaymentSucceeded, RenewalDeclined
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, user_document_id
@@ -33,7 +33,7 @@ from tests.consumer_groups import behind, rewind
 from tests.notifier_harness import BOT, notifier, telegram
 from tests.processes import Program, free_port, wait_http
 from tests.scraping import counted, log_lines
-from tests.telegram_chat import TelegramUser
+from tests.telegram_chat import TelegramUser, callback_data
 from tests.waiting import eventually
 
 REMINDER_BEFORE_S = 4
@@ -225,6 +225,37 @@ async def admin_test_notice(publisher: EventPublisher, telegram_id: int, words: 
     envelope = Envelope.new(request, producer="tests", occurred_at=datetime.now(UTC))
     await publisher.publish(envelope)
     return f"{envelope.event_id}:test"
+
+
+async def test_a_declined_renewal_is_told_once_with_a_pay_button_and_its_retries_are_silent(
+    workers: tuple[Program, Program],
+    publisher: EventPublisher,
+    chats: httpx.AsyncClient,
+    db: Database[Document],
+) -> None:
+    user = await user_who_wrote(chats, publisher, 3101)
+    end, now = datetime.now(UTC) + timedelta(days=1), datetime.now(UTC)
+    for attempt in range(3):
+        declined = RenewalDeclined(
+            telegram_id=3101, payment_id=f"r-3101-{attempt}", period_end=end, attempt=attempt
+        )
+        envelope = Envelope.new(
+            declined,
+            producer="tests",
+            occurred_at=now + timedelta(seconds=attempt),
+            event_id=external_event_id("yookassa", declined.payment_id, declined.event_type),
+        )
+        await publisher.publish(envelope)
+        await publisher.publish(envelope)  # and delivered twice
+    # After them on the user's partition: once it is told, the declines were all read.
+    canceled = PaymentCanceled(telegram_id=3101, payment_id="after-the-declines")
+    await publisher.publish(Envelope.new(canceled, producer="tests", occurred_at=now))
+
+    told = await user.bot_messages(min_count=2, timeout_s=60)
+    assert len(planned(db, 3101, "renewal_declined")) == 1
+    [decline] = [m for m in told if "could not renew" in str(m.get("text"))]
+    assert callback_data(decline) == ["menu:buy"]
+    assert len(told) == 2
 
 
 async def test_a_payment_notice_telegram_could_not_deliver_is_logged_counted_and_sent_once_on_the_next_visit(

@@ -495,6 +495,104 @@ class TestRefundsAndCancellations:
             Payment.cancel(payment.id)
 
 
+class TestSavedMethods:
+    def test_payment_with_save_payment_method_saves_it_when_paid(
+        self, control: httpx.Client, hook: WebhookReceiver
+    ) -> None:
+        payment = create_payment(save_payment_method=True)
+        assert payment.payment_method is None
+
+        act(control, f"/payments/{payment.id}/pay")
+
+        found = Payment.find_one(payment.id)
+        assert (found.payment_method.saved, found.payment_method.type) == (True, "bank_card")
+        [notification] = hook.notifications()
+        parsed = WebhookNotificationFactory().create(notification)
+        assert parsed.object.payment_method.saved is True
+        assert parsed.object.payment_method.id == found.payment_method.id
+
+    def test_payment_without_save_payment_method_saves_nothing(self, control: httpx.Client) -> None:
+        payment = create_payment()
+        act(control, f"/payments/{payment.id}/pay")
+        method = Payment.find_one(payment.id).payment_method
+
+        assert method.saved is False
+        with pytest.raises(BadRequestError):
+            charge(method.id)
+
+    def test_saved_method_is_charged_at_once_without_the_payer(
+        self, control: httpx.Client, hook: WebhookReceiver
+    ) -> None:
+        method_id = saved_method(control, hook)
+
+        renewal = charge(method_id)
+        control.get("/emulator/deliveries", params={"wait": "true"})
+
+        assert (renewal.status, renewal.paid, renewal.confirmation) == ("succeeded", True, None)
+        assert renewal.payment_method.id == method_id
+        [notification] = hook.notifications()
+        assert notification["event"] == "payment.succeeded"
+        assert notification["object"]["id"] == renewal.id
+
+    def test_same_idempotence_key_charges_the_saved_method_once(
+        self, control: httpx.Client, hook: WebhookReceiver
+    ) -> None:
+        method_id, key = saved_method(control, hook), str(uuid.uuid4())
+
+        first = charge(method_id, key)
+        again = charge(method_id, key)
+        control.get("/emulator/deliveries", params={"wait": "true"})
+
+        assert first.id == again.id
+        assert [n["object"]["id"] for n in hook.notifications()] == [first.id]
+
+    def test_declines_on_demand_then_charges_again(
+        self, control: httpx.Client, hook: WebhookReceiver
+    ) -> None:
+        method_id = saved_method(control, hook)
+        told = control.post(
+            f"/emulator/payment_methods/{method_id}/decline",
+            params={"times": "1", "reason": "card_expired"},
+        )
+
+        declined = charge(method_id)
+        charged = charge(method_id)
+        control.get("/emulator/deliveries", params={"wait": "true"})
+
+        assert told.json() == {"id": method_id, "declines": 1, "reason": "card_expired"}
+        assert (declined.status, declined.paid) == ("canceled", False)
+        assert declined.cancellation_details.reason == "card_expired"
+        assert charged.status == "succeeded"
+        events = [(n["event"], n["object"]["id"]) for n in hook.notifications()]
+        assert events == [("payment.canceled", declined.id), ("payment.succeeded", charged.id)]
+
+    def test_unknown_method_is_refused(self, control: httpx.Client) -> None:
+        answer = control.post("/emulator/payment_methods/nope/decline")
+
+        assert answer.status_code == 400
+        with pytest.raises(BadRequestError):
+            charge("nope")
+
+
+def charge(method_id: str, key: str | None = None) -> Any:
+    """A payment with a saved method: no confirmation, the payer is not asked."""
+    params = {
+        "amount": {"value": "199.00", "currency": "RUB"},
+        "capture": True,
+        "payment_method_id": method_id,
+        "metadata": {"telegram_id": "42", "plan": "month"},
+    }
+    return Payment.create(params, key or str(uuid.uuid4()))
+
+
+def saved_method(control: httpx.Client, hook: WebhookReceiver) -> str:
+    """A method saved by a paid payment; the receiver forgets that payment's notification."""
+    payment = create_payment(save_payment_method=True)
+    act(control, f"/payments/{payment.id}/pay")
+    hook.reset()
+    return str(Payment.find_one(payment.id).payment_method.id)
+
+
 class TestCheckout:
     def test_checkout_page_pays_and_sends_the_payer_back(
         self, control: httpx.Client, hook: WebhookReceiver

@@ -11,6 +11,7 @@ import pytest
 
 from events import Envelope, Event, decode
 from events.registry import TOPICS, TOPICS_BY_NAME, TopicSpec
+from events.subscriptions import RenewalDue
 from services.notifier.bootstrap import INPUT_TOPICS as NOTIFIER_TOPICS
 from services.notifier.domain.alerts import alerts
 from services.notifier.domain.planning import plan
@@ -35,7 +36,10 @@ def sample(event: type[Event]) -> Envelope[Event]:
 
 # Whether a worker's mapping of incoming records takes an event in (None: passed over).
 ACTS_ON: dict[str, Callable[[Envelope[Event]], bool]] = {
-    "subscription": lambda envelope: to_entry(envelope) is not None,
+    # Ledger entries, and the renewal charges it makes through the payments ingest.
+    "subscription": lambda envelope: (
+        to_entry(envelope) is not None or isinstance(envelope.payload, RenewalDue)
+    ),
     "provisioner": lambda envelope: to_change(envelope.payload) is not None,
 }
 

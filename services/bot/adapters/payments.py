@@ -33,14 +33,27 @@ class Payments:
         return cls(JsonApi.from_url(url, token, service="payments", timeout_s=timeout_s))
 
     async def create(
-        self, telegram_id: int, plan: str, order_id: str, *, gift: bool = False
+        self,
+        telegram_id: int,
+        plan: str,
+        order_id: str,
+        *,
+        save_method: bool = False,
+        gift: bool = False,
     ) -> Checkout:
-        """The payment for ``order_id`` (``gift``: a gift's, with its code): the same
-        order always gives the same payment."""
+        """The payment for ``order_id``: the same order always gives the same payment;
+        ``save_method``: the card is saved to renew the plan automatically; ``gift``: a
+        gift's, with its code."""
         response = await self._api.request(
             "POST",
             "/payments",
-            json={"telegram_id": telegram_id, "plan": plan, "order_id": order_id, "gift": gift},
+            json={
+                "telegram_id": telegram_id,
+                "plan": plan,
+                "order_id": order_id,
+                "save_payment_method": save_method,
+                "gift": gift,
+            },
         )
         if response.status_code == 422:
             raise PlanRefused(response.text[:300])

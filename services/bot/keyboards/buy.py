@@ -9,7 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from events.buttons import MenuAction
 from keyland.plans import PlanSpec
-from services.bot.keyboards.callbacks import BuyGift, BuyPlan, BuyStars, GiftPlans
+from services.bot.keyboards.callbacks import BuyGift, BuyPlan, BuyRenewing, BuyStars, GiftPlans
 from services.bot.middlewares.viewer import Viewer
 
 
@@ -54,9 +54,14 @@ def plans(
     return builder.as_markup()
 
 
-def pay(viewer: Viewer, plan: PlanSpec, url: str) -> InlineKeyboardMarkup:
+def pay(
+    viewer: Viewer, plan: PlanSpec, url: str, renewing_instead: BuyRenewing | None = None
+) -> InlineKeyboardMarkup:
+    """The pay button; with ``renewing_instead``, the offer to pay with automatic renewal."""
     builder = InlineKeyboardBuilder()
     builder.button(text=viewer.t("button_pay", price=plan.price, currency=plan.currency), url=url)
+    if renewing_instead is not None:
+        builder.button(text=viewer.t("button_pay_renewing"), callback_data=renewing_instead)
     builder.button(text=viewer.t("button_menu"), callback_data=MenuAction(action="menu"))
     builder.adjust(1)
     return builder.as_markup()

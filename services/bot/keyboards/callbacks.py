@@ -22,10 +22,20 @@ class BuyGift(CallbackData, prefix="buygift"):
     plan: str
 
 
+class BuyRenewing(CallbackData, prefix="buyrenew"):
+    """The plan paid with the card saved to renew it automatically (opt-in)."""
+
+    plan: str
+
+
 class BuyStars(CallbackData, prefix="stars"):
     """Pay for ``plan`` in Telegram Stars: the bot sends an invoice in ``XTR``."""
 
     plan: str
+
+
+class RenewalOff(CallbackData, prefix="renewoff"):
+    """The user turns automatic renewal off (from the profile)."""
 
 
 class AdminTool(StrEnum):

@@ -19,6 +19,7 @@ class Kind(StrEnum):
     ADMIN_EXTENDED = "extended_by_admin"
     REFERRAL = "referral_bonus"
     CANCELED = "payment_canceled"
+    RENEWAL_DECLINED = "renewal_declined"
     REFUND = "refund"
     REJECTED = "adjustment_rejected"
     TEST = "test"
@@ -56,7 +57,8 @@ the region to choose; a refund; a gift paid), someone changed their access (an e
 a block or its lifting), or access ended. One of
 these that Telegram could not deliver for a reason that may pass (the user never
 started the bot, a network or server error) waits for the user's next visit to the bot.
-Reminders, trial and bonus news, canceled payments and tests are not kept: by the next
+Reminders, trial and bonus news, canceled payments, declined renewals and tests are
+not kept: by the next
 visit they are stale or the user has seen the same in the bot itself."""
 
 

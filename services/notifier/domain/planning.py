@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from events import Envelope, Event
 from events.admin_commands import TestNotificationRequested
-from events.payments import GiftPurchased, PaymentCanceled
+from events.payments import GiftPurchased, PaymentCanceled, RenewalDeclined
 from events.subscriptions import (
     AdjustmentRejected,
     ExtensionReason,
@@ -47,6 +47,15 @@ _GIFT_REFUSED = {
 
 def _date(moment: datetime) -> str:
     return f"{moment:%d.%m.%Y %H:%M} UTC"
+
+
+def _promo_notice(event: PromoCodeRefused | GiftPurchased) -> tuple[Kind, dict[str, str]]:
+    """A refused code (a gift's link, in the words of gifts), or a gift paid, for its
+    buyer: the notice's kind and values."""
+    if isinstance(event, GiftPurchased):
+        return Kind.GIFT_PAID, {"plan": event.plan}
+    kinds = _GIFT_REFUSED if event.gift else _PROMO_REFUSED
+    return kinds[event.reason], {"code": event.code}
 
 
 def period_notices(
@@ -145,11 +154,14 @@ def plan(
             ]
         case PaymentCanceled():
             return [now(Kind.CANCELED, event.telegram_id, _BUY)]
-        case PromoCodeRefused():
-            kinds = _GIFT_REFUSED if event.gift else _PROMO_REFUSED
-            return [now(kinds[event.reason], event.telegram_id, code=event.code)]
-        case GiftPurchased():
-            return [now(Kind.GIFT_PAID, event.telegram_id, plan=event.plan)]
+        case PromoCodeRefused() | GiftPurchased():
+            kind, values = _promo_notice(event)
+            return [now(kind, event.telegram_id, (), **values)]
+        case RenewalDeclined() if event.attempt == 0:
+            # Told once, at the first decline: the retries that follow are silent.
+            return [
+                now(Kind.RENEWAL_DECLINED, event.telegram_id, _BUY, until=_date(event.period_end))
+            ]
         case UserBlockChanged():
             if event.blocked:
                 return [now(Kind.SUSPENDED, event.telegram_id)]

@@ -13,3 +13,8 @@ PAYMENT_EVENTS_PUBLISHED = Counter(
     "Payment events acknowledged by Kafka, by type.",
     ["type"],
 )
+RENEWALS = Counter(
+    "keyland_renewal_requests",
+    "Renewal charges asked for: sent to YooKassa (asked), or already made (known).",
+    ["outcome"],
+)

@@ -142,14 +142,24 @@ class YooKassaApi:
         metadata: dict[str, str],
         return_url: str,
         idempotency_key: str,
+        save_payment_method: bool = False,
+        payment_method_id: str | None = None,
     ) -> ApiObject:
-        params = {
+        """A payment the payer confirms at ``return_url``'s checkout (saving their method
+        for later when asked), or, with ``payment_method_id``, a charge of a saved method
+        made without the payer."""
+        params: dict[str, Any] = {
             "amount": {"value": f"{amount:.2f}", "currency": currency},
             "capture": True,
-            "confirmation": {"type": "redirect", "return_url": return_url},
             "description": description,
             "metadata": metadata,
         }
+        if payment_method_id is None:
+            params["confirmation"] = {"type": "redirect", "return_url": return_url}
+            if save_payment_method:
+                params["save_payment_method"] = True
+        else:
+            params["payment_method_id"] = payment_method_id
         created = await self._call(functools.partial(_Payment.create, params, idempotency_key))
         if created is None:
             raise YooKassaUnavailable("the API answered 404 to a payment creation")

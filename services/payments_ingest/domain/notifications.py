@@ -8,6 +8,12 @@ amount, currency, user and plan equal the order's: anyone with the shop's key ca
 any metadata on any amount. Every other paid payment is held (:class:`PaymentHeld`) for
 an admin, with the user it claims (order, metadata, or the seed's description
 "пользователь номер: <tg id>") when it claims one.
+
+An order may ask YooKassa to save the payer's method (``save_payment_method``): its paid
+payment then also says which method was saved (:class:`PaymentMethodSaved`). A renewal
+order charges such a method; its payment credits like any order's, and its
+cancellation is a declined renewal (:class:`RenewalDeclined`), never a plain
+:class:`PaymentCanceled`.
 """
 
 from __future__ import annotations
@@ -26,8 +32,10 @@ from events.payments import (
     HoldReason,
     PaymentCanceled,
     PaymentHeld,
+    PaymentMethodSaved,
     PaymentSucceeded,
     RefundSucceeded,
+    RenewalDeclined,
 )
 
 
@@ -43,16 +51,32 @@ class Plan:
 
 
 MAX_PLAN_NAME = 64
+MAX_METHOD_ID = 64
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """What a renewal order renews: access ending at ``period_end``, its ``attempt``
+    (0 first, then retries after declines), charged to the saved method ``method_id``."""
+
+    period_end: datetime
+    attempt: int
+    method_id: str
 
 
 @dataclass(frozen=True)
 class Order:
     """What we asked YooKassa for: the user and the plan at its price when it was placed;
-    for a gift, the code of its link (``gift_code``), chosen then."""
+    whether the payer's method is to be saved; for a renewal, what it renews; for a gift,
+    the code of its link (``gift_code``), chosen then."""
 
     order_id: str
     telegram_id: int
     plan: Plan
+    save_method: bool = False
+    renewal: Renewal | None = None
+    payment_id: str | None = None
+    """The payment YooKassa made for it, recorded once known (renewal orders)."""
     gift_code: str | None = None
 
 
@@ -181,10 +205,43 @@ def mismatch(
     return None
 
 
-def canceled(payment: dict[str, Any]) -> PaymentCanceled:
+def saved_method(
+    payment: dict[str, Any],
+    settled: PaymentSucceeded | GiftPurchased | PaymentHeld,
+    order: Order | None,
+) -> PaymentMethodSaved | None:
+    """The method a credited payment saved, when its order asked to save one and the API
+    says it is saved; None otherwise (a held payment or a gift saves nothing for us)."""
+    if not isinstance(settled, PaymentSucceeded) or order is None or not order.save_method:
+        return None
+    method = payment.get("payment_method") or {}
+    method_id = method.get("id")
+    if method.get("saved") is not True or not isinstance(method_id, str):
+        return None
+    if not 0 < len(method_id) <= MAX_METHOD_ID:
+        return None
+    return PaymentMethodSaved(
+        telegram_id=settled.telegram_id,
+        payment_id=settled.payment_id,
+        method_id=method_id,
+        plan=settled.plan,
+        saved_at=settled.paid_at,
+    )
+
+
+def canceled(payment: dict[str, Any], order: Order | None) -> PaymentCanceled | RenewalDeclined:
+    """A canceled payment; for one of our renewal orders, a declined renewal."""
     if payment.get("status") != "canceled":
         raise NotCreditable(f"the API says the payment is {payment.get('status')!r}", retry=False)
     details = payment.get("cancellation_details") or {}
+    if order is not None and order.renewal is not None:
+        return RenewalDeclined(
+            telegram_id=order.telegram_id,
+            payment_id=str(payment["id"]),
+            period_end=order.renewal.period_end,
+            attempt=order.renewal.attempt,
+            reason=details.get("reason"),
+        )
     return PaymentCanceled(
         telegram_id=telegram_id_of(payment),
         payment_id=str(payment["id"]),

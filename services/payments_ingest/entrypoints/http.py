@@ -1,5 +1,7 @@
-"""``POST /webhooks/yookassa`` (YooKassa's notifications), ``POST /payments`` and
-``POST /payments/{id}/refund`` (internal: a new order; an admin refunding a held payment).
+"""``POST /webhooks/yookassa`` (YooKassa's notifications), ``POST /payments``,
+``POST /payments/renewals`` and ``POST /payments/{id}/refund`` (internal: a new order,
+optionally saving the payer's method; a renewal charge of a saved method; an admin
+refunding a held payment).
 
 Webhook answers: 200 once the event is acknowledged by Kafka (or the notification needs
 nothing from us); 403 from an untrusted source; 415 for a body not sent as
@@ -19,7 +21,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -36,6 +38,7 @@ from keyland.http import (
 )
 from keyland.observability.ops_server import Check, ops_routes
 from services.payments_ingest.adapters import metrics
+from services.payments_ingest.domain.notifications import Renewal
 from services.payments_ingest.domain.outcomes import Problem, Refused
 from services.payments_ingest.domain.trust import client_address, is_trusted
 from services.payments_ingest.handlers import IngestHandlers
@@ -66,6 +69,26 @@ class NewPayment(BaseModel):
     plan: str = Field(min_length=1, max_length=64)
     order_id: str = Field(min_length=1, max_length=128, description="Caller's id of the order.")
     gift: bool = Field(default=False, description="Bought as a gift for someone else.")
+    save_payment_method: bool = Field(
+        default=False, description="Save the payer's method to renew the plan automatically."
+    )
+
+
+class NewRenewal(BaseModel):
+    telegram_id: int = Field(gt=0)
+    plan: str = Field(min_length=1, max_length=64)
+    method_id: str = Field(min_length=1, max_length=64)
+    period_end: AwareDatetime
+    attempt: int = Field(ge=0, le=1000)
+
+
+def _invalid(error: ValidationError) -> JSONResponse:
+    return _answer(
+        422,
+        "invalid order",
+        # No input: for a body that is not JSON it is bytes, which JSON cannot carry.
+        errors=error.errors(include_url=False, include_context=False, include_input=False),
+    )
 
 
 def _is_json(content_type: str) -> bool:
@@ -117,15 +140,25 @@ def build_app(
         try:
             order = NewPayment.model_validate_json(await request.body())
         except ValidationError as error:
-            return _answer(
-                422,
-                "invalid order",
-                # No input: for a body that is not JSON it is bytes, which JSON cannot carry.
-                errors=error.errors(include_url=False, include_context=False, include_input=False),
-            )
+            return _invalid(error)
         created = await handlers.create_payment(
-            order.telegram_id, order.plan, order.order_id, gift=order.gift
+            order.telegram_id,
+            order.plan,
+            order.order_id,
+            save_method=order.save_payment_method,
+            gift=order.gift,
         )
+        if isinstance(created, Refused):
+            return _refused(created)
+        return JSONResponse(asdict(created), status_code=201)
+
+    async def renew(request: Request) -> Response:
+        try:
+            asked = NewRenewal.model_validate_json(await request.body())
+        except ValidationError as error:
+            return _invalid(error)
+        renewal = Renewal(asked.period_end, asked.attempt, asked.method_id)
+        created = await handlers.renew(asked.telegram_id, asked.plan, renewal)
         if isinstance(created, Refused):
             return _refused(created)
         return JSONResponse(asdict(created), status_code=201)
@@ -155,6 +188,7 @@ def build_app(
         routes=[
             Route("/webhooks/yookassa", webhook, methods=["POST"]),
             Route("/payments", create_payment, methods=["POST"]),
+            Route("/payments/renewals", renew, methods=["POST"]),
             Route("/payments/{payment_id}/refund", refund_held, methods=["POST"]),
             *ops_routes(checks),
         ],

@@ -32,6 +32,13 @@ class UserReads:
             {"_id": user_document_id(telegram_id)}, {"until": 1, "registered": 1, "key_id": 1}
         )
 
+    async def renewal(self, telegram_id: int) -> Document | None:
+        """The renewal charge due next for the user (see ``users.renewal_document``)."""
+        found = await self._collection.find_one(
+            {"_id": user_document_id(telegram_id)}, {"renewal": 1}
+        )
+        return None if found is None else found.get("renewal")
+
     def registered_until_after(self, since: datetime) -> AsyncIterator[Document]:
         """``telegram_id`` and ``until`` of registered users whose access ends after ``since``."""
         query = {"registered": True, "until": {"$gt": since}}

@@ -28,11 +28,13 @@ from keyland.kafka.owned_cache import MISS, OwnedCache
 from keyland.mongo import Document, user_document_id
 from services.subscription.domain.figures import Figures
 from services.subscription.domain.ledger import Entry
+from services.subscription.domain.renewal import Charge
 from services.subscription.domain.state import Subscription
 
 _ENTRIES = TypeAdapter(list[Entry])
-VIEW_ONLY = {"entries": 0, "outbox": 0, "share": 0}
-"""The projection that reads a user's view and leaves out the ledger, outbox and share."""
+VIEW_ONLY = {"entries": 0, "outbox": 0, "share": 0, "renewal": 0}
+"""The projection that reads a user's view and leaves out the ledger, outbox, share and
+the saved method's charge."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class UserRecord:
     """What the figures' shard holds for the user once it caught up with this document."""
     revision: int = 0
     """The user's revision (see :mod:`..domain.revision`): 0 before any counted entry."""
+    renewal: Document | None = None
+    """The renewal charge due next, as :func:`renewal_document` stored it."""
 
     @property
     def applied(self) -> set[str]:
@@ -81,6 +85,7 @@ class Users:
             last_purchase_at=document.get("last_purchase_at"),
             share=Figures.from_document(document.get("share")),
             revision=document.get("revision", 0),
+            renewal=document.get("renewal"),
         )
 
     async def save(self, document: Document) -> None:
@@ -108,19 +113,36 @@ def user_document(
     *,
     share: Figures | None = None,
     revision: int = 0,
+    renewal: Charge | None = None,
 ) -> Document:
-    """A user's whole document: read model, ledger, revision, outbox and share of the
-    business figures, as :meth:`Users.save` writes it."""
+    """A user's whole document: read model, ledger, revision, outbox, share of the
+    business figures and the renewal charge due next, as :meth:`Users.save` writes it."""
     # Kept in time order, not arrival order: the same ledger makes the same document
     # however the input topics interleaved (a rebuild reads them in another order).
     ledger = sorted(entries, key=lambda entry: entry.sort_key())
     return {
         **read_model(state),
+        "renews_at": None if renewal is None else renewal.at,
+        "renewal": renewal_document(renewal),
         "entries": _ENTRIES.dump_python(ledger, mode="json"),
         "revision": revision,
         "outbox": outbox,
         "share": None if share is None else share.to_document(),
         "updated_at": at,
+    }
+
+
+def renewal_document(charge: Charge | None) -> Document | None:
+    """The charge as stored: its access end as text, exact to the microsecond as the
+    ledger keeps it (a stored date keeps milliseconds only)."""
+    if charge is None:
+        return None
+    return {
+        "period_end": charge.period_end.isoformat(),
+        "attempt": charge.attempt,
+        "at": charge.at,
+        "method_id": charge.method_id,
+        "plan": charge.plan,
     }
 
 

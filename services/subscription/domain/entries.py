@@ -12,8 +12,13 @@ from events.admin_commands import (
     UserProvisioned,
     UserPurgeRequested,
 )
-from events.bot_actions import RegionChosen, TrialRequested, UserStarted
-from events.payments import PaymentSucceeded, RefundSucceeded
+from events.bot_actions import RegionChosen, RenewalTurnedOff, TrialRequested, UserStarted
+from events.payments import (
+    PaymentMethodSaved,
+    PaymentSucceeded,
+    RefundSucceeded,
+)
+from events.payments import RenewalDeclined as RenewalWasDeclined
 from events.subscriptions import (
     PromoCodeRedeemed,
     ReferralBonusEarned,
@@ -26,6 +31,7 @@ from services.subscription.domain.ledger import (
     Entry,
     Granted,
     Lapsed,
+    MethodSaved,
     Paid,
     Provisioned,
     Purged,
@@ -33,6 +39,8 @@ from services.subscription.domain.ledger import (
     ReferralRevoked,
     Refunded,
     RegionPicked,
+    RenewalDeclined,
+    RenewalOff,
     Started,
     TrialAsked,
 )
@@ -99,6 +107,26 @@ def to_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
             )
         case SubscriptionExpired():
             entry = Lapsed(**base, until=event.until)
+        case _:
+            return _renewal_entry(envelope)
+    return event.telegram_id, entry
+
+
+def _renewal_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
+    """The entries of automatic renewal: a method saved, renewal turned off, a decline."""
+    event, base = envelope.payload, {"event_id": envelope.event_id, "at": envelope.occurred_at}
+    match event:
+        case PaymentMethodSaved():
+            entry: Entry = MethodSaved(
+                **base,
+                payment_id=f"{event.provider}:{event.payment_id}",
+                method_id=event.method_id,
+                plan=event.plan,
+            )
+        case RenewalWasDeclined():
+            entry = RenewalDeclined(**base, period_end=event.period_end, attempt=event.attempt)
+        case RenewalTurnedOff():
+            entry = RenewalOff(**base)
         case _:
             return None
     return event.telegram_id, entry

@@ -32,6 +32,10 @@ Rules (times are the events' ``occurred_at``, never the wall clock):
   from its own time;
 - a lapse announced by the expiry sweep is remembered (the latest one): access that
   ends no later than it is over, for the figures, whatever the wall clock;
+- a saved payment method renews its plan (the latest one saved wins) until the user
+  turns renewal off, or a purge forgets it; a method saved before the user registered
+  is not kept; each declined renewal attempt is remembered per access end (see
+  :mod:`.renewal` for when the next charge is due);
 - an admin's creation of an account (``Provisioned``) registers nobody either: its grant
   waits for the user's first /start and applies from it (after any held credit); for a
   user registered already it applies at once, like an adjustment. A grant past
@@ -60,6 +64,7 @@ from services.subscription.domain.ledger import (
     Entry,
     Granted,
     Lapsed,
+    MethodSaved,
     Paid,
     Provisioned,
     Purged,
@@ -67,6 +72,8 @@ from services.subscription.domain.ledger import (
     ReferralRevoked,
     Refunded,
     RegionPicked,
+    RenewalDeclined,
+    RenewalOff,
     Started,
     TrialAsked,
 )
@@ -117,6 +124,8 @@ def _apply(state: Subscription, entry: Entry, rules: Rules) -> Outcome:
         case Lapsed():
             state.lapsed_until = max(entry.until, state.lapsed_until or entry.until)
             return Outcome(Effect.LAPSED)
+        case MethodSaved() | RenewalOff() | RenewalDeclined():
+            return _renewal(state, entry)
     raise AssertionError(f"unhandled entry {entry!r}")  # pragma: no cover
 
 
@@ -136,6 +145,17 @@ def _for_anyone(state: Subscription, entry: Entry, rules: Rules) -> Outcome | No
 
 
 NOT_STARTED = "the user has not started the bot"
+
+
+def _renewal(state: Subscription, entry: MethodSaved | RenewalOff | RenewalDeclined) -> Outcome:
+    match entry:
+        case MethodSaved():
+            state.renewal_method, state.renewal_plan = entry.method_id, entry.plan
+        case RenewalOff():
+            state.renewal_method = state.renewal_plan = None
+        case RenewalDeclined():
+            state.declined.setdefault(entry.period_end, {})[entry.attempt] = entry.at
+    return Outcome(Effect.RENEWAL)
 
 
 def _unregistered(state: Subscription, entry: Entry) -> Outcome:
@@ -366,4 +386,5 @@ def _purged(state: Subscription, entry: Purged) -> Outcome:
     state.purged_at = entry.at
     state.registered_at = state.until = state.referrer_id = state.provisioned_at = None
     state.username = state.language_code = state.region = None
+    state.renewal_method = state.renewal_plan = None
     return outcome

@@ -123,6 +123,29 @@ class Lapsed(_Entry):
     until: AwareDatetime
 
 
+class MethodSaved(_Entry):
+    """A paid payment saved the user's method: it renews ``plan`` automatically."""
+
+    kind: Literal["method_saved"] = "method_saved"
+    payment_id: str
+    method_id: str
+    plan: str
+
+
+class RenewalDeclined(_Entry):
+    """The renewal charge ``attempt`` for access ending at ``period_end`` was declined."""
+
+    kind: Literal["renewal_declined"] = "renewal_declined"
+    period_end: AwareDatetime
+    attempt: int
+
+
+class RenewalOff(_Entry):
+    """The user turned automatic renewal off: the saved method is forgotten."""
+
+    kind: Literal["renewal_off"] = "renewal_off"
+
+
 class Purged(_Entry):
     kind: Literal["purged"] = "purged"
     reason: str
@@ -136,6 +159,7 @@ _RANK = {
             "region",
             "trial",
             "paid",
+            "method_saved",
             "adjusted",
             "granted",
             "provisioned",
@@ -144,6 +168,8 @@ _RANK = {
             "refunded",
             "referral_revoked",
             "lapsed",
+            "renewal_declined",
+            "renewal_off",
             "purged",
         ]
     )
@@ -162,6 +188,9 @@ Entry = Annotated[
     | ReferralEarned
     | ReferralRevoked
     | Lapsed
+    | MethodSaved
+    | RenewalDeclined
+    | RenewalOff
     | Purged,
     Field(discriminator="kind"),
 ]

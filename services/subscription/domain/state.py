@@ -37,6 +37,7 @@ class Effect(StrEnum):
     IGNORED = "ignored"
     PURGED = "purged"
     LAPSED = "lapsed"
+    RENEWAL = "renewal"
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,11 @@ class Subscription:
     """(invitee payment, refund) whose referral days were taken back."""
     held: dict[str, HeldCredit] = field(default_factory=dict)
     """Paid before the user ever started the bot: applied by their registration."""
+    renewal_method: str | None = None
+    """The saved payment method that renews ``renewal_plan`` (None: no automatic renewal)."""
+    renewal_plan: str | None = None
+    declined: dict[datetime, dict[int, datetime]] = field(default_factory=dict)
+    """Per access end, the renewal attempts declined for it and when."""
     blocked: bool = False
     """An admin blocked access (the latest block or unblock wins; a purge keeps it)."""
     provisioned_at: datetime | None = None
@@ -144,6 +150,10 @@ class Subscription:
     @property
     def registered(self) -> bool:
         return self.registered_at is not None
+
+    @property
+    def auto_renewal(self) -> bool:
+        return self.renewal_method is not None
 
     @property
     def grant_pending(self) -> bool:

@@ -1,20 +1,46 @@
-"""The faust worker: one agent over the user topics, the expiry sweep, the weekly cleanup
-(in a rebuild, the agent alone: see :mod:`services.subscription.handlers.incoming`)."""
+"""The faust worker: one agent over the user topics, the expiry and renewal sweeps, the
+weekly cleanup (in a rebuild, the agent alone: see
+:mod:`services.subscription.handlers.incoming`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import faust
 
 from keyland.kafka.faust_app import close_on_shutdown, consuming_app, run_worker
 from services.subscription.bootstrap import INPUT_TOPICS, Container
+from services.subscription.config import SubscriptionSettings
 from services.subscription.handlers.cleanup import request_purges
 
 log = logging.getLogger(__name__)
+
+
+def sweeping(
+    sweep: Callable[[datetime], Awaitable[int]], done: str, settings: SubscriptionSettings
+) -> Callable[[], Awaitable[None]]:
+    """A task that sweeps every ``sweep_interval_s``, or less often when a sweep is slow
+    (a first sweep looks back a month), so the database spends at most a fifth of its
+    time on it; ``done`` logs how many the sweep acted on."""
+
+    async def run() -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                count = await sweep(datetime.now(UTC))
+            except Exception:  # the database or Kafka away: the next sweep catches up
+                log.exception("sweep failed; retrying")
+            else:
+                if count:
+                    log.info(done, count)
+            took = time.monotonic() - started
+            await asyncio.sleep(max(settings.sweep_interval_s, 4 * took))
+
+    return run
 
 
 def build_app(container: Container) -> faust.App:
@@ -29,22 +55,6 @@ def build_app(container: Container) -> faust.App:
         filed = await container.cleanup.backfill(datetime.now(UTC))
         if filed:
             log.info("filed when %d users become cleanup candidates", filed)
-
-    async def sweep_expired() -> None:
-        """Sweep every ``sweep_interval_s``, or less often when a sweep is slow (a first
-        sweep looks back a month), so the database spends at most a fifth of its time
-        on it."""
-        while True:
-            started = time.monotonic()
-            try:
-                announced = await container.sweeper.sweep(datetime.now(UTC))
-            except Exception:  # the database away: the next sweep catches up
-                log.exception("expiry sweep failed; retrying")
-            else:
-                if announced:
-                    log.info("announced %d expired subscriptions", announced)
-            took = time.monotonic() - started
-            await asyncio.sleep(max(settings.sweep_interval_s, 4 * took))
 
     async def cleanup_when_due() -> None:
         """On each tick: the weekly cleanup, if it is due and no other worker runs it."""
@@ -62,13 +72,16 @@ def build_app(container: Container) -> faust.App:
             log.info("cleanup asked to purge %d inactive users", requested)
 
     close_on_shutdown(app, container.publisher.close)
+    if container.payments_api is not None:
+        close_on_shutdown(app, container.payments_api.close)
     app.task(prepare)
     if settings.rebuild:
         # Lapses and purges are announced on live topics: the original announcements are
         # on them already (the rebuild reads them), the next run in normal mode does the rest.
         log.info("rebuild: publishing nothing; no expiry sweep, no cleanup")
         return app
-    app.task(sweep_expired)
+    app.task(sweeping(container.sweeper.sweep, "announced %d expired subscriptions", settings))
+    app.task(sweeping(container.renewals.sweep, "found %d renewal charges due", settings))
     app.timer(interval=settings.cleanup_tick_s)(cleanup_when_due)
     return app
 

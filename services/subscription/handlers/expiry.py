@@ -29,6 +29,30 @@ from services.subscription.adapters.user_reads import UserReads
 PRODUCER = "subscription"
 
 
+Act = Callable[[int, datetime, datetime], Awaitable[int]]
+
+
+async def sweep_schedule(schedule: Schedule, now: datetime, lookback: timedelta, act: Act) -> int:
+    """Act on every entry filed up to ``now`` (``act(telegram_id, at, now)``, which says
+    how many it announced), forget it, and move the cursor past the spans swept to
+    their end; a first sweep (no cursor) starts ``lookback`` ago."""
+    cursor = await schedule.cursor() or floor_minute(now - lookback)
+    announced, start = 0, cursor
+    for bucket in buckets_to_sweep(cursor, now):
+        swept: list[str] = []
+        for entry in await schedule.due(bucket):
+            if entry["at"] > now:
+                continue  # later in the current minute
+            announced += await act(entry["telegram_id"], entry["at"], now)
+            swept.append(entry["_id"])
+        await schedule.forget(swept)
+        if bucket.end <= floor_minute(now):
+            cursor = bucket.end
+    if cursor != start:
+        await schedule.move_cursor(cursor)
+    return announced
+
+
 class ExpirySweeper:
     def __init__(
         self,
@@ -51,21 +75,7 @@ class ExpirySweeper:
         """Announce every filed lapse up to ``now`` not announced yet; return how many."""
         if self._caught_up is not None and not await self._caught_up():
             return 0
-        cursor = await self._schedule.cursor() or floor_minute(now - self._lookback)
-        announced, start = 0, cursor
-        for bucket in buckets_to_sweep(cursor, now):
-            swept: list[str] = []
-            for entry in await self._schedule.due(bucket):
-                if entry["at"] > now:
-                    continue  # later in the current minute
-                announced += await self._announce(entry["telegram_id"], entry["at"], now)
-                swept.append(entry["_id"])
-            await self._schedule.forget(swept)
-            if bucket.end <= floor_minute(now):
-                cursor = bucket.end
-        if cursor != start:
-            await self._schedule.move_cursor(cursor)
-        return announced
+        return await sweep_schedule(self._schedule, now, self._lookback, self._announce)
 
     async def backfill(self, now: datetime) -> int:
         """File the lapses of users stored before lapses were filed (once per database,

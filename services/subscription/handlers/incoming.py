@@ -28,9 +28,18 @@ needs from there (``ReferralBonusEarned``, ``SubscriptionExpired``) under their 
 ids, so its ledgers, and so its state, end the same as the original's. Deriving facts in
 ledger time instead would still publish decisions from a partial ledger; this is why the
 rebuild publishes nothing rather than publishing "the same" facts.
-Where access now ends (for the expiry sweep) and when the user becomes a cleanup
-candidate (for the weekly cleanup) are filed after the save and before the outbox is
-cleared: a crash in between leaves the outbox full, and step 1 files them again.
+Where access now ends (for the expiry sweep), when the user becomes a cleanup
+candidate (for the weekly cleanup) and when their saved method is next charged (for
+the renewal sweep) are filed after the save and before the outbox is cleared: a crash
+in between leaves the outbox full, and step 1 files them again. A new renewal moment is
+also filed before the save, as a method saved or a renewal declined makes no fact that
+would leave the outbox full; the renewal sweep acts on an entry only once the user's
+document has it due, and the filing after the save files it again if a sweep forgot it
+in between.
+
+``RenewalDue`` (the renewal sweep's, read back by the worker that owns the user) is no
+ledger entry: once the batch is saved, each one still due is charged through the
+payments ingest (see :mod:`.renewal`).
 
 Promo codes' records are keyed by the code and go to the promo desk (see
 :mod:`.promos`).
@@ -53,10 +62,12 @@ from typing import TypeVar
 from events import Envelope, Event, encode
 from events.codec import decode
 from events.payments import HeldPaymentRefunded, PaymentHeld
+from events.subscriptions import RenewalDue
 from keyland.kafka.batches import side_by_side
 from keyland.kafka.producer import EventPublisher
 from services.subscription.adapters.figure_shards import FigureShards
 from services.subscription.adapters.payments import Payments
+from services.subscription.adapters.payments_api import PaymentsApi
 from services.subscription.adapters.schedule import Schedule
 from services.subscription.adapters.users import Users, user_document
 from services.subscription.domain.compaction import compact
@@ -71,10 +82,12 @@ from services.subscription.domain.figures import (
 )
 from services.subscription.domain.fold import fold
 from services.subscription.domain.ledger import Entry
+from services.subscription.domain.renewal import Charge, next_charge
 from services.subscription.domain.revision import next_revision
 from services.subscription.domain.rules import Rules
 from services.subscription.domain.state import Subscription
 from services.subscription.handlers.promos import PROMO_EVENTS, PromoDesk
+from services.subscription.handlers.renewal import charge, still_due
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +100,14 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class Schedules:
-    """Where the handler files moments for the sweeps: access lapses (``expiry``) and
-    cleanup candidates (``inactivity``, ``cleanup_after`` past the last activity)."""
+    """Where the handler files moments for the sweeps: access lapses (``expiry``),
+    cleanup candidates (``inactivity``, ``cleanup_after`` past the last activity) and
+    renewal charges due (``renewal``)."""
 
     expiry: Schedule
     inactivity: Schedule
     cleanup_after: timedelta
+    renewal: Schedule
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,8 @@ class _Plan:
     at: datetime
     saved_share: Figures
     share: Figures
+    charge: Charge | None
+    first_charge: Charge | None
 
 
 class SubscriptionHandler:
@@ -121,6 +138,7 @@ class SubscriptionHandler:
         rules: Rules,
         promos: PromoDesk,
         *,
+        payments_api: PaymentsApi | None = None,
         rebuild: bool = False,
     ) -> None:
         self._promos = promos
@@ -130,6 +148,7 @@ class SubscriptionHandler:
         self._schedules = schedules
         self._publisher = publisher
         self._rules = rules
+        self._payments_api = payments_api
         self._rebuild = rebuild
         # Per shard, users saved with the share their shard holds in ``inflight``.
         self._saved: dict[int, dict[int, Figures]] = defaultdict(dict)
@@ -140,10 +159,14 @@ class SubscriptionHandler:
     async def handle_batch(self, envelopes: Sequence[Envelope[Event]]) -> None:
         per_user: dict[int, list[Arrival]] = defaultdict(list)
         promos: list[Envelope[Event]] = []
+        renewals: list[RenewalDue] = []
         for envelope in envelopes:
             if isinstance(envelope.payload, PROMO_EVENTS):
                 # Keyed by the code: decided on the code's partition, not a user's.
                 promos.append(envelope)
+                continue
+            if isinstance(envelope.payload, RenewalDue):
+                renewals.append(envelope.payload)  # charged once the batch is saved
                 continue
             if isinstance(envelope.payload, PaymentHeld):
                 # Recorded for admins, never credited: a grant comes back as its own command.
@@ -162,6 +185,19 @@ class SubscriptionHandler:
         changed = [p for p in plans if p is not None]
         await self._move_shards(changed)
         await side_by_side(changed, self._commit)
+        for due in renewals:
+            await self._renew(due)
+
+    async def _renew(self, due: RenewalDue) -> None:
+        """Charge a renewal found due, if the user's document still has it due (a
+        replayed or late one is not: renewed, turned off, purged or retried since)."""
+        if self._rebuild:
+            return
+        record = await self._users.load(due.telegram_id)
+        if not still_due(record.renewal, due):
+            log.info("renewal of %s for %s no longer due", due.telegram_id, due.period_end)
+            return
+        await charge(self._payments_api, due)
 
     async def _plan(self, telegram_id: int, arrivals: list[Arrival]) -> _Plan | None:
         record = await self._users.load(telegram_id)
@@ -172,7 +208,8 @@ class SubscriptionHandler:
                 record.until,
                 self._schedules.cleanup_after,
             )
-            await self._publish(telegram_id, record.outbox, record.until, inactive)
+            renews_at = None if record.renewal is None else record.renewal["at"]
+            await self._publish(telegram_id, record.outbox, record.until, inactive, renews_at)
         entries, applied, revision = record.entries, record.applied, record.revision
         first = state = fold(telegram_id, entries, self._rules)
         facts: list[bytes] = []
@@ -193,7 +230,23 @@ class SubscriptionHandler:
         if state is first and share == record.share:
             return None
         at = arrivals[-1][0].occurred_at
-        return _Plan(telegram_id, first, state, entries, revision, facts, at, record.share, share)
+        charge, first_charge = (
+            next_charge(state, self._rules.renewal),
+            next_charge(first, self._rules.renewal),
+        )
+        return _Plan(
+            telegram_id,
+            first,
+            state,
+            entries,
+            revision,
+            facts,
+            at,
+            record.share,
+            share,
+            charge,
+            first_charge,
+        )
 
     async def _move_shards(self, plans: list[_Plan]) -> None:
         per_shard: dict[int, list[ShareChange]] = defaultdict(list)
@@ -212,6 +265,10 @@ class SubscriptionHandler:
 
     async def _commit(self, plan: _Plan) -> None:
         state, first = plan.state, plan.first
+        charge = plan.charge
+        renews_at = charge.at if charge is not None and charge != plan.first_charge else None
+        if renews_at is not None and not self._rebuild:
+            await self._schedules.renewal.file(plan.telegram_id, renews_at)
         await self._users.save(
             user_document(
                 state,
@@ -220,6 +277,7 @@ class SubscriptionHandler:
                 at=plan.at,
                 share=plan.share,
                 revision=plan.revision,
+                renewal=plan.charge,
             )
         )
         if plan.share != plan.saved_share:
@@ -231,6 +289,7 @@ class SubscriptionHandler:
             plan.facts,
             state.until if moved else None,
             inactive if inactive != self._inactive_from(first) else None,
+            renews_at,
         )
 
     def _inactive_from(self, state: Subscription) -> datetime | None:
@@ -267,9 +326,12 @@ class SubscriptionHandler:
         outbox: list[bytes],
         lapses_at: datetime | None,
         inactive_at: datetime | None,
+        renews_at: datetime | None = None,
     ) -> None:
         if lapses_at is not None:
             await self._schedules.expiry.file(telegram_id, lapses_at)
+        if renews_at is not None and not self._rebuild:
+            await self._schedules.renewal.file(telegram_id, renews_at)
         if inactive_at is not None:
             await self._schedules.inactivity.file(telegram_id, inactive_at)
         if outbox:  # saved empty otherwise: nothing to clear

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from events import Envelope, Event
 from events.admin_commands import TestNotificationRequested
-from events.payments import PaymentCanceled
+from events.payments import PaymentCanceled, RenewalDeclined
 from events.subscriptions import (
     AdjustmentRejected,
     ExtensionReason,
@@ -144,6 +144,21 @@ class TestImmediate:
     def test_canceled_payment_tells_what_to_do(self) -> None:
         notices = plan(at(PaymentCanceled(telegram_id=5, payment_id="p")), REMINDERS, [])
         assert [(n.kind, n.buttons) for n in notices] == [(Kind.CANCELED, (("menu", "buy"),))]
+
+    def test_a_declined_renewal_is_told_once_with_a_pay_button(self) -> None:
+        end = NOW + timedelta(days=1)
+        told = [
+            plan(at(RenewalDeclined(telegram_id=5, payment_id=f"p{n}", period_end=end, attempt=n)),
+                 REMINDERS, [])
+            for n in range(4)
+        ]  # fmt: skip
+        assert [[(n.kind, n.buttons) for n in notices] for notices in told] == [
+            [(Kind.RENEWAL_DECLINED, (("menu", "buy"),))],
+            [],
+            [],
+            [],
+        ]
+        assert told[0][0].values["until"] == "28.11.2026 12:00 UTC"
 
     def test_a_block_and_its_lifting_are_told_once_each(self) -> None:
         block = at(UserBlockChanged(telegram_id=5, blocked=True, revision=3))

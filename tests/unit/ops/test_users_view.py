@@ -87,6 +87,15 @@ class TestShow:
         assert field(shown, "bonus days") == "60"
         assert "provisioner's until" not in shown
 
+    def test_automatic_renewal_shows_the_next_charge(self) -> None:
+        assert field(text(render_user(view(), NOW)), "auto-renewal") == "off"
+        renewing = view(auto_renewal=True, renews_at=NOW + timedelta(days=11, hours=3))
+        assert field(text(render_user(renewing, NOW)), "auto-renewal") == (
+            "on, next charge 2026-12-08 15:00 UTC"
+        )
+        spent = text(render_user(view(auto_renewal=True), NOW))
+        assert field(spent, "auto-renewal") == "on, no charge due (attempts spent)"
+
     def test_a_provisioner_behind_the_subscription_is_pointed_out(self) -> None:
         shown = text(render_user(view(provisioned_until=NOW + timedelta(days=2)), NOW))
         assert field(shown, "provisioner's until") == "2026-11-29 12:00 UTC"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -10,17 +11,21 @@ from events.payments import (
     GiftPurchased,
     HeldPaymentRefunded,
     HoldReason,
+    PaymentCanceled,
     PaymentHeld,
     PaymentSucceeded,
     RefundSucceeded,
+    RenewalDeclined,
 )
 from services.payments_ingest.domain.notifications import (
     NotCreditable,
     Order,
     Plan,
+    Renewal,
     canceled,
     new_gift_code,
     refunded,
+    saved_method,
     settle,
 )
 
@@ -163,9 +168,71 @@ def test_canceled_payment_carries_the_reason() -> None:
             status="canceled",
             paid=False,
             cancellation_details={"reason": "expired_on_confirmation"},
-        )
+        ),
+        None,
     )
+    assert isinstance(event, PaymentCanceled)
     assert event.reason == "expired_on_confirmation"
+
+
+class TestRenewals:
+    RENEWAL = Renewal(datetime(2026, 12, 27, 9, 30, 0, 123456, tzinfo=UTC), 2, "method-1")
+
+    def test_a_declined_renewal_is_told_as_such_with_its_period_and_attempt(self) -> None:
+        order = replace(ORDER, renewal=self.RENEWAL)
+        event = canceled(
+            ordered(status="canceled", paid=False, cancellation_details={"reason": "card_expired"}),
+            order,
+        )
+        assert isinstance(event, RenewalDeclined)
+        assert (event.telegram_id, event.period_end, event.attempt, event.reason) == (
+            100200300,
+            self.RENEWAL.period_end,
+            2,
+            "card_expired",
+        )
+
+    def test_a_paid_renewal_credits_its_plan_like_any_order(self) -> None:
+        order = replace(ORDER, renewal=self.RENEWAL)
+        event = settle(ordered(), order, AT)
+        assert isinstance(event, PaymentSucceeded)
+        assert saved_method(ordered(payment_method=SAVED), event, order) is None
+
+    def test_an_order_that_asked_to_save_tells_the_saved_method(self) -> None:
+        order = replace(ORDER, save_method=True)
+        paid = ordered(payment_method=SAVED)
+        saved = saved_method(paid, settle(paid, order, AT), order)
+        assert saved is not None
+        assert (saved.telegram_id, saved.method_id, saved.plan, saved.saved_at) == (
+            100200300,
+            "method-1",
+            "month_3",
+            AT,
+        )
+
+    @pytest.mark.parametrize(
+        "method",
+        [
+            None,
+            {"id": "method-1", "saved": False},
+            {"saved": True},
+            {"id": "x" * 65, "saved": True},
+        ],
+    )
+    def test_no_saved_method_no_event(self, method: dict[str, Any] | None) -> None:
+        order = replace(ORDER, save_method=True)
+        paid = ordered(payment_method=method)
+        assert saved_method(paid, settle(paid, order, AT), order) is None
+
+    def test_a_held_payment_saves_nothing_for_us(self) -> None:
+        order = replace(ORDER, save_method=True)
+        paid = ordered(payment_method=SAVED, amount={"value": "1.00", "currency": "RUB"})
+        held = settle(paid, order, AT)
+        assert isinstance(held, PaymentHeld)
+        assert saved_method(paid, held, order) is None
+
+
+SAVED = {"type": "bank_card", "id": "method-1", "saved": True}
 
 
 def test_refund_of_another_payment_is_refused() -> None:

@@ -11,6 +11,7 @@ from services.subscription.domain.ledger import (
     BlockSet,
     Granted,
     Lapsed,
+    MethodSaved,
     Paid,
     Provisioned,
     Purged,
@@ -18,6 +19,8 @@ from services.subscription.domain.ledger import (
     ReferralRevoked,
     Refunded,
     RegionPicked,
+    RenewalDeclined,
+    RenewalOff,
     Started,
     TrialAsked,
 )
@@ -120,3 +123,15 @@ def lapsed(until: datetime) -> Lapsed:
 
 def granted(day: float, grant: str = "promo:WINTER", days: int = 14) -> Granted:
     return Granted(event_id=_id(), at=at(day), grant_id=grant, days=days)
+
+
+def saved(day: float, method: str = "m1", plan: str = "month_1") -> MethodSaved:
+    return MethodSaved(event_id=_id(), at=at(day), payment_id="p", method_id=method, plan=plan)
+
+
+def declined(period_end: datetime, attempt: int, when: datetime) -> RenewalDeclined:
+    return RenewalDeclined(event_id=_id(), at=when, period_end=period_end, attempt=attempt)
+
+
+def renewal_off(day: float) -> RenewalOff:
+    return RenewalOff(event_id=_id(), at=at(day))

@@ -41,6 +41,14 @@ entry = st.one_of(
     ),
     st.builds(b.purged, day),
     st.builds(b.granted, day, st.sampled_from(["promo:A", "promo:B"]), st.integers(1, 30)),
+    st.builds(b.saved, day, st.sampled_from(["m1", "m2"])),
+    st.builds(b.renewal_off, day),
+    st.builds(
+        b.declined,
+        st.sampled_from([b.at(31), b.at(62)]),
+        st.integers(0, 3),
+        day.map(b.at),
+    ),
     st.builds(b.provisioned, day, st.integers(0, 2), st.integers(0, 40)),
     st.builds(b.block, day, st.booleans()),
 )
@@ -68,6 +76,9 @@ def observable(state: Subscription, *, outcomes: bool = True) -> tuple[object, .
         state.blocked,
         sorted(str(grant.event_id) for grant in state.grants),
         {k: v.effect for k, v in state.outcomes.items()} if outcomes else None,
+        state.renewal_method,
+        state.renewal_plan,
+        state.declined,
     )
 
 
