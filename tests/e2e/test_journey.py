@@ -28,7 +28,7 @@ from keyland_tools.demo.driver import StackView
 from keyland_tools.demo.journey import Journey
 from keyland_tools.demo.timeline import Timeline
 from keyland_tools.stack.vless_client import PAGE, PageServer, VlessClient
-from services.bot.keyboards.callbacks import BuyStars
+from services.bot.keyboards.callbacks import BuyRenewing, BuyStars
 from tests.notifier_harness import BOT, BOT_TOKEN, notifier, telegram
 from tests.processes import Program, free_port, wait_http
 from tests.provisioning import keys_on, new_node, node_tokens, write_countries
@@ -39,7 +39,7 @@ from tests.waiting import eventually
 SHOP, SHOP_SECRET = "100500", "journey-shop-secret"
 TOKENS = {name: f"{name}-token-for-the-journey-test" for name in ("read", "payments", "links")}
 REFERRER, INVITEE = 8001, 8002
-STARS_PAYER = 8201
+STARS_PAYER, RENEWER = 8201, 8202
 ADMIN, DEMO_FIRST_ID = 1, 8101
 
 
@@ -131,6 +131,11 @@ def stack(
         "KEYLAND_BOT_LINKS_TOKEN": TOKENS["links"],
         "KEYLAND_BOT_COUNTRIES_FILE": str(countries),
         "KEYLAND_BOT_ADMIN_IDS": str(ADMIN),
+        # Automatic renewal: the worker charges through the ingest; a lead longer than a
+        # month makes a renewal due as soon as a card is saved.
+        "KEYLAND_SUBSCRIPTION_PAYMENTS_URL": url["ingest"],
+        "KEYLAND_SUBSCRIPTION_PAYMENTS_TOKEN": TOKENS["payments"],
+        "KEYLAND_SUBSCRIPTION_RENEWAL_LEAD_S": str(45 * 24 * 3600),
     }
     programs = {
         "subscription": Program(
@@ -351,3 +356,47 @@ async def test_commerce_stars(
         lambda: all(str(paid["key_id"]) in keys_on(node) for node in nodes.values()),
         stack["provisioner"],
     )
+
+
+async def test_commerce_automatic_renewal(
+    stack: dict[str, Program],
+    telegram_client: httpx.AsyncClient,
+    yookassa: BackgroundServer,
+    db: Database[Document],
+) -> None:
+    """A user buys with "pay and renew automatically": the card is saved, the renewal is
+    charged when due (at once here, see the stack's lead) and access runs two months."""
+    user = TelegramUser(telegram_client, BOT, RENEWER, first_name="Rene", language_code="en")
+    await user.send("/start")
+    await message_with(user, lambda m: button(m, "menu:trial"))
+    await eventually(lambda: user_doc(db, RENEWER).get("registered") is True, stack["subscription"])
+
+    # The plan's pay message offers paying with the card saved to renew automatically.
+    renewing = BuyRenewing(plan="month_1").pack()
+    await user.send("/buy")
+    plans = await message_with(user, lambda m: button(m, "buy:month_1"))
+    await user.press(plans, "buy:month_1")
+    offer = await message_with(user, lambda m: button(m, renewing))
+    before = await received(user)
+    await user.press(offer, renewing)
+    pay = await message_with(
+        user,
+        lambda m: (
+            any("url" in b for row in m.get("buttons") or [] for b in row)
+            and not button(m, renewing)
+        ),
+        after=before,
+    )
+    confirmation = next(b["url"] for row in pay["buttons"] for b in row if "url" in b)
+    paid = await telegram_client.post(
+        f"{yookassa.url}/emulator/payments/{confirmation.rsplit('/', 1)[-1]}/pay",
+        params={"wait": "true"},
+    )
+    assert paid.status_code == 200
+
+    await eventually(
+        lambda: user_doc(db, RENEWER).get("purchases") == 2, stack["subscription"], timeout_s=90
+    )
+    renewed = user_doc(db, RENEWER)
+    assert renewed["auto_renewal"] is True
+    assert renewed["renews_at"] is not None
