@@ -6,14 +6,15 @@ import uuid
 from decimal import Decimal
 from typing import ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
-from events.base import Event, TelegramId
+from events.base import Event, PromoCode, TelegramId
 
 TOPIC = "admin.commands"
 # How much one adjustment may carry either way (the bot's admin panel checks the same).
 MAX_ADJUSTMENT_MONTHS = 120
 MAX_ADJUSTMENT_DAYS = 3660
+MAX_PROMO_USES = 100_000
 
 
 class SubscriptionAdjusted(Event):
@@ -95,6 +96,28 @@ class HeldPaymentGranted(Event):
     amount: Decimal = Field(ge=0, decimal_places=2)
     currency: str = Field(min_length=3, max_length=3)
     admin_id: TelegramId = Field(gt=0)
+
+
+class PromoCodeCreated(Event):
+    """An admin creates a promo code: ``days`` of access for each of up to ``max_uses``
+    users (each user once), redeemable until ``expires_at``.
+
+    Keyed by the code, like every redemption of it (``PromoCodeEntered``), so the code's
+    creation and its redemptions land on the same partition number and one worker decides
+    them. The first creation of a name wins; a later one under the same name is ignored.
+    """
+
+    event_type: ClassVar[str] = "PromoCodeCreated"
+    topic: ClassVar[str] = TOPIC
+
+    code: PromoCode
+    days: int = Field(ge=1, le=MAX_ADJUSTMENT_DAYS)
+    max_uses: int = Field(ge=1, le=MAX_PROMO_USES)
+    expires_at: AwareDatetime
+    admin_id: TelegramId = Field(gt=0)
+
+    def partition_key(self) -> str:
+        return self.code
 
 
 class UserProvisioned(Event):

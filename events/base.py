@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Event(BaseModel):
@@ -29,4 +29,6 @@ class Event(BaseModel):
 
 
 TelegramId = int
+PromoCode = Annotated[str, Field(pattern=r"^[A-Z0-9]{3,32}$")]
+"""A promo code's name: upper-case letters and digits (what a deep link can carry)."""
 MAX_TELEGRAM_ID = 2**53  # Telegram ids have at most 52 significant bits

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from events.base import Event, TelegramId
+from events.base import Event, PromoCode, TelegramId
 
 TOPIC = "bot.actions"
 
@@ -61,3 +61,24 @@ class RenewalTurnedOff(Event):
     topic: ClassVar[str] = TOPIC
 
     telegram_id: TelegramId = Field(gt=0)
+
+
+class PromoCodeEntered(Event):
+    """A user entered a promo code (``/promo CODE`` or the ``promo_CODE`` deep link), or
+    opened a gift's link (``gift_CODE``: ``gift`` true).
+
+    Keyed by the code, not the user: every redemption of one code goes to one partition,
+    so one worker decides them one at a time, in order (see
+    ``services/subscription/handlers/promos.py``); the user hears the outcome as
+    ``PromoCodeRedeemed`` or ``PromoCodeRefused``.
+    """
+
+    event_type: ClassVar[str] = "PromoCodeEntered"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    code: PromoCode
+    gift: bool = False
+
+    def partition_key(self) -> str:
+        return self.code

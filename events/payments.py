@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
 
-from events.base import Event, TelegramId
+from events.base import Event, PromoCode, TelegramId
 
 TOPIC = "payments"
 
@@ -36,6 +36,33 @@ class PaymentSucceeded(Event):
     amount: Money = Field(ge=0, decimal_places=2)
     currency: str = Field(min_length=3, max_length=3)
     paid_at: AwareDatetime
+
+
+class GiftPurchased(Event):
+    """A payment for a gift is confirmed: its plan goes not to the buyer but, once, to
+    the first other user who opens the gift's link (``start=gift_<code>``).
+
+    ``code`` is the gift's unguessable name, chosen when the order was placed; the event
+    is keyed by it, like every opening of the link (``PromoCodeEntered`` with ``gift``),
+    so one worker creates the gift and decides who gets it.
+    """
+
+    event_type: ClassVar[str] = "GiftPurchased"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    code: PromoCode
+    payment_id: str = Field(min_length=1, max_length=128)
+    provider: str = Field(default="yookassa", min_length=1)
+    plan: str = Field(min_length=1, max_length=64)
+    months: int = Field(ge=0, le=120)
+    days: int = Field(default=0, ge=0, le=3660)
+    amount: Money = Field(ge=0, decimal_places=2)
+    currency: str = Field(min_length=3, max_length=3)
+    paid_at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return self.code
 
 
 class PaymentCanceled(Event):

@@ -70,7 +70,9 @@ TOPICS: tuple[TopicSpec, ...] = (
             bot_actions.RegionChosen,
             bot_actions.UserSeen,
             bot_actions.RenewalTurnedOff,
+            bot_actions.PromoCodeEntered,
         ),
+        key="telegram_id (code for PromoCodeEntered)",
     ),
     TopicSpec(
         name=payments.TOPIC,
@@ -85,8 +87,12 @@ TOPICS: tuple[TopicSpec, ...] = (
             payments.HeldPaymentRefunded,
             payments.PaymentMethodSaved,
             payments.RenewalDeclined,
+            payments.GiftPurchased,
         ),
-        key="telegram_id (payment_id for a PaymentHeld that names no user, HeldPaymentRefunded)",
+        key=(
+            "telegram_id (payment_id for a PaymentHeld that names no user,"
+            " HeldPaymentRefunded; code for GiftPurchased)"
+        ),
     ),
     TopicSpec(
         name=admin_commands.TOPIC,
@@ -101,8 +107,9 @@ TOPICS: tuple[TopicSpec, ...] = (
             admin_commands.HeldPaymentGranted,
             admin_commands.UserProvisioned,
             admin_commands.UserBlockRequested,
+            admin_commands.PromoCodeCreated,
         ),
-        key="telegram_id (broadcast_id for BroadcastRequested)",
+        key="telegram_id (broadcast_id for BroadcastRequested, code for PromoCodeCreated)",
     ),
     TopicSpec(
         name=subscriptions.TOPIC,
@@ -113,8 +120,9 @@ TOPICS: tuple[TopicSpec, ...] = (
             Consumer("notifier"),
             # Facts that change another user's figures or ledger, back to that user's
             # partition: the referrer's bonus and its revocation, and the lapse the expiry
-            # sweep announced; and the renewal charges the renewal sweep found due, made by
-            # the worker that owns the user.
+            # sweep announced; the renewal charges the renewal sweep found due, made by
+            # the worker that owns the user; and a promo code's use won on the code's
+            # partition.
             Consumer(
                 "subscription",
                 only=(
@@ -122,6 +130,7 @@ TOPICS: tuple[TopicSpec, ...] = (
                     subscriptions.ReferralBonusRevoked,
                     subscriptions.SubscriptionExpired,
                     subscriptions.RenewalDue,
+                    subscriptions.PromoCodeRedeemed,
                 ),
             ),
         ),
@@ -139,6 +148,8 @@ TOPICS: tuple[TopicSpec, ...] = (
             subscriptions.UserPurged,
             subscriptions.UserBlockChanged,
             subscriptions.RenewalDue,
+            subscriptions.PromoCodeRedeemed,
+            subscriptions.PromoCodeRefused,
         ),
     ),
     TopicSpec(

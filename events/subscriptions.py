@@ -19,9 +19,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
-from events.base import Event, TelegramId
+from events.base import Event, PromoCode, TelegramId
 
 TOPIC = "subscriptions"
 
@@ -31,6 +31,18 @@ class ExtensionReason(StrEnum):
     TRIAL = "trial"
     REFERRAL = "referral"
     ADMIN = "admin"
+    PROMO = "promo"
+    GIFT = "gift"
+
+
+class PromoRefusal(StrEnum):
+    """Why a promo code gave nothing."""
+
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED_UP = "used_up"
+    ALREADY_USED = "already_used"
+    OWN_GIFT = "own_gift"
 
 
 class UserRegistered(Event):
@@ -206,6 +218,40 @@ class RenewalDue(Event):
     attempt: int = Field(ge=0)
     method_id: str = Field(min_length=1, max_length=64)
     plan: str = Field(min_length=1, max_length=64)
+
+
+class PromoCodeRedeemed(Event):
+    """The user won one use of a promo code, or a gift (``gift``): ``months`` and
+    ``days`` for them, credited on their own partition (keyed by the user) once per code,
+    held until their /start if they never sent one."""
+
+    event_type: ClassVar[str] = "PromoCodeRedeemed"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    code: PromoCode
+    months: int = Field(default=0, ge=0, le=120)
+    days: int = Field(ge=0, le=3660)
+    gift: bool = False
+
+    @model_validator(mode="after")
+    def _gives_something(self) -> PromoCodeRedeemed:
+        if self.months == 0 and self.days == 0:
+            raise ValueError("a redemption gives months or days")
+        return self
+
+
+class PromoCodeRefused(Event):
+    """A promo code the user entered (a gift's link they opened: ``gift``) gave
+    nothing; ``reason`` says why."""
+
+    event_type: ClassVar[str] = "PromoCodeRefused"
+    topic: ClassVar[str] = TOPIC
+
+    telegram_id: TelegramId = Field(gt=0)
+    code: PromoCode
+    reason: PromoRefusal
+    gift: bool = False
 
 
 class UserBlockChanged(Event):

@@ -29,6 +29,7 @@ from services.payments_ingest.domain.notifications import (
     Plan,
     Renewal,
     canceled,
+    new_gift_code,
     refunded,
     saved_method,
     settle,
@@ -180,20 +181,33 @@ class IngestHandlers:
         return Accepted("published")
 
     async def create_payment(
-        self, telegram_id: int, plan_name: str, order_id: str, *, save_method: bool = False
+        self,
+        telegram_id: int,
+        plan_name: str,
+        order_id: str,
+        *,
+        save_method: bool = False,
+        gift: bool = False,
     ) -> PaymentCreated | Refused:
-        """Create a YooKassa payment for a plan; the same order gives the same payment.
+        """Create a YooKassa payment for a plan (``gift``: as a gift for someone else);
+        the same order gives the same payment.
 
-        The order (user, plan, price, whether to save the payer's method for renewals)
-        is recorded first, so the webhook can tell our payment at our price from any
-        other payment on the shop.
+        The order (user, plan, price, whether to save the payer's method for renewals, a
+        gift's code) is recorded first, so the webhook can tell our payment at our price
+        from any other payment on the shop. A gift renews nothing: no method is saved.
         """
         try:
             plan = self._plan(plan_name)
-            key = str(uuid.uuid5(ORDER_NAMESPACE, f"{telegram_id}:{plan.name}:{order_id}"))
-            order = await self._place(
-                Order(order_id=key, telegram_id=telegram_id, plan=plan, save_method=save_method)
+            kind = ":gift" if gift else ""
+            key = str(uuid.uuid5(ORDER_NAMESPACE, f"{telegram_id}:{plan.name}:{order_id}{kind}"))
+            wanted = Order(
+                order_id=key,
+                telegram_id=telegram_id,
+                plan=plan,
+                save_method=save_method and not gift,
+                gift_code=new_gift_code() if gift else None,
             )
+            order = await self._place(wanted)
             created = await self._ask(order)
         except _Refusal as refusal:
             return refusal.outcome
@@ -202,6 +216,7 @@ class IngestHandlers:
             payment_id=str(created["id"]),
             status=str(created.get("status")),
             confirmation_url=str(confirmation.get("confirmation_url", "")),
+            gift_code=order.gift_code,
         )
 
     async def renew(
@@ -275,6 +290,7 @@ class IngestHandlers:
                     "telegram_id": str(telegram_id),
                     "plan": plan.name,
                     "order_id": order.order_id,
+                    **({"gift": order.gift_code} if order.gift_code else {}),
                 },
                 return_url=self.return_url,
                 idempotency_key=order.order_id,

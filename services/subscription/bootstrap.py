@@ -22,6 +22,7 @@ from services.subscription.adapters.expiry_marks import ExpiryMarks
 from services.subscription.adapters.figure_shards import PARTITIONS, FigureShards
 from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.payments_api import PaymentsApi
+from services.subscription.adapters.promos import Promos
 from services.subscription.adapters.schedule import Schedule
 from services.subscription.adapters.user_reads import UserReads
 from services.subscription.adapters.users import Users
@@ -32,12 +33,15 @@ from services.subscription.handlers.cleanup import InactiveUsers
 from services.subscription.handlers.cleanup_timer import CleanupTimer
 from services.subscription.handlers.expiry import ExpirySweeper
 from services.subscription.handlers.incoming import Schedules, SubscriptionHandler
+from services.subscription.handlers.promos import PromoDesk
 from services.subscription.handlers.renewal import RenewalSweeper
 
 # The topics the worker reads (each one names it among its consumers in events.registry):
 # those whose events change a user's subscription. ``subscriptions`` carries
 # ReferralBonusEarned and ReferralBonusRevoked back to the referrer's own partition and
-# SubscriptionExpired back to the user's (for the figures); other facts there are ignored.
+# SubscriptionExpired back to the user's (for the figures), PromoCodeRedeemed to the
+# winner's; other facts there are ignored. Promo codes' records on ``bot.actions`` and
+# ``admin.commands`` are keyed by the code and decided by the promo desk.
 INPUT_TOPICS = ("bot.actions", "payments", "admin.commands", "subscriptions")
 
 # Users (and figure shards) the processor remembers as it last wrote them, while it owns
@@ -88,6 +92,7 @@ def bootstrap() -> Container:
     reads, marks = UserReads(db["users"]), ExpiryMarks(db["expiry_marks"])
     cleanup_after = timedelta(days=settings.cleanup_after_days)
     runs = CleanupRuns(db["cleanup_runs"], settings.instance)
+    promos = Promos(db["promo_codes"], db["promo_claims"], db["promo_decisions"])
     caught_up = CatchUp(
         kafka.bootstrap, settings.app_id, [publisher.topics(t) for t in INPUT_TOPICS]
     )
@@ -114,6 +119,7 @@ def bootstrap() -> Container:
             Schedules(schedule, inactivity, cleanup_after, renewal_due),
             publisher,
             settings.rules(),
+            PromoDesk(promos, payments, publisher, rebuild=settings.rebuild),
             payments_api=payments_api,
             rebuild=settings.rebuild,
         ),
@@ -143,6 +149,7 @@ def bootstrap() -> Container:
                 *inactivity.owned(),
                 *shards.owned(),
                 *runs.owned(),
+                *promos.owned(),
             ],
             mongo.postgres_url,
         ),

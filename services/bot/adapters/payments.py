@@ -16,6 +16,8 @@ class Checkout(BaseModel):
     payment_id: str = Field(min_length=1)
     status: str
     confirmation_url: str = Field(pattern=r"^https?://")
+    gift_code: str | None = None
+    """For a gift, the code of its link, which works once the payment succeeded."""
 
 
 class PlanRefused(Exception):
@@ -31,10 +33,17 @@ class Payments:
         return cls(JsonApi.from_url(url, token, service="payments", timeout_s=timeout_s))
 
     async def create(
-        self, telegram_id: int, plan: str, order_id: str, *, save_method: bool = False
+        self,
+        telegram_id: int,
+        plan: str,
+        order_id: str,
+        *,
+        save_method: bool = False,
+        gift: bool = False,
     ) -> Checkout:
         """The payment for ``order_id``: the same order always gives the same payment;
-        ``save_method``: the card is saved to renew the plan automatically."""
+        ``save_method``: the card is saved to renew the plan automatically; ``gift``: a
+        gift's, with its code."""
         response = await self._api.request(
             "POST",
             "/payments",
@@ -43,6 +52,7 @@ class Payments:
                 "plan": plan,
                 "order_id": order_id,
                 "save_payment_method": save_method,
+                "gift": gift,
             },
         )
         if response.status_code == 422:

@@ -14,7 +14,8 @@ from services.bot.locales import text
 log = logging.getLogger(__name__)
 
 USER_COMMANDS = (
-    "start", "menu", "trial", "connect", "buy", "profile", "referral", "region", "support",
+    "start", "menu", "trial", "connect", "buy", "profile", "referral", "promo", "gift",
+    "region", "support",
 )  # fmt: skip
 
 

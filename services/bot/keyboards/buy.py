@@ -9,7 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from events.buttons import MenuAction
 from keyland.plans import PlanSpec
-from services.bot.keyboards.callbacks import BuyPlan, BuyRenewing, BuyStars
+from services.bot.keyboards.callbacks import BuyGift, BuyPlan, BuyRenewing, BuyStars, GiftPlans
 from services.bot.middlewares.viewer import Viewer
 
 
@@ -22,9 +22,12 @@ def duration(viewer: Viewer, plan: PlanSpec) -> str:
     return " ".join(parts)
 
 
-def plans(viewer: Viewer, offered: Mapping[str, PlanSpec]) -> InlineKeyboardMarkup:
+def plans(
+    viewer: Viewer, offered: Mapping[str, PlanSpec], *, gift: bool = False
+) -> InlineKeyboardMarkup:
     """One row per plan: its price (a YooKassa payment), and beside it its Stars price
-    (an invoice in Stars) when it has one."""
+    (an invoice in Stars) when it has one; with ``gift``, one button per plan, bought as a
+    gift. Then the way to the gift plans (from one's own) and back to the menu."""
     builder = InlineKeyboardBuilder()
     rows = []
     for name, plan in offered.items():
@@ -35,14 +38,17 @@ def plans(viewer: Viewer, offered: Mapping[str, PlanSpec]) -> InlineKeyboardMark
                 price=plan.price,
                 currency=plan.currency,
             ),
-            callback_data=BuyPlan(plan=name),
+            callback_data=BuyGift(plan=name) if gift else BuyPlan(plan=name),
         )
-        if plan.stars is not None:
+        if plan.stars is not None and not gift:
             builder.button(
                 text=viewer.t("button_stars", stars=plan.stars),
                 callback_data=BuyStars(plan=name),
             )
-        rows.append(1 if plan.stars is None else 2)
+        rows.append(1 if plan.stars is None or gift else 2)
+    if not gift:
+        builder.button(text=viewer.t("button_buy_gift"), callback_data=GiftPlans())
+        rows.append(1)
     builder.button(text=viewer.t("button_menu"), callback_data=MenuAction(action="menu"))
     builder.adjust(*rows, 1)
     return builder.as_markup()

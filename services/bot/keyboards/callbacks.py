@@ -12,6 +12,16 @@ class BuyPlan(CallbackData, prefix="buy"):
     plan: str
 
 
+class GiftPlans(CallbackData, prefix="gifts"):
+    """Show the plans to buy as a gift."""
+
+
+class BuyGift(CallbackData, prefix="buygift"):
+    """Buy ``plan`` as a gift."""
+
+    plan: str
+
+
 class BuyRenewing(CallbackData, prefix="buyrenew"):
     """The plan paid with the card saved to renew it automatically (opt-in)."""
 
@@ -35,6 +45,7 @@ class AdminTool(StrEnum):
     TEST = "test"
     STATS = "stats"
     HELD = "held"
+    PROMO = "newpromo"
     BLOCK = "block"
 
 

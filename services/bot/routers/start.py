@@ -1,4 +1,5 @@
-"""``/start`` (with the ``ref_<id>`` deep link of an inviter) and the main menu."""
+"""``/start`` (with the ``ref_<id>`` deep link of an inviter, ``promo_<CODE>`` of a
+promo code or ``gift_<CODE>`` of a gift) and the main menu."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from events.buttons import MenuAction
 from services.bot.adapters.events import BotEvents, update_origin
 from services.bot.adapters.read_api import ReadApi
 from services.bot.domain.display import referrer_from
+from services.bot.domain.promo_input import code_from_start
 from services.bot.domain.seen import SeenPace
 from services.bot.keyboards.menu import main_menu
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.common import Trigger, clear, respond
+from services.bot.routers.promo import enter
 
 
 async def start(
@@ -56,6 +59,12 @@ async def start(
     await message.answer(
         viewer.t("menu_greeting", name=user.first_name), reply_markup=main_menu(viewer)
     )
+    entered = code_from_start(command.args)
+    if entered is not None:
+        # After UserStarted, under its own id from the same update: a code won before the
+        # user's registration is read is held for them, not lost.
+        code, gift = entered
+        await enter(code, message, viewer, events, update_origin(event_update), gift=gift)
 
 
 async def menu(trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext) -> None:

@@ -25,6 +25,16 @@ class Kind(StrEnum):
     TEST = "test"
     PAYMENT_HELD = "payment_held"
     CREDIT_HELD = "credit_held"
+    PROMO = "promo_applied"
+    PROMO_UNKNOWN = "promo_unknown"
+    PROMO_EXPIRED = "promo_expired"
+    PROMO_USED_UP = "promo_used_up"
+    PROMO_ALREADY_USED = "promo_already_used"
+    GIFT = "gift_received"
+    GIFT_PAID = "gift_paid"
+    GIFT_UNKNOWN = "gift_unknown"
+    GIFT_CLAIMED = "gift_claimed"
+    GIFT_OWN = "gift_own"
     CANCELED_ALERT = "payment_canceled_alert"
     SUSPENDED = "access_suspended"
     RESTORED = "access_restored"
@@ -37,13 +47,14 @@ KEPT_FOR_NEXT_VISIT = frozenset(
         Kind.ADMIN_EXTENDED,
         Kind.REFUND,
         Kind.EXPIRED,
+        Kind.GIFT_PAID,
         Kind.SUSPENDED,
         Kind.RESTORED,
     }
 )
 """Notices a user must not miss: money moved (a payment received, and after a first one
-the region to choose; a refund), someone changed their access (an extension, a block or
-its lifting), or access ended. One of
+the region to choose; a refund; a gift paid), someone changed their access (an extension,
+a block or its lifting), or access ended. One of
 these that Telegram could not deliver for a reason that may pass (the user never
 started the bot, a network or server error) waits for the user's next visit to the bot.
 Reminders, trial and bonus news, canceled payments, declined renewals and tests are

@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 
 from events import Envelope, Event
 from events.admin_commands import TestNotificationRequested
-from events.payments import PaymentCanceled, RenewalDeclined
+from events.payments import GiftPurchased, PaymentCanceled, RenewalDeclined
 from events.subscriptions import (
     AdjustmentRejected,
     ExtensionReason,
+    PromoCodeRefused,
+    PromoRefusal,
     ReferralBonusCredited,
     SubscriptionExtended,
     SubscriptionShortened,
@@ -27,10 +29,33 @@ from services.notifier.domain.notices import Button, Kind, Notice
 
 _CONNECT: tuple[Button, ...] = (("menu", "connect"), ("menu", "profile"))
 _BUY: tuple[Button, ...] = (("menu", "buy"),)
+_PROMO_REFUSED = {
+    PromoRefusal.UNKNOWN: Kind.PROMO_UNKNOWN,
+    PromoRefusal.EXPIRED: Kind.PROMO_EXPIRED,
+    PromoRefusal.USED_UP: Kind.PROMO_USED_UP,
+    PromoRefusal.ALREADY_USED: Kind.PROMO_ALREADY_USED,
+    PromoRefusal.OWN_GIFT: Kind.GIFT_OWN,
+}
+_GIFT_REFUSED = {
+    PromoRefusal.UNKNOWN: Kind.GIFT_UNKNOWN,
+    PromoRefusal.EXPIRED: Kind.GIFT_UNKNOWN,
+    PromoRefusal.USED_UP: Kind.GIFT_CLAIMED,
+    PromoRefusal.ALREADY_USED: Kind.GIFT_CLAIMED,
+    PromoRefusal.OWN_GIFT: Kind.GIFT_OWN,
+}
 
 
 def _date(moment: datetime) -> str:
     return f"{moment:%d.%m.%Y %H:%M} UTC"
+
+
+def _promo_notice(event: PromoCodeRefused | GiftPurchased) -> tuple[Kind, dict[str, str]]:
+    """A refused code (a gift's link, in the words of gifts), or a gift paid, for its
+    buyer: the notice's kind and values."""
+    if isinstance(event, GiftPurchased):
+        return Kind.GIFT_PAID, {"plan": event.plan}
+    kinds = _GIFT_REFUSED if event.gift else _PROMO_REFUSED
+    return kinds[event.reason], {"code": event.code}
 
 
 def period_notices(
@@ -97,6 +122,8 @@ def plan(
                 if event.first_purchase
                 else Kind.RENEWAL,
                 ExtensionReason.ADMIN: Kind.ADMIN_EXTENDED,
+                ExtensionReason.PROMO: Kind.PROMO,
+                ExtensionReason.GIFT: Kind.GIFT,
             }.get(event.reason)
             buttons = (
                 tuple(("region", r) for r in regions)
@@ -127,6 +154,9 @@ def plan(
             ]
         case PaymentCanceled():
             return [now(Kind.CANCELED, event.telegram_id, _BUY)]
+        case PromoCodeRefused() | GiftPurchased():
+            kind, values = _promo_notice(event)
+            return [now(kind, event.telegram_id, (), **values)]
         case RenewalDeclined() if event.attempt == 0:
             # Told once, at the first decline: the retries that follow are silent.
             return [

@@ -40,6 +40,7 @@ class Orders:
             "days": plan.days,
             "price": str(plan.price),
             "currency": plan.currency,
+            "gift_code": order.gift_code,
             "save_method": order.save_method,
             "placed_at": at,
         }
@@ -88,6 +89,7 @@ class Orders:
                 price=Decimal(str(found["price"])),
                 currency=str(found["currency"]),
             ),
+            gift_code=found.get("gift_code"),
             save_method=bool(found.get("save_method", False)),
             renewal=None
             if renewal is None

@@ -19,6 +19,7 @@ cancellation is a declined renewal (:class:`RenewalDeclined`), never a plain
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -26,6 +27,7 @@ from typing import Any
 
 from events.base import MAX_TELEGRAM_ID
 from events.payments import (
+    GiftPurchased,
     HeldPaymentRefunded,
     HoldReason,
     PaymentCanceled,
@@ -65,7 +67,8 @@ class Renewal:
 @dataclass(frozen=True)
 class Order:
     """What we asked YooKassa for: the user and the plan at its price when it was placed;
-    whether the payer's method is to be saved; for a renewal, what it renews."""
+    whether the payer's method is to be saved; for a renewal, what it renews; for a gift,
+    the code of its link (``gift_code``), chosen then."""
 
     order_id: str
     telegram_id: int
@@ -74,6 +77,16 @@ class Order:
     renewal: Renewal | None = None
     payment_id: str | None = None
     """The payment YooKassa made for it, recorded once known (renewal orders)."""
+    gift_code: str | None = None
+
+
+GIFT_CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+GIFT_CODE_LENGTH = 32  # 36**32 ≈ 2**165: not guessable
+
+
+def new_gift_code() -> str:
+    """An unguessable name for a gift, fit for a deep link and a promo code."""
+    return "".join(secrets.choice(GIFT_CODE_ALPHABET) for _ in range(GIFT_CODE_LENGTH))
 
 
 class NotCreditable(ValueError):
@@ -122,9 +135,10 @@ def claimed_user(payment: dict[str, Any]) -> int | None:
 
 def settle(
     payment: dict[str, Any], order: Order | None, paid_at: datetime
-) -> PaymentSucceeded | PaymentHeld:
-    """A paid payment becomes credit for its order's plan only when it matches the order
-    exactly (user, plan, amount, currency); anything else is held for an admin.
+) -> PaymentSucceeded | GiftPurchased | PaymentHeld:
+    """A paid payment becomes credit for its order's plan (for a gift order, the gift)
+    only when it matches the order exactly (user, plan, gift or not, amount, currency);
+    anything else is held for an admin.
 
     A pure function of the payment (final once succeeded) and the order (never changed
     after it is placed), so a redelivered notification is decided the same way.
@@ -138,6 +152,18 @@ def settle(
     value, currency = _amount(payment)
     metadata = {str(k): str(v) for k, v in (payment.get("metadata") or {}).items()}
     reason = mismatch(order, metadata, value, currency)
+    if order is not None and reason is None and order.gift_code is not None:
+        return GiftPurchased(
+            telegram_id=order.telegram_id,
+            code=order.gift_code,
+            payment_id=str(payment["id"]),
+            plan=order.plan.name,
+            months=order.plan.months,
+            days=order.plan.days,
+            amount=value,
+            currency=currency,
+            paid_at=paid_at,
+        )
     if order is not None and reason is None:
         return PaymentSucceeded(
             telegram_id=order.telegram_id,
@@ -168,8 +194,10 @@ def mismatch(
     """Why the payment does not credit ``order``'s plan, or None when it does."""
     if order is None:
         return HoldReason.NO_ORDER
-    if metadata.get("telegram_id") != str(order.telegram_id) or (
-        metadata.get("plan") != order.plan.name
+    if (
+        metadata.get("telegram_id") != str(order.telegram_id)
+        or metadata.get("plan") != order.plan.name
+        or metadata.get("gift") != order.gift_code
     ):
         return HoldReason.ORDER_MISMATCH
     if value != order.plan.price or currency != order.plan.currency:
@@ -178,10 +206,12 @@ def mismatch(
 
 
 def saved_method(
-    payment: dict[str, Any], settled: PaymentSucceeded | PaymentHeld, order: Order | None
+    payment: dict[str, Any],
+    settled: PaymentSucceeded | GiftPurchased | PaymentHeld,
+    order: Order | None,
 ) -> PaymentMethodSaved | None:
     """The method a credited payment saved, when its order asked to save one and the API
-    says it is saved; None otherwise (a held payment saves nothing for us)."""
+    says it is saved; None otherwise (a held payment or a gift saves nothing for us)."""
     if not isinstance(settled, PaymentSucceeded) or order is None or not order.save_method:
         return None
     method = payment.get("payment_method") or {}

@@ -44,6 +44,8 @@ class PaymentCreated:
     payment_id: str
     status: str
     confirmation_url: str
+    gift_code: str | None = None
+    """For a gift, the code of its link (``start=gift_<code>``): it works once paid."""
 
 
 @dataclass(frozen=True)

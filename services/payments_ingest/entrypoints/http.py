@@ -68,6 +68,7 @@ class NewPayment(BaseModel):
     telegram_id: int = Field(gt=0)
     plan: str = Field(min_length=1, max_length=64)
     order_id: str = Field(min_length=1, max_length=128, description="Caller's id of the order.")
+    gift: bool = Field(default=False, description="Bought as a gift for someone else.")
     save_payment_method: bool = Field(
         default=False, description="Save the payer's method to renew the plan automatically."
     )
@@ -141,7 +142,11 @@ def build_app(
         except ValidationError as error:
             return _invalid(error)
         created = await handlers.create_payment(
-            order.telegram_id, order.plan, order.order_id, save_method=order.save_payment_method
+            order.telegram_id,
+            order.plan,
+            order.order_id,
+            save_method=order.save_payment_method,
+            gift=order.gift,
         )
         if isinstance(created, Refused):
             return _refused(created)

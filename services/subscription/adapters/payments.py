@@ -1,5 +1,6 @@
 """The ``payments`` collection: one document per provider payment, for stats and support.
 
+A paid gift (``GiftPurchased``) is recorded under its buyer with ``status`` ``gift``.
 A held payment (paid, but not credited as a plan: see ``PaymentHeld``) has ``status``
 ``held`` until an admin grants it (``credited``); its refunds are recorded like any
 payment's (one of a payment that names no user comes as ``HeldPaymentRefunded``), and a
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from events.payments import HeldPaymentRefunded, PaymentHeld
+from events.payments import GiftPurchased, HeldPaymentRefunded, PaymentHeld
 from keyland.indexes import Owned
 from keyland.mongo import Document
 from services.subscription.domain.ledger import Entry, Paid, Refunded
@@ -48,6 +49,27 @@ class Payments:
                         "reason": str(held.reason),
                         "paid_at": held.paid_at,
                     },
+                },
+            },
+            upsert=True,
+        )
+
+    async def gift(self, purchased: GiftPurchased) -> None:
+        """Record a paid gift under its buyer (status ``gift``): the plan went to the gift's
+        code, not to the buyer's time; its refunds are recorded like any payment's."""
+        await self._collection.update_one(
+            {"_id": f"{purchased.provider}:{purchased.payment_id}"},
+            {
+                "$setOnInsert": {"refunds": {}},
+                "$set": {
+                    "status": "gift",
+                    "telegram_id": purchased.telegram_id,
+                    "gift_code": purchased.code,
+                    "plan": purchased.plan,
+                    "months": purchased.months,
+                    "amount": str(purchased.amount),
+                    "currency": purchased.currency,
+                    "paid_at": purchased.paid_at,
                 },
             },
             upsert=True,

@@ -19,11 +19,17 @@ from events.payments import (
     RefundSucceeded,
 )
 from events.payments import RenewalDeclined as RenewalWasDeclined
-from events.subscriptions import ReferralBonusEarned, ReferralBonusRevoked, SubscriptionExpired
+from events.subscriptions import (
+    PromoCodeRedeemed,
+    ReferralBonusEarned,
+    ReferralBonusRevoked,
+    SubscriptionExpired,
+)
 from services.subscription.domain.ledger import (
     Adjusted,
     BlockSet,
     Entry,
+    Granted,
     Lapsed,
     MethodSaved,
     Paid,
@@ -93,6 +99,11 @@ def to_entry(envelope: Envelope[Event]) -> tuple[int, Entry] | None:
                 payment_id=event.payment_id,
                 refund_id=event.refund_id,
                 days=event.days,
+            )
+        case PromoCodeRedeemed():
+            source = "gift" if event.gift else "promo"
+            entry = Granted(
+                **base, grant_id=f"{source}:{event.code}", months=event.months, days=event.days
             )
         case SubscriptionExpired():
             entry = Lapsed(**base, until=event.until)

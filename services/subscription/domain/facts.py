@@ -27,6 +27,7 @@ from services.subscription.domain.ledger import (
     Adjusted,
     BlockSet,
     Entry,
+    Granted,
     Paid,
     Provisioned,
     ReferralEarned,
@@ -42,6 +43,7 @@ _REASONS: dict[type, ExtensionReason] = {
     TrialAsked: ExtensionReason.TRIAL,
     ReferralEarned: ExtensionReason.REFERRAL,
     Adjusted: ExtensionReason.ADMIN,
+    Granted: ExtensionReason.PROMO,
 }
 
 
@@ -200,12 +202,18 @@ def _until_moved(
         return []
     payment_id = getattr(entry, "payment_id", None)
     reason = _REASONS.get(type(entry), ExtensionReason.ADMIN)
+    if isinstance(entry, Granted) and entry.grant_id.startswith("gift:"):
+        reason = ExtensionReason.GIFT
     first_purchase = outcome.first_purchase
     credited = [p for p, r in after.payments.items() if p not in before.payments and r.added]
     if isinstance(entry, Started) and credited:
         # the registration credited payments held for the user (see _referral_earned)
         payment_id, reason = credited[-1], ExtensionReason.PAYMENT
         first_purchase = before.purchases == 0
+    elif isinstance(entry, Started) and (granted := after.promo_grants - before.promo_grants):
+        # the registration credited grants held for the user
+        gifts = any(grant.startswith("gift:") for grant in granted)
+        reason = ExtensionReason.GIFT if gifts else ExtensionReason.PROMO
     if before.until is not None and after.until < before.until:
         shortened = "refund" if payment_id else "admin"
         if isinstance(entry, ReferralRevoked):  # the invitee's payment, not the user's

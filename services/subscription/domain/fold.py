@@ -26,6 +26,10 @@ Rules (times are the events' ``occurred_at``, never the wall clock):
   again;
 - a referral bonus counts only if the referrer registered before the invitee and the
   invitee is not the referrer's own referrer (so referral cycles earn nothing);
+- a grant (a promo code's use, a gift) extends from ``max(until, its time)`` by its
+  months and days, once
+  per grant id; before the user's /start it is held and the registration applies it
+  from its own time;
 - a lapse announced by the expiry sweep is remembered (the latest one): access that
   ends no later than it is over, for the figures, whatever the wall clock;
 - a saved payment method renews its plan (the latest one saved wins) until the user
@@ -58,6 +62,7 @@ from services.subscription.domain.ledger import (
     Adjusted,
     BlockSet,
     Entry,
+    Granted,
     Lapsed,
     MethodSaved,
     Paid,
@@ -110,6 +115,8 @@ def _apply(state: Subscription, entry: Entry, rules: Rules) -> Outcome:
             return _refunded(state, entry)
         case Adjusted():
             return _adjusted(state, entry, rules)
+        case Granted():
+            return _granted(state, entry)
         case ReferralEarned():
             return _referral(state, entry)
         case ReferralRevoked():
@@ -165,6 +172,9 @@ def _unregistered(state: Subscription, entry: Entry) -> Outcome:
             return Outcome(Effect.HELD, reason="refunded before the user started the bot")
         case Adjusted():
             return Outcome(Effect.REJECTED, reason=NOT_STARTED)
+        case Granted() if entry.grant_id not in state.promo_grants:
+            state.held_promos.setdefault(entry.grant_id, entry)
+            return Outcome(Effect.HELD, reason=NOT_STARTED)
     return Outcome(Effect.IGNORED, reason=NOT_STARTED)
 
 
@@ -183,7 +193,7 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
     if entry.referrer_id is not None and entry.referrer_id != state.telegram_id:
         state.referrer_id = entry.referrer_id
     registered = Outcome(Effect.REGISTERED, key_id=state.key_id, registered_at=entry.at)
-    if not state.held and not state.grants:
+    if not state.held and not state.grants and not state.held_promos:
         return registered
     before, first_purchase = state.until, state.purchases == 0
     for held in sorted(state.held.values(), key=lambda h: h.entry.sort_key()):
@@ -211,6 +221,9 @@ def _started(state: Subscription, entry: Started, rules: Rules) -> Outcome:
     for grant in state.grants:  # access starts when the user can use it, as above
         state.until = extend(max(state.until or entry.at, entry.at), grant.months, grant.days)
     state.grants.clear()
+    for promo in sorted(state.held_promos.values(), key=lambda g: g.sort_key()):
+        _granted(state, promo.model_copy(update={"at": entry.at}))
+    state.held_promos.clear()
     return replace(
         registered,
         until_before=before,
@@ -294,6 +307,14 @@ def _adjusted(state: Subscription, entry: Adjusted, rules: Rules) -> Outcome:
         return Outcome(Effect.REJECTED, reason="the user has no active access to shorten")
     until = max(entry.at, extend(state.until, entry.months, entry.days))
     return _change(state, until, Outcome(Effect.SHORTENED, reason="admin"))
+
+
+def _granted(state: Subscription, entry: Granted) -> Outcome:
+    if entry.grant_id in state.promo_grants:
+        return Outcome(Effect.IGNORED, reason=f"{entry.grant_id} was credited already")
+    state.promo_grants.add(entry.grant_id)
+    until = extend(max(state.until or entry.at, entry.at), entry.months, entry.days)
+    return _change(state, until, Outcome(Effect.EXTENDED))
 
 
 def _provisioned(state: Subscription, entry: Provisioned, rules: Rules) -> Outcome:

@@ -67,6 +67,17 @@ class Adjusted(_Entry):
     admin_id: int
 
 
+class Granted(_Entry):
+    """Time given away: a promo code's use (``grant_id`` ``promo:<code>``) or a gift
+    (``gift:<code>``), once per ``grant_id``; held until the user's /start if they never
+    sent one."""
+
+    kind: Literal["granted"] = "granted"
+    grant_id: str
+    months: int = 0
+    days: int
+
+
 class Provisioned(_Entry):
     """An admin created the account, granting time from the user's first /start."""
 
@@ -150,6 +161,7 @@ _RANK = {
             "paid",
             "method_saved",
             "adjusted",
+            "granted",
             "provisioned",
             "block",
             "referral",
@@ -170,6 +182,7 @@ Entry = Annotated[
     | Paid
     | Refunded
     | Adjusted
+    | Granted
     | Provisioned
     | BlockSet
     | ReferralEarned

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from services.subscription.domain.ledger import Paid, Provisioned
+from services.subscription.domain.ledger import Granted, Paid, Provisioned
 
 
 def key_id_for(telegram_id: int, generation: int, secret: bytes) -> uuid.UUID:
@@ -139,6 +139,11 @@ class Subscription:
     """When an admin last created the account (:class:`Provisioned`)."""
     grants: list[Provisioned] = field(default_factory=list)
     """Time an admin granted before the user ever started the bot: applied by their
+    registration."""
+    promo_grants: set[str] = field(default_factory=set)
+    """The grants (promo code uses, gifts) credited, by grant id: each once."""
+    held_promos: dict[str, Granted] = field(default_factory=dict)
+    """Promo codes and gifts won before the user ever started the bot: applied by their
     registration."""
     outcomes: dict[uuid.UUID, Outcome] = field(default_factory=dict)
 

@@ -41,6 +41,9 @@ in between.
 ledger entry: once the batch is saved, each one still due is charged through the
 payments ingest (see :mod:`.renewal`).
 
+Promo codes' records are keyed by the code and go to the promo desk (see
+:mod:`.promos`).
+
 Database calls, all by ``_id``: per user and batch, one load, one save (state, ledger,
 share and outbox together), one clear of the outbox when there were facts, an upsert per
 payment or refund, a unique insert per schedule whose moment moved; per shard (Kafka
@@ -83,6 +86,7 @@ from services.subscription.domain.renewal import Charge, next_charge
 from services.subscription.domain.revision import next_revision
 from services.subscription.domain.rules import Rules
 from services.subscription.domain.state import Subscription
+from services.subscription.handlers.promos import PROMO_EVENTS, PromoDesk
 from services.subscription.handlers.renewal import charge, still_due
 
 log = logging.getLogger(__name__)
@@ -132,10 +136,12 @@ class SubscriptionHandler:
         schedules: Schedules,
         publisher: EventPublisher,
         rules: Rules,
+        promos: PromoDesk,
         *,
         payments_api: PaymentsApi | None = None,
         rebuild: bool = False,
     ) -> None:
+        self._promos = promos
         self._users = users
         self._payments = payments
         self._shards = shards
@@ -152,8 +158,13 @@ class SubscriptionHandler:
 
     async def handle_batch(self, envelopes: Sequence[Envelope[Event]]) -> None:
         per_user: dict[int, list[Arrival]] = defaultdict(list)
+        promos: list[Envelope[Event]] = []
         renewals: list[RenewalDue] = []
         for envelope in envelopes:
+            if isinstance(envelope.payload, PROMO_EVENTS):
+                # Keyed by the code: decided on the code's partition, not a user's.
+                promos.append(envelope)
+                continue
             if isinstance(envelope.payload, RenewalDue):
                 renewals.append(envelope.payload)  # charged once the batch is saved
                 continue
@@ -168,6 +179,8 @@ class SubscriptionHandler:
             mapped = to_entry(envelope)
             if mapped is not None:
                 per_user[mapped[0]].append((envelope, mapped[1]))
+        if promos:
+            await self._promos.handle(promos)
         plans = await side_by_side(per_user.items(), lambda item: self._plan(*item))
         changed = [p for p in plans if p is not None]
         await self._move_shards(changed)

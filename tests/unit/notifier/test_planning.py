@@ -11,6 +11,8 @@ from events.payments import PaymentCanceled, RenewalDeclined
 from events.subscriptions import (
     AdjustmentRejected,
     ExtensionReason,
+    PromoCodeRefused,
+    PromoRefusal,
     SubscriptionExtended,
     SubscriptionShortened,
     TrialActivated,
@@ -173,6 +175,52 @@ class TestImmediate:
             at(AdjustmentRejected(telegram_id=5, admin_id=42, reason="too far")), REMINDERS, []
         )
         assert [(n.telegram_id, n.values["reason"]) for n in notices] == [(42, "too far")]
+
+    def test_a_promo_extension_says_the_code_was_applied(self) -> None:
+        notices = plan(extended(NOW + timedelta(days=14), ExtensionReason.PROMO), REMINDERS, [])
+        assert notices[0].kind is Kind.PROMO
+
+    def test_a_refused_promo_code_tells_the_user_why(self) -> None:
+        kinds = {
+            reason: [
+                (n.telegram_id, n.kind, n.values["code"])
+                for n in plan(
+                    at(PromoCodeRefused(telegram_id=5, code="WINTER", reason=reason)), REMINDERS, []
+                )
+            ]
+            for reason in PromoRefusal
+        }
+        assert kinds == {
+            PromoRefusal.UNKNOWN: [(5, Kind.PROMO_UNKNOWN, "WINTER")],
+            PromoRefusal.EXPIRED: [(5, Kind.PROMO_EXPIRED, "WINTER")],
+            PromoRefusal.USED_UP: [(5, Kind.PROMO_USED_UP, "WINTER")],
+            PromoRefusal.ALREADY_USED: [(5, Kind.PROMO_ALREADY_USED, "WINTER")],
+            PromoRefusal.OWN_GIFT: [(5, Kind.GIFT_OWN, "WINTER")],
+        }
+
+    def test_a_refused_gift_link_is_told_in_the_words_of_gifts(self) -> None:
+        kinds = {
+            reason: [
+                n.kind
+                for n in plan(
+                    at(PromoCodeRefused(telegram_id=5, code="K7Q2", reason=reason, gift=True)),
+                    REMINDERS,
+                    [],
+                )
+            ]
+            for reason in PromoRefusal
+        }
+        assert kinds == {
+            PromoRefusal.UNKNOWN: [Kind.GIFT_UNKNOWN],
+            PromoRefusal.EXPIRED: [Kind.GIFT_UNKNOWN],
+            PromoRefusal.USED_UP: [Kind.GIFT_CLAIMED],
+            PromoRefusal.ALREADY_USED: [Kind.GIFT_CLAIMED],
+            PromoRefusal.OWN_GIFT: [Kind.GIFT_OWN],
+        }
+
+    def test_a_gift_extension_says_a_gift_was_received(self) -> None:
+        notices = plan(extended(NOW + timedelta(days=30), ExtensionReason.GIFT), REMINDERS, [])
+        assert notices[0].kind is Kind.GIFT
 
     def test_test_notification_is_due_after_its_delay(self) -> None:
         request = TestNotificationRequested(telegram_id=5, admin_id=42, delay_seconds=30, text="hi")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from events.payments import (
+    GiftPurchased,
     HeldPaymentRefunded,
     HoldReason,
     PaymentCanceled,
@@ -22,6 +23,7 @@ from services.payments_ingest.domain.notifications import (
     Plan,
     Renewal,
     canceled,
+    new_gift_code,
     refunded,
     saved_method,
     settle,
@@ -101,6 +103,35 @@ class TestSettle:
             event = settle(payment(metadata=metadata), ORDER, AT)
             assert isinstance(event, PaymentHeld)
             assert event.reason is HoldReason.ORDER_MISMATCH
+
+    def test_our_gift_order_paid_in_full_is_a_gift_not_the_buyers_time(self) -> None:
+        code = new_gift_code()
+        gift = Order(ORDER.order_id, ORDER.telegram_id, ORDER.plan, gift_code=code)
+        event = settle(payment(metadata={**ordered()["metadata"], "gift": code}), gift, AT)
+        assert isinstance(event, GiftPurchased)
+        assert (event.telegram_id, event.code, event.plan, event.months) == (
+            100200300,
+            code,
+            "month_3",
+            3,
+        )
+        assert event.partition_key() == code
+
+    def test_a_gift_and_a_plan_for_oneself_are_not_taken_for_each_other(self) -> None:
+        gift = Order(ORDER.order_id, ORDER.telegram_id, ORDER.plan, gift_code=new_gift_code())
+        for order, metadata in (
+            (gift, ordered()["metadata"]),
+            (ORDER, {**ordered()["metadata"], "gift": new_gift_code()}),
+            (gift, {**ordered()["metadata"], "gift": new_gift_code()}),
+        ):
+            event = settle(payment(metadata=metadata), order, AT)
+            assert isinstance(event, PaymentHeld)
+            assert event.reason is HoldReason.ORDER_MISMATCH
+
+    def test_gift_codes_are_long_and_differ(self) -> None:
+        codes = {new_gift_code() for _ in range(1000)}
+        assert len(codes) == 1000
+        assert all(len(code) == 32 and code.isalnum() and code.isupper() for code in codes)
 
     def test_seed_style_payment_is_held_for_the_user_its_description_names(self) -> None:
         legacy = payment(metadata={}, description="Оплата VPN, пользователь номер: 42")

@@ -9,6 +9,7 @@ from decimal import Decimal
 from services.subscription.domain.ledger import (
     Adjusted,
     BlockSet,
+    Granted,
     Lapsed,
     MethodSaved,
     Paid,
@@ -118,6 +119,10 @@ def purged(day: float) -> Purged:
 
 def lapsed(until: datetime) -> Lapsed:
     return Lapsed(event_id=_id(), at=until, until=until)
+
+
+def granted(day: float, grant: str = "promo:WINTER", days: int = 14) -> Granted:
+    return Granted(event_id=_id(), at=at(day), grant_id=grant, days=days)
 
 
 def saved(day: float, method: str = "m1", plan: str = "month_1") -> MethodSaved:

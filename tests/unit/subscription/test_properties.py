@@ -40,6 +40,7 @@ entry = st.one_of(
         st.sampled_from(["s1", "s2"]),
     ),
     st.builds(b.purged, day),
+    st.builds(b.granted, day, st.sampled_from(["promo:A", "promo:B"]), st.integers(1, 30)),
     st.builds(b.saved, day, st.sampled_from(["m1", "m2"])),
     st.builds(b.renewal_off, day),
     st.builds(
@@ -68,6 +69,8 @@ def observable(state: Subscription, *, outcomes: bool = True) -> tuple[object, .
         state.generation,
         state.purchases,
         state.referral_days_earned,
+        sorted(state.promo_grants),
+        sorted(state.held_promos),
         {k: (v.added, v.refunded) for k, v in state.payments.items()},
         state.provisioned_at,
         state.blocked,

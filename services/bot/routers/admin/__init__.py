@@ -10,6 +10,7 @@ from services.bot.routers.admin import (
     broadcast,
     find_user,
     held_payments,
+    new_promo,
     panel,
     refund_stars,
     refusal,
@@ -29,6 +30,7 @@ def admin_router() -> Router:
         add_time.build_router(),
         test_notification.build_router(),
         held_payments.build_router(),
+        new_promo.build_router(),
         block.build_router(),
         refund_stars.build_router(),
     )

@@ -1,5 +1,5 @@
 """``/admin``: the tools menu (also ``/find``, ``/broadcast``, ``/addtime``, ``/test``,
-``/stats``, ``/held``, ``/block``); ``EXIT`` leaves any tool at any step. Registered before the tools' steps,
+``/stats``, ``/held``, ``/newpromo``, ``/block``); ``EXIT`` leaves any tool at any step. Registered before the tools' steps,
 so these win over a step that takes any text."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from services.bot.routers.admin import (
     broadcast,
     find_user,
     held_payments,
+    new_promo,
     stats,
     test_notification,
 )
@@ -36,6 +37,7 @@ TOOLS: dict[AdminTool, Begin] = {
     AdminTool.TEST: test_notification.begin,
     AdminTool.STATS: stats.begin,
     AdminTool.HELD: held_payments.begin,
+    AdminTool.PROMO: new_promo.begin,
     AdminTool.BLOCK: block.begin,
 }
 

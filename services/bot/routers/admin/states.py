@@ -27,9 +27,13 @@ class TestNotification(StatesGroup):
     delay = State()
 
 
+class NewPromo(StatesGroup):
+    details = State()
+
+
 class BlockUser(StatesGroup):
     target = State()
     decision = State()
 
 
-ADMIN_FLOWS = (FindUser, Broadcast, AddTime, TestNotification, BlockUser)
+ADMIN_FLOWS = (FindUser, Broadcast, AddTime, TestNotification, NewPromo, BlockUser)
