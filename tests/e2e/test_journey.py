@@ -28,7 +28,14 @@ from keyland_tools.demo.driver import StackView
 from keyland_tools.demo.journey import Journey
 from keyland_tools.demo.timeline import Timeline
 from keyland_tools.stack.vless_client import PAGE, PageServer, VlessClient
-from services.bot.keyboards.callbacks import BuyRenewing, BuyStars
+from services.bot.keyboards.callbacks import (
+    AdminMenu,
+    AdminTool,
+    BuyGift,
+    BuyRenewing,
+    BuyStars,
+    GiftPlans,
+)
 from tests.notifier_harness import BOT, BOT_TOKEN, notifier, telegram
 from tests.processes import Program, free_port, wait_http
 from tests.provisioning import keys_on, new_node, node_tokens, write_countries
@@ -39,7 +46,7 @@ from tests.waiting import eventually
 SHOP, SHOP_SECRET = "100500", "journey-shop-secret"
 TOKENS = {name: f"{name}-token-for-the-journey-test" for name in ("read", "payments", "links")}
 REFERRER, INVITEE = 8001, 8002
-STARS_PAYER, RENEWER = 8201, 8202
+STARS_PAYER, RENEWER, PROMO_USER, GIFT_BUYER, GIFT_FRIEND = 8201, 8202, 8203, 8204, 8205
 ADMIN, DEMO_FIRST_ID = 1, 8101
 
 
@@ -400,3 +407,77 @@ async def test_commerce_automatic_renewal(
     renewed = user_doc(db, RENEWER)
     assert renewed["auto_renewal"] is True
     assert renewed["renews_at"] is not None
+
+
+async def started_user(
+    telegram_client: httpx.AsyncClient,
+    telegram_id: int,
+    name: str,
+    stack: dict[str, Program],
+    db: Database[Document],
+) -> TelegramUser:
+    user = TelegramUser(telegram_client, BOT, telegram_id, first_name=name, language_code="en")
+    await user.send("/start")
+    await message_with(user, lambda m: button(m, "menu:trial"))
+    await eventually(
+        lambda: user_doc(db, telegram_id).get("registered") is True, stack["subscription"]
+    )
+    return user
+
+
+async def test_commerce_promo_code_and_gift(
+    stack: dict[str, Program],
+    telegram_client: httpx.AsyncClient,
+    yookassa: BackgroundServer,
+    db: Database[Document],
+) -> None:
+    """An admin creates a one-use promo code in the bot and a user redeems it; a user buys
+    a month as a gift and the friend who opens its link gets it, once."""
+    admin = TelegramUser(telegram_client, BOT, ADMIN, first_name="Ada", language_code="en")
+    await admin.send("/admin")
+    panel = await message_with(admin, lambda m: button(m, AdminMenu(tool=AdminTool.PROMO).pack()))
+    before = await received(admin)
+    await admin.press(panel, AdminMenu(tool=AdminTool.PROMO).pack())
+    await message_with(admin, lambda m: bool(m.get("text")), after=before)
+    before = await received(admin)
+    await admin.send("JOURNEY days=7 uses=1 valid=30")
+    created = await message_with(
+        admin, lambda m: "promo_JOURNEY" in str(m.get("text")), after=before
+    )
+    assert "start=promo_JOURNEY" in str(created["text"])
+
+    redeemer = await started_user(telegram_client, PROMO_USER, "Pia", stack, db)
+    await redeemer.send("/promo JOURNEY")
+    await eventually(
+        lambda: user_doc(db, PROMO_USER).get("until") is not None, stack["subscription"]
+    )
+
+    buyer = await started_user(telegram_client, GIFT_BUYER, "Gus", stack, db)
+    await buyer.send("/buy")
+    menu = await message_with(buyer, lambda m: button(m, GiftPlans().pack()))
+    await buyer.press(menu, GiftPlans().pack())
+    plans = await message_with(buyer, lambda m: button(m, BuyGift(plan="month_1").pack()))
+    before = await received(buyer)
+    await buyer.press(plans, BuyGift(plan="month_1").pack())
+    bill = await message_with(buyer, lambda m: "start=gift_" in str(m.get("text")), after=before)
+    found = re.search(r"start=gift_([A-Z0-9]{32})", str(bill["text"]))
+    assert found is not None
+    url = next(b["url"] for row in bill["buttons"] for b in row if "url" in b)
+    paid = await telegram_client.post(
+        f"{yookassa.url}/emulator/payments/{url.rstrip('/').rsplit('/', 1)[-1]}/pay",
+        params={"wait": "true"},
+    )
+    assert paid.status_code == 200
+    await eventually(
+        lambda: (
+            (db["promo_codes"].find_one({"_id": found.group(1)}) or {}).get("buyer") == GIFT_BUYER
+        ),
+        stack["subscription"],
+    )
+
+    friend = TelegramUser(telegram_client, BOT, GIFT_FRIEND, first_name="Fay", language_code="en")
+    await friend.send(f"/start gift_{found.group(1)}")
+    await eventually(
+        lambda: user_doc(db, GIFT_FRIEND).get("until") is not None, stack["subscription"]
+    )
+    assert user_doc(db, GIFT_BUYER).get("until") is None  # the gift is not the buyer's time
