@@ -140,10 +140,13 @@ class FaultRun:
         self._killing: set[str] = set()
         self.db = rig.db()
         self.in_flight = asyncio.Semaphore(plan.in_flight)
-        # Calls that wait for webhooks last as long as YooKassa's retries (minutes).
+        # Calls that wait for webhooks last as long as YooKassa's retries (minutes). Idle
+        # connections are dropped after 1 s: the emulator's uvicorn closes them after 5 s,
+        # httpx's default expiry is the same 5 s, and a request sent on a connection the
+        # server is closing at that moment fails with ReadError (seen under load).
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(600, connect=10),
-            limits=httpx.Limits(max_connections=plan.in_flight + 8),
+            limits=httpx.Limits(max_connections=plan.in_flight + 8, keepalive_expiry=1.0),
         )
 
     async def run(self) -> Summary:
