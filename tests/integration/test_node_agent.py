@@ -420,6 +420,7 @@ class TestTemplates:
             Template((INFRA_DIR / "production.json").read_text()).substitute(
                 vless_port=443,
                 api_port=10085,
+                access_log=tmp_path / "access.log",
                 reality_target="www.example.com:443",
                 reality_server_name="www.example.com",
                 reality_private_key=private_key,
