@@ -146,6 +146,17 @@ class SocksConnection:
         except ConnectionError:
             return False
 
+    def ends_within(self, within_s: float) -> bool:
+        """True when the download ends (closed or reset) within ``within_s``."""
+        deadline = time.monotonic() + within_s
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                if not self.streams(left):
+                    return True
+            except TimeoutError:
+                return False
+        return False
+
     def close(self) -> None:
         self.sock.close()
 
@@ -199,6 +210,15 @@ class XrayClient:
     def connect(self, page: PageServer) -> SocksConnection:
         """A new VLESS connection through the node towards ``page``."""
         return SocksConnection(self.socks_port, page.port)
+
+    def download(self, page: PageServer) -> SocksConnection:
+        """A new connection with the endless download running through it."""
+        connection = self.connect(page)
+        connection.start_stream()
+        if not connection.streams(within_s=5.0):
+            connection.close()
+            raise ProxyRefused("the download did not start")
+        return connection
 
     def fetch(self, page: PageServer) -> bytes:
         """The page over a new connection, or :class:`ProxyRefused`."""
