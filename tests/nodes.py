@@ -147,6 +147,7 @@ class ProductionXray(XrayServer):
             template.substitute(
                 vless_port=self.vless_port,
                 api_port=self.api_port,
+                access_log=self.access_log,
                 reality_target=f"127.0.0.1:{self.target.port}",
                 reality_server_name=self.server_name,
                 reality_private_key=self.private_key,

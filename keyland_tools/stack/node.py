@@ -147,6 +147,7 @@ class XrayServer:
     ) -> None:
         self.home = stack.state_dir / "nodes" / name
         self.config_file = self.home / "xray.json"
+        self.access_log = (self.home / "access.log").resolve()
         self.vless_port = vless_port
         self.api_address = f"127.0.0.1:{api_port}"
         self.api_port = api_port
@@ -159,7 +160,9 @@ class XrayServer:
     def render(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)
         template = Template(LOCAL_TEMPLATE.read_text())
-        text = template.substitute(vless_port=self.vless_port, api_port=self.api_port)
+        text = template.substitute(
+            vless_port=self.vless_port, api_port=self.api_port, access_log=self.access_log
+        )
         self.config_file.write_text(text)
         return self.config_file
 
@@ -197,6 +200,7 @@ class NodeAgentProcess:
             "KEYLAND_NODE_STATE_FILE": str((xray.home / "users.sqlite3").resolve()),
             "KEYLAND_NODE_XRAY_API": xray.api_address,
             "KEYLAND_NODE_XRAY_INBOUND_TAG": VLESS_INBOUND_TAG,
+            "KEYLAND_NODE_XRAY_ACCESS_LOG": str(xray.access_log),
             "KEYLAND_NODE_PUBLIC_HOST": "127.0.0.1",
             "KEYLAND_NODE_PUBLIC_PORT": str(xray.vless_port),
             "KEYLAND_NODE_SECURITY": "none",

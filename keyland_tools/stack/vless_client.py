@@ -13,6 +13,7 @@ import json
 import socket
 import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
@@ -23,28 +24,56 @@ from services.provisioner.domain.formats.xray import xray_config
 from services.provisioner.domain.outbound import outbound_of_link
 
 PAGE = b"<html><body>Keyland through VLESS</body></html>\n" * 200
+STREAM_PATH = "/stream"  # a slow endless download: a tick every STREAM_TICK_S
+STREAM_TICK_S = 0.05
 
 
 class _PageHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so a caller can hold one connection open
 
     def do_GET(self) -> None:
+        if self.path == STREAM_PATH:
+            self._stream()
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(PAGE)))
         self.end_headers()
         self.wfile.write(PAGE)
 
+    def _stream(self) -> None:
+        """Ticks until the client goes or the server stops: a long-lived download."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        assert isinstance(self.server, _PageHttpServer)
+        try:
+            while not self.server.stopping.is_set():
+                self.wfile.write(b"tick\n")
+                self.wfile.flush()
+                time.sleep(STREAM_TICK_S)
+        except OSError:
+            return  # the client's connection ended
+
     def log_message(self, format: str, *args: Any) -> None:
         return
 
 
-class PageServer:
-    """A loopback HTTP server answering every GET with :data:`PAGE`."""
+class _PageHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
 
     def __init__(self) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _PageHandler)
-        self.server.daemon_threads = True
+        super().__init__(("127.0.0.1", 0), _PageHandler)
+        self.stopping = threading.Event()  # ends the streams still open
+
+
+class PageServer:
+    """A loopback HTTP server answering every GET with :data:`PAGE`, except
+    :data:`STREAM_PATH`: an endless slow download."""
+
+    def __init__(self) -> None:
+        self.server = _PageHttpServer()
         self.port: int = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -53,6 +82,7 @@ class PageServer:
         return self
 
     def __exit__(self, *_: object) -> None:
+        self.server.stopping.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
@@ -102,6 +132,30 @@ class SocksConnection:
                 raise ProxyRefused("connection closed in the middle of the body")
             body += chunk
         return body
+
+    def start_stream(self) -> None:
+        """Ask for the endless download; read it with :meth:`streams`."""
+        self.sock.sendall(f"GET {STREAM_PATH} HTTP/1.1\r\nHost: page\r\n\r\n".encode())
+
+    def streams(self, within_s: float) -> bool:
+        """True when download bytes arrive within ``within_s``; False when the
+        connection ended (closed or reset). No answer at all raises TimeoutError."""
+        self.sock.settimeout(within_s)
+        try:
+            return bool(self.sock.recv(65536))
+        except ConnectionError:
+            return False
+
+    def ends_within(self, within_s: float) -> bool:
+        """True when the download ends (closed or reset) within ``within_s``."""
+        deadline = time.monotonic() + within_s
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                if not self.streams(left):
+                    return True
+            except TimeoutError:
+                return False
+        return False
 
     def close(self) -> None:
         self.sock.close()
@@ -156,6 +210,15 @@ class XrayClient:
     def connect(self, page: PageServer) -> SocksConnection:
         """A new VLESS connection through the node towards ``page``."""
         return SocksConnection(self.socks_port, page.port)
+
+    def download(self, page: PageServer) -> SocksConnection:
+        """A new connection with the endless download running through it."""
+        connection = self.connect(page)
+        connection.start_stream()
+        if not connection.streams(within_s=5.0):
+            connection.close()
+            raise ProxyRefused("the download did not start")
+        return connection
 
     def fetch(self, page: PageServer) -> bytes:
         """The page over a new connection, or :class:`ProxyRefused`."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 
+from services.node_agent.adapters.connections import ConnectionCutter
 from services.node_agent.adapters.user_store import UserStore
 from services.node_agent.adapters.xray_api import XrayApi
 from services.node_agent.config import NodeAgentSettings
@@ -61,7 +62,12 @@ async def start_agent(settings: NodeAgentSettings) -> RunningAgent:
         flow=settings.flow,
         timeout_s=settings.xray_timeout_s,
     )
-    users = NodeUsers(xray, store, link_template(settings))
+    connections = None
+    if settings.xray_access_log is not None:
+        connections = ConnectionCutter.from_path(
+            settings.xray_access_log, settings.xray_inbound_port or settings.public_port
+        )
+    users = NodeUsers(xray, store, link_template(settings), connections)
     watcher = XrayWatcher(users, settings.watch_interval_s)
     task = asyncio.create_task(watcher.run(), name="xray-watcher")
     return RunningAgent(users=users, xray=xray, store=store, watcher_task=task)

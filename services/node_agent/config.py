@@ -34,6 +34,13 @@ class NodeAgentSettings(BaseSettings):
     xray_api: str = Field(default="127.0.0.1:10085", pattern=r"^[^\s:]+:\d{1,5}$")
     xray_inbound_tag: str = Field(default="vless-in", min_length=1)
     xray_timeout_s: float = Field(default=5.0, gt=0)
+    xray_access_log: Path | None = Field(
+        default=None,
+        description="Xray's access log: with it, a disabled user's open connections end.",
+    )
+    xray_inbound_port: int | None = Field(
+        default=None, gt=0, lt=65536, description="The VLESS inbound's port; public_port if unset."
+    )
     watch_interval_s: float = Field(
         default=1.0, gt=0, description="How often the watcher compares Xray with the record."
     )

@@ -8,15 +8,19 @@ reconciliation never acts on a record that a request is halfway through changing
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
+from services.node_agent.adapters.connections import ConnectionCutter, CutFailed
 from services.node_agent.adapters.user_store import UserStore
 from services.node_agent.adapters.xray_api import Traffic, XrayApi, XrayRejected
 from services.node_agent.domain.batch import Batch
 from services.node_agent.domain.keys import KeyId
 from services.node_agent.domain.links import LinkTemplate, connection_link
 from services.node_agent.domain.reconcile import Changes, changes_needed
+
+log = logging.getLogger(__name__)
 
 # Xray calls of one batch in flight at once: a batch of hundreds takes a few round trips
 # time instead of hundreds, without flooding Xray's API.
@@ -35,10 +39,17 @@ class BatchResult:
 class NodeUsers:
     """The users of this node, kept identical in the record and in Xray."""
 
-    def __init__(self, xray: XrayApi, store: UserStore, links: LinkTemplate) -> None:
+    def __init__(
+        self,
+        xray: XrayApi,
+        store: UserStore,
+        links: LinkTemplate,
+        connections: ConnectionCutter | None = None,
+    ) -> None:
         self.xray = xray
         self.store = store
         self.links = links
+        self.connections = connections
         self._lock = asyncio.Lock()
 
     async def enable(self, key_id: KeyId) -> str:
@@ -53,7 +64,8 @@ class NodeUsers:
         return result.links[key_id]
 
     async def disable(self, key_id: KeyId) -> None:
-        """Disable ``key_id`` (idempotent): no new connection is accepted after this."""
+        """Disable ``key_id`` (idempotent): no new connection is accepted after this, and
+        its open connections are ended (when the agent knows Xray's access log)."""
         result = await self.apply(Batch(disable=(key_id,)))
         if key_id in result.refused:
             raise XrayRejected(result.refused[key_id])
@@ -72,17 +84,19 @@ class NodeUsers:
                 **{key: self.xray.remove_user(key) for key in batch.disable},
             }
             outcomes = await _bounded(list(calls.values()), XRAY_CALLS_AT_ONCE)
-        refused: dict[KeyId, str] = {}
-        for key, outcome in zip(calls, outcomes, strict=True):
-            if isinstance(outcome, XrayRejected):
-                refused[key] = str(outcome)
-            elif isinstance(outcome, BaseException):
-                raise outcome
+            refused: dict[KeyId, str] = {}
+            for key, outcome in zip(calls, outcomes, strict=True):
+                if isinstance(outcome, XrayRejected):
+                    refused[key] = str(outcome)
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+            disabled = tuple(key for key in batch.disable if key not in refused)
+            await self._end_connections(list(disabled))
         return BatchResult(
             links={
                 key: connection_link(key, self.links) for key in batch.enable if key not in refused
             },
-            disabled=tuple(key for key in batch.disable if key not in refused),
+            disabled=disabled,
             refused=refused,
         )
 
@@ -99,14 +113,36 @@ class NodeUsers:
         return await self.xray.uptime_s()
 
     async def reconcile(self) -> Changes:
-        """Add recorded users missing from Xray and remove users the record does not hold."""
+        """Add recorded users missing from Xray, remove users the record does not hold,
+        and end the open connections of users the record does not hold."""
         async with self._lock:
             changes = changes_needed(self.store.all(), await self.xray.users())
             for key_id in changes.to_add:
                 await self.xray.add_user(key_id)
             for email in changes.to_remove:
                 await self.xray.remove_user(email)
+            await self._end_unrecorded_connections()
         return changes
+
+    async def _end_unrecorded_connections(self) -> None:
+        if self.connections is None:
+            return
+        try:
+            ended = await self.connections.cut_all_but(list(self.store.all()))
+        except CutFailed:
+            log.exception("could not end the connections of disabled users")
+            return
+        if ended:
+            log.warning("ended %d connections of users the record does not hold", ended)
+
+    async def _end_connections(self, emails: list[str]) -> None:
+        """Best effort: a failure leaves the connections to Xray's idle timeout."""
+        if self.connections is None or not emails:
+            return
+        try:
+            await self.connections.cut(emails)
+        except CutFailed:
+            log.exception("could not end the connections of %d disabled users", len(emails))
 
 
 async def _bounded(calls: list[Awaitable[None]], at_once: int) -> list[BaseException | None]:

@@ -218,7 +218,7 @@ async def test_trial_user_gets_a_working_key_on_every_node(
     assert user.key not in keys_on(nodes["sweden"])  # not in the countries file
 
 
-async def test_expired_user_is_refused_at_once_while_another_user_still_connects(
+async def test_expired_user_is_cut_off_at_once_while_another_user_still_connects(
     worker: Program,
     publisher: EventPublisher,
     nodes: dict[str, Node],
@@ -241,11 +241,19 @@ async def test_expired_user_is_refused_at_once_while_another_user_still_connects
             for links in (user_links, control_links)
         )
         assert all(c.can_fetch(page) for c in users_clients + controls)
+        downloads = [c.download(page) for c in users_clients]
+        control_downloads = [c.download(page) for c in controls]
+        for download in downloads + control_downloads:
+            stack.callback(download.close)
         await publish(publisher, user.expired(until))
         await eventually(
             lambda: not any(c.can_fetch(page) for c in users_clients), worker, timeout_s=2
         )
         assert all(c.fetch(page) == PAGE for c in controls)
+        # The downloads already open end too (the issue's bound, 5 s), the controls' go on.
+        ended = await asyncio.gather(*(asyncio.to_thread(d.ends_within, 5.0) for d in downloads))
+        assert all(ended)
+        assert not any(d.ends_within(0.5) for d in control_downloads)
     deactivated = [
         e.payload
         for e in await keys_facts(kafka_settings, topics)
