@@ -12,11 +12,12 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from services.node_agent.adapters.user_store import UserStore
-from services.node_agent.adapters.xray_api import Traffic, XrayApi, XrayRejected
+from services.node_agent.adapters.xray_api import XrayApi, XrayRejected
 from services.node_agent.domain.batch import Batch
 from services.node_agent.domain.keys import KeyId
 from services.node_agent.domain.links import LinkTemplate, connection_link
 from services.node_agent.domain.reconcile import Changes, changes_needed
+from services.node_agent.domain.traffic import Traffic
 
 # Xray calls of one batch in flight at once: a batch of hundreds takes a few round trips
 # time instead of hundreds, without flooding Xray's API.
@@ -94,6 +95,9 @@ class NodeUsers:
 
     async def traffic(self, key_id: KeyId) -> Traffic:
         return await self.xray.traffic(key_id)
+
+    async def traffic_of_all(self) -> dict[KeyId, Traffic]:
+        return await self.xray.traffic_of_all()
 
     async def xray_uptime_s(self) -> int:
         return await self.xray.uptime_s()
