@@ -42,7 +42,7 @@ from services.subscription.handlers.renewal import RenewalSweeper
 # SubscriptionExpired back to the user's (for the figures), PromoCodeRedeemed to the
 # winner's; other facts there are ignored. Promo codes' records on ``bot.actions`` and
 # ``admin.commands`` are keyed by the code and decided by the promo desk.
-INPUT_TOPICS = ("bot.actions", "payments", "admin.commands", "subscriptions")
+INPUT_TOPICS = ("bot.actions", "payments", "admin.commands", "subscriptions", "traffic")
 
 # Users (and figure shards) the processor remembers as it last wrote them, while it owns
 # their partitions (see keyland.kafka.owned_cache): a document with its bounded ledger is
