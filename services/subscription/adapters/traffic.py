@@ -11,7 +11,7 @@ from datetime import UTC
 from pymongo.asynchronous.collection import AsyncCollection
 
 from keyland.indexes import Owned
-from keyland.mongo import Document
+from keyland.mongo import Document, user_document_id
 from services.subscription.domain.traffic import MonthTraffic, TrafficTotals
 
 
@@ -23,11 +23,12 @@ class TrafficBook:
         return [Owned(self._collection)]
 
     async def load(self, telegram_id: int) -> TrafficTotals:
-        found = await self._collection.find_one({"_id": telegram_id})
+        found = await self._collection.find_one({"_id": user_document_id(telegram_id)})
         return TrafficTotals(telegram_id) if found is None else _totals(found)
 
     async def save(self, totals: TrafficTotals) -> None:
         document: Document = {
+            "telegram_id": totals.telegram_id,
             "months": [
                 {"month": m.month, "uplink": m.uplink, "downlink": m.downlink}
                 for m in totals.months
@@ -36,12 +37,14 @@ class TrafficBook:
                 {"node": node, "start": start} for node, start in totals.last_windows.items()
             ],
         }
-        await self._collection.replace_one({"_id": totals.telegram_id}, document, upsert=True)
+        await self._collection.replace_one(
+            {"_id": user_document_id(totals.telegram_id)}, document, upsert=True
+        )
 
 
 def _totals(found: Document) -> TrafficTotals:
     return TrafficTotals(
-        telegram_id=int(found["_id"]),
+        telegram_id=int(found["telegram_id"]),
         months=tuple(
             MonthTraffic(str(m["month"]), int(m["uplink"]), int(m["downlink"]))
             for m in found.get("months", [])
