@@ -114,6 +114,7 @@ class NodeLoop:
                 batch, self.pending = self.pending, set()
                 changed = await self.converger.converge_users(batch, now)
             else:
+                await self._count_traffic(now)
                 return True
             await self.converger.answered(now)
         except NodeUnavailable as error:
