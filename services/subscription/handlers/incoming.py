@@ -47,7 +47,8 @@ the ledger: they change no access.
 
 Database calls, all by ``_id``: per user and batch, one load, one save (state, ledger,
 share and outbox together), one clear of the outbox when there were facts, an upsert per
-payment or refund, a unique insert per schedule whose moment moved; per shard (Kafka
+payment or refund, a unique insert per schedule whose moment moved; per user with traffic
+counts in the batch, one read and at most one write of their totals; per shard (Kafka
 partition) and batch, one read and, when a share moved, one write.
 """
 
