@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from events import admin_commands, bot_actions, keys, payments, subscriptions
+from events import admin_commands, bot_actions, keys, payments, subscriptions, traffic
 from events.base import Event
 
 
@@ -163,6 +163,13 @@ TOPICS: tuple[TopicSpec, ...] = (
             "the record of what the provisioner did on the nodes (each user's link per"
             " node, node outages), for operators reading the topic"
         ),
+    ),
+    TopicSpec(
+        name=traffic.TOPIC,
+        partitions=6,
+        producers=("provisioner",),
+        consumers=(Consumer("subscription"),),
+        events=(traffic.TrafficCounted,),
     ),
 )
 

@@ -60,3 +60,20 @@ class UserView(BaseModel):
 
     def active_at(self, moment: datetime) -> bool:
         return self.until is not None and self.until > moment
+
+
+class UserTraffic(BaseModel):
+    """The bytes one user moved through every node in one calendar month (UTC), as the
+    subscription service counted them (``GET /v1/users/{id}/traffic``)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", use_attribute_docstrings=True)
+
+    telegram_id: TelegramId = Field(gt=0)
+    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    """``YYYY-MM``."""
+    uplink_bytes: int = Field(default=0, ge=0)
+    downlink_bytes: int = Field(default=0, ge=0)
+
+    @property
+    def total_bytes(self) -> int:
+        return self.uplink_bytes + self.downlink_bytes

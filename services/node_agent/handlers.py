@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 from services.node_agent.adapters.connections import ConnectionCutter, CutFailed
 from services.node_agent.adapters.user_store import UserStore
-from services.node_agent.adapters.xray_api import Traffic, XrayApi, XrayRejected
+from services.node_agent.adapters.xray_api import XrayApi, XrayRejected
 from services.node_agent.domain.batch import Batch
 from services.node_agent.domain.keys import KeyId
 from services.node_agent.domain.links import LinkTemplate, connection_link
 from services.node_agent.domain.reconcile import Changes, changes_needed
+from services.node_agent.domain.traffic import Traffic
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,9 @@ class NodeUsers:
 
     async def traffic(self, key_id: KeyId) -> Traffic:
         return await self.xray.traffic(key_id)
+
+    async def traffic_of_all(self) -> dict[KeyId, Traffic]:
+        return await self.xray.traffic_of_all()
 
     async def xray_uptime_s(self) -> int:
         return await self.xray.uptime_s()

@@ -28,6 +28,7 @@ from services.provisioner.entrypoints.fleet import Fleet
 from services.provisioner.entrypoints.node_loop import Backoff, NodeLoop
 from services.provisioner.handlers.converge import NodeConverger
 from services.provisioner.handlers.incoming import AccessHandler
+from services.provisioner.handlers.traffic import TrafficMeter
 
 COLLECTION = "node_keys"
 
@@ -103,8 +104,17 @@ def bootstrap(db: AsyncDatabase[Document] | None = None) -> Container:
             unknown_key_grace=timedelta(seconds=settings.unknown_key_grace_s),
             outage_grace=timedelta(seconds=settings.outage_grace_s),
         )
+        meter = TrafficMeter(
+            address,
+            country,
+            clients.for_node(address),
+            book=book,
+            publisher=publisher,
+            window=timedelta(seconds=settings.traffic_window_s),
+        )
         return NodeLoop(
             converger,
+            meter=meter,
             reconcile_interval_s=settings.reconcile_interval_s,
             reload_interval_s=settings.reload_interval_s,
             backoff=Backoff(settings.retry_initial_s, settings.retry_max_s),

@@ -53,6 +53,12 @@ class ProvisionerSettings(RunsWorker):
         ge=0,
         description="A key on a node that no user owns is removed after this long.",
     )
+    traffic_window_s: float = Field(
+        default=300.0,
+        ge=1,
+        le=86_400,
+        description="Each node's traffic counters are read once per window this long.",
+    )
 
 
 class NodeAccessSettings(BaseSettings):

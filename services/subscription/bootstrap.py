@@ -24,6 +24,7 @@ from services.subscription.adapters.payments import Payments
 from services.subscription.adapters.payments_api import PaymentsApi
 from services.subscription.adapters.promos import Promos
 from services.subscription.adapters.schedule import Schedule
+from services.subscription.adapters.traffic import TrafficBook
 from services.subscription.adapters.user_reads import UserReads
 from services.subscription.adapters.users import Users
 from services.subscription.config import SubscriptionSettings
@@ -35,6 +36,7 @@ from services.subscription.handlers.expiry import ExpirySweeper
 from services.subscription.handlers.incoming import Schedules, SubscriptionHandler
 from services.subscription.handlers.promos import PromoDesk
 from services.subscription.handlers.renewal import RenewalSweeper
+from services.subscription.handlers.traffic import TrafficTally
 
 # The topics the worker reads (each one names it among its consumers in events.registry):
 # those whose events change a user's subscription. ``subscriptions`` carries
@@ -42,7 +44,7 @@ from services.subscription.handlers.renewal import RenewalSweeper
 # SubscriptionExpired back to the user's (for the figures), PromoCodeRedeemed to the
 # winner's; other facts there are ignored. Promo codes' records on ``bot.actions`` and
 # ``admin.commands`` are keyed by the code and decided by the promo desk.
-INPUT_TOPICS = ("bot.actions", "payments", "admin.commands", "subscriptions")
+INPUT_TOPICS = ("bot.actions", "payments", "admin.commands", "subscriptions", "traffic")
 
 # Users (and figure shards) the processor remembers as it last wrote them, while it owns
 # their partitions (see keyland.kafka.owned_cache): a document with its bounded ledger is
@@ -93,6 +95,7 @@ def bootstrap() -> Container:
     cleanup_after = timedelta(days=settings.cleanup_after_days)
     runs = CleanupRuns(db["cleanup_runs"], settings.instance)
     promos = Promos(db["promo_codes"], db["promo_claims"], db["promo_decisions"])
+    traffic = TrafficBook(db["traffic"])
     caught_up = CatchUp(
         kafka.bootstrap, settings.app_id, [publisher.topics(t) for t in INPUT_TOPICS]
     )
@@ -120,6 +123,7 @@ def bootstrap() -> Container:
             publisher,
             settings.rules(),
             PromoDesk(promos, payments, publisher, rebuild=settings.rebuild),
+            TrafficTally(traffic),
             payments_api=payments_api,
             rebuild=settings.rebuild,
         ),
@@ -150,6 +154,7 @@ def bootstrap() -> Container:
                 *shards.owned(),
                 *runs.owned(),
                 *promos.owned(),
+                *traffic.owned(),
             ],
             mongo.postgres_url,
         ),

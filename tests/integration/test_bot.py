@@ -43,8 +43,9 @@ from events.admin_commands import (
 from events.bot_actions import RegionChosen, TrialRequested, UserSeen, UserStarted
 from events.buttons import MenuAction, RegionChoice
 from events.registry import TopicNames
+from events.traffic import TrafficCounted
 from keyland.kafka.producer import EventPublisher
-from keyland.mongo import Document
+from keyland.mongo import Document, user_document_id
 from keyland.settings import KafkaSettings, MongoSettings
 from keyland.telegram.client import make_bot
 from services.bot.adapters.fsm_storage import FsmStorage
@@ -373,6 +374,44 @@ async def test_trial_is_requested_once_and_the_profile_then_shows_its_end(
         lambda e: isinstance(e, TrialRequested) and e.telegram_id == 600010,
     )
     assert len(again) == 1
+
+
+async def test_the_traffic_counted_this_month_is_in_the_profile_and_the_admins_card(
+    targets: None,
+    chat: Chat,
+    worker: Program,
+    publisher: EventPublisher,
+    db: Database[Document],
+) -> None:
+    someone = await chat(600011)
+    [menu] = await someone.ask("/start")
+    await eventually(lambda: user_doc(db, 600011).get("registered") is True, worker)
+    await someone.press(menu, MenuAction(action="trial").pack())
+    await someone.reply()
+    await eventually(lambda: user_doc(db, 600011).get("until") is not None, worker)
+    now = datetime.now(UTC)
+    counted = TrafficCounted(
+        telegram_id=600011,
+        key_id=user_doc(db, 600011)["key_id"],
+        country="finland",
+        node="127.0.0.1:18081",
+        window_start=now,
+        uplink_bytes=512,
+        downlink_bytes=3 * 1024**2,
+    )
+    await publisher.publish(Envelope.new(counted, producer="tests", occurred_at=now))
+    await eventually(
+        lambda: db["traffic"].find_one({"_id": user_document_id(600011)}) is not None, worker
+    )
+
+    await someone.press(menu, MenuAction(action="profile").pack())
+    shown = {"up": "512 Б", "down": "3.0 МБ", "total": "3.0 МБ", "month": f"{now:%Y-%m}"}
+    assert says("profile_traffic", **shown) in text_of(await someone.reply())
+
+    admin = await chat(ADMIN, "Admin")
+    await admin.ask("/find")
+    [card, *_] = await admin.ask("tgid=600011")
+    assert says("admin_user_traffic", **shown) in text_of(card)
 
 
 async def test_buying_creates_one_payment_per_button_and_paying_extends_access(

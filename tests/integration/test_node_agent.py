@@ -249,6 +249,20 @@ class TestTraffic:
         assert traffic["uplink_bytes"] > 0
         assert traffic["downlink_bytes"] >= 2 * len(PAGE)
 
+    def test_one_call_answers_every_users_counters(
+        self, node: Node, api: httpx.Client, page: PageServer, clients_dir: Path
+    ) -> None:
+        used, unused = new_key(), new_key()
+        enable(api, unused)
+        with client(node, enable(api, used), clients_dir) as vless:
+            vless.fetch(page)
+        answer = api.get("/v1/traffic").json()
+        assert answer["xray_uptime_s"] >= 0
+        counted = answer["users"][used]
+        assert counted["uplink_bytes"] > 0
+        assert counted["downlink_bytes"] >= len(PAGE)
+        assert answer["users"].get(unused, {"downlink_bytes": 0})["downlink_bytes"] == 0
+
     def test_unused_key_has_no_traffic(self, api: httpx.Client) -> None:
         key = new_key()
         enable(api, key)
@@ -280,6 +294,7 @@ class TestRefusedRequests:
             ("DELETE", f"/v1/users/{enabled}"),
             ("GET", "/v1/users"),
             ("GET", f"/v1/users/{enabled}/traffic"),
+            ("GET", "/v1/traffic"),
         ]:
             response = intruder.request(method, path)
             assert response.status_code == 401, (method, path)

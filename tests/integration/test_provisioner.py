@@ -29,6 +29,7 @@ from events import Envelope, Event
 from events.bot_actions import RegionChosen
 from events.keys import KeyActivated, KeyDeactivated, KeyDeleted, NodeUnreachable
 from events.registry import TopicNames
+from events.traffic import TrafficCounted
 from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import wait_until_visible
 from keyland.mongo import Document, user_document_id
@@ -105,12 +106,13 @@ def env(
         "KEYLAND_PROVISIONER_UNKNOWN_KEY_GRACE_S": "1",
         "KEYLAND_PROVISIONER_SUBSCRIPTION_SECRET": SECRET,
         "KEYLAND_PROVISIONER_API_TOKEN": API_TOKEN,
+        "KEYLAND_PROVISIONER_TRAFFIC_WINDOW_S": "1",
     }
 
 
 @pytest.fixture(scope="module")
 async def visible_topics(kafka_settings: KafkaSettings, created_topics: TopicNames) -> TopicNames:
-    names = [created_topics(base) for base in ("subscriptions", "bot.actions", "keys")]
+    names = [created_topics(base) for base in ("subscriptions", "bot.actions", "keys", "traffic")]
     await wait_until_visible(kafka_settings.bootstrap, names)
     return created_topics
 
@@ -534,6 +536,23 @@ async def test_subscription_url_lists_every_country_link(
     assert int(userinfo["upload"]) > 0
     expected = f"Access ends {until:%d.%m.%Y %H:%M} UTC — renew in @{BOT}"
     assert decoded(answer.headers["announce"]) == expected  # a 3-day trial: inside the window
+
+    def moved_through_germany(found: list[Envelope[Event]]) -> int:
+        return sum(
+            e.payload.downlink_bytes
+            for e in found
+            if isinstance(e.payload, TrafficCounted)
+            and e.payload.key_id == user.key_id
+            and e.payload.node == address(germany)
+        )
+
+    counted = await read_topic(
+        kafka_settings.bootstrap,
+        topics("traffic"),
+        until=lambda found: moved_through_germany(found) >= len(PAGE),
+        timeout_s=30,
+    )
+    assert moved_through_germany(counted) >= len(PAGE)  # the node loop counted the fetch
 
     for_bot = await get(f"{api}/v1/users/{user.telegram_id}/links", API_TOKEN)
     assert for_bot.json() == {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,8 +18,9 @@ from events import Envelope, Event, external_event_id
 from events.bot_actions import UserStarted
 from events.payments import PaymentSucceeded
 from events.registry import TopicNames
+from events.traffic import TrafficCounted
 from keyland.kafka.producer import EventPublisher
-from keyland.mongo import Document
+from keyland.mongo import Document, user_document_id
 from keyland.settings import KafkaSettings
 from tests.kafka_tail import read_topic
 from tests.processes import ROOT, Program
@@ -171,10 +173,51 @@ async def test_read_api_finds_users_by_id_and_username(
         assert 1001 in (await api.get("/v1/users/ids")).json()["telegram_ids"]
         assert (await api.get("/v1/users/424242")).status_code == 404
         assert (await api.get("/v1/users/1001/referrals")).json() == {"invited": 0, "bonus_days": 0}
+        traffic = (await api.get("/v1/users/1001/traffic")).json()
+        assert traffic == {
+            "telegram_id": 1001,
+            "month": f"{datetime.now(UTC):%Y-%m}",
+            "uplink_bytes": 0,
+            "downlink_bytes": 0,
+        }
+        assert (await api.get("/v1/users/0/traffic")).status_code == 422
         stats = (await api.get("/v1/stats")).json()
         assert stats["users"] >= 1
         assert set(stats) == {"users", "active", "trials", "paid", "revenue", "trial_to_paid"}
         assert (await api.get("/v1/users/abc")).status_code == 422
+
+
+async def test_read_api_answers_the_traffic_counted_this_month(
+    read_api: str, worker: Program, publisher: EventPublisher, db: Database[Document]
+) -> None:
+    now = datetime.now(UTC)
+    for node, up, down in [("127.0.0.1:18081", 10, 1000), ("127.0.0.1:18082", 5, 500)]:
+        counted = TrafficCounted(
+            telegram_id=1002,
+            key_id=uuid.UUID(int=1002),
+            country="finland",
+            node=node,
+            window_start=now,
+            uplink_bytes=up,
+            downlink_bytes=down,
+        )
+        await publisher.publish(Envelope.new(counted, producer="tests", occurred_at=now))
+
+    def folded() -> bool:
+        found = db["traffic"].find_one({"_id": user_document_id(1002)}) or {}
+        return bool(sum(m["downlink"] for m in found.get("months", [])) == 1500)
+
+    await eventually(folded, worker)
+    async with httpx.AsyncClient(
+        base_url=read_api, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as api:
+        answer = (await api.get("/v1/users/1002/traffic")).json()
+    assert answer == {
+        "telegram_id": 1002,
+        "month": f"{now:%Y-%m}",
+        "uplink_bytes": 15,
+        "downlink_bytes": 1500,
+    }
 
 
 async def test_read_api_pages_through_every_registered_id_once(

@@ -17,8 +17,9 @@ from events.bot_actions import TrialRequested, UserStarted
 from events.payments import PaymentSucceeded, RefundSucceeded
 from events.registry import TopicNames
 from events.subscriptions import AdjustmentRejected, SubscriptionShortened
+from events.traffic import TrafficCounted
 from keyland.kafka.producer import EventPublisher
-from keyland.mongo import Document
+from keyland.mongo import Document, user_document_id
 from keyland.periods import add_months
 from keyland.settings import KafkaSettings
 from tests.kafka_tail import read_topic
@@ -288,3 +289,45 @@ async def test_replaying_every_topic_from_offset_zero_changes_nothing(
 
 def _plus_month(moment: datetime) -> datetime:
     return add_months(moment, 1)
+
+
+async def test_traffic_counts_fold_into_monthly_totals_once(
+    worker: Program, publisher: EventPublisher, db: Database[Document]
+) -> None:
+    start = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+
+    def counted(node: str, window: int, down: int) -> Envelope[Event]:
+        event = TrafficCounted(
+            telegram_id=901,
+            key_id=uuid.UUID(int=901),
+            country="finland",
+            node=node,
+            window_start=start + window * timedelta(minutes=5),
+            uplink_bytes=down // 10,
+            downlink_bytes=down,
+        )
+        key_id = uuid.UUID(int=901)
+        return envelope(
+            event, event_id=derived_event_id(key_id, event.event_type, f"{node}|{window}")
+        )
+
+    first = [counted("127.0.0.1:18081", 0, 1000), counted("127.0.0.1:18082", 0, 500)]
+    for record in first:
+        await publisher.publish(record)
+
+    def totals() -> Document | None:
+        return db["traffic"].find_one({"_id": user_document_id(901)})
+
+    await eventually(lambda: (totals() or {}).get("months") is not None, worker)
+    worker.kill()
+    worker.start()
+    for record in [*first, counted("127.0.0.1:18081", 1, 2000)]:  # two of them again
+        await publisher.publish(record)
+    await eventually(
+        lambda: (
+            (totals() or {}).get("months")
+            == [{"month": "2026-12", "uplink": 350, "downlink": 3500}]
+        ),
+        worker,
+    )
+    assert user_doc(db, 901) == {}  # no ledger, no user document: traffic changes no access

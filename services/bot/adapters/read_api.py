@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from events.users import UserView
+from events.users import UserTraffic, UserView
 from services.bot.adapters.http_api import Answer, JsonApi
 
 M = TypeVar("M", bound=BaseModel)
@@ -100,6 +100,11 @@ class ReadApi:
         if response.status_code == 404:
             return Referrals(invited=0, bonus_days=0)
         return self._parse(response, Referrals)
+
+    async def traffic(self, telegram_id: int) -> UserTraffic:
+        """The user's traffic this month (zero when nothing was counted)."""
+        response = await self._api.request("GET", f"/v1/users/{telegram_id}/traffic")
+        return self._parse(response, UserTraffic)
 
     async def held_payments(self) -> list[HeldPayment]:
         """Held payments, oldest first (at most 50)."""

@@ -8,7 +8,10 @@ from aiogram import Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from events.users import UserTraffic
 from services.bot.adapters.fsm_storage import FsmStorage
+from services.bot.domain.display import byte_size
+from services.bot.middlewares.viewer import Viewer
 
 Trigger = Message | CallbackQuery
 
@@ -18,6 +21,17 @@ def chat_of(trigger: Trigger) -> int:
     if isinstance(trigger, CallbackQuery):
         return trigger.message.chat.id if trigger.message else trigger.from_user.id
     return trigger.chat.id
+
+
+def traffic_values(viewer: Viewer, traffic: UserTraffic) -> dict[str, str]:
+    """A month's traffic as the texts show it: ``up``, ``down``, ``total`` and ``month``."""
+    units = viewer.t("byte_units").split()
+    return {
+        "up": byte_size(traffic.uplink_bytes, units),
+        "down": byte_size(traffic.downlink_bytes, units),
+        "total": byte_size(traffic.total_bytes, units),
+        "month": traffic.month,
+    }
 
 
 async def respond(trigger: Trigger, bot: Bot, text: str, **kwargs: Any) -> Message:

@@ -1,5 +1,5 @@
 """The profile: until when access lasts, days left, automatic renewal (and turning it
-off), region, trial."""
+off), region, trial, traffic this month."""
 
 from __future__ import annotations
 
@@ -12,18 +12,19 @@ from aiogram.types import CallbackQuery, Update
 from events.bot_actions import RenewalTurnedOff
 from events.buttons import MenuAction
 from services.bot.adapters.events import BotEvents, update_origin
+from services.bot.adapters.read_api import ReadApi
 from services.bot.domain.display import date, days_left
 from services.bot.keyboards.callbacks import RenewalOff
 from services.bot.keyboards.menu import back_to_menu
 from services.bot.middlewares.viewer import Viewer
-from services.bot.routers.common import Trigger, respond
+from services.bot.routers.common import Trigger, respond, traffic_values
 
 
 def _days(viewer: Viewer, n: int) -> str:
     return viewer.t("days_left_1") if n == 1 else viewer.t("days_left_n", n=n)
 
 
-async def profile(trigger: Trigger, bot: Bot, viewer: Viewer) -> None:
+async def profile(trigger: Trigger, bot: Bot, viewer: Viewer, read_api: ReadApi) -> None:
     account, now = await viewer.account(), datetime.now(UTC)
     if account is None or not account.registered or account.until is None:
         offers = ("buy",) if account is not None and account.trial_used else ("trial", "buy")
@@ -41,6 +42,8 @@ async def profile(trigger: Trigger, bot: Bot, viewer: Viewer) -> None:
         trial=viewer.t("profile_trial_used" if account.trial_used else "profile_trial_available"),
         purchases=account.purchases,
     )
+    traffic = await read_api.traffic(viewer.telegram_id)
+    details += "\n" + viewer.t("profile_traffic", **traffic_values(viewer, traffic))
     if account.active_at(now):
         left = _days(viewer, days_left(account.until, now))
         status = viewer.t("profile_active", until=date(account.until), days_left=left)

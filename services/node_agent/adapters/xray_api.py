@@ -7,7 +7,6 @@ queries and ``GetInboundUsers`` all address the user by that one stable name.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import grpc
@@ -21,6 +20,7 @@ from xray.common.serial import typed_message_pb2
 from xray.proxy.vless import account_pb2
 
 from services.node_agent.domain.keys import KeyId
+from services.node_agent.domain.traffic import USER_STATS_PREFIX, Traffic, traffic_by_key
 
 T = TypeVar("T")
 
@@ -41,14 +41,6 @@ class XrayUnavailable(ConnectionError):
 
 class XrayRejected(RuntimeError):
     """Xray answered with an error other than the idempotent ones."""
-
-
-@dataclass(frozen=True)
-class Traffic:
-    """Bytes through Xray for one user since Xray started."""
-
-    uplink: int
-    downlink: int
 
 
 def _typed(message: Message) -> typed_message_pb2.TypedMessage:
@@ -110,6 +102,13 @@ class XrayApi:
         response = await self._call(self._stats.QueryStats(request, timeout=self.timeout_s))
         counters = {stat.name.removeprefix(prefix): int(stat.value) for stat in response.stat}
         return Traffic(uplink=counters.get("uplink", 0), downlink=counters.get("downlink", 0))
+
+    async def traffic_of_all(self) -> dict[KeyId, Traffic]:
+        """Every user's uplink and downlink bytes, in one call (users that never connected
+        may be absent: they count zero)."""
+        request = stats_pb2.QueryStatsRequest(pattern=USER_STATS_PREFIX, reset=False)
+        response = await self._call(self._stats.QueryStats(request, timeout=self.timeout_s))
+        return traffic_by_key((stat.name, int(stat.value)) for stat in response.stat)
 
     async def uptime_s(self) -> int:
         """Seconds since Xray started: a smaller value than before means it restarted."""

@@ -9,6 +9,9 @@ Every route except ``GET /v1/health`` needs ``Authorization: Bearer <token>``.
   "refused": {key: why}}``, ``refused`` holding the keys Xray turned down.
 - ``GET /v1/users``: the enabled key ids.
 - ``GET /v1/users/{key_id}/traffic``: uplink and downlink bytes since Xray started.
+- ``GET /v1/traffic``: every user's counters in one call, ``{"xray_uptime_s": n, "users":
+  {key: {"uplink_bytes": n, "downlink_bytes": n}}}`` (counters are not reset; they restart
+  with Xray, which the smaller uptime tells; a user that never connected may be absent).
 - ``GET /v1/health``: 200 when the agent runs and Xray answers, 503 otherwise.
 - ``GET /metrics``: Prometheus metrics of the agent process (token required).
 
@@ -121,6 +124,21 @@ async def user_traffic(request: Request) -> Response:
     )
 
 
+async def all_traffic(request: Request) -> Response:
+    users = _users(request)
+    uptime_s = await users.xray_uptime_s()
+    counters = await users.traffic_of_all()
+    return JSONResponse(
+        {
+            "xray_uptime_s": uptime_s,
+            "users": {
+                key: {"uplink_bytes": traffic.uplink, "downlink_bytes": traffic.downlink}
+                for key, traffic in counters.items()
+            },
+        }
+    )
+
+
 async def health(request: Request) -> Response:
     try:
         uptime_s = await _users(request).xray_uptime_s()
@@ -159,6 +177,7 @@ def create_app(token: SecretStr, build: Callable[[], Awaitable[Running]]) -> Sta
             Route("/v1/users/{key_id}", enable_user, methods=["PUT"]),
             Route("/v1/users/{key_id}", disable_user, methods=["DELETE"]),
             Route("/v1/users/{key_id}/traffic", user_traffic, methods=["GET"]),
+            Route("/v1/traffic", all_traffic, methods=["GET"]),
             Route(HEALTH_PATH, health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],

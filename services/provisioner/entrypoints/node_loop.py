@@ -7,6 +7,10 @@ Each round is one of, in this order of precedence:
   real key list against every user's access, both from memory (no database read);
 - the users the agent reported changed since the last round, all in one batch.
 
+After a round that went well, the node's traffic is counted when its window is not
+counted yet (one agent call per window, see ``handlers/traffic.py``); a failure to count
+is logged and tried again at the next round, and never fails the round.
+
 The agent wakes the loop (an event, not a timer), so a change reaches the node within one
 agent call; changes that arrive while a round runs make up the next round's batch. A
 failed round waits a capped, doubling delay before the next; other nodes' loops and the
@@ -24,7 +28,9 @@ from datetime import UTC, datetime
 
 from services.provisioner.adapters import metrics
 from services.provisioner.adapters.node_client import NodeUnavailable
+from services.provisioner.domain.traffic import window_start
 from services.provisioner.handlers.converge import NodeConverger
+from services.provisioner.handlers.traffic import TrafficMeter
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +65,11 @@ class NodeLoop:
         reconcile_interval_s: float,
         reload_interval_s: float,
         backoff: Backoff,
+        meter: TrafficMeter | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.converger = converger
+        self.meter = meter
         self.reconcile_interval_s = reconcile_interval_s
         self.reload_interval_s = reload_interval_s
         self.backoff = backoff
@@ -106,6 +114,7 @@ class NodeLoop:
                 batch, self.pending = self.pending, set()
                 changed = await self.converger.converge_users(batch, now)
             else:
+                await self._count_traffic(now)
                 return True
             await self.converger.answered(now)
         except NodeUnavailable as error:
@@ -120,7 +129,16 @@ class NodeLoop:
         metrics.NODE_UP.labels(self.address).set(1)
         if changed:
             log.info("node %s: %d changes applied", self.address, changed)
+        await self._count_traffic(now)
         return True
+
+    async def _count_traffic(self, now: datetime) -> None:
+        if self.meter is None or not self.meter.due(now):
+            return
+        try:
+            await self.meter.count(now)
+        except Exception:  # the node or Kafka away: the next round tries again
+            log.warning("counting the traffic of node %s failed", self.address, exc_info=True)
 
     async def _note_failure(self, error: str, now: datetime) -> None:
         try:
@@ -133,5 +151,9 @@ class NodeLoop:
         if self.pending:
             return
         timeout = max(0.0, self._next_reconcile - time.monotonic())
+        if self.meter is not None:
+            now = self.clock()
+            next_window = window_start(now, self.meter.window) + self.meter.window
+            timeout = min(timeout, (next_window - now).total_seconds())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)

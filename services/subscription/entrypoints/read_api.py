@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from events.users import UserTraffic
 from keyland.http import BearerTokenMiddleware, BodyLimitMiddleware
 from keyland.mongo import Document
 from keyland.observability import checks
@@ -29,6 +31,7 @@ from keyland.observability.ops_server import ops_routes
 from services.subscription.adapters import metrics
 from services.subscription.adapters.figure_shards import FigureShards
 from services.subscription.adapters.payments import Payments
+from services.subscription.adapters.traffic import TrafficBook
 from services.subscription.adapters.user_reads import UserReads
 from services.subscription.adapters.users import stored_view
 from services.subscription.entrypoints.admin_api import PREFIX, admin_app
@@ -94,6 +97,27 @@ async def refresh_business_gauges(shards: FigureShards, every_s: float) -> None:
         except Exception as error:  # noqa: BLE001 - stale gauges until the next round
             log.warning("business figures not refreshed: %r", error)
         await asyncio.sleep(every_s)
+
+
+def traffic_route(traffic: TrafficBook) -> Callable[[Request], Awaitable[Response]]:
+    """``GET /v1/users/{id}/traffic``: the user's traffic this month (UTC), a
+    :class:`~events.users.UserTraffic`; zero for a user nothing was counted for. One read
+    by ``_id``."""
+
+    async def this_month(request: Request) -> Response:
+        raw = request.path_params["telegram_id"]
+        if not raw.isdigit() or int(raw) == 0:
+            return _error(422, "telegram_id must be a positive integer")
+        month = (await traffic.load(int(raw))).month(datetime.now(UTC))
+        view = UserTraffic(
+            telegram_id=int(raw),
+            month=month.month,
+            uplink_bytes=month.uplink,
+            downlink_bytes=month.downlink,
+        )
+        return JSONResponse(view.model_dump(mode="json"))
+
+    return this_month
 
 
 def build_app(
@@ -194,6 +218,7 @@ def build_app(
             Route("/v1/users", find_users),
             Route("/v1/users/ids", list_ids),
             Route("/v1/users/{telegram_id}/referrals", referrals),
+            Route("/v1/users/{telegram_id}/traffic", traffic_route(TrafficBook(db["traffic"]))),
             Route("/v1/stats", stats),
             Route("/v1/payments/held", held_payments),
             Route("/v1/payments/{provider}/{payment_id}", payment),

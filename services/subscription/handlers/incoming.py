@@ -42,11 +42,13 @@ ledger entry: once the batch is saved, each one still due is charged through the
 payments ingest (see :mod:`.renewal`).
 
 Promo codes' records are keyed by the code and go to the promo desk (see
-:mod:`.promos`).
+:mod:`.promos`). Traffic counts go to the traffic tally (see :mod:`.traffic`), outside
+the ledger: they change no access.
 
 Database calls, all by ``_id``: per user and batch, one load, one save (state, ledger,
 share and outbox together), one clear of the outbox when there were facts, an upsert per
-payment or refund, a unique insert per schedule whose moment moved; per shard (Kafka
+payment or refund, a unique insert per schedule whose moment moved; per user with traffic
+counts in the batch, one read and at most one write of their totals; per shard (Kafka
 partition) and batch, one read and, when a share moved, one write.
 """
 
@@ -63,6 +65,7 @@ from events import Envelope, Event, encode
 from events.codec import decode
 from events.payments import HeldPaymentRefunded, PaymentHeld
 from events.subscriptions import RenewalDue
+from events.traffic import TrafficCounted
 from keyland.kafka.batches import side_by_side
 from keyland.kafka.producer import EventPublisher
 from services.subscription.adapters.figure_shards import FigureShards
@@ -88,6 +91,7 @@ from services.subscription.domain.rules import Rules
 from services.subscription.domain.state import Subscription
 from services.subscription.handlers.promos import PROMO_EVENTS, PromoDesk
 from services.subscription.handlers.renewal import charge, still_due
+from services.subscription.handlers.traffic import TrafficTally
 
 log = logging.getLogger(__name__)
 
@@ -137,11 +141,13 @@ class SubscriptionHandler:
         publisher: EventPublisher,
         rules: Rules,
         promos: PromoDesk,
+        traffic: TrafficTally,
         *,
         payments_api: PaymentsApi | None = None,
         rebuild: bool = False,
     ) -> None:
         self._promos = promos
+        self._traffic = traffic
         self._users = users
         self._payments = payments
         self._shards = shards
@@ -160,7 +166,11 @@ class SubscriptionHandler:
         per_user: dict[int, list[Arrival]] = defaultdict(list)
         promos: list[Envelope[Event]] = []
         renewals: list[RenewalDue] = []
+        counts: list[TrafficCounted] = []
         for envelope in envelopes:
+            if isinstance(envelope.payload, TrafficCounted):
+                counts.append(envelope.payload)
+                continue
             if isinstance(envelope.payload, PROMO_EVENTS):
                 # Keyed by the code: decided on the code's partition, not a user's.
                 promos.append(envelope)
@@ -181,6 +191,8 @@ class SubscriptionHandler:
                 per_user[mapped[0]].append((envelope, mapped[1]))
         if promos:
             await self._promos.handle(promos)
+        if counts:
+            await self._traffic.handle(counts)
         plans = await side_by_side(per_user.items(), lambda item: self._plan(*item))
         changed = [p for p in plans if p is not None]
         await self._move_shards(changed)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.bot.domain.display import days_left, referral_link, referrer_from
+from services.bot.domain.display import byte_size, days_left, referral_link, referrer_from
 
 NOW = datetime(2025, 1, 10, 12, tzinfo=UTC)
 
@@ -46,3 +46,34 @@ def test_days_left_round_up() -> None:
     assert days_left(NOW + timedelta(hours=23), NOW) == 1
     assert days_left(NOW + timedelta(days=3), NOW) == 3
     assert days_left(NOW - timedelta(days=1), NOW) == 0
+
+
+UNITS = ["B", "KB", "MB", "GB", "TB"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KB"),
+        (1536, "1.5 KB"),
+        (5 * 1024**3 + 1024**3 // 2, "5.5 GB"),
+        (3 * 1024**5, "3072.0 TB"),
+    ],
+)
+def test_byte_counts_are_shown_in_the_largest_unit_that_fits(amount: int, shown: str) -> None:
+    assert byte_size(amount, UNITS) == shown
+
+
+@given(st.integers(0, 2**60))
+def test_a_shown_byte_count_stays_within_its_unit(amount: int) -> None:
+    number, unit = byte_size(amount, UNITS).split()
+    assert unit in UNITS
+    assert float(number) < 1024 or unit == UNITS[-1]
+    assert float(number) * 1024 ** UNITS.index(unit) == pytest.approx(amount, rel=0.05, abs=0)
+
+
+def test_a_negative_byte_count_is_refused() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        byte_size(-1, UNITS)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from events.users import UserView
+from events.users import UserTraffic, UserView
 from services.bot.adapters.read_api import ReadApi
 from services.bot.domain.admin_input import ByTelegramId, Invalid, Target
 from services.bot.domain.display import date, days_left
 from services.bot.keyboards.callbacks import AdminTool
 from services.bot.middlewares.viewer import Viewer
+from services.bot.routers.common import traffic_values
 
 REFUND_STARS = "refund_stars"
 COMMANDS = ("admin", *AdminTool, REFUND_STARS)
@@ -39,8 +40,8 @@ def label(account: UserView) -> str:
     return f"{account.telegram_id}{name}"
 
 
-def card(viewer: Viewer, account: UserView) -> str:
-    """Everything the read model says about one user."""
+def card(viewer: Viewer, account: UserView, traffic: UserTraffic | None = None) -> str:
+    """Everything the read model says about one user (and their traffic this month)."""
     now, dash = datetime.now(UTC), "—"
     if account.until is None:
         access = viewer.t("admin_access_none")
@@ -62,6 +63,8 @@ def card(viewer: Viewer, account: UserView) -> str:
         referrer=account.referrer_id or dash,
         bonus_days=account.referral_days_earned,
     )
+    if traffic is not None:
+        text += "\n" + viewer.t("admin_user_traffic", **traffic_values(viewer, traffic))
     if account.blocked:
         text += "\n" + viewer.t("admin_user_blocked")
     if account.purged_at is not None:

@@ -36,7 +36,8 @@ async def find(message: Message, viewer: Viewer, state: FSMContext, read_api: Re
         return
     await clear(state)
     for account in matches[:SHOWN]:
-        await message.answer(card(viewer, account))
+        traffic = await read_api.traffic(account.telegram_id)
+        await message.answer(card(viewer, account, traffic))
     if len(matches) > SHOWN:
         await message.answer(viewer.t("admin_more_users", n=len(matches) - SHOWN))
     await message.answer(viewer.t("admin_menu"), reply_markup=admin_menu(viewer))
