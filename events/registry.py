@@ -157,8 +157,14 @@ TOPICS: tuple[TopicSpec, ...] = (
         partitions=6,
         producers=("provisioner",),
         consumers=(),
-        events=(keys.KeyActivated, keys.KeyDeactivated, keys.KeyDeleted, keys.NodeUnreachable),
-        key="telegram_id (node for NodeUnreachable)",
+        events=(
+            keys.KeyActivated,
+            keys.KeyDeactivated,
+            keys.KeyDeleted,
+            keys.NodeUnreachable,
+            keys.NodeRecovered,
+        ),
+        key="telegram_id (node for NodeUnreachable, NodeRecovered)",
         purpose=(
             "the record of what the provisioner did on the nodes (each user's link per"
             " node, node outages), for operators reading the topic"
