@@ -55,3 +55,20 @@ class NodeUnreachable(Event):
 
     def partition_key(self) -> str:
         return self.node
+
+
+class NodeRecovered(Event):
+    """A node announced unreachable answers again and holds every key it should: the
+    first full comparison after the outage found it in line (``since``: the outage's
+    start, as its :class:`NodeUnreachable` said)."""
+
+    event_type: ClassVar[str] = "NodeRecovered"
+    topic: ClassVar[str] = TOPIC
+
+    country: str = Field(min_length=1)
+    node: str = Field(min_length=1)
+    since: AwareDatetime
+    back_at: AwareDatetime
+
+    def partition_key(self) -> str:
+        return self.node

@@ -62,7 +62,10 @@ TOPICS: tuple[TopicSpec, ...] = (
         consumers=(
             Consumer("subscription"),
             Consumer("provisioner", only=(bot_actions.RegionChosen,)),
-            Consumer("notifier", only=(bot_actions.UserStarted, bot_actions.UserSeen)),
+            Consumer(
+                "notifier",
+                only=(bot_actions.UserStarted, bot_actions.UserSeen, bot_actions.RegionChosen),
+            ),
         ),
         events=(
             bot_actions.UserStarted,
@@ -156,13 +159,15 @@ TOPICS: tuple[TopicSpec, ...] = (
         name=keys.TOPIC,
         partitions=6,
         producers=("provisioner",),
-        consumers=(),
-        events=(keys.KeyActivated, keys.KeyDeactivated, keys.KeyDeleted, keys.NodeUnreachable),
-        key="telegram_id (node for NodeUnreachable)",
-        purpose=(
-            "the record of what the provisioner did on the nodes (each user's link per"
-            " node, node outages), for operators reading the topic"
+        consumers=(Consumer("notifier", only=(keys.NodeUnreachable, keys.NodeRecovered)),),
+        events=(
+            keys.KeyActivated,
+            keys.KeyDeactivated,
+            keys.KeyDeleted,
+            keys.NodeUnreachable,
+            keys.NodeRecovered,
         ),
+        key="telegram_id (node for NodeUnreachable, NodeRecovered)",
     ),
     TopicSpec(
         name=traffic.TOPIC,

@@ -19,6 +19,7 @@ from keyland.telegram.client import make_bot
 from services.notifier.adapters.broadcasts import Broadcasts
 from services.notifier.adapters.claims import Claims
 from services.notifier.adapters.notices import Notices
+from services.notifier.adapters.outages import Outages
 from services.notifier.adapters.pending import PendingNotices
 from services.notifier.adapters.telegram import TelegramSender
 from services.notifier.adapters.users import Users
@@ -32,8 +33,8 @@ from services.notifier.handlers.scheduler import Scheduler
 
 # The topics the worker reads (each one names it among its consumers in events.registry):
 # facts that make notices, admins' broadcasts and test notices, and users talking to the
-# bot (a visit sends what was kept for them).
-INPUT_TOPICS = ("subscriptions", "payments", "admin.commands", "bot.actions")
+# bot (a visit sends what was kept for them), and nodes going down and coming back.
+INPUT_TOPICS = ("subscriptions", "payments", "admin.commands", "bot.actions", "keys")
 
 # Profiles the consumer remembers while it owns their partitions (a few hundred bytes
 # each; see keyland.kafka.owned_cache).
@@ -74,6 +75,7 @@ def bootstrap() -> Container:
     owned_profiles: OwnedCache[Profile] = OwnedCache(OWNED_PROFILES)
     users = Users(db["profiles"], db["recipients"], owned_profiles)
     pending = PendingNotices(db["pending_notices"])
+    outages = Outages(db["node_outages"])
     broadcasts = Broadcasts(db["broadcasts"], db["broadcast_deliveries"])
     lease = timedelta(seconds=settings.claim_lease_s)
     notice_sender = NoticeSender(sender, users)
@@ -97,6 +99,7 @@ def bootstrap() -> Container:
             redelivery=Redelivery(
                 pending, claims, users, notices, notice_sender, claim_lease=lease
             ),
+            outages=outages,
             on_planned=scheduler.offer,
         ),
         scheduler=scheduler,
@@ -117,6 +120,7 @@ def bootstrap() -> Container:
                 *claims.owned(),
                 *users.owned(),
                 *broadcasts.owned(),
+                *outages.owned(),
             ],
             mongo.postgres_url,
         ),

@@ -35,11 +35,13 @@ class NotifierSettings(RunsWorker):
     broadcast_senders: int = Field(default=16, ge=1, le=64)
     alert_ids: list[int] = Field(
         default_factory=list,
-        description="Telegram ids told of money not credited as a plan (JSON list; the bot's admins).",
+        description="Telegram ids told of money not credited as a plan and of nodes down "
+        "and back (JSON list; the bot's admins).",
     )
     countries_file: Path | None = Field(
         default=None,
-        description="The provisioner's countries file: region buttons after a first purchase.",
+        description="The provisioner's countries file: region buttons after a first purchase "
+        "and when a node is down.",
     )
 
     def reminders(self) -> list[timedelta]:

@@ -46,7 +46,10 @@ class ProvisionerSettings(RunsWorker):
     retry_initial_s: float = Field(default=0.2, gt=0, description="First wait after a failure.")
     retry_max_s: float = Field(default=5.0, gt=0, description="Cap of the doubling waits.")
     outage_grace_s: float = Field(
-        default=10.0, ge=0, description="A node failing this long is announced unreachable."
+        default=120.0,
+        ge=0,
+        description="A node failing this long is announced unreachable (NodeUnreachable): "
+        "its servers leave the subscription pages until it is back and in line.",
     )
     unknown_key_grace_s: float = Field(
         default=60.0,

@@ -29,6 +29,7 @@ from keyland.telegram.client import make_bot
 from services.notifier.adapters.broadcasts import Broadcasts
 from services.notifier.adapters.claims import Claims
 from services.notifier.adapters.notices import SENT, Notices
+from services.notifier.adapters.outages import Outages
 from services.notifier.adapters.pending import PendingNotices
 from services.notifier.adapters.telegram import TelegramSender
 from services.notifier.adapters.users import Users
@@ -129,18 +130,22 @@ async def notifier(
     users, claims = Users(h["profiles"], h["recipients"]), Claims(h["claims"], "tests")
     pending = PendingNotices(h["pending_notices"])
     broadcasts = Broadcasts(h["broadcasts"], h["broadcast_deliveries"])
+    outages = Outages(h["node_outages"])
     owned = [
         *notices.owned(),
         *users.owned(),
         *claims.owned(),
         *pending.owned(),
         *broadcasts.owned(),
+        *outages.owned(),
     ]
     await ensure_indexes(owned, mongo_settings.postgres_url)
     bot = make_bot(BOT_TOKEN, emulator.url)
     sender = NoticeSender(TelegramSender(bot), users)
     redelivery = Redelivery(pending, claims, users, notices, sender, claim_lease=LEASE)
-    handler = NotifierHandler(notices, users, broadcasts, [], [], redelivery=redelivery)
+    handler = NotifierHandler(
+        notices, users, broadcasts, [], [], redelivery=redelivery, outages=outages
+    )
     lookups = {d.collection.name: d.lookup_fields() for d in owned}
     commands.seen.clear()
     yield Notifier(handler, notices, lookups, h, sender, broadcasts)

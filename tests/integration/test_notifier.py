@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,8 @@ from pymongo.database import Database
 from emulators.serving import BackgroundServer
 from events import Envelope, Event, external_event_id
 from events.admin_commands import SubscriptionAdjusted, TestNotificationRequested
-from events.bot_actions import UserSeen, UserStarted
+from events.bot_actions import RegionChosen, UserSeen, UserStarted
+from events.keys import NodeRecovered, NodeUnreachable
 from events.payments import PaymentCanceled, PaymentSucceeded, RenewalDeclined
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
@@ -37,6 +39,8 @@ from tests.telegram_chat import TelegramUser, callback_data
 from tests.waiting import eventually
 
 REMINDER_BEFORE_S = 4
+ADMIN = 3299
+COUNTRIES = {"finland": ["127.0.0.1:18081"], "germany": ["127.0.0.1:18082"]}
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +72,8 @@ def workers(
         "services.subscription", service_env, logs / "subscription.log", args=["worker"]
     ).start()
     reminder_days = str(REMINDER_BEFORE_S / 86400)
+    countries = logs / "countries.json"
+    countries.write_text(json.dumps(COUNTRIES))
     sender = notifier(
         service_env,
         emulator,
@@ -75,6 +81,8 @@ def workers(
         reminder_days=f"[{reminder_days}]",
         claim_lease_s="3",
         ops_port=str(ops_port),
+        alert_ids=f"[{ADMIN}]",
+        countries_file=str(countries),
     ).start()
     wait_http(f"http://127.0.0.1:{ops_port}/health", sender, timeout_s=90)
     yield subscription, sender
@@ -335,12 +343,90 @@ async def test_a_user_who_blocked_the_bot_is_skipped_until_they_talk_to_it_again
     assert "third" in message
 
 
+async def in_region(
+    chats: httpx.AsyncClient,
+    publisher: EventPublisher,
+    db: Database[Document],
+    telegram_id: int,
+    region: str,
+    *,
+    paying: bool = True,
+) -> TelegramUser:
+    """A user who chose ``region`` (and paid, ``paying``), once the notifier knows it."""
+    user = await user_who_wrote(chats, publisher, telegram_id)
+    chosen = RegionChosen(telegram_id=telegram_id, region=region)
+    await publisher.publish(Envelope.new(chosen, producer="tests", occurred_at=datetime.now(UTC)))
+    if paying:
+        await publisher.publish(paid(telegram_id, datetime.now(UTC), days=30))
+
+    def known() -> bool:
+        profile = db.profiles.find_one({"_id": user_document_id(telegram_id)}) or {}
+        return profile.get("region") == region and (profile.get("until") is not None) == paying
+
+    await eventually(known, timeout_s=30)
+    return user
+
+
+def node_news(event: NodeUnreachable | NodeRecovered) -> Envelope[Event]:
+    """The provisioner's announcement, under its one id per outage."""
+    key = f"{event.node}@{event.since.isoformat()}"
+    return Envelope.new(
+        event,
+        producer="tests",
+        occurred_at=datetime.now(UTC),
+        event_id=external_event_id("provisioner", key, event.event_type),
+    )
+
+
+async def test_a_node_down_and_back_is_told_once_each_way_to_its_regions_users_and_admins(
+    workers: tuple[Program, Program],
+    publisher: EventPublisher,
+    chats: httpx.AsyncClient,
+    db: Database[Document],
+) -> None:
+    affected = await in_region(chats, publisher, db, 3201, "germany")
+    await in_region(chats, publisher, db, 3202, "finland")
+    await in_region(chats, publisher, db, 3203, "germany", paying=False)
+    admin = TelegramUser(chats, BOT, ADMIN, username="admin", language_code="en")
+    await admin.send("/start")
+    before = len(await affected.bot_messages(min_count=1, timeout_s=30))  # the payment's
+
+    since = datetime.now(UTC) - timedelta(minutes=2)
+    node = COUNTRIES["germany"][0]
+    down = node_news(NodeUnreachable(country="germany", node=node, error="refused", since=since))
+    await publisher.publish(down)
+    await publisher.publish(down)  # and delivered twice
+    told = await affected.bot_messages(min_count=before + 1, timeout_s=30)
+    [notice] = [m for m in told if "server is not answering" in str(m.get("text"))]
+    assert callback_data(notice) == ["region:finland"]  # the healthy regions
+    [alert] = [m for m in await admin.bot_messages(min_count=1) if node in str(m.get("text"))]
+    assert str(alert["text"]).endswith(": 1.")  # users told (the admin never set a language)
+
+    late = await in_region(chats, publisher, db, 3204, "germany")  # chose it meanwhile
+    back = NodeRecovered(country="germany", node=node, since=since, back_at=datetime.now(UTC))
+    await publisher.publish(node_news(back))
+    await publisher.publish(node_news(back))
+    told = await affected.bot_messages(min_count=before + 2, timeout_s=30)
+    [again] = [m for m in told if "works again" in str(m.get("text"))]
+    assert callback_data(again) == ["region:germany"]
+    await admin.bot_messages(min_count=2, timeout_s=30)
+    await asyncio.sleep(2)  # a second sending of either would have gone out by now
+    assert len(await affected.bot_messages()) == before + 2
+    assert len(await admin.bot_messages()) == 2
+    for other in (3202, 3203, 3204):
+        assert planned(db, other, "node_down") == planned(db, other, "node_back") == []
+    assert not [m for m in await late.bot_messages() if "server" in str(m.get("text"))]
+
+
 def notifier_record(db: Database[Document]) -> dict[str, list[str]]:
     """What the state hash covers of the notifier: notices, outcomes, broadcasts."""
     lines = canonical_lines(db)
     return {
         name: lines[name] for name in (NOTICES, NOTICE_OUTCOMES, BROADCASTS, BROADCAST_DELIVERIES)
     }
+
+
+CHECKED = (*range(3001, 3008), 3201, 3202, 3203, 3204, ADMIN)
 
 
 async def test_a_replay_of_every_topic_leaves_the_notifiers_record_and_sends_nothing(
@@ -359,9 +445,7 @@ async def test_a_replay_of_every_topic_leaves_the_notifiers_record_and_sends_not
     before = notifier_record(db)
     assert before[NOTICES]
     assert before[NOTICE_OUTCOMES]
-    chats_before = {
-        t: len(await TelegramUser(chats, BOT, t).bot_messages()) for t in range(3001, 3008)
-    }
+    chats_before = {t: len(await TelegramUser(chats, BOT, t).bot_messages()) for t in CHECKED}
 
     sender.stop()
     group = {sender.env["KEYLAND_NOTIFIER_APP_ID"]: NOTIFIER_TOPICS}
@@ -377,7 +461,5 @@ async def test_a_replay_of_every_topic_leaves_the_notifiers_record_and_sends_not
     await asyncio.sleep(3)  # its scheduler has run its rounds over the re-read history
 
     assert notifier_record(db) == before
-    chats_after = {
-        t: len(await TelegramUser(chats, BOT, t).bot_messages()) for t in range(3001, 3008)
-    }
+    chats_after = {t: len(await TelegramUser(chats, BOT, t).bot_messages()) for t in CHECKED}
     assert chats_after == chats_before

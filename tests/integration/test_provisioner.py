@@ -27,7 +27,13 @@ from pymongo.database import Database
 
 from events import Envelope, Event
 from events.bot_actions import RegionChosen
-from events.keys import KeyActivated, KeyDeactivated, KeyDeleted, NodeUnreachable
+from events.keys import (
+    KeyActivated,
+    KeyDeactivated,
+    KeyDeleted,
+    NodeRecovered,
+    NodeUnreachable,
+)
 from events.registry import TopicNames
 from events.traffic import TrafficCounted
 from keyland.kafka.producer import EventPublisher
@@ -383,6 +389,7 @@ async def test_hand_edits_on_a_node_are_repaired_both_ways(
 
 async def test_node_down_during_provisioning_gets_the_key_soon_after_it_returns(
     worker: Program,
+    api: str,
     publisher: EventPublisher,
     nodes: dict[str, Node],
     page: PageServer,
@@ -390,7 +397,14 @@ async def test_node_down_during_provisioning_gets_the_key_soon_after_it_returns(
     kafka_settings: KafkaSettings,
     topics: TopicNames,
 ) -> None:
+    """The outage is announced once, the node's servers leave the pages meanwhile, and
+    once the node is back and holds every key it is announced back once."""
     finland, germany = nodes["finland"], nodes["germany"]
+    veteran, _ = await start_trial(publisher)
+    await publish(publisher, RegionChosen(telegram_id=veteran.telegram_id, region="germany"))
+    await eventually(lambda: on_every(veteran.key, in_file(nodes)), worker, timeout_s=10)
+    links = await links_of(kafka_settings, topics, veteran)
+    url = await subscription_url(api, veteran)
     outage_started = datetime.now(UTC)
     germany.stop()
     try:
@@ -410,14 +424,45 @@ async def test_node_down_during_provisioning_gets_the_key_soon_after_it_returns(
             kafka_settings.bootstrap, topics("keys"), until=lambda f: bool(outages(f))
         )
         assert len(outages(announced)) == 1
+        # the outage is recorded as announced right after it is published
+        await eventually(lambda: listed(url) == [links[address(finland)]], worker, timeout_s=5)
+        while_down = await get(url)
+        assert decoded(while_down.headers["announce"]).startswith(
+            "Unavailable now: germany — pick another server"
+        )
+        for_bot = await get(f"{api}/v1/users/{veteran.telegram_id}/links", API_TOKEN)
+        assert for_bot.json()["links"] == {"finland": links[address(finland)]}
         await asyncio.sleep(3)  # the outage goes on: several more failed rounds
     finally:
         germany.start()
-    await eventually(lambda: user.key in keys_on(germany), worker, timeout_s=10)
-    links = await links_of(kafka_settings, topics, user)
+
+    def recoveries(found: list[Envelope[Event]]) -> list[NodeRecovered]:
+        return [
+            e.payload
+            for e in found
+            if isinstance(e.payload, NodeRecovered)
+            and e.payload.node == address(germany)
+            and e.payload.since >= outage_started - timedelta(seconds=1)
+        ]
+
+    back = await read_topic(
+        kafka_settings.bootstrap, topics("keys"), until=lambda f: bool(recoveries(f))
+    )
+    assert user.key in keys_on(germany)  # announced back only once in line
+    [recovered] = recoveries(back)
+    assert recovered.since == outages(back)[0].since
     with VlessClient(links[address(germany)], germany.xray.build, clients_dir) as vless:
         assert vless.fetch(page) == PAGE
-    assert len(outages(await keys_facts(kafka_settings, topics))) == 1  # once per outage
+    both = [links[address(germany)], links[address(finland)]]
+    await eventually(lambda: listed(url) == both, worker, timeout_s=5)
+    after = await get(url)
+    assert not decoded(after.headers["announce"]).startswith("Unavailable")
+    user_links = await links_of(kafka_settings, topics, user)
+    with VlessClient(user_links[address(germany)], germany.xray.build, clients_dir) as vless:
+        assert vless.fetch(page) == PAGE
+    facts = await keys_facts(kafka_settings, topics)
+    assert len(outages(facts)) == 1  # once per outage
+    assert len(recoveries(facts)) == 1
 
 
 async def test_node_added_to_the_countries_file_is_back_filled(
@@ -572,6 +617,11 @@ async def test_subscription_url_lists_every_country_link(
 def decoded(header: str) -> str:
     assert header.startswith("base64:")
     return base64.b64decode(header.removeprefix("base64:")).decode()
+
+
+def listed(url: str) -> list[str]:
+    """The share links of the base64 page at ``url``."""
+    return base64.b64decode(httpx.get(url).content).decode().split()
 
 
 def listed_names(url: str) -> list[str]:

@@ -1,5 +1,5 @@
 """Choosing the preferred region: from the menu, or the notifier's buttons after the
-first purchase (``region:<country>``)."""
+first purchase and when the chosen region's node is down (``region:<country>``)."""
 
 from __future__ import annotations
 

@@ -65,7 +65,21 @@ class Users:
         self._owned: OwnedCache[Profile] = OwnedCache(0) if owned is None else owned
 
     def owned(self) -> list[Owned]:
-        return [Owned(self._profiles), Owned(self._recipients)]
+        return [Owned(self._profiles, (("region",),)), Owned(self._recipients)]
+
+    async def in_region(self, region: str) -> list[Profile]:
+        """Every profile whose chosen region is ``region`` (an indexed equality: read
+        when a node of the region goes down or comes back, which is rare)."""
+        fields = {"telegram_id": 1, "registered": 1, "until": 1, "region": 1}
+        return [
+            Profile(
+                doc["telegram_id"],
+                registered=doc.get("registered", False),
+                until=doc.get("until"),
+                region=doc.get("region"),
+            )
+            async for doc in self._profiles.find({"region": region}, fields)
+        ]
 
     async def profile(self, telegram_id: int) -> Profile:
         """The user's profile (an empty one for a user not heard of yet), for the consumer

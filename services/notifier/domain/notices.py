@@ -38,6 +38,10 @@ class Kind(StrEnum):
     CANCELED_ALERT = "payment_canceled_alert"
     SUSPENDED = "access_suspended"
     RESTORED = "access_restored"
+    NODE_DOWN = "node_down"
+    NODE_BACK = "node_back"
+    NODE_DOWN_ALERT = "node_down_alert"
+    NODE_BACK_ALERT = "node_back_alert"
 
 
 KEPT_FOR_NEXT_VISIT = frozenset(

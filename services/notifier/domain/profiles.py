@@ -15,7 +15,10 @@ its own, the three things sending needs, from ``subscriptions`` and ``bot.action
   the revision is kept, so a decision from before the purge stays older;
 - whether the user is registered (broadcasts go to registered users): from
   ``UserRegistered`` until ``UserPurged``, in the order the subscription service wrote
-  them (one partition per user).
+  them (one partition per user);
+- the region the user chose (``RegionChosen``, the latest by arrival: the bot publishes
+  one user's choices on one partition, in order), to tell them when that country's node
+  is down and back; a purge forgets it.
 
 Every rule gives the same profile when an event comes again, so redelivery and replay
 change nothing. Profiles exist from the notifier's first read of its topics: a database
@@ -29,7 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from events import Event
-from events.bot_actions import UserStarted
+from events.bot_actions import RegionChosen, UserStarted
 from events.subscriptions import (
     ReferralBonusCredited,
     SubscriptionExtended,
@@ -41,6 +44,7 @@ from events.subscriptions import (
 
 LEARNT_FROM: tuple[type[Event], ...] = (
     UserStarted,
+    RegionChosen,
     UserRegistered,
     UserPurged,
     TrialActivated,
@@ -61,6 +65,7 @@ class Profile:
     until: datetime | None = None
     revision: int | None = None
     """The revision of the subscription state ``until`` was decided from (None: unknown)."""
+    region: str | None = None
 
 
 def learn(profile: Profile, event: Event, at: datetime) -> Profile:
@@ -68,11 +73,13 @@ def learn(profile: Profile, event: Event, at: datetime) -> Profile:
     match event:
         case UserStarted():
             return _language(profile, event.language_code, at)
+        case RegionChosen():
+            return replace(profile, region=event.region)
         case UserRegistered():
             return _language(replace(profile, registered=True), event.language_code, at)
         case UserPurged():
             forgets = profile.language_at is None or at >= profile.language_at
-            purged = replace(profile, registered=False, until=None)
+            purged = replace(profile, registered=False, until=None, region=None)
             return replace(purged, language_code=None, language_at=at) if forgets else purged
         case (
             TrialActivated()

@@ -1,6 +1,7 @@
 """The notifier's consumer: events become users' profiles, planned notices and
 broadcasts, and a user talking to the bot (``UserStarted``, ``UserSeen``) gets what was
-kept for them.
+kept for them. A node down or back (``keys``) is told to the users of its region and
+the admins (:mod:`..domain.outages`).
 
 A batch of records is applied with the fewest round trips. First each user's profile
 (:mod:`.domain.profiles`) learns from the batch's events: users side by side, per user
@@ -27,12 +28,15 @@ from datetime import UTC, datetime, timedelta
 from events import Envelope, Event
 from events.admin_commands import BroadcastRequested
 from events.bot_actions import UserSeen, UserStarted
+from events.keys import NodeUnreachable
 from keyland.kafka.batches import side_by_side
 from services.notifier.adapters.broadcasts import Broadcasts
 from services.notifier.adapters.notices import Notices
+from services.notifier.adapters.outages import Outages
 from services.notifier.adapters.users import Users, as_stored
 from services.notifier.domain.alerts import alerts
 from services.notifier.domain.notices import Notice
+from services.notifier.domain.outages import NodeEvent, affected, node_notices, outage_key
 from services.notifier.domain.planning import plan
 from services.notifier.domain.profiles import LEARNT_FROM, learn
 from services.notifier.handlers.redelivery import Redelivery
@@ -49,6 +53,7 @@ class NotifierHandler:
         *,
         alert_ids: Sequence[int] = (),
         redelivery: Redelivery,
+        outages: Outages,
         on_planned: Callable[[list[Notice]], None] = lambda _: None,
     ) -> None:
         self._on_planned = on_planned
@@ -59,6 +64,7 @@ class NotifierHandler:
         self._regions = regions
         self._alert_ids = alert_ids
         self._redelivery = redelivery
+        self._outages = outages
 
     async def __call__(self, envelope: Envelope[Event]) -> None:
         await self.handle_batch([envelope])
@@ -75,6 +81,9 @@ class NotifierHandler:
                 await self._broadcast(payload, envelope)  # an admin's, rare
             elif isinstance(payload, UserStarted | UserSeen):
                 visits[payload.telegram_id].append(envelope)
+            elif isinstance(payload, NodeEvent):
+                notices = await self._node_notices(payload, envelope)  # rare
+                planned += [(notice, envelope.occurred_at) for notice in notices]
             else:
                 notices = [
                     *plan(envelope, self._reminders, self._regions),
@@ -93,6 +102,17 @@ class NotifierHandler:
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
+
+    async def _node_notices(self, event: NodeEvent, envelope: Envelope[Event]) -> list[Notice]:
+        """Who is told of a node outage is fixed when it is announced; its end goes to
+        the same users (nobody, when its announcement was never handled)."""
+        outage = outage_key(event)
+        told = await self._outages.told(outage)
+        if told is None and isinstance(event, NodeUnreachable):
+            at = envelope.occurred_at
+            candidates = affected(await self._users.in_region(event.country), event.country, at)
+            told = await self._outages.fix_told(outage, candidates, datetime.now(UTC))
+        return node_notices(envelope, told or [], self._regions, self._alert_ids)
 
     async def _learn(self, telegram_id: int, envelopes: list[Envelope[Event]]) -> None:
         loaded = profile = await self._users.profile(telegram_id)

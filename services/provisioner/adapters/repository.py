@@ -198,6 +198,16 @@ class NodeRecords:
             return None
         return Outage(document["down_since"], document.get("error", ""), document["announced"])
 
+    async def down(self, nodes: Iterable[str]) -> set[str]:
+        """Which of ``nodes`` are announced unreachable now: one lookup by ``_id`` per node
+        (a page names a handful; ``$in`` is not pushed down by FerretDB)."""
+        found = set()
+        for node in set(nodes):
+            outage = await self.outage(node)
+            if outage is not None and outage.announced:
+                found.add(node)
+        return found
+
     async def save_outage(self, node: str, country: str, outage: Outage | None) -> None:
         document = {
             "_id": f"node:{node}",

@@ -3,7 +3,7 @@
 Ids are derived from what the fact is about, never from when it was seen, so a round
 repeated after a crash, a reconciliation or a replay publishes the same fact under the
 same id: a key's activation and deactivation from (key, node, ``until``), its deletion
-from (key, node), a node's outage from (node, outage start).
+from (key, node), a node's outage and its recovery from (node, outage start).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 
 from events import Event, derived_event_id, external_event_id
-from events.keys import KeyActivated, KeyDeactivated, KeyDeleted, NodeUnreachable
+from events.keys import KeyActivated, KeyDeactivated, KeyDeleted, NodeRecovered, NodeUnreachable
 from services.provisioner.domain.access import KeyState
 from services.provisioner.domain.plan import Wanted
 
@@ -42,5 +42,15 @@ def outage_fact(
 ) -> tuple[NodeUnreachable, uuid.UUID]:
     """The announcement that ``node`` has not answered since ``since``."""
     event = NodeUnreachable(country=country, node=node, error=error[:500], since=since)
+    event_id = external_event_id(PRODUCER, f"{node}@{since.isoformat()}", event.event_type)
+    return event, event_id
+
+
+def recovery_fact(
+    country: str, node: str, since: datetime, back_at: datetime
+) -> tuple[NodeRecovered, uuid.UUID]:
+    """The news that ``node``, unreachable since ``since``, is back and in line: one id
+    per outage, whenever it is seen to end."""
+    event = NodeRecovered(country=country, node=node, since=since, back_at=back_at)
     event_id = external_event_id(PRODUCER, f"{node}@{since.isoformat()}", event.event_type)
     return event, event_id

@@ -5,9 +5,10 @@ secret only the provisioner holds, in URL-safe base64 (43 characters): it cannot
 guessed or derived from a Telegram id, and checking it needs no lookup. Key ids alone
 would not do: they are derived from the Telegram id by a public rule.
 
-What the page lists (:func:`page_entries`): the user's servers, preferred country first;
-or, when there is nothing to connect to, one entry that says why (access ended, or no
-server has the key yet), so a client never shows an empty list. The body is in the
+What the page lists (:func:`page_entries`): the user's servers, preferred country first,
+leaving out the nodes announced unreachable (and saying so in ``announce``); or, when
+there is nothing to connect to, one entry that says why (access ended, every server is
+down, or no server has the key yet), so a client never shows an empty list. The body is in the
 format the client reads (``domain/formats/``); the headers (:func:`page_headers`) are the
 ones Marzban and Remnawave clients read.
 """
@@ -19,7 +20,7 @@ import binascii
 import hashlib
 import hmac
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -115,6 +116,10 @@ class Profile:
     def without_access(self, blocked: bool) -> str:
         return self.suspended() if blocked else self.ended()
 
+    @staticmethod
+    def unavailable(countries: Iterable[str]) -> str:
+        return f"Unavailable now: {', '.join(sorted(set(countries)))} — pick another server"
+
     def ends_on(self, until: datetime) -> str:
         return (
             f"Access ends {until.astimezone(UTC):%d.%m.%Y %H:%M} UTC — renew in {self.renew_where}"
@@ -131,15 +136,21 @@ def page_entries(
     profile: Profile,
     *,
     blocked: bool = False,
+    down: Collection[str] = frozenset(),
 ) -> list[VlessOutbound]:
-    """What the page lists: the servers of a user with access, preferred country first;
-    else one status entry saying that access ended (or is suspended, ``blocked``), or that
-    no server has the key yet. A link of a shape we cannot read is left out
+    """What the page lists: the servers of a user with access, preferred country first,
+    without those on the nodes ``down`` (announced unreachable); else one status entry
+    saying that access ended (or is suspended, ``blocked``), that every server is down, or
+    that no server has the key yet. A link of a shape we cannot read is left out
     (:class:`NotAShareLink`)."""
     if not active:
         return [status_entry(profile.without_access(blocked))]
+    links = list(links)
+    up = [link for link in links if link.node not in down]
+    if links and not up:
+        return [status_entry(profile.unavailable(link.country for link in links))]
     outbounds = []
-    for link in ordered_links(links, region):
+    for link in ordered_links(up, region):
         try:
             outbounds.append(outbound_of_link(link.link))
         except NotAShareLink:
@@ -152,21 +163,31 @@ def _base64_text(text: str) -> str:
 
 
 def announcement(
-    until: datetime | None, active: bool, now: datetime, profile: Profile, *, blocked: bool = False
+    until: datetime | None,
+    active: bool,
+    now: datetime,
+    profile: Profile,
+    *,
+    blocked: bool = False,
+    down_countries: Collection[str] = (),
 ) -> str | None:
     """What to tell the user above the servers: that access is suspended (``blocked``), or
-    ended (``active`` is false: past ``until``, or ended early by an expiry), or when it
-    ends if that is within ``announce_days``; nothing otherwise, nor when there never was
-    access."""
+    ended (``active`` is false: past ``until``, or ended early by an expiry); else, for a
+    user with access, which countries' servers are down (``down_countries``) and when
+    access ends if that is within ``announce_days``; nothing otherwise, nor when there
+    never was access."""
     if blocked:
         return profile.suspended()
     if until is None:
         return None
     if not active:
         return profile.ended()
+    lines = []
+    if down_countries:
+        lines.append(profile.unavailable(down_countries))
     if until - now <= timedelta(days=profile.announce_days):
-        return profile.ends_on(until)
-    return None
+        lines.append(profile.ends_on(until))
+    return " · ".join(lines) or None
 
 
 def page_headers(
@@ -177,11 +198,13 @@ def page_headers(
     now: datetime,
     *,
     blocked: bool = False,
+    down_countries: Collection[str] = (),
 ) -> dict[str, str]:
     """``profile-title`` (``base64:`` + the title), ``profile-update-interval`` (hours),
     ``subscription-userinfo`` (bytes up and down; ``total=0``: plans have no traffic
     quota, and 0 is what clients read as unlimited; ``expire`` in unix seconds, left out
-    when the user never had access), ``announce`` (``base64:``, see :func:`announcement`),
+    when the user never had access), ``announce`` (``base64:``, see :func:`announcement`; ``down_countries``: the countries
+    of the user's servers left out as down),
     and ``support-url`` and ``profile-web-page-url`` when the operator set them."""
     userinfo = f"upload={usage.upload}; download={usage.download}; total=0"
     if until is not None:
@@ -191,7 +214,9 @@ def page_headers(
         "profile-update-interval": str(profile.update_interval_hours),
         "subscription-userinfo": userinfo,
     }
-    announce = announcement(until, active, now, profile, blocked=blocked)
+    announce = announcement(
+        until, active, now, profile, blocked=blocked, down_countries=down_countries
+    )
     if announce is not None:
         headers["announce"] = _base64_text(announce)
     if profile.support_url is not None:

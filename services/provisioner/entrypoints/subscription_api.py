@@ -5,8 +5,10 @@
   v2RayTun, Hiddify, Happ, Streisand, Shadowrocket and any agent we do not know; Clash
   YAML for clash-verge, mihomo, ClashX, Stash, FlClash; sing-box JSON for sing-box, SFA,
   SFI), or by ``?format=base64|clash|sing-box|xray``, which wins (an unknown one answers
-  400). Headers: ``profile-title``, ``profile-update-interval``,
-  ``subscription-userinfo``, ``announce`` when access ends soon or has ended,
+  400). The servers on nodes announced unreachable (``NodeUnreachable``) are left out
+  until the node is back. Headers: ``profile-title``, ``profile-update-interval``,
+  ``subscription-userinfo``, ``announce`` when access ends soon or has ended, or some of
+  the user's servers are down,
   ``support-url`` and ``profile-web-page-url`` when set. A token that is not genuine, or
   whose key no user holds any more (purged), answers 404: there is no subscription
   behind it. A user without access now (lapsed, or never had any) answers 200 with one
@@ -14,6 +16,7 @@
   clients drop the dead servers and show why; after a renewal the same URL fills up again.
 - ``GET /v1/users/{telegram_id}/subscription``: ``{url, active, until, ...}`` and
   ``GET /v1/users/{telegram_id}/links``: ``{links: {country: link}, subscription_url}``
+  (without the nodes that are down)
   for the bot, behind ``Authorization: Bearer <KEYLAND_PROVISIONER_API_TOKEN>`` (served
   only when set).
 - ``GET /health`` (the database answers), ``GET /metrics`` (with the API token).
@@ -40,6 +43,7 @@ from services.provisioner.bootstrap import ApiContainer
 from services.provisioner.config import SubscriptionPageSettings
 from services.provisioner.domain.formats import UnknownFormat, format_for, render
 from services.provisioner.domain.subscription_page import (
+    CountryLink,
     Profile,
     Usage,
     key_of_token,
@@ -72,6 +76,12 @@ async def _usage(container: ApiContainer, key_id: uuid.UUID) -> Usage:
     return total
 
 
+async def _links(container: ApiContainer, key_id: uuid.UUID) -> tuple[list[CountryLink], set[str]]:
+    """The key's links on every node, and which of those nodes are announced down."""
+    links = await container.records.links(key_id)
+    return links, await container.records.down(link.node for link in links)
+
+
 def _profile(settings: SubscriptionPageSettings) -> Profile:
     return Profile(
         title=settings.profile_title,
@@ -101,11 +111,21 @@ def build_app(container: ApiContainer) -> Starlette:
             return PlainTextResponse("no such subscription\n", status_code=404)
         now = datetime.now(UTC)
         active = access.active_at(now)
-        links = await container.records.links(key_id) if active else []
-        entries = page_entries(active, links, access.region, profile, blocked=access.blocked)
+        links, down = await _links(container, key_id) if active else ([], set())
+        entries = page_entries(
+            active, links, access.region, profile, blocked=access.blocked, down=down
+        )
         page = render(chosen, entries, profile.title)
         usage = await _usage(container, key_id)
-        headers = page_headers(profile, usage, access.until, active, now, blocked=access.blocked)
+        headers = page_headers(
+            profile,
+            usage,
+            access.until,
+            active,
+            now,
+            blocked=access.blocked,
+            down_countries=[link.country for link in links if link.node in down],
+        )
         headers["cache-control"] = "no-store"
         return Response(page.body, media_type=page.media_type, headers=headers)
 
@@ -137,9 +157,11 @@ def build_app(container: ApiContainer) -> Starlette:
         access = await container.accesses.load(int(raw))
         if access.key_id is None or not access.active_at(datetime.now(UTC)):
             return JSONResponse({"error": f"user {raw} has no active key"}, 404)
+        every, down = await _links(container, access.key_id)
         links: dict[str, str] = {}
-        for link in ordered_links(await container.records.links(access.key_id), access.region):
-            links.setdefault(link.country, link.link)
+        for link in ordered_links(every, access.region):
+            if link.node not in down:
+                links.setdefault(link.country, link.link)
         token = subscription_token(access.key_id, secret)
         return JSONResponse(
             {"links": links, "subscription_url": f"{settings.public_url.rstrip('/')}/sub/{token}"}

@@ -30,7 +30,7 @@ from services.provisioner.adapters.node_client import MAX_KEYS_PER_CALL, NodeCli
 from services.provisioner.adapters.repository import NodeRecords, Outage
 from services.provisioner.domain.access import Cause, KeyState
 from services.provisioner.domain.access_book import AccessBook
-from services.provisioner.domain.key_facts import PRODUCER, key_fact, outage_fact
+from services.provisioner.domain.key_facts import PRODUCER, key_fact, outage_fact, recovery_fact
 from services.provisioner.domain.plan import (
     Action,
     Applied,
@@ -136,9 +136,15 @@ class NodeConverger:
             await self._save_outage(replace(outage, announced=True))
 
     async def answered(self, now: datetime) -> None:
-        """Note a successful round: an outage, if there was one, is over."""
+        """Note a successful round: an outage, if there was one, is over. An announced one
+        is announced over too (the first round after a failure compares every key, so the
+        node is in line by now); published before the record is cleared, so a crash in
+        between publishes it again under the same id."""
         outage = await self._current_outage()
         if outage is not None:
+            if outage.announced:
+                event, event_id = recovery_fact(self.country, self.address, outage.since, now)
+                await self._publish(event, event_id, None, now)
             log.warning(
                 "node %s (%s) answers again after %.1f s",
                 self.address,

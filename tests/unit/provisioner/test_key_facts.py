@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from events.keys import KeyActivated, KeyDeactivated, KeyDeleted
 from services.provisioner.domain.access import KeyState
-from services.provisioner.domain.key_facts import key_fact, outage_fact
+from services.provisioner.domain.key_facts import key_fact, outage_fact, recovery_fact
 from services.provisioner.domain.plan import Wanted
 
 KEY = uuid.UUID("9f0c6d1e-52a4-4c1f-8c61-3f2a1b0e7d55")
@@ -50,3 +50,14 @@ def test_an_outage_is_announced_once_per_start_with_its_error_cut_short() -> Non
     assert (event.node, event.since, len(event.error)) == (NODE, since, 500)
     assert outage_fact("finland", NODE, "other error", since)[1] == outage
     assert outage_fact("finland", NODE, "x", since + timedelta(minutes=1))[1] != outage
+
+
+def test_a_recovery_has_one_id_per_outage_apart_from_its_announcement() -> None:
+    since = datetime(2026, 2, 1, 12, tzinfo=UTC)
+    back = since + timedelta(minutes=3)
+    event, recovered = recovery_fact("finland", NODE, since, back)
+    assert (event.node, event.since, event.back_at) == (NODE, since, back)
+    assert recovery_fact("finland", NODE, since, back + timedelta(minutes=1))[1] == recovered
+    assert recovery_fact("finland", NODE, since + timedelta(hours=1), back)[1] != recovered
+    assert recovery_fact("finland", OTHER, since, back)[1] != recovered
+    assert outage_fact("finland", NODE, "down", since)[1] != recovered

@@ -164,3 +164,44 @@ def test_a_blocked_user_is_told_access_is_suspended_not_to_renew() -> None:
     assert entry.name == "Access suspended — write to @keyland_bot"
     headers = page_headers(PROFILE, Usage(), NOW + timedelta(days=20), False, NOW, blocked=True)
     assert _decoded(headers["announce"]) == "Access suspended — write to @keyland_bot"
+
+
+class TestNodesDown:
+    LINKS = (_link("finland", 10443), _link("germany", 10444))
+
+    def test_a_down_node_is_left_out_and_the_others_stay_in_order(self) -> None:
+        germany = self.LINKS[1]
+        entries = page_entries(True, self.LINKS, "germany", PROFILE, down={germany.node})
+        assert [(e.name, e.port) for e in entries] == [("Keyland-finland", 10443)]
+
+    def test_every_node_down_gives_one_entry_naming_the_countries(self) -> None:
+        down = {link.node for link in self.LINKS}
+        [entry] = page_entries(True, self.LINKS, None, PROFILE, down=down)
+        assert entry.name == "Unavailable now: finland, germany — pick another server"
+
+    def test_access_ended_wins_over_a_node_down(self) -> None:
+        down = {self.LINKS[0].node}
+        [entry] = page_entries(False, self.LINKS, None, PROFILE, down=down)
+        assert entry.name == "Access ended — renew in @keyland_bot"
+        headers = page_headers(
+            PROFILE, Usage(), NOW - timedelta(days=1), False, NOW, down_countries=["finland"]
+        )
+        assert _decoded(headers["announce"]) == "Access ended — renew in @keyland_bot"
+
+    @given(
+        st.lists(st.sampled_from(["finland", "germany", "sweden"]), max_size=4),
+        st.timedeltas(timedelta(hours=1), timedelta(days=30)),
+    )
+    def test_the_announcement_names_the_down_countries_beside_the_end(
+        self, down: list[str], left: timedelta
+    ) -> None:
+        headers = page_headers(PROFILE, Usage(), NOW + left, True, NOW, down_countries=down)
+        parts = []
+        if down:
+            parts.append(f"Unavailable now: {', '.join(sorted(set(down)))} — pick another server")
+        if left <= timedelta(days=PROFILE.announce_days):
+            parts.append(f"Access ends {NOW + left:%d.%m.%Y %H:%M} UTC — renew in @keyland_bot")
+        if parts:
+            assert _decoded(headers["announce"]) == " · ".join(parts)
+        else:
+            assert "announce" not in headers
