@@ -269,7 +269,7 @@ class TestLoad:
                     if load.status_code != 200:
                         return False
                     figures = load.json()
-                    return figures["online_users"] >= 1 and figures["connections"] >= 1
+                    return bool(figures["online_users"] >= 1 and figures["connections"] >= 1)
 
                 assert eventually(busy, timeout_s=20)
             finally:
