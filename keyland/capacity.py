@@ -109,7 +109,8 @@ def fit(levels: Sequence[Level], limits: Limits, resource: Resource) -> Fit:
     limit = limits.of(resource)
     if per_user <= 0:
         return Fit(resource, base, per_user, None)
-    return Fit(resource, base, per_user, max(0, math.floor((limit - base) / per_user)))
+    held = (limit - base) / per_user
+    return Fit(resource, base, per_user, max(0, math.floor(held + 1e-9 * max(1.0, held))))
 
 
 def capacity(levels: Sequence[Level], limits: Limits) -> Capacity:

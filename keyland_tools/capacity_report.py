@@ -1,0 +1,175 @@
+"""The capacity report of a load run (``bench.capacity``): its JSON, its Markdown and its
+chart, and the table ``keyland capacity`` prints beside each node's current load."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFont
+
+from keyland.capacity import Capacity, Fit, Level, Limits, Resource, capacity, cost_per_user
+
+_UNITS = {Resource.CPU: "cores", Resource.MEMORY: "bytes", Resource.NETWORK: "bytes/s"}
+
+
+@dataclass(frozen=True)
+class NodeReport:
+    name: str
+    levels: tuple[Level, ...]
+    capacity: Capacity
+
+
+@dataclass(frozen=True)
+class Report:
+    measured_at: str
+    machine: str
+    command: str
+    user_mbps: float
+    window_s: float
+    limits: Limits
+    monthly_price: Decimal
+    nodes: tuple[NodeReport, ...]
+    failed_fetches: int
+
+    def cost_per_user(self, node: NodeReport) -> Decimal | None:
+        held = node.capacity.active_users
+        return cost_per_user(self.monthly_price, held) if held else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "measured_at": self.measured_at,
+            "machine": self.machine,
+            "command": self.command,
+            "user_mbps": self.user_mbps,
+            "window_s": self.window_s,
+            "limits": vars(self.limits),
+            "monthly_price": str(self.monthly_price),
+            "failed_fetches": self.failed_fetches,
+            "nodes": [
+                {"name": node.name, "levels": [vars(level) for level in node.levels]}
+                for node in self.nodes
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], monthly_price: Decimal | None = None) -> Report:
+        """The report as written; ``monthly_price`` replaces the one it was written with."""
+        limits = Limits(**data["limits"])
+        nodes = []
+        for node in data["nodes"]:
+            levels = tuple(Level(**level) for level in node["levels"])
+            nodes.append(NodeReport(node["name"], levels, capacity(levels, limits)))
+        price = Decimal(data["monthly_price"]) if monthly_price is None else monthly_price
+        return cls(
+            measured_at=data["measured_at"],
+            machine=data["machine"],
+            command=data["command"],
+            user_mbps=data["user_mbps"],
+            window_s=data["window_s"],
+            limits=limits,
+            monthly_price=price,
+            nodes=tuple(nodes),
+            failed_fetches=data["failed_fetches"],
+        )
+
+
+def _held(fit: Fit) -> str:
+    return "never" if fit.users_at_limit is None else f"{fit.users_at_limit:,}"
+
+
+def summary_lines(report: Report) -> list[str]:
+    """One line per node: where it saturates and what an active user costs."""
+    lines = []
+    for node in report.nodes:
+        first = node.capacity.first
+        cost = report.cost_per_user(node)
+        lines.append(
+            f"{node.name}: {first.resource} saturates first at {_held(first)} active users; "
+            f"{report.monthly_price} a month per node = "
+            f"{'n/a' if cost is None else cost} per active user"
+        )
+    return lines
+
+
+def render_markdown(report: Report, chart: str) -> str:
+    """The committed report: conditions, measured levels, fits and the saturation point."""
+    limits = report.limits
+    out = [
+        "# Node capacity",
+        "",
+        f"Measured {report.measured_at} on {report.machine} with `{report.command}` "
+        f"(the stack up: `make up`). Every active user is a real VLESS client (its own Xray "
+        f"process) pulling a page at {report.user_mbps:g} Mbit/s through the node on "
+        f"loopback; each level is measured over {report.window_s:g} s. Fetches that failed "
+        f"and were retried: {report.failed_fetches}.",
+        "",
+        f"Limits of a node: {limits.cpu_cores:g} cores and "
+        f"{limits.memory_bytes / 2**30:.1f} GiB (this machine's), a link of "
+        f"{limits.network_bps * 8 / 1e6:g} Mbit/s (assumed: loopback has no limit of its own).",
+        "",
+        *[f"- **{line}**" for line in summary_lines(report)],
+        "",
+        f"![capacity]({chart})",
+        "",
+    ]
+    for node in report.nodes:
+        out += [
+            f"## {node.name}",
+            "",
+            "| active users | Xray CPU (cores) | Xray memory (MiB) | throughput (Mbit/s) |",
+            "| ---: | ---: | ---: | ---: |",
+        ]
+        out += [
+            f"| {level.active_users} | {level.cpu_cores:.3f} | "
+            f"{level.memory_bytes / 2**20:.1f} | {level.throughput_bps * 8 / 1e6:.2f} |"
+            for level in node.levels
+        ]
+        out += [
+            "",
+            "| resource | use at 0 users | per active user | active users at the limit |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        out += [
+            f"| {fit.resource} | {fit.base:.4g} {_UNITS[fit.resource]} | "
+            f"{fit.per_user:.4g} {_UNITS[fit.resource]} | {_held(fit)} |"
+            for fit in node.capacity.fits
+        ]
+        out.append("")
+    return "\n".join(out)
+
+
+def draw_chart(report: Report, width: int = 720) -> Image.Image:
+    """Per node, the active users each resource allows (log scale); the first to
+    saturate in red, with the cost per active user."""
+    font = ImageFont.load_default()
+    row, label_w, top = 26, 150, 40
+    height = top + len(report.nodes) * (len(Resource) * row + 40) + 10
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text(
+        (10, 10), "Active users a node holds, per resource (log scale)", fill="black", font=font
+    )
+    held = [f.users_at_limit for n in report.nodes for f in n.capacity.fits if f.users_at_limit]
+    scale_max = math.log10(max([10, *held]) * 2)
+    y = top
+    for node in report.nodes:
+        cost = report.cost_per_user(node)
+        heading = f"{node.name}: cost per active user {'n/a' if cost is None else cost}"
+        draw.text((10, y), heading, fill="black", font=font)
+        y += 18
+        for fit in node.capacity.fits:
+            count = fit.users_at_limit
+            first = fit.resource is node.capacity.first.resource
+            draw.text((20, y + 4), str(fit.resource), fill="black", font=font)
+            bar = (width - label_w - 90) * (
+                1 if count is None else math.log10(max(count, 1) + 1) / scale_max
+            )
+            colour = "#d62728" if first else "#1f77b4"
+            draw.rectangle((label_w, y, label_w + bar, y + row - 8), fill=colour)
+            draw.text((label_w + bar + 6, y + 4), _held(fit), fill="black", font=font)
+            y += row
+        y += 22
+    return image
