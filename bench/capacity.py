@@ -29,6 +29,7 @@ import threading
 import time
 import uuid
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -37,9 +38,11 @@ import httpx
 
 from bench.local import LocalStack
 from keyland.capacity import Level, Limits, capacity
+from keyland.settings import load
 from keyland_tools.capacity_report import NodeReport, Report, draw_chart, render_markdown
 from keyland_tools.stack.local_env import LOCAL_NODES
-from keyland_tools.stack.node import OfficialXray
+from keyland_tools.stack.node import OfficialXray, XrayBuild
+from keyland_tools.stack.settings import StackSettings
 from keyland_tools.stack.vless_client import PAGE, PageServer, ProxyRefused, VlessClient
 from services.node_agent.adapters.host_load import XrayProcess, host_limits
 from services.node_agent.adapters.xray_api import XrayApi
@@ -48,6 +51,9 @@ from services.node_agent.domain.load import load_between
 LEVELS = (1, 2, 4, 8)
 REPORTS = Path(__file__).resolve().parent / "reports"
 COMMAND = ".venv/bin/python -m bench.capacity"
+# Each active user's pace (Mbit/s), seconds measured per level, a node's link (Mbit/s),
+# a node's monthly price: what `make bench` runs with.
+DEFAULTS = (2.0, 8.0, 1000.0, Decimal("5.00"))
 
 
 class ActiveUser(threading.Thread):
@@ -90,34 +96,62 @@ async def measure(
     return figures
 
 
-async def run(user_mbps: float, window_s: float, link_mbps: float, price: Decimal) -> Report:
+@dataclass(frozen=True)
+class NodeUnderLoad:
+    """A node as the load run reaches it: its agent (to enable keys) and Xray's API port."""
+
+    name: str
+    agent_url: str
+    token: str
+    api_port: int
+
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def local_nodes() -> tuple[list[NodeUnderLoad], XrayBuild]:
+    """The local stack's two nodes (``make up``) and the Xray build its clients run."""
     local = LocalStack.load()
     api_ports = {country: api for country, _, api, _ in LOCAL_NODES}
-    xray_build = OfficialXray(local.stack.cache_dir)
+    nodes = [NodeUnderLoad(a.name, a.url, a.token, api_ports[a.name]) for a in local.agents]
+    return nodes, OfficialXray(local.stack.cache_dir)
+
+
+async def _switch(
+    http: httpx.AsyncClient, node: NodeUnderLoad, keys: list[str], on: bool
+) -> list[str]:
+    """Enable or disable ``keys`` on ``node``; the links of the enabled ones."""
+    batch = {"enable": keys, "disable": []} if on else {"enable": [], "disable": keys}
+    answer = await http.patch(f"{node.agent_url}/v1/users", json=batch, headers=node.auth())
+    answer.raise_for_status()
+    return [answer.json()["enabled"][key] for key in keys] if on else []
+
+
+async def run(
+    nodes: list[NodeUnderLoad],
+    xray_build: XrayBuild,
+    home: Path,
+    settings: tuple[float, float, float, Decimal],
+    levels: tuple[int, ...] = LEVELS,
+) -> Report:
+    """The load run over ``nodes``, with the clients' files under ``home``."""
+    user_mbps, window_s, link_mbps, price = settings
     cores, memory = host_limits()
     limits = Limits(cpu_cores=cores, memory_bytes=memory, network_bps=link_mbps * 1e6 / 8)
-    keys = {agent.name: [str(uuid.uuid4()) for _ in range(max(LEVELS))] for agent in local.agents}
-    levels: dict[str, list[Level]] = {agent.name: [] for agent in local.agents}
+    keys = {node.name: [str(uuid.uuid4()) for _ in range(max(levels))] for node in nodes}
+    measured: dict[str, list[Level]] = {node.name: [] for node in nodes}
     failures = 0
+    xrays = {
+        n.name: XrayApi.from_address(f"127.0.0.1:{n.api_port}", inbound_tag="vless-in")
+        for n in nodes
+    }
+    probes = {n.name: XrayProcess(xrays[n.name], n.api_port) for n in nodes}
     async with httpx.AsyncClient(timeout=10) as http:
-        links: dict[str, list[str]] = {}
-        for agent in local.agents:
-            auth = {"Authorization": f"Bearer {agent.token}"}
-            answer = await http.patch(
-                f"{agent.url}/v1/users",
-                json={"enable": keys[agent.name], "disable": []},
-                headers=auth,
-            )
-            answer.raise_for_status()
-            links[agent.name] = [answer.json()["enabled"][key] for key in keys[agent.name]]
-        xrays = {
-            a.name: XrayApi.from_address(f"127.0.0.1:{api_ports[a.name]}", inbound_tag="vless-in")
-            for a in local.agents
-        }
-        probes = {name: XrayProcess(xray, api_ports[name]) for name, xray in xrays.items()}
         try:
+            links = {
+                node.name: await _switch(http, node, keys[node.name], on=True) for node in nodes
+            }
             with PageServer() as page, ExitStack() as clients:
-                home = local.stack.state_dir / "bench-capacity"
                 users: dict[str, list[ActiveUser]] = {}
                 for name, node_links in links.items():
                     started = [
@@ -125,15 +159,15 @@ async def run(user_mbps: float, window_s: float, link_mbps: float, price: Decima
                         for link in node_links
                     ]
                     users[name] = [ActiveUser(c, page, user_mbps * 1e6 / 8) for c in started]
-                for level in LEVELS:
-                    for name in users:
-                        for user in users[name][:level]:
+                for level in levels:
+                    for node_users in users.values():
+                        for user in node_users[:level]:
                             if not user.is_alive():
                                 user.start()
                     await asyncio.sleep(1.0)  # the new users' connections open
                     figures = await measure(probes, window_s)
                     for name, (cpu, mem, bps) in figures.items():
-                        levels[name].append(Level(level, cpu, mem, bps))
+                        measured[name].append(Level(level, cpu, mem, bps))
                     print(f"{level} active users per node: {figures}", flush=True)
                 for user in (u for node_users in users.values() for u in node_users):
                     user.stopping.set()
@@ -142,17 +176,8 @@ async def run(user_mbps: float, window_s: float, link_mbps: float, price: Decima
         finally:
             for xray in xrays.values():
                 await xray.close()
-            for agent in local.agents:
-                auth = {"Authorization": f"Bearer {agent.token}"}
-                await http.patch(
-                    f"{agent.url}/v1/users",
-                    json={"enable": [], "disable": keys[agent.name]},
-                    headers=auth,
-                )
-    nodes = [
-        NodeReport(name, tuple(node_levels), capacity(node_levels, limits))
-        for name, node_levels in levels.items()
-    ]
+            for node in nodes:
+                await _switch(http, node, keys[node.name], on=False)
     return Report(
         measured_at=datetime.now(UTC).isoformat(timespec="seconds"),
         machine=f"{platform.machine()}, {cores} cores, {memory / 2**30:.1f} GiB",
@@ -161,13 +186,18 @@ async def run(user_mbps: float, window_s: float, link_mbps: float, price: Decima
         window_s=window_s,
         limits=limits,
         monthly_price=price,
-        nodes=tuple(nodes),
+        nodes=tuple(
+            NodeReport(name, tuple(lv), capacity(lv, limits)) for name, lv in measured.items()
+        ),
         failed_fetches=failures,
     )
 
 
 def main(user_mbps: float, window_s: float, link_mbps: float, price: Decimal) -> Report:
-    report = asyncio.run(run(user_mbps, window_s, link_mbps, price))
+    """The load run on the local stack, its report written to ``bench/reports/``."""
+    nodes, xray_build = local_nodes()
+    home = load(StackSettings).state_dir / "bench-capacity"
+    report = asyncio.run(run(nodes, xray_build, home, (user_mbps, window_s, link_mbps, price)))
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / "capacity.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
     (REPORTS / "capacity.md").write_text(render_markdown(report, chart="capacity.png"))
@@ -178,9 +208,10 @@ def main(user_mbps: float, window_s: float, link_mbps: float, price: Decimal) ->
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--user-mbps", type=float, default=2.0, help="each active user's pace")
-    parser.add_argument("--window", type=float, default=8.0, help="seconds measured per level")
-    parser.add_argument("--link-mbps", type=float, default=1000.0, help="a node's link")
-    parser.add_argument("--monthly-price", type=Decimal, default=Decimal("5.00"))
+    pace, window, link, price = DEFAULTS
+    parser.add_argument("--user-mbps", type=float, default=pace, help="each active user's pace")
+    parser.add_argument("--window", type=float, default=window, help="seconds measured per level")
+    parser.add_argument("--link-mbps", type=float, default=link, help="a node's link")
+    parser.add_argument("--monthly-price", type=Decimal, default=price)
     arguments = parser.parse_args()
     main(arguments.user_mbps, arguments.window, arguments.link_mbps, arguments.monthly_price)
