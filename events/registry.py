@@ -157,11 +157,18 @@ TOPICS: tuple[TopicSpec, ...] = (
         partitions=6,
         producers=("provisioner",),
         consumers=(),
-        events=(keys.KeyActivated, keys.KeyDeactivated, keys.KeyDeleted, keys.NodeUnreachable),
-        key="telegram_id (node for NodeUnreachable)",
+        events=(
+            keys.KeyActivated,
+            keys.KeyDeactivated,
+            keys.KeyDeleted,
+            keys.NodeUnreachable,
+            keys.NodeLoadReported,
+        ),
+        key="telegram_id (node for NodeUnreachable and NodeLoadReported)",
         purpose=(
             "the record of what the provisioner did on the nodes (each user's link per"
-            " node, node outages), for operators reading the topic"
+            " node, node outages) and each node's load once a minute, for operators"
+            " reading the topic"
         ),
     ),
 )

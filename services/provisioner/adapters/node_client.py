@@ -91,6 +91,10 @@ class NodeClient:
         answer = await self._call("GET", f"/v1/users/{key_id}/traffic")
         return Usage(int(answer.get("uplink_bytes", 0)), int(answer.get("downlink_bytes", 0)))
 
+    async def load(self) -> dict[str, Any]:
+        """The node's load over its agent's last measuring interval (``GET /v1/load``)."""
+        return await self._call("GET", "/v1/load")
+
     async def _call(self, method: str, path: str, body: object = None) -> dict[str, Any]:
         request = f"{self.address}: {method} {path}"
         try:
