@@ -5,7 +5,7 @@ client process per user, ``keyland_tools.stack.vless_client``):
 
 1. ``max(LEVELS)`` fresh keys are enabled on each node through its agent (removed at the end);
 2. at each level of active users per node, every active user fetches a page over its own
-   VLESS connection at a steady ``--user-mbps`` (a streaming user), both nodes at once;
+   VLESS connection at a steady ``--user-mbps`` (a user watching video), both nodes at once;
 3. over ``--window`` seconds of each level, each node's Xray is read as its agent reads
    it (``services.node_agent.adapters.host_load``): CPU in cores, resident memory, users'
    bytes per second;
@@ -15,7 +15,7 @@ client process per user, ``keyland_tools.stack.vless_client``):
 5. the report, with the cost per active user at ``--monthly-price`` per node, is written to
    ``bench/reports/capacity.{json,md,png}`` (``keyland capacity`` reads the JSON).
 
-Run: ``.venv/bin/python -m bench.capacity [--user-mbps 2] [--window 8] [--monthly-price 5]``.
+Run: ``.venv/bin/python -m bench.capacity [--user-mbps 1] [--window 8] [--monthly-price 5]``.
 About two minutes; it leaves the stack's own users alone.
 """
 
@@ -53,7 +53,7 @@ REPORTS = Path(__file__).resolve().parent / "reports"
 COMMAND = ".venv/bin/python -m bench.capacity"
 # Each active user's pace (Mbit/s), seconds measured per level, a node's link (Mbit/s),
 # a node's monthly price: what `make bench` runs with.
-DEFAULTS = (2.0, 8.0, 1000.0, Decimal("5.00"))
+DEFAULTS = (1.0, 8.0, 1000.0, Decimal("5.00"))
 
 
 class ActiveUser(threading.Thread):

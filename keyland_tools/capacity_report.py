@@ -119,12 +119,14 @@ def render_markdown(report: Report, chart: str) -> str:
         out += [
             f"## {node.name}",
             "",
-            "| active users | Xray CPU (cores) | Xray memory (MiB) | throughput (Mbit/s) |",
-            "| ---: | ---: | ---: | ---: |",
+            "| active users | Xray CPU (cores) | Xray memory (MiB) | throughput (Mbit/s) "
+            "| per user (Mbit/s) |",
+            "| ---: | ---: | ---: | ---: | ---: |",
         ]
         out += [
             f"| {level.active_users} | {level.cpu_cores:.3f} | "
-            f"{level.memory_bytes / 2**20:.1f} | {level.throughput_bps * 8 / 1e6:.2f} |"
+            f"{level.memory_bytes / 2**20:.1f} | {level.throughput_bps * 8 / 1e6:.2f} | "
+            f"{level.throughput_bps * 8 / 1e6 / max(level.active_users, 1):.2f} |"
             for level in node.levels
         ]
         out += [

@@ -27,7 +27,13 @@ from pymongo.database import Database
 
 from events import Envelope, Event
 from events.bot_actions import RegionChosen
-from events.keys import KeyActivated, KeyDeactivated, KeyDeleted, NodeUnreachable
+from events.keys import (
+    KeyActivated,
+    KeyDeactivated,
+    KeyDeleted,
+    NodeLoadReported,
+    NodeUnreachable,
+)
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import wait_until_visible
@@ -719,6 +725,40 @@ async def test_node_removed_while_the_worker_was_away_is_forgotten_at_start(
     in_germany = [e.event_id for e in again if e.payload.node == address(germany)]
     assert len(in_germany) == 2
     assert len(set(in_germany)) == 1  # announced again under the same id: recognisable
+
+
+async def test_each_nodes_load_is_reported_once_a_minute(
+    worker: Program,
+    nodes: dict[str, Node],
+    kafka_settings: KafkaSettings,
+    topics: TopicNames,
+) -> None:
+    finland = address(nodes["finland"])
+
+    def reports(found: list[Envelope[Event]]) -> list[Envelope[Event]]:
+        return [
+            e
+            for e in found
+            if isinstance(e.payload, NodeLoadReported) and e.payload.node == finland
+        ]
+
+    # the agent measures after its second look; a minute it could not report is skipped
+    found = reports(
+        await read_topic(
+            kafka_settings.bootstrap,
+            topics("keys"),
+            until=lambda f: bool(reports(f)),
+            timeout_s=150,
+        )
+    )
+    assert found, "no NodeLoadReported for finland"
+    load = found[0].payload
+    assert isinstance(load, NodeLoadReported)
+    assert (load.country, load.minute.second, load.minute.microsecond) == ("finland", 0, 0)
+    assert 0 < load.memory_bytes < load.host_memory_bytes
+    minutes = [e.payload.minute for e in found if isinstance(e.payload, NodeLoadReported)]
+    assert len(minutes) == len(set(minutes))  # one report per minute
+    assert len({e.event_id for e in found}) == len(found)
 
 
 class TestStartUp:
