@@ -39,7 +39,7 @@ import httpx
 from bench.local import LocalStack
 from keyland.capacity import Level, Limits, capacity
 from keyland.settings import load
-from keyland_tools.capacity_report import NodeReport, Report, draw_chart, render_markdown
+from keyland_tools.capacity_report import NodeReport, Report, chart_png, render_markdown
 from keyland_tools.stack.local_env import LOCAL_NODES
 from keyland_tools.stack.node import OfficialXray, XrayBuild
 from keyland_tools.stack.settings import StackSettings
@@ -201,7 +201,7 @@ def main(user_mbps: float, window_s: float, link_mbps: float, price: Decimal) ->
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / "capacity.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
     (REPORTS / "capacity.md").write_text(render_markdown(report, chart="capacity.png"))
-    draw_chart(report).save(REPORTS / "capacity.png")
+    (REPORTS / "capacity.png").write_bytes(chart_png(report))
     print(render_markdown(report, chart="capacity.png"))
     return report
 

@@ -3,14 +3,12 @@ chart, and the table ``keyland capacity`` prints beside each node's current load
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont
-
 from keyland.capacity import Capacity, Fit, Level, Limits, Resource, capacity, cost_per_user
+from services.bot.domain.images import bar_chart_png
 
 _UNITS = {Resource.CPU: "cores", Resource.MEMORY: "bytes", Resource.NETWORK: "bytes/s"}
 
@@ -143,35 +141,12 @@ def render_markdown(report: Report, chart: str) -> str:
     return "\n".join(out)
 
 
-def draw_chart(report: Report, width: int = 720) -> Image.Image:
-    """Per node, the active users each resource allows (log scale); the first to
-    saturate in red, with the cost per active user."""
-    font = ImageFont.load_default()
-    row, label_w, top = 26, 150, 40
-    height = top + len(report.nodes) * (len(Resource) * row + 40) + 10
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text(
-        (10, 10), "Active users a node holds, per resource (log scale)", fill="black", font=font
-    )
-    held = [f.users_at_limit for n in report.nodes for f in n.capacity.fits if f.users_at_limit]
-    scale_max = math.log10(max([10, *held]) * 2)
-    y = top
-    for node in report.nodes:
-        cost = report.cost_per_user(node)
-        heading = f"{node.name}: cost per active user {'n/a' if cost is None else cost}"
-        draw.text((10, y), heading, fill="black", font=font)
-        y += 18
-        for fit in node.capacity.fits:
-            count = fit.users_at_limit
-            first = fit.resource is node.capacity.first.resource
-            draw.text((20, y + 4), str(fit.resource), fill="black", font=font)
-            bar = (width - label_w - 90) * (
-                1 if count is None else math.log10(max(count, 1) + 1) / scale_max
-            )
-            colour = "#d62728" if first else "#1f77b4"
-            draw.rectangle((label_w, y, label_w + bar, y + row - 8), fill=colour)
-            draw.text((label_w + bar + 6, y + 4), _held(fit), fill="black", font=font)
-            y += row
-        y += 22
-    return image
+def chart_png(report: Report) -> bytes:
+    """Per node and resource, the active users it allows (the bot's bar chart, so the
+    labels are Latin: node names and resources); never-saturating resources show 0."""
+    bars = [
+        (f"{node.name} {fit.resource}", fit.users_at_limit or 0)
+        for node in report.nodes
+        for fit in node.capacity.fits
+    ]
+    return bar_chart_png("Active users a node holds, per resource", bars)

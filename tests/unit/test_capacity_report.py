@@ -13,7 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from keyland.capacity import Level, Limits, Resource, capacity
-from keyland_tools.capacity_report import NodeReport, Report, draw_chart, render_markdown
+from keyland_tools.capacity_report import NodeReport, Report, chart_png, render_markdown
 from keyland_tools.cli import app
 from keyland_tools.stack.process import free_port
 
@@ -57,11 +57,9 @@ def test_the_markdown_states_the_saturation_point_cost_and_command() -> None:
 
 
 def test_the_chart_is_a_picture() -> None:
-    buffer = io.BytesIO()
-    draw_chart(report()).save(buffer, format="PNG")
-    picture = Image.open(io.BytesIO(buffer.getvalue()))
+    picture = Image.open(io.BytesIO(chart_png(report())))
     assert picture.format == "PNG"
-    assert picture.size[0] == 720
+    assert picture.size == (800, 480)
 
 
 @pytest.fixture
