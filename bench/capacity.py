@@ -198,12 +198,17 @@ def main(user_mbps: float, window_s: float, link_mbps: float, price: Decimal) ->
     nodes, xray_build = local_nodes()
     home = load(StackSettings).state_dir / "bench-capacity"
     report = asyncio.run(run(nodes, xray_build, home, (user_mbps, window_s, link_mbps, price)))
+    write(report)
+    print(render_markdown(report, chart="capacity.png"))
+    return report
+
+
+def write(report: Report) -> None:
+    """The report's JSON, Markdown and chart, into ``bench/reports/``."""
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / "capacity.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
     (REPORTS / "capacity.md").write_text(render_markdown(report, chart="capacity.png"))
     (REPORTS / "capacity.png").write_bytes(chart_png(report))
-    print(render_markdown(report, chart="capacity.png"))
-    return report
 
 
 if __name__ == "__main__":

@@ -120,9 +120,10 @@ def capacity(levels: Sequence[Level], limits: Limits) -> Capacity:
 
 
 def cost_per_user(monthly_price: Decimal, active_users: int) -> Decimal:
-    """A node's monthly price shared by the active users it holds, to the cent."""
+    """A node's monthly price shared by the active users it holds, to 1/100 of a cent
+    (a node holds hundreds of users: their share is a fraction of a cent)."""
     if monthly_price < 0:
         raise ValueError("a monthly price cannot be negative")
     if active_users <= 0:
         raise ValueError("a node holding no active user has no cost per user")
-    return (monthly_price / active_users).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return (monthly_price / active_users).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)

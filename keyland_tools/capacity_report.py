@@ -106,7 +106,11 @@ def render_markdown(report: Report, chart: str) -> str:
         "",
         f"Limits of a node: {limits.cpu_cores:g} cores and "
         f"{limits.memory_bytes / 2**30:.1f} GiB (this machine's), a link of "
-        f"{limits.network_bps * 8 / 1e6:g} Mbit/s (assumed: loopback has no limit of its own).",
+        f"{limits.network_bps * 8 / 1e6:g} Mbit/s (assumed: loopback has no limit of its own). "
+        f"Each resource's use is fitted with a straight line over the levels measured "
+        f"(up to {max(level.active_users for node in report.nodes for level in node.levels)} "
+        f"active users per node) and extended to the limit: the users held are that line's "
+        f"reach, not a load measured at saturation.",
         "",
         *[f"- **{line}**" for line in summary_lines(report)],
         "",
@@ -141,12 +145,19 @@ def render_markdown(report: Report, chart: str) -> str:
     return "\n".join(out)
 
 
+CHART_REACH = 10  # resources holding more than this many times the first's are left out
+
+
 def chart_png(report: Report) -> bytes:
-    """Per node and resource, the active users it allows (the bot's bar chart, so the
-    labels are Latin: node names and resources); never-saturating resources show 0."""
-    bars = [
-        (f"{node.name} {fit.resource}", fit.users_at_limit or 0)
-        for node in report.nodes
-        for fit in node.capacity.fits
-    ]
-    return bar_chart_png("Active users a node holds, per resource", bars)
+    """Per node, the active users each resource allows, for the resources within
+    :data:`CHART_REACH` times the first to saturate (one far beyond would flatten the
+    others; the Markdown table has them all). Drawn by the bot's bar chart, so the labels
+    are Latin: node names and resources."""
+    bars: list[tuple[str, float]] = []
+    for node in report.nodes:
+        first = node.capacity.active_users
+        for fit in node.capacity.fits:
+            held = fit.users_at_limit
+            if first is not None and held is not None and held <= first * CHART_REACH:
+                bars.append((f"{node.name} {fit.resource}", held))
+    return bar_chart_png("Active users a node holds, by the resource that limits it", bars)

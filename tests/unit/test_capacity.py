@@ -94,9 +94,11 @@ def test_a_limit_of_zero_is_refused() -> None:
 
 
 @given(st.decimals(min_value=0, max_value=100_000, places=2), st.integers(1, 100_000))
-def test_the_cost_per_user_shares_the_price_to_the_cent(price: Decimal, users: int) -> None:
+def test_the_cost_per_user_shares_the_price_to_a_hundredth_of_a_cent(
+    price: Decimal, users: int
+) -> None:
     cost = cost_per_user(price, users)
-    assert abs(cost * users - price) <= Decimal("0.005") * users
+    assert abs(cost * users - price) <= Decimal("0.00005") * users
 
 
 @pytest.mark.parametrize(("price", "users"), [(Decimal(-1), 10), (Decimal(10), 0)])

@@ -51,7 +51,7 @@ def test_the_report_reads_back_as_written() -> None:
 def test_the_markdown_states_the_saturation_point_cost_and_command() -> None:
     text = render_markdown(report(), chart="capacity.png")
     assert "cpu saturates first at 100 active users" in text
-    assert "= 0.05 per active user" in text
+    assert "= 0.0500 per active user" in text
     assert "`.venv/bin/python -m bench.capacity`" in text
     assert "![capacity](capacity.png)" in text
 
@@ -83,7 +83,7 @@ def test_the_command_prints_the_load_run_beside_each_nodes_load(
     assert "finland 127.0.0.1:" in result.output
     assert "unreachable" in result.output
     assert "cpu saturates first at 100 active users" in result.output
-    assert "12 a month per node = 0.12 per active user" in result.output
+    assert "12 a month per node = 0.1200 per active user" in result.output
 
 
 def test_a_negative_price_is_refused(report_file: Path, tmp_path: Path) -> None:
