@@ -686,7 +686,13 @@ async def test_replaying_the_topic_from_offset_zero_changes_nothing(
     ]
     assert after == documents_before
     facts_after = await keys_facts(kafka_settings, topics, timeout_s=3)
-    new = [e for e in facts_after if e.event_id not in facts_before]
+    new = [
+        e
+        for e in facts_after
+        if e.event_id not in facts_before
+        # a node's load is sampled anew each minute, by whichever worker runs: not a replay
+        and not isinstance(e.payload, NodeLoadReported)
+    ]
     assert {getattr(e.payload, "telegram_id", None) for e in new} == {marker.telegram_id}
 
 
@@ -756,9 +762,13 @@ async def test_each_nodes_load_is_reported_once_a_minute(
     assert isinstance(load, NodeLoadReported)
     assert (load.country, load.minute.second, load.minute.microsecond) == ("finland", 0, 0)
     assert 0 < load.memory_bytes < load.host_memory_bytes
-    minutes = [e.payload.minute for e in found if isinstance(e.payload, NodeLoadReported)]
-    assert len(minutes) == len(set(minutes))  # one report per minute
-    assert len({e.event_id for e in found}) == len(found)
+    # a round repeated (a worker restarted, a node loop rebuilt) reports its minute again
+    # under the same id, which consumers recognise
+    ids_by_minute: dict[datetime, set[uuid.UUID]] = {}
+    for e in found:
+        assert isinstance(e.payload, NodeLoadReported)
+        ids_by_minute.setdefault(e.payload.minute, set()).add(e.event_id)
+    assert all(len(ids) == 1 for ids in ids_by_minute.values())
 
 
 class TestStartUp:
