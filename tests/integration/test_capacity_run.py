@@ -3,16 +3,19 @@ ports (real Xray and agent each; real VLESS clients). Needs neither Kafka nor th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from bench.capacity import NodeUnderLoad, run
 from keyland.capacity import Resource, cost_per_user
+from keyland_tools.cli import app
 from keyland_tools.stack.node import Node
-from tests.nodes import agent_client, start_node
+from tests.nodes import agent_client, eventually, start_node
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +25,10 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Node]]:
     yield started
     for node in started:
         node.stop()
+
+
+def address(node: Node) -> str:
+    return node.url.removeprefix("http://")
 
 
 def under_load(node: Node) -> NodeUnderLoad:
@@ -53,3 +60,22 @@ async def test_a_short_run_measures_both_nodes_and_removes_its_users(
     for node in nodes:
         with agent_client(node) as api:
             assert api.get("/v1/users").json()["key_ids"] == []
+
+
+def test_the_command_shows_each_nodes_current_load(
+    nodes: list[Node], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    countries = tmp_path / "countries.json"
+    countries.write_text(json.dumps({n.name: [address(n)] for n in nodes}))
+    tokens = {address(n): n.agent.environment["KEYLAND_NODE_TOKEN"] for n in nodes}
+    monkeypatch.setenv("KEYLAND_PROVISIONER_NODE_TOKENS", json.dumps(tokens))
+    monkeypatch.setenv("KEYLAND_CAPACITY_REPORT", str(tmp_path / "absent.json"))
+
+    def shown() -> bool:
+        result = CliRunner().invoke(app, ["capacity", "--countries-file", str(countries)])
+        assert result.exit_code == 0, result.output
+        return all(
+            f"{n.name} {address(n)}: 0 online users, 0 connections" in result.output for n in nodes
+        )
+
+    assert eventually(shown, timeout_s=20)
