@@ -2,7 +2,8 @@
 targets side by side with PASS or MISS (``make bench``).
 
 In order: ``bench.payments``, ``bench.notifier``, ``bench.users`` (Keyland and the
-baseline), ``bench.journey_latency``, ``bench.flat_cost`` and, unless
+baseline), ``bench.journey_latency``, ``bench.flat_cost``, ``bench.capacity`` (its
+report rewritten in ``bench/reports/``) and, unless
 ``--fault-payments 0``, the fault drill (``bench.faults``: its own broker, nodes and
 services beside the stack; 10,000 payments by default, judged against 15 minutes; 2,000
 against CI's 3 minutes).
@@ -15,7 +16,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import faults, flat_cost, journey_latency, notifier, payments, targets, users
+from bench import (
+    capacity,
+    faults,
+    flat_cost,
+    journey_latency,
+    notifier,
+    payments,
+    targets,
+    users,
+)
 from keyland.settings import KafkaSettings, load
 from tests.faults import FaultPlan
 
@@ -30,6 +40,7 @@ def main(levels: tuple[int, ...], fault_payments: int) -> None:
     rows += targets.payment_to_key(yookassa)
     rows += targets.stars_to_key(stars, yookassa)
     rows += targets.flat_cost(asyncio.run(flat_cost.main(list(flat_cost.SIZES), flat_cost.EVENTS)))
+    rows += targets.capacity(capacity.main(*capacity.DEFAULTS))
     if fault_payments:
         plan = FaultPlan(payments=fault_payments, rate=faults.RATE, kills_per_worker=faults.KILLS)
         rows += targets.fault_drill(faults.drill(plan))

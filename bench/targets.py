@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bench.flat_cost import TARGET_RATIO, Run
 from bench.measure import Marks, quantile
 from bench.users import LEVEL_TIMEOUT_S, Level
+from keyland_tools.capacity_report import Report
 from tests.faults import Summary
 
 USERS_SPEEDUP = 3.0  # Keyland users/s against the baseline's, at 100 and 1000 concurrent
@@ -147,3 +148,20 @@ def print_targets(rows: list[Target]) -> None:
     print(f"\n{'target':<44} {'measured':<34} {'wanted':<30} verdict")
     for row in rows:
         print(row.row())
+
+
+def capacity(report: Report) -> list[Target]:
+    """Each node's measured saturation point and cost per active user (stated: PASS)."""
+    rows = []
+    for node in report.nodes:
+        first, cost = node.capacity.first, report.cost_per_user(node)
+        stated = first.users_at_limit is not None and cost is not None
+        rows.append(
+            Target(
+                f"capacity of {node.name}",
+                f"{first.resource} at {first.users_at_limit} users, {cost}/user",
+                "saturation point and cost stated",
+                stated,
+            )
+        )
+    return rows

@@ -72,3 +72,25 @@ class NodeRecovered(Event):
 
     def partition_key(self) -> str:
         return self.node
+
+
+class NodeLoadReported(Event):
+    """A node's load over the agent's last measuring interval, read once a ``minute``
+    (``GET /v1/load``): the history behind ``keyland capacity``."""
+
+    event_type: ClassVar[str] = "NodeLoadReported"
+    topic: ClassVar[str] = TOPIC
+
+    country: str = Field(min_length=1)
+    node: str = Field(min_length=1)
+    minute: AwareDatetime
+    cpu_cores: float = Field(ge=0, description="CPU Xray used, in cores")
+    memory_bytes: int = Field(ge=0, description="Xray's resident memory")
+    throughput_bps: float = Field(ge=0, description="users' bytes per second, both directions")
+    connections: int = Field(ge=0, description="open VLESS connections")
+    online_users: int = Field(ge=0, description="users whose traffic moved")
+    host_cpu_cores: int = Field(gt=0)
+    host_memory_bytes: int = Field(gt=0)
+
+    def partition_key(self) -> str:
+        return self.node

@@ -166,8 +166,9 @@ TOPICS: tuple[TopicSpec, ...] = (
             keys.KeyDeleted,
             keys.NodeUnreachable,
             keys.NodeRecovered,
+            keys.NodeLoadReported,
         ),
-        key="telegram_id (node for NodeUnreachable, NodeRecovered)",
+        key="telegram_id (node for NodeUnreachable, NodeRecovered and NodeLoadReported)",
     ),
     TopicSpec(
         name=traffic.TOPIC,

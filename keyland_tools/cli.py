@@ -10,6 +10,7 @@ import typer
 from events.registry import TopicNames
 from keyland.kafka.topics import ensure_topics
 from keyland.settings import KafkaSettings, load
+from keyland_tools.ops.capacity import capacity_command
 from keyland_tools.ops.cli import dlq_app, lag, replay, state_app
 from keyland_tools.ops.users_cli import users_app
 from keyland_tools.stack.components import Component, everything, infrastructure
@@ -27,6 +28,7 @@ topics_app = typer.Typer(help="The catalog's topics on the configured Kafka.")
 app.add_typer(topics_app, name="topics")
 app.command("replay")(replay)
 app.command("lag")(lag)
+app.command("capacity")(capacity_command)
 
 
 @app.command("demo")

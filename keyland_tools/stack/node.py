@@ -205,6 +205,7 @@ class NodeAgentProcess:
             "KEYLAND_NODE_PUBLIC_PORT": str(xray.vless_port),
             "KEYLAND_NODE_SECURITY": "none",
             "KEYLAND_NODE_FLOW": "",
+            "KEYLAND_NODE_LOAD_INTERVAL_S": "2.0",
         }
         self.daemon = Daemon(f"node-agent-{name}", stack.state_dir / "run", stack.state_dir / "log")
 

@@ -9,28 +9,33 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 
 from services.node_agent.adapters.connections import ConnectionCutter
+from services.node_agent.adapters.host_load import XrayProcess
 from services.node_agent.adapters.user_store import UserStore
 from services.node_agent.adapters.xray_api import XrayApi
 from services.node_agent.config import NodeAgentSettings
 from services.node_agent.domain.links import LinkTemplate, RealityParams
 from services.node_agent.entrypoints.http import create_app
+from services.node_agent.entrypoints.load_sampler import LoadSampler
 from services.node_agent.entrypoints.watcher import XrayWatcher
 from services.node_agent.handlers import NodeUsers
 
 
 @dataclass
 class RunningAgent:
-    """The built clients and the watcher task, closed together."""
+    """The built clients and the background tasks, closed together."""
 
     users: NodeUsers
+    load: LoadSampler
     xray: XrayApi
     store: UserStore
-    watcher_task: asyncio.Task[None]
+    tasks: tuple[asyncio.Task[None], ...]
 
     async def aclose(self) -> None:
-        self.watcher_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.watcher_task
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.xray.close()
         self.store.close()
 
@@ -54,7 +59,8 @@ def link_template(settings: NodeAgentSettings) -> LinkTemplate:
 
 
 async def start_agent(settings: NodeAgentSettings) -> RunningAgent:
-    """Open the record, connect to Xray and start the watcher (inside the event loop)."""
+    """Open the record, connect to Xray, start the watcher and the load sampler (inside
+    the event loop)."""
     store = UserStore.from_path(settings.state_file)
     xray = XrayApi.from_address(
         settings.xray_api,
@@ -69,8 +75,13 @@ async def start_agent(settings: NodeAgentSettings) -> RunningAgent:
         )
     users = NodeUsers(xray, store, link_template(settings), connections)
     watcher = XrayWatcher(users, settings.watch_interval_s)
-    task = asyncio.create_task(watcher.run(), name="xray-watcher")
-    return RunningAgent(users=users, xray=xray, store=store, watcher_task=task)
+    api_port = int(settings.xray_api.rsplit(":", 1)[1])
+    load = LoadSampler(XrayProcess(xray, api_port), settings.load_interval_s)
+    tasks = (
+        asyncio.create_task(watcher.run(), name="xray-watcher"),
+        asyncio.create_task(load.run(), name="load-sampler"),
+    )
+    return RunningAgent(users=users, load=load, xray=xray, store=store, tasks=tasks)
 
 
 def build_app(settings: NodeAgentSettings) -> Starlette:

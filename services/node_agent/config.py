@@ -44,6 +44,9 @@ class NodeAgentSettings(BaseSettings):
     watch_interval_s: float = Field(
         default=1.0, gt=0, description="How often the watcher compares Xray with the record."
     )
+    load_interval_s: float = Field(
+        default=10.0, gt=0, description="How often the agent measures Xray's load (/v1/load)."
+    )
 
     public_host: str = Field(min_length=1, description="Host in the users' links.")
     public_port: int = Field(gt=0, lt=65536, description="Port in the users' links.")

@@ -270,6 +270,35 @@ class TestTraffic:
         assert (traffic["uplink_bytes"], traffic["downlink_bytes"]) == (0, 0)
 
 
+class TestLoad:
+    def test_a_user_moving_traffic_is_seen_in_the_load(
+        self, node: Node, api: httpx.Client, page: PageServer, clients_dir: Path
+    ) -> None:
+        with client(node, enable(api, new_key()), clients_dir) as vless:
+            connection = vless.connect(page)
+            try:
+
+                def busy() -> bool:
+                    connection.get()
+                    load = api.get("/v1/load")
+                    if load.status_code != 200:
+                        return False
+                    figures = load.json()
+                    return bool(figures["online_users"] >= 1 and figures["connections"] >= 1)
+
+                assert eventually(busy, timeout_s=20)
+            finally:
+                connection.close()
+        figures = api.get("/v1/load").json()
+        assert figures["throughput_bps"] > 0
+        assert 0 < figures["memory_bytes"] < figures["host_memory_bytes"]
+        assert 0 <= figures["cpu_cores"] <= figures["host_cpu_cores"]
+
+    def test_load_needs_the_token(self, node: Node) -> None:
+        with agent_client(node, token="") as intruder:
+            assert intruder.get("/v1/load").status_code == 401
+
+
 class TestRefusedRequests:
     @pytest.fixture(params=["", "wrong-token-wrong-token", "Basic"])
     def intruder(self, request: pytest.FixtureRequest, node: Node) -> Iterator[httpx.Client]:

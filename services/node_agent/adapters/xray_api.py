@@ -110,6 +110,16 @@ class XrayApi:
         response = await self._call(self._stats.QueryStats(request, timeout=self.timeout_s))
         return traffic_by_key((stat.name, int(stat.value)) for stat in response.stat)
 
+    async def bytes_by_user(self) -> dict[str, int]:
+        """Every user's uplink plus downlink bytes since Xray started, in one call."""
+        request = stats_pb2.QueryStatsRequest(pattern="user>>>", reset=False)
+        response = await self._call(self._stats.QueryStats(request, timeout=self.timeout_s))
+        totals: dict[str, int] = {}
+        for stat in response.stat:
+            _, user, _ = stat.name.split(">>>", 2)
+            totals[user] = totals.get(user, 0) + int(stat.value)
+        return totals
+
     async def uptime_s(self) -> int:
         """Seconds since Xray started: a smaller value than before means it restarted."""
         request = stats_pb2.SysStatsRequest()

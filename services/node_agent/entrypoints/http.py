@@ -12,6 +12,10 @@ Every route except ``GET /v1/health`` needs ``Authorization: Bearer <token>``.
 - ``GET /v1/traffic``: every user's counters in one call, ``{"xray_uptime_s": n, "users":
   {key: {"uplink_bytes": n, "downlink_bytes": n}}}`` (counters are not reset; they restart
   with Xray, which the smaller uptime tells; a user that never connected may be absent).
+- ``GET /v1/load``: Xray's load over the agent's last measuring interval: ``cpu_cores``,
+  ``memory_bytes``, ``throughput_bps`` (users' bytes per second, both directions),
+  ``connections`` (open VLESS connections), ``online_users`` (users whose traffic moved),
+  with the host's ``host_cpu_cores`` and ``host_memory_bytes``; 503 until measured.
 - ``GET /v1/health``: 200 when the agent runs and Xray answers, 503 otherwise.
 - ``GET /metrics``: Prometheus metrics of the agent process (token required).
 
@@ -39,6 +43,7 @@ from keyland.observability.ops_server import metrics
 from services.node_agent.adapters.xray_api import XrayRejected, XrayUnavailable
 from services.node_agent.domain.batch import MalformedBatch, parse_batch
 from services.node_agent.domain.keys import KeyId, MalformedKeyId, parse_key_id
+from services.node_agent.entrypoints.load_sampler import LoadSampler
 from services.node_agent.handlers import NodeUsers
 
 HEALTH_PATH = "/v1/health"
@@ -48,6 +53,7 @@ class Running(Protocol):
     """What the lifespan needs from the built agent (see ``bootstrap``)."""
 
     users: NodeUsers
+    load: LoadSampler
 
     async def aclose(self) -> None: ...
 
@@ -139,6 +145,14 @@ async def all_traffic(request: Request) -> Response:
     )
 
 
+async def node_load(request: Request) -> Response:
+    sampler: LoadSampler = request.state.load
+    if sampler.latest is None:
+        return JSONResponse({"error": "load not measured yet"}, status_code=503)
+    host = {"host_cpu_cores": sampler.cpu_cores, "host_memory_bytes": sampler.memory_bytes}
+    return JSONResponse(sampler.latest.as_json() | host)
+
+
 async def health(request: Request) -> Response:
     try:
         uptime_s = await _users(request).xray_uptime_s()
@@ -163,10 +177,10 @@ def create_app(token: SecretStr, build: Callable[[], Awaitable[Running]]) -> Sta
     """The ASGI app; ``build`` makes the clients when the server starts, not before."""
 
     @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, NodeUsers]]:
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, NodeUsers | LoadSampler]]:
         running = await build()
         try:
-            yield {"users": running.users}
+            yield {"users": running.users, "load": running.load}
         finally:
             await running.aclose()
 
@@ -178,6 +192,7 @@ def create_app(token: SecretStr, build: Callable[[], Awaitable[Running]]) -> Sta
             Route("/v1/users/{key_id}", disable_user, methods=["DELETE"]),
             Route("/v1/users/{key_id}/traffic", user_traffic, methods=["GET"]),
             Route("/v1/traffic", all_traffic, methods=["GET"]),
+            Route("/v1/load", node_load, methods=["GET"]),
             Route(HEALTH_PATH, health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],

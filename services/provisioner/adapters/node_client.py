@@ -109,6 +109,10 @@ class NodeClient:
             raise NodeUnavailable(f"{self.address}: unexpected traffic answer: {error}") from error
         return Reading(uptime_s, counters)
 
+    async def load(self) -> dict[str, Any]:
+        """The node's load over its agent's last measuring interval (``GET /v1/load``)."""
+        return await self._call("GET", "/v1/load")
+
     async def _call(self, method: str, path: str, body: object = None) -> dict[str, Any]:
         request = f"{self.address}: {method} {path}"
         try:

@@ -3,16 +3,25 @@
 Ids are derived from what the fact is about, never from when it was seen, so a round
 repeated after a crash, a reconciliation or a replay publishes the same fact under the
 same id: a key's activation and deactivation from (key, node, ``until``), its deletion
-from (key, node), a node's outage and its recovery from (node, outage start).
+from (key, node), a node's outage and its recovery from (node, outage start), its load
+from (node, minute).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from events import Event, derived_event_id, external_event_id
-from events.keys import KeyActivated, KeyDeactivated, KeyDeleted, NodeRecovered, NodeUnreachable
+from events.keys import (
+    KeyActivated,
+    KeyDeactivated,
+    KeyDeleted,
+    NodeLoadReported,
+    NodeRecovered,
+    NodeUnreachable,
+)
 from services.provisioner.domain.access import KeyState
 from services.provisioner.domain.plan import Wanted
 
@@ -53,4 +62,16 @@ def recovery_fact(
     per outage, whenever it is seen to end."""
     event = NodeRecovered(country=country, node=node, since=since, back_at=back_at)
     event_id = external_event_id(PRODUCER, f"{node}@{since.isoformat()}", event.event_type)
+    return event, event_id
+
+
+def load_fact(
+    country: str, node: str, minute: datetime, figures: dict[str, Any]
+) -> tuple[NodeLoadReported, uuid.UUID]:
+    """The node's load as its agent measured it, reported for ``minute`` (one a minute);
+    ``ValueError`` (pydantic's) when the agent's figures are not a load."""
+    event = NodeLoadReported.model_validate(
+        {**figures, "country": country, "node": node, "minute": minute}
+    )
+    event_id = external_event_id(PRODUCER, f"{node}@{minute.isoformat()}", event.event_type)
     return event, event_id

@@ -78,6 +78,7 @@ class NodeLoop:
         self._wake = asyncio.Event()
         self._next_reconcile = 0.0  # monotonic; 0 means "at the next round"
         self._next_reload = 0.0
+        self._load_minute: datetime | None = None
 
     @property
     def address(self) -> str:
@@ -94,6 +95,7 @@ class NodeLoop:
             self._wake.clear()
             if await self._round():
                 self.backoff.reset()
+                await self._report_load()
                 await self._idle()
             else:
                 self._next_reconcile = 0.0  # after any failure, compare everything
@@ -139,6 +141,20 @@ class NodeLoop:
             await self.meter.count(now)
         except Exception:  # the node or Kafka away: the next round tries again
             log.warning("counting the traffic of node %s failed", self.address, exc_info=True)
+
+    async def _report_load(self) -> None:
+        """Once a minute, the node's load onto ``keys`` (a missed minute stays missed)."""
+        now = self.clock()
+        minute = now.replace(second=0, microsecond=0)
+        if minute == self._load_minute:
+            return
+        self._load_minute = minute
+        try:
+            await self.converger.report_load(minute, now)
+        except (NodeUnavailable, ValueError) as error:
+            log.info("node %s: no load reported for %s: %s", self.address, minute, error)
+        except Exception:
+            log.exception("node %s: cannot publish its load", self.address)
 
     async def _note_failure(self, error: str, now: datetime) -> None:
         try:

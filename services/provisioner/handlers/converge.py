@@ -30,7 +30,13 @@ from services.provisioner.adapters.node_client import MAX_KEYS_PER_CALL, NodeCli
 from services.provisioner.adapters.repository import NodeRecords, Outage
 from services.provisioner.domain.access import Cause, KeyState
 from services.provisioner.domain.access_book import AccessBook
-from services.provisioner.domain.key_facts import PRODUCER, key_fact, outage_fact, recovery_fact
+from services.provisioner.domain.key_facts import (
+    PRODUCER,
+    key_fact,
+    load_fact,
+    outage_fact,
+    recovery_fact,
+)
 from services.provisioner.domain.plan import (
     Action,
     Applied,
@@ -134,6 +140,11 @@ class NodeConverger:
             event, event_id = outage_fact(self.country, self.address, error, outage.since)
             await self._publish(event, event_id, None, now)
             await self._save_outage(replace(outage, announced=True))
+
+    async def report_load(self, minute: datetime, now: datetime) -> None:
+        """Publish the node's load for ``minute`` as its agent measured it (one call)."""
+        event, event_id = load_fact(self.country, self.address, minute, await self._client.load())
+        await self._publish(event, event_id, None, now)
 
     async def answered(self, now: datetime) -> None:
         """Note a successful round: an outage, if there was one, is over. An announced one

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from events.keys import KeyActivated, KeyDeactivated, KeyDeleted
 from services.provisioner.domain.access import KeyState
-from services.provisioner.domain.key_facts import key_fact, outage_fact, recovery_fact
+from services.provisioner.domain.key_facts import key_fact, load_fact, outage_fact, recovery_fact
 from services.provisioner.domain.plan import Wanted
 
 KEY = uuid.UUID("9f0c6d1e-52a4-4c1f-8c61-3f2a1b0e7d55")
@@ -61,3 +63,33 @@ def test_a_recovery_has_one_id_per_outage_apart_from_its_announcement() -> None:
     assert recovery_fact("finland", NODE, since + timedelta(hours=1), back)[1] != recovered
     assert recovery_fact("finland", OTHER, since, back)[1] != recovered
     assert outage_fact("finland", NODE, "down", since)[1] != recovered
+
+
+LOAD = {
+    "cpu_cores": 0.04,
+    "memory_bytes": 31_457_280,
+    "throughput_bps": 1e6,
+    "connections": 4,
+    "online_users": 3,
+    "host_cpu_cores": 2,
+    "host_memory_bytes": 4 * 2**30,
+}
+
+
+def test_a_nodes_load_is_reported_under_one_id_per_node_and_minute() -> None:
+    minute = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
+    event, first = load_fact("finland", NODE, minute, LOAD)
+    again = load_fact("finland", NODE, minute, LOAD | {"online_users": 5})[1]
+    later = load_fact("finland", NODE, minute + timedelta(minutes=1), LOAD)[1]
+    elsewhere = load_fact("germany", OTHER, minute, LOAD)[1]
+    assert (event.node, event.minute, event.online_users) == (NODE, minute, 3)
+    assert first == again
+    assert len({first, later, elsewhere}) == 3
+
+
+@pytest.mark.parametrize(
+    "figures", [LOAD | {"cpu_cores": -1}, {k: v for k, v in LOAD.items() if k != "connections"}]
+)
+def test_figures_that_are_not_a_load_are_refused(figures: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="NodeLoadReported"):
+        load_fact("finland", NODE, datetime(2026, 12, 7, 18, 0, tzinfo=UTC), figures)
