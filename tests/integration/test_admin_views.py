@@ -220,6 +220,11 @@ async def test_stats_message_states_the_known_figures(seeded: None, admin: Teleg
     assert (chart["photo"]["width"], chart["photo"]["height"]) == (800, 480)
 
 
+def no_traffic() -> str:
+    """The card's traffic line for a user no node counted anything of this month."""
+    return says("admin_user_traffic", month=f"{datetime.now(UTC):%Y-%m}", down="0 Б", up="0 Б")
+
+
 async def test_find_user_card_states_everything_known_about_the_user(
     seeded: None, admin: TelegramUser
 ) -> None:
@@ -238,7 +243,8 @@ async def test_find_user_card_states_everything_known_about_the_user(
         f"Покупок: 1, последняя: {shown(T0)}\n"
         "Регион: finland\n"
         f"Пригласил: {REFERRER}\n"
-        "Бонусных дней за друзей: 10"
+        "Бонусных дней за друзей: 10\n"
+        f"{no_traffic()}"
     )
     assert text_of(menu) == says("admin_menu")
 
@@ -252,5 +258,6 @@ async def test_find_user_card_states_everything_known_about_the_user(
         "Покупок: 0, последняя: —\n"
         "Регион: —\n"
         "Пригласил: —\n"
-        "Бонусных дней за друзей: 0"
+        "Бонусных дней за друзей: 0\n"
+        f"{no_traffic()}"
     )
