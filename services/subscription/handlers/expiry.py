@@ -53,7 +53,36 @@ async def sweep_schedule(schedule: Schedule, now: datetime, lookback: timedelta,
     return announced
 
 
-class ExpirySweeper:
+class ScheduleSweeper:
+    """Acts on every entry of one schedule filed up to now (:meth:`_announce`), once the
+    agent has caught up with its topics."""
+
+    def __init__(
+        self,
+        users: UserReads,
+        schedule: Schedule,
+        publisher: EventPublisher,
+        *,
+        lookback: timedelta,
+        caught_up: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
+        self._users = users
+        self._schedule = schedule
+        self._publisher = publisher
+        self._lookback = lookback
+        self._caught_up = caught_up
+
+    async def sweep(self, now: datetime) -> int:
+        """Act on every entry filed up to ``now``; return how many were announced."""
+        if self._caught_up is not None and not await self._caught_up():
+            return 0
+        return await sweep_schedule(self._schedule, now, self._lookback, self._announce)
+
+    async def _announce(self, telegram_id: int, at: datetime, now: datetime) -> int:
+        raise NotImplementedError
+
+
+class ExpirySweeper(ScheduleSweeper):
     def __init__(
         self,
         users: UserReads,
@@ -64,18 +93,8 @@ class ExpirySweeper:
         lookback: timedelta,
         caught_up: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
-        self._users = users
+        super().__init__(users, schedule, publisher, lookback=lookback, caught_up=caught_up)
         self._marks = marks
-        self._schedule = schedule
-        self._publisher = publisher
-        self._lookback = lookback
-        self._caught_up = caught_up
-
-    async def sweep(self, now: datetime) -> int:
-        """Announce every filed lapse up to ``now`` not announced yet; return how many."""
-        if self._caught_up is not None and not await self._caught_up():
-            return 0
-        return await sweep_schedule(self._schedule, now, self._lookback, self._announce)
 
     async def backfill(self, now: datetime) -> int:
         """File the lapses of users stored before lapses were filed (once per database,

@@ -19,16 +19,12 @@ replayed or repeated ``RenewalDue`` charges once; the payment then comes back as
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from events import Envelope, external_event_id
 from events.subscriptions import RenewalDue
-from keyland.kafka.producer import EventPublisher
 from services.subscription.adapters.payments_api import PaymentsApi
-from services.subscription.adapters.schedule import Schedule
-from services.subscription.adapters.user_reads import UserReads
-from services.subscription.handlers.expiry import sweep_schedule
+from services.subscription.handlers.expiry import ScheduleSweeper
 
 log = logging.getLogger(__name__)
 
@@ -39,28 +35,7 @@ def renewal_event_id(telegram_id: int, period_end: str, attempt: int) -> str:
     return f"{telegram_id}:{period_end}:{attempt}"
 
 
-class RenewalSweeper:
-    def __init__(
-        self,
-        users: UserReads,
-        schedule: Schedule,
-        publisher: EventPublisher,
-        *,
-        lookback: timedelta,
-        caught_up: Callable[[], Awaitable[bool]] | None = None,
-    ) -> None:
-        self._users = users
-        self._schedule = schedule
-        self._publisher = publisher
-        self._lookback = lookback
-        self._caught_up = caught_up
-
-    async def sweep(self, now: datetime) -> int:
-        """Publish every renewal charge filed as due up to ``now``; return how many."""
-        if self._caught_up is not None and not await self._caught_up():
-            return 0
-        return await sweep_schedule(self._schedule, now, self._lookback, self._announce)
-
+class RenewalSweeper(ScheduleSweeper):
     async def _announce(self, telegram_id: int, at: datetime, now: datetime) -> int:
         charge = await self._users.renewal(telegram_id)
         if charge is None or charge["at"] != at:
