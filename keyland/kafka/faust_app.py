@@ -31,7 +31,7 @@ from keyland.kafka.batches import (
 )
 from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.lag import group_lags
-from keyland.kafka.owned_cache import OwnedCache
+from keyland.kafka.owned_cache import Forgets
 from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import wait_until_visible
 from keyland.mongo import Document
@@ -205,14 +205,15 @@ class WorkerParts(Protocol):
     @property
     def db(self) -> AsyncDatabase[Document]: ...
     @property
-    def owned(self) -> Sequence[OwnedCache[Any]]: ...
+    def owned(self) -> Sequence[Forgets]: ...
 
 
 def consuming_app(parts: WorkerParts, base_topics: tuple[str, ...]) -> faust.App:
     """A worker's app: its group, one agent over ``base_topics`` handing batches to its
     handler, and its ``/health`` and ``/metrics``; the service adds its own tasks.
 
-    The worker's owned caches are emptied whenever partitions are revoked or assigned:
+    What the worker keeps of its partitions (its owned caches, see
+    :mod:`keyland.kafka.owned_cache`) is emptied whenever partitions are revoked or assigned:
     faust sends both after the batch under way was acknowledged, and until then nothing
     else is consumed, so no entry outlives the ownership it was written under."""
     settings, kafka, handler = parts.settings, parts.kafka, parts.handler
@@ -226,7 +227,7 @@ def consuming_app(parts: WorkerParts, base_topics: tuple[str, ...]) -> faust.App
     return app
 
 
-def forget_on_rebalance(app: faust.App, caches: Sequence[OwnedCache[Any]]) -> None:
+def forget_on_rebalance(app: faust.App, caches: Sequence[Forgets]) -> None:
     async def forget(_: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         for cache in caches:
             cache.clear()

@@ -25,9 +25,15 @@ from __future__ import annotations
 import enum
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Final, Generic, Literal, TypeVar
+from typing import Final, Generic, Literal, Protocol, TypeVar
 
 V = TypeVar("V")
+
+
+class Forgets(Protocol):
+    """Anything a worker keeps of the partitions it owns: emptied when they move."""
+
+    def clear(self) -> None: ...
 
 
 class _Miss(enum.Enum):

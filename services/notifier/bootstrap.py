@@ -16,6 +16,7 @@ from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import KafkaSettings, MongoSettings, load
 from keyland.telegram.client import make_bot
+from keyland.turns import Turns
 from services.notifier.adapters.broadcasts import Broadcasts
 from services.notifier.adapters.claims import Claims
 from services.notifier.adapters.notices import Notices
@@ -80,6 +81,12 @@ def bootstrap() -> Container:
     lease = timedelta(seconds=settings.claim_lease_s)
     notice_sender = NoticeSender(sender, users)
     scheduler = Scheduler(notices, claims, users, notice_sender, lease, pending=pending)
+    broadcasting = Turns(
+        db["turns"],
+        "broadcasts",
+        settings.instance,
+        timedelta(seconds=settings.broadcast_term_s),
+    )
     return Container(
         settings=settings,
         kafka=kafka,
@@ -111,6 +118,7 @@ def bootstrap() -> Container:
             lambda: datetime.now(UTC),
             claim_lease=lease,
             senders=settings.broadcast_senders,
+            turn=broadcasting.holds,
         ),
         sender=sender,
         prepare_database=prepared(
@@ -121,6 +129,7 @@ def bootstrap() -> Container:
                 *users.owned(),
                 *broadcasts.owned(),
                 *outages.owned(),
+                *broadcasting.owned(),
             ],
             mongo.postgres_url,
         ),

@@ -33,6 +33,12 @@ class NotifierSettings(RunsWorker):
     messages_per_second: float = Field(default=30.0, gt=0)
     messages_per_chat_per_second: float = Field(default=1.0, gt=0)
     broadcast_senders: int = Field(default=16, ge=1, le=64)
+    broadcast_term_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Of several notifiers, one broadcasts for a term this long, then keeps "
+        "it or hands it over (keyland.turns).",
+    )
     alert_ids: list[int] = Field(
         default_factory=list,
         description="Telegram ids told of money not credited as a plan and of nodes down "

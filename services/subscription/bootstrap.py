@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from keyland.indexes import prepared
 from keyland.kafka.catch_up import CatchUp
 from keyland.kafka.dlq import DeadLetters
-from keyland.kafka.owned_cache import OwnedCache
+from keyland.kafka.owned_cache import Forgets, OwnedCache
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import KafkaSettings, MongoSettings, load
 from keyland.time_buckets import INACTIVITY
+from keyland.turns import Turns
 from services.subscription.adapters.cleanup_runs import CleanupRuns
 from services.subscription.adapters.expiry_marks import ExpiryMarks
 from services.subscription.adapters.figure_shards import PARTITIONS, FigureShards
@@ -69,7 +69,7 @@ class Container:
     cleanup_timer: CleanupTimer
     dead_letters: DeadLetters
     prepare_database: Callable[[], Awaitable[None]]  # its collections and indexes, at start
-    owned: tuple[OwnedCache[Any], ...]  # emptied when partitions move
+    owned: tuple[Forgets, ...]  # emptied when partitions move
 
 
 def bootstrap() -> Container:
@@ -99,6 +99,10 @@ def bootstrap() -> Container:
     caught_up = CatchUp(
         kafka.bootstrap, settings.app_id, [publisher.topics(t) for t in INPUT_TOPICS]
     )
+    # Of several workers, one sweeps at a time (both sweeps on the same turn).
+    sweeps = Turns(
+        db["turns"], "sweeps", settings.instance, timedelta(seconds=settings.sweep_term_s)
+    )
     sweeper = ExpirySweeper(
         reads,
         marks,
@@ -106,6 +110,19 @@ def bootstrap() -> Container:
         publisher,
         lookback=timedelta(days=settings.expiry_lookback_days),
         caught_up=caught_up,
+        turn=sweeps.holds,
+    )
+    handler = SubscriptionHandler(
+        users,
+        payments,
+        shards,
+        Schedules(schedule, inactivity, cleanup_after, renewal_due),
+        publisher,
+        settings.rules(),
+        PromoDesk(promos, payments, publisher, rebuild=settings.rebuild),
+        TrafficTally(traffic),
+        payments_api=payments_api,
+        rebuild=settings.rebuild,
     )
     return Container(
         settings=settings,
@@ -115,18 +132,7 @@ def bootstrap() -> Container:
         users=users,
         payments=payments,
         schedule=schedule,
-        handler=SubscriptionHandler(
-            users,
-            payments,
-            shards,
-            Schedules(schedule, inactivity, cleanup_after, renewal_due),
-            publisher,
-            settings.rules(),
-            PromoDesk(promos, payments, publisher, rebuild=settings.rebuild),
-            TrafficTally(traffic),
-            payments_api=payments_api,
-            rebuild=settings.rebuild,
-        ),
+        handler=handler,
         sweeper=sweeper,
         renewals=RenewalSweeper(
             reads,
@@ -134,6 +140,7 @@ def bootstrap() -> Container:
             publisher,
             lookback=timedelta(days=settings.expiry_lookback_days),
             caught_up=caught_up,
+            turn=sweeps.holds,
         ),
         payments_api=payments_api,
         cleanup=InactiveUsers(reads, inactivity, cleanup_after),
@@ -155,10 +162,11 @@ def bootstrap() -> Container:
                 *runs.owned(),
                 *promos.owned(),
                 *traffic.owned(),
+                *sweeps.owned(),
             ],
             mongo.postgres_url,
         ),
-        owned=(owned_users, owned_shards),
+        owned=(owned_users, owned_shards, handler),
     )
 
 

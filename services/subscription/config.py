@@ -26,6 +26,12 @@ class SubscriptionSettings(RunsWorker):
     referral_bonus_days_per_month: int = Field(default=10, ge=0, le=365)
     max_horizon_days: int = Field(default=1825, gt=0)
     sweep_interval_s: float = Field(default=1.0, gt=0)
+    sweep_term_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="Of several workers, one sweeps for a term this long, then keeps it or "
+        "hands it over (keyland.turns).",
+    )
     expiry_lookback_days: int = Field(default=30, gt=0)
     cleanup_after_days: int = Field(default=182, gt=0)
     cleanup_interval_s: float = Field(

@@ -4,13 +4,19 @@ Each delivery is claimed just before its send and finished right after, so a res
 notifier continues with the pending ones and messages nobody twice; a delivery whose
 sender died mid-send is counted *unconfirmed* after the lease (at most once). The admin
 sees progress in one message, edited as it goes.
+
+Telegram's ceiling (about 30 messages a second) is the bot's, whatever the number of
+notifier instances, so one instance broadcasts at a time: the one whose ``turn`` it is
+(see :mod:`keyland.turns`), asked before a broadcast is prepared and before each
+delivery. When the holder dies, the next holder carries on with the deliveries still
+pending, under the same claims.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from keyland.mongo import Document
@@ -25,6 +31,12 @@ from services.notifier.locales import text
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Turn = Callable[[datetime], Awaitable[bool]]
+
+
+async def always(_: datetime) -> bool:
+    """The turn of a notifier that runs alone."""
+    return True
 
 
 class Broadcaster:
@@ -39,6 +51,7 @@ class Broadcaster:
         claim_lease: timedelta,
         senders: int = 8,
         progress_every_s: float = 2.0,
+        turn: Turn = always,
     ) -> None:
         self._broadcasts = broadcasts
         self._claims = claims
@@ -48,8 +61,11 @@ class Broadcaster:
         self._lease = claim_lease
         self._senders = senders
         self._progress_every_s = progress_every_s
+        self._turn = turn
 
     async def run_once(self) -> None:
+        if not await self._turn(self._clock()):
+            return
         for broadcast in await self._broadcasts.unfinished():
             await self._run(broadcast)
 
@@ -92,8 +108,10 @@ class Broadcaster:
     async def _deliver(self, broadcast: Document, queue: asyncio.Queue[Document]) -> None:
         buttons = broadcast.get("buttons") or []
         while not queue.empty():
-            delivery = queue.get_nowait()
             now = self._clock()
+            if not await self._turn(now):
+                return  # another instance carries on with what is pending
+            delivery = queue.get_nowait()
             if not await self._claims.claim("delivery", delivery["_id"], now):
                 claimed_at = await self._claims.claimed_at("delivery", delivery["_id"])
                 if claimed_at is not None and claimed_at < now - self._lease:

@@ -9,7 +9,9 @@ sweep, a second sweeper or a replay announces the same fact under the same id. I
 only once the agent has caught up with its topics (``caught_up``): a worker reading
 history again (a replay, a rebuild) holds state part-way through it, where a user
 shortened by an admin may not have the payment that came first yet, and would be
-announced lapsed. A first sweep (no cursor) looks back ``lookback``.
+announced lapsed. A first sweep (no cursor) looks back ``lookback``. With several
+instances of the worker, one sweeps at a time: the one whose ``turn`` it is (see
+:mod:`keyland.turns`); the others would only announce the same facts again.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ PRODUCER = "subscription"
 
 
 Act = Callable[[int, datetime, datetime], Awaitable[int]]
+Gate = Callable[[], Awaitable[bool]]
+Turn = Callable[[datetime], Awaitable[bool]]
 
 
 async def sweep_schedule(schedule: Schedule, now: datetime, lookback: timedelta, act: Act) -> int:
@@ -55,7 +59,7 @@ async def sweep_schedule(schedule: Schedule, now: datetime, lookback: timedelta,
 
 class ScheduleSweeper:
     """Acts on every entry of one schedule filed up to now (:meth:`_announce`), once the
-    agent has caught up with its topics."""
+    agent has caught up with its topics, when it is this instance's turn."""
 
     def __init__(
         self,
@@ -64,16 +68,20 @@ class ScheduleSweeper:
         publisher: EventPublisher,
         *,
         lookback: timedelta,
-        caught_up: Callable[[], Awaitable[bool]] | None = None,
+        caught_up: Gate | None = None,
+        turn: Turn | None = None,
     ) -> None:
         self._users = users
         self._schedule = schedule
         self._publisher = publisher
         self._lookback = lookback
         self._caught_up = caught_up
+        self._turn = turn
 
     async def sweep(self, now: datetime) -> int:
         """Act on every entry filed up to ``now``; return how many were announced."""
+        if self._turn is not None and not await self._turn(now):
+            return 0
         if self._caught_up is not None and not await self._caught_up():
             return 0
         return await sweep_schedule(self._schedule, now, self._lookback, self._announce)
@@ -91,9 +99,12 @@ class ExpirySweeper(ScheduleSweeper):
         publisher: EventPublisher,
         *,
         lookback: timedelta,
-        caught_up: Callable[[], Awaitable[bool]] | None = None,
+        caught_up: Gate | None = None,
+        turn: Turn | None = None,
     ) -> None:
-        super().__init__(users, schedule, publisher, lookback=lookback, caught_up=caught_up)
+        super().__init__(
+            users, schedule, publisher, lookback=lookback, caught_up=caught_up, turn=turn
+        )
         self._marks = marks
 
     async def backfill(self, now: datetime) -> int:

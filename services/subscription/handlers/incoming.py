@@ -162,6 +162,15 @@ class SubscriptionHandler:
     async def __call__(self, envelope: Envelope[Event]) -> None:
         await self.handle_batch([envelope])
 
+    def clear(self) -> None:
+        """Forget which users were saved with the share their shard holds in flight: once
+        a shard moves, another instance writes it and may set the same share in flight
+        again for a user whose document it has not saved yet; removing that entry on
+        this instance's word, when the shard comes back, would leave the totals off by
+        the difference. Called whenever partitions are revoked or assigned; an entry not
+        removed stays until the user's share moves again, which changes no total."""
+        self._saved.clear()
+
     async def handle_batch(self, envelopes: Sequence[Envelope[Event]]) -> None:
         per_user: dict[int, list[Arrival]] = defaultdict(list)
         promos: list[Envelope[Event]] = []
