@@ -70,6 +70,7 @@ TOKEN, BOT_USERNAME = "710001:bot-polling-test", "keyland_test_bot"
 WEBHOOK_TOKEN, WEBHOOK_USERNAME = "710002:bot-webhook-test", "keyland_hook_bot"
 OUTAGE_TOKEN, OUTAGE_USERNAME = "710003:bot-outage-test", "keyland_outage_bot"
 ASKING_TOKEN, ASKING_USERNAME = "710004:bot-asking-test", "keyland_asking_bot"
+SHARED_TOKEN, SHARED_USERNAME = "710005:bot-shared-hook-test", "keyland_shared_hook_bot"
 READ_TOKEN, PAYMENTS_TOKEN, LINKS_TOKEN = "read-test-token", "payments-test-token", "links-token"
 SHOP, SHOP_SECRET = "100500", "test_secret_key"
 ADMIN, CLUMSY_ADMIN, STRANGER = 500001, 500002, 600100
@@ -94,6 +95,7 @@ def telegram() -> Iterator[BackgroundServer]:
         BotAccount(WEBHOOK_TOKEN, WEBHOOK_USERNAME),
         BotAccount(OUTAGE_TOKEN, OUTAGE_USERNAME),
         BotAccount(ASKING_TOKEN, ASKING_USERNAME),
+        BotAccount(SHARED_TOKEN, SHARED_USERNAME),
     )
     server.start(telegram_app(EmulatorConfig(bots=bots)))
     yield server
@@ -968,21 +970,7 @@ async def test_webhook_mode_serves_updates_only_with_the_secret(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     port = free_port()
-    env = {
-        **service_env,
-        "KEYLAND_BOT_TOKEN": WEBHOOK_TOKEN,
-        "KEYLAND_BOT_TELEGRAM_API_URL": str(settings.telegram_api_url),
-        "KEYLAND_BOT_READ_API_URL": settings.read_api_url,
-        "KEYLAND_BOT_READ_API_TOKEN": READ_TOKEN,
-        "KEYLAND_BOT_PAYMENTS_URL": settings.payments_url,
-        "KEYLAND_BOT_PAYMENTS_TOKEN": PAYMENTS_TOKEN,
-        "KEYLAND_BOT_LINKS_URL": settings.links_url,
-        "KEYLAND_BOT_LINKS_TOKEN": LINKS_TOKEN,
-        "KEYLAND_BOT_MODE": "webhook",
-        "KEYLAND_BOT_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/webhook",
-        "KEYLAND_BOT_WEBHOOK_SECRET": "hook-secret_1",
-        "KEYLAND_BOT_WEBHOOK_PORT": str(port),
-    }
+    env = _webhook_env(service_env, settings, WEBHOOK_TOKEN, port)
     log = tmp_path_factory.mktemp("webhook-bot") / "bot.log"
     program = Program("services.bot", env, log).start()
     try:
@@ -1002,12 +990,69 @@ async def test_webhook_mode_serves_updates_only_with_the_secret(
         assert program.stop() == 0, program.log()[-3000:]
 
 
-async def _until_webhook_set(emulator: httpx.AsyncClient, program: Program) -> None:
+async def test_two_webhook_bots_share_one_url_and_one_dying_loses_no_update(
+    service_env: dict[str, str],
+    settings: BotSettings,
+    emulator: httpx.AsyncClient,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Several bot instances behind one webhook URL: here on one port (SO_REUSEPORT), as
+    behind a proxy across hosts. Both set the same webhook; after one is SIGKILLed, the
+    user's next messages reach the other."""
+    port = free_port()
+    env = _webhook_env(service_env, settings, SHARED_TOKEN, port)
+    logs = tmp_path_factory.mktemp("shared-hook-bots")
+    ops_ports = [free_port(), free_port()]  # each instance's own: is it up?
+    bots = [
+        Program("services.bot", {**env, "KEYLAND_BOT_OPS_PORT": str(ops)}, logs / f"bot-{ops}.log")
+        for ops in ops_ports
+    ]
+    try:
+        for bot, ops in zip(bots, ops_ports, strict=True):
+            bot.start()
+            wait_http(f"http://127.0.0.1:{ops}/health", bot)
+            wait_http(f"http://127.0.0.1:{port}/health", bot)
+        await _until_webhook_set(emulator, bots[1], SHARED_USERNAME)
+        user = TelegramUser(emulator, SHARED_USERNAME, 600060, "Twin")
+        assert text_of((await user.ask("/start"))[0]) == says("menu_greeting", name="Twin")
+        bots[0].kill()
+        for _ in range(3):
+            assert text_of((await user.ask("/start"))[0]) == says("menu_greeting", name="Twin")
+        assert bots[1].process is not None
+        assert bots[1].process.poll() is None
+    finally:
+        for bot in bots:
+            bot.stop()
+
+
+def _webhook_env(
+    service_env: dict[str, str], settings: BotSettings, token: str, port: int
+) -> dict[str, str]:
+    return {
+        **service_env,
+        "KEYLAND_BOT_TOKEN": token,
+        "KEYLAND_BOT_TELEGRAM_API_URL": str(settings.telegram_api_url),
+        "KEYLAND_BOT_READ_API_URL": settings.read_api_url,
+        "KEYLAND_BOT_READ_API_TOKEN": READ_TOKEN,
+        "KEYLAND_BOT_PAYMENTS_URL": settings.payments_url,
+        "KEYLAND_BOT_PAYMENTS_TOKEN": PAYMENTS_TOKEN,
+        "KEYLAND_BOT_LINKS_URL": settings.links_url,
+        "KEYLAND_BOT_LINKS_TOKEN": LINKS_TOKEN,
+        "KEYLAND_BOT_MODE": "webhook",
+        "KEYLAND_BOT_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/webhook",
+        "KEYLAND_BOT_WEBHOOK_SECRET": "hook-secret_1",
+        "KEYLAND_BOT_WEBHOOK_PORT": str(port),
+    }
+
+
+async def _until_webhook_set(
+    emulator: httpx.AsyncClient, program: Program, username: str = WEBHOOK_USERNAME
+) -> None:
     url = ""
 
     async def check() -> None:
         nonlocal url
-        url = (await emulator.get(f"/emulator/bots/{WEBHOOK_USERNAME}/webhook")).json()["url"]
+        url = (await emulator.get(f"/emulator/bots/{username}/webhook")).json()["url"]
 
     for _ in range(100):
         await check()

@@ -4,6 +4,11 @@ aiogram's aiohttp handler at ``KEYLAND_BOT_WEBHOOK_PATH``.
 Only requests carrying the configured secret in ``X-Telegram-Bot-Api-Secret-Token``
 are accepted (401 otherwise). An update is answered once handled, so one interrupted by
 a shutdown is redelivered by Telegram. ``GET /health`` answers 200 for supervisors.
+
+Telegram answers 409 to a second long-polling ``getUpdates``, so several bot instances
+run in this mode, behind the one webhook URL: on one host on the same port, across
+hosts behind a proxy. Conversations survive a change of instance (the FSM state is in
+the database).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import AsyncIterator
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from keyland.shared_port import shared_listener
 from services.bot.bootstrap import Container
 from services.bot.entrypoints.operations import operations
 from services.bot.entrypoints.stars_ledger import reconciling
@@ -58,10 +64,11 @@ def build_webhook_app(container: Container) -> web.Application:
 def run_webhook(container: Container) -> None:
     """Serve until SIGINT/SIGTERM."""
     settings = container.settings
+    # Several instances may serve the same port (see keyland.shared_port); each sets the
+    # same webhook, which Telegram keeps as one.
     web.run_app(
         build_webhook_app(container),
-        host=settings.webhook_host,
-        port=settings.webhook_port,
+        sock=shared_listener(settings.webhook_host, settings.webhook_port),
         print=None,
         access_log=None,
     )
