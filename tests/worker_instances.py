@@ -7,10 +7,19 @@ import asyncio
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from aiokafka.partitioner import murmur2
+from pymongo.database import Database
+
+from events import Envelope, Event
+from events.bot_actions import TrialRequested, UserStarted
 from keyland.kafka.admin import admin_client
+from keyland.mongo import Document
+from services.subscription.adapters.figure_shards import PARTITIONS
 from tests.processes import Program
+from tests.user_docs import user_doc
 
 PREFIXES = {
     "services.subscription": "KEYLAND_SUBSCRIPTION",
@@ -54,3 +63,24 @@ async def settled(bootstrap: str, group: str, members: int, timeout_s: float = 9
     while (state := await group_state(bootstrap, group)) != ("Stable", members):
         assert time.monotonic() < deadline, f"group {group} is {state}, not stable with {members}"
         await asyncio.sleep(0.5)
+
+
+def partition_of(telegram_id: int) -> int:
+    """The partition of the user's records (as the producer places them)."""
+    hashed: int = murmur2(str(telegram_id).encode())
+    return (hashed & 0x7FFFFFFF) % PARTITIONS
+
+
+def arrivals(first: int, count: int, at: datetime) -> list[Envelope[Event]]:
+    """/start and a trial for ``count`` users from ``first`` on."""
+    made: list[Envelope[Event]] = []
+    for telegram_id in range(first, first + count):
+        started = UserStarted(telegram_id=telegram_id)
+        asked = TrialRequested(telegram_id=telegram_id)
+        made.append(Envelope.new(started, producer="tests", occurred_at=at))
+        made.append(Envelope.new(asked, producer="tests", occurred_at=at + timedelta(seconds=1)))
+    return made
+
+
+def trials_applied(db: Database[Document], first: int, count: int) -> bool:
+    return all(user_doc(db, t).get("trial_used") is True for t in range(first, first + count))

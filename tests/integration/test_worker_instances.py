@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiokafka.partitioner import murmur2
 from pymongo.database import Database
 
-from events import Envelope, Event
-from events.bot_actions import TrialRequested, UserStarted
 from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
@@ -25,32 +22,16 @@ from tests.kafka_tail import read_topic
 from tests.processes import Program
 from tests.user_docs import user_doc
 from tests.waiting import eventually
-from tests.worker_instances import settled, worker_instances
+from tests.worker_instances import (
+    arrivals,
+    partition_of,
+    settled,
+    trials_applied,
+    worker_instances,
+)
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TAKEOVER_DEADLINE_S = 60  # generous: the figure itself is bench.rebalance's
-
-
-def partition_of(telegram_id: int) -> int:
-    hashed: int = murmur2(str(telegram_id).encode())
-    return (hashed & 0x7FFFFFFF) % PARTITIONS
-
-
-def arrivals(first: int, count: int) -> list[Envelope[Event]]:
-    """/start and a trial for ``count`` users from ``first`` on."""
-    made: list[Envelope[Event]] = []
-    for telegram_id in range(first, first + count):
-        made.append(
-            Envelope.new(UserStarted(telegram_id=telegram_id), producer="tests", occurred_at=NOW)
-        )
-        made.append(
-            Envelope.new(
-                TrialRequested(telegram_id=telegram_id),
-                producer="tests",
-                occurred_at=NOW + timedelta(seconds=1),
-            )
-        )
-    return made
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +43,6 @@ def instances(
     root: Path = tmp_path_factory.mktemp("instances")
     with worker_instances("services.subscription", service_env, root, 2) as programs:
         yield programs
-
-
-def trials_applied(db: Database[Document], first: int, count: int) -> bool:
-    return all(user_doc(db, t).get("trial_used") is True for t in range(first, first + count))
 
 
 async def test_a_killed_instances_partitions_are_applied_by_the_other_once(
@@ -80,7 +57,7 @@ async def test_a_killed_instances_partitions_are_applied_by_the_other_once(
     await settled(kafka_settings.bootstrap, group, members=2)
     before, after, count = 7_100_000, 7_200_000, 30
     assert {partition_of(t) for t in range(after, after + count)} == set(range(PARTITIONS))
-    earlier = arrivals(before, count)
+    earlier = arrivals(before, count, NOW)
     for envelope in earlier:
         await publisher.publish(envelope)
     await eventually(lambda: trials_applied(db, before, count), *instances)
@@ -89,7 +66,7 @@ async def test_a_killed_instances_partitions_are_applied_by_the_other_once(
     killed.kill()
     killed_at = time.monotonic()
     # Every partition gets new users, and the earlier records again (a redelivery).
-    for envelope in [*arrivals(after, count), *earlier]:
+    for envelope in [*arrivals(after, count, NOW), *earlier]:
         await publisher.publish(envelope)
     await eventually(
         lambda: trials_applied(db, after, count), survivor, timeout_s=TAKEOVER_DEADLINE_S
