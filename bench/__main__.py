@@ -3,7 +3,8 @@ targets side by side with PASS or MISS (``make bench``).
 
 In order: ``bench.payments``, ``bench.notifier``, ``bench.users`` (Keyland and the
 baseline), ``bench.journey_latency``, ``bench.flat_cost``, ``bench.capacity`` (its
-report rewritten in ``bench/reports/``) and, unless
+report rewritten in ``bench/reports/``), ``bench.rebalance`` and ``bench.scale`` (worker
+instances in one group: the takeover after a SIGKILL, the scale curve) and, unless
 ``--fault-payments 0``, the fault drill (``bench.faults``: its own broker, nodes and
 services beside the stack; 10,000 payments by default, judged against 15 minutes; 2,000
 against CI's 3 minutes).
@@ -23,6 +24,8 @@ from bench import (
     journey_latency,
     notifier,
     payments,
+    rebalance,
+    scale,
     targets,
     users,
 )
@@ -41,6 +44,8 @@ def main(levels: tuple[int, ...], fault_payments: int) -> None:
     rows += targets.stars_to_key(stars, yookassa)
     rows += targets.flat_cost(asyncio.run(flat_cost.main(list(flat_cost.SIZES), flat_cost.EVENTS)))
     rows += targets.capacity(capacity.main(*capacity.DEFAULTS))
+    rows += targets.rebalance(asyncio.run(rebalance.main()))
+    rows += targets.scale_curve(asyncio.run(scale.main()))
     if fault_payments:
         plan = FaultPlan(payments=fault_payments, rate=faults.RATE, kills_per_worker=faults.KILLS)
         rows += targets.fault_drill(faults.drill(plan))

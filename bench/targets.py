@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from bench.flat_cost import TARGET_RATIO, Run
 from bench.measure import Marks, quantile
+from bench.rebalance import TARGET_S as REBALANCE_S
+from bench.scale import Point
 from bench.users import LEVEL_TIMEOUT_S, Level
 from keyland_tools.capacity_report import Report
 from tests.faults import Summary
@@ -142,6 +144,24 @@ def fault_drill(summary: Summary) -> list[Target]:
             not summary.problems and in_time,
         )
     ]
+
+
+def rebalance(taken: list[float]) -> list[Target]:
+    worst = max(taken)
+    return [
+        Target(
+            "rebalance: killed instance's partitions",
+            f"processed again after {worst:.1f} s (worst of {len(taken)})",
+            f"<= {REBALANCE_S:.0f} s",
+            worst <= REBALANCE_S,
+        )
+    ]
+
+
+def scale_curve(points: list[Point]) -> list[Target]:
+    """The records/s at each instance count (stated: PASS, as the capacity)."""
+    curve = ", ".join(f"{p.instances}: {p.per_second:.0f}" for p in points)
+    return [Target("worker records/s by instances", curve, "stated", bool(points))]
 
 
 def print_targets(rows: list[Target]) -> None:
