@@ -14,6 +14,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from keyland.settings import KafkaSettings, load
+from keyland_tools.stack.kafka import Kafka
 from keyland_tools.stack.postgres import postgres_url
 from keyland_tools.stack.settings import StackSettings
 
@@ -70,6 +72,8 @@ def local_env(stack: StackSettings) -> dict[str, str]:
         "KEYLAND_MONGO_POSTGRES_URL": postgres_url(stack),
     }
     env = {k: _configured(k) or v for k, v in defaults.items()}
+    # Every local broker, so that a service starting while one is down still finds the others.
+    env["KEYLAND_KAFKA_BOOTSTRAP"] = Kafka(stack, load(KafkaSettings)).bootstrap
     env |= {
         "KEYLAND_BOT_READ_API_URL": f"http://127.0.0.1:{env['KEYLAND_SUBSCRIPTION_API_PORT']}",
         "KEYLAND_BOT_READ_API_TOKEN": env["KEYLAND_SUBSCRIPTION_API_TOKEN"],

@@ -111,6 +111,17 @@ class Daemon:
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def kill(self) -> bool:
+        """SIGKILL the process group at once, as a crash would; False if nothing ran."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        _signal_group(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.05)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
 
 def free_port() -> int:
     """A loopback TCP port that nothing listens on right now."""
