@@ -1,15 +1,18 @@
 """Every real part of a fault run, started in order and stopped in reverse.
 
-A private Kafka broker (its own ports and data directory, so restarting it disturbs no
-other test), the shared MongoDB-protocol database under a database of the run's own, two
-real nodes (Xray + agent), the YooKassa emulator, and our payments ingest, subscription
-worker and provisioner worker as real child processes.
+A private Kafka broker, or a private cluster of several (their own ports and data
+directories, so restarting one disturbs no other test), the shared MongoDB-protocol
+database under a database of the run's own, two real nodes (Xray + agent), the YooKassa
+emulator, and our payments ingest and one or more instances each of the subscription
+worker and the provisioner worker (one consumer group per worker) as real child
+processes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import secrets
 import time
 import uuid
@@ -39,16 +42,33 @@ REDELIVERY = ["--delivery-attempts", "25", "--delivery-base-delay", "0.25"]
 REDELIVERY += ["--delivery-timeout", "15"]
 
 
+def instance_names(worker: str, instances: int) -> list[str]:
+    """The names of ``worker``'s instances in a run (its own name when it runs alone)."""
+    return [worker] if instances == 1 else [f"{worker}-{n}" for n in range(instances)]
+
+
 class Rig:
     """The parts of one run; ``with Rig(...) as rig`` starts them and always stops them."""
 
-    def __init__(self, work: Path, mongo_url: str, postgres_url: str) -> None:
+    def __init__(
+        self,
+        work: Path,
+        mongo_url: str,
+        postgres_url: str,
+        *,
+        brokers: int = 1,
+        instances: int = 1,
+    ) -> None:
         self.work = work
         self.name = f"f{uuid.uuid4().hex[:10]}"
+        self.instances = instances
         stack = StackSettings(
-            state_dir=work / "kafka", kafka_controller_port=free_port(), kafka_heap="512m"
+            state_dir=work / "kafka",
+            kafka_controller_port=free_port(),
+            kafka_heap="384m" if brokers > 1 else "512m",
         )
-        self.kafka = Kafka(stack, KafkaSettings(bootstrap=f"127.0.0.1:{free_port()}"))
+        bootstrap = ",".join(f"127.0.0.1:{free_port()}" for _ in range(brokers))
+        self.kafka = Kafka(stack, KafkaSettings(bootstrap=bootstrap), brokers=brokers)
         self.topics = TopicNames(f"{self.name}.")
         self.mongo = MongoSettings(url=mongo_url, database=self.name, postgres_url=postgres_url)
         self.nodes = [new_node(work / "nodes", name) for name in ("finland", "germany")]
@@ -108,15 +128,16 @@ class Rig:
         emulator.start()
         wait_http(f"{self.emulator_url}/emulator/webhook", emulator)
         env = self._environment(countries)
-        self.programs = {
-            "ingest": Program("services.payments_ingest", env, logs / "ingest.log"),
-            "subscription": Program(
-                "services.subscription", env, logs / "subscription.log", args=["worker"]
-            ),
-            "provisioner": Program(
-                "services.provisioner", env, logs / "provisioner.log", args=["worker"]
-            ),
-        }
+        self.programs = {"ingest": Program("services.payments_ingest", env, logs / "ingest.log")}
+        for worker in WORKERS:
+            for name in instance_names(worker, self.instances):
+                own = {
+                    f"KEYLAND_{worker.upper()}_DATA_DIR": str(self.work / name),
+                    f"KEYLAND_{worker.upper()}_INSTANCE": name,
+                }
+                self.programs[name] = Program(
+                    f"services.{worker}", {**env, **own}, logs / f"{name}.log", args=["worker"]
+                )
         for program in self.programs.values():
             stack.callback(program.stop)
             program.start()
@@ -149,11 +170,20 @@ class Rig:
             "KEYLAND_PROVISIONER_SUBSCRIPTION_SECRET": secrets.token_urlsafe(32),
         }
 
-    def restart_broker(self, downtime_s: float) -> None:
-        """Stop the broker (SIGTERM), wait, start it again on the same ports and data."""
-        self.kafka.stop()
+    def restart_broker(self, downtime_s: float, rng: random.Random) -> str:
+        """Alone, the broker is stopped (SIGTERM); in a cluster, one broker drawn by
+        ``rng`` is SIGKILLed, as a crash would. Then, after ``downtime_s``, started again
+        on the same ports and data; which broker it was."""
+        if len(self.kafka.brokers) == 1:
+            self.kafka.stop()
+            time.sleep(downtime_s)
+            self.kafka.start()
+            return self.kafka.brokers[0].daemon.name
+        broker = rng.choice(self.kafka.brokers)
+        broker.kill()
         time.sleep(downtime_s)
-        self.kafka.start()
+        self.kafka.start()  # starts the one that does not run, waits until all see each other
+        return broker.daemon.name
 
     def _drop_database(self) -> None:
         db = self.db()

@@ -11,8 +11,10 @@ The run, all of it drawn from one seeded RNG:
    not held as credit for an id that never started);
 2. paid at a steady rate; YooKassa (the emulator) delivers each webhook 1-3 times: some
    copies at once, others redelivered seconds later; anything but 200 is retried;
-3. meanwhile the subscription worker and the provisioner worker are SIGKILLed at random
-   moments (restarted after a random pause), and the broker is stopped and started once;
+3. meanwhile instances of the subscription worker and the provisioner worker (one each,
+   or ``instances`` each in one consumer group per worker) are SIGKILLed at random
+   moments (restarted after a random pause), and the broker is stopped and started once
+   (on a cluster of ``brokers``, one broker is SIGKILLed and started again);
    anything else that exits is restarted too, like the stack's supervisor does, and
    counted;
 4. once every webhook was acknowledged, the property is polled until it holds (the time
@@ -43,7 +45,7 @@ from tests.fault_checks import (
     extension_problems,
     key_problems,
 )
-from tests.fault_rig import INGEST_TOKEN, WORKERS, Rig
+from tests.fault_rig import INGEST_TOKEN, WORKERS, Rig, instance_names
 from tests.starts import started as users_started
 
 PLANS = ("month_1", "month_3", "month_6", "month_12")
@@ -62,6 +64,8 @@ class FaultPlan:
     in_flight: int = 32  # payments and redeliveries whose webhooks are not answered yet
     converge_timeout_s: float = 600.0
     quiet_s: float = 5.0
+    brokers: int = 1
+    instances: int = 1  # of each worker, in one consumer group
 
 
 @dataclass(frozen=True)
@@ -72,12 +76,14 @@ class Fault:
 
 
 def schedule(plan: FaultPlan, rng: random.Random) -> list[Fault]:
-    """Kills of each worker and one broker restart, at random moments while paying."""
+    """Kills of each worker (of an instance drawn at random) and one broker restart, at
+    random moments while paying."""
     window = plan.payments / plan.rate
     faults = [Fault(rng.uniform(0.3, 0.6) * window, "broker", rng.uniform(1, 3))]
     for worker in WORKERS:
+        names = instance_names(worker, plan.instances)
         faults += [
-            Fault(rng.uniform(0.05, 0.95) * window, worker, rng.uniform(0.2, 3))
+            Fault(rng.uniform(0.05, 0.95) * window, rng.choice(names), rng.uniform(0.2, 3))
             for _ in range(plan.kills_per_worker)
         ]
     return sorted(faults, key=lambda f: f.at_s)
@@ -91,6 +97,7 @@ class Summary:
     answers: Counter[str] = field(default_factory=Counter)
     kills: Counter[str] = field(default_factory=Counter)
     broker_restarts: int = 0
+    brokers_killed: list[str] = field(default_factory=list)
     unplanned_exits: Counter[str] = field(default_factory=Counter)
     driver_redeliveries: int = 0
     paying_s: float = 0.0
@@ -108,7 +115,8 @@ class Summary:
             [
                 f"payments {self.payments} by {self.users} users; "
                 f"{self.deliveries} webhook deliveries; answers {answers}",
-                f"kills {dict(self.kills)}, broker restarts {self.broker_restarts}, "
+                f"kills {dict(self.kills)}, broker restarts {self.broker_restarts} "
+                f"{self.brokers_killed}, "
                 f"unplanned exits {dict(self.unplanned_exits)}, "
                 f"redelivered by the driver {self.driver_redeliveries}",
                 f"paying {self.paying_s:.1f} s, converged {self.converge_s:.1f} s after, "
@@ -122,7 +130,7 @@ class Summary:
 def run(plan: FaultPlan, work: Path, mongo_url: str, postgres_url: str) -> Summary:
     """Start everything under ``work``, run ``plan``, stop everything; the summary."""
     started = time.monotonic()
-    with Rig(work, mongo_url, postgres_url) as rig:
+    with Rig(work, mongo_url, postgres_url, brokers=plan.brokers, instances=plan.instances) as rig:
         summary = asyncio.run(FaultRun(plan, rig).run())
     summary.total_s = time.monotonic() - started
     return summary
@@ -241,7 +249,8 @@ class FaultRun:
         for fault in faults:
             await asyncio.sleep(max(0.0, started + fault.at_s - time.monotonic()))
             if fault.target == "broker":
-                await asyncio.to_thread(self.rig.restart_broker, fault.downtime_s)
+                which = await asyncio.to_thread(self.rig.restart_broker, fault.downtime_s, self.rng)
+                self.summary.brokers_killed.append(which)
                 self.summary.broker_restarts += 1
                 continue
             program = self.rig.programs[fault.target]
