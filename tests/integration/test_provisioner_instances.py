@@ -11,7 +11,6 @@ node), what the nodes hold from their agents, and what was announced from ``keys
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import uuid
 from collections import Counter
@@ -44,9 +43,12 @@ from tests.provisioning import (
     User,
     address,
     keys_on,
+    log_messages,
     node_tokens,
+    partitions_owned,
     publish,
     running_nodes,
+    share_every_partition,
     write_countries,
 )
 from tests.waiting import eventually
@@ -54,7 +56,6 @@ from tests.waiting import eventually
 E = TypeVar("E", bound=Event)
 PARTITIONS = TOPICS_BY_NAME["subscriptions"].partitions
 CHANGED = re.compile(r"^(enable|revoke|record) ([0-9a-f-]{36}) on (\S+): ")
-OWNING = re.compile(r"^owning partitions \[([\d, ]*)\] of (\d+)$")
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +102,10 @@ class Instance:
         return cls(Program("services.provisioner", settings, home / "log", ["worker"]).start())
 
     def messages(self) -> list[str]:
-        lines = self.program.log_file.read_text(errors="replace").splitlines()
-        return [json.loads(line)["message"] for line in lines if line.startswith("{")]
+        return log_messages(self.program)
 
     def owned(self) -> set[int] | None:
-        """The partitions it owns as it last said, None before it owned any."""
-        found = [m for line in self.messages() if (m := OWNING.match(line))]
-        return None if not found else {int(p) for p in found[-1][1].split(",") if p.strip()}
+        return partitions_owned(self.program)
 
     def changed_keys(self, after: int = 0) -> list[uuid.UUID]:
         """The keys it changed on a node (or recorded), from its ``after``-th message on."""
@@ -141,15 +139,8 @@ def in_line(active: list[User], cut_off: list[User], nodes: list[Node]) -> bool:
 
 async def split_between(*instances: Instance) -> list[set[int]]:
     """Wait until the instances own every partition between them, each some, none twice."""
-
-    def split() -> bool:
-        shares = [i.owned() for i in instances]
-        if any(not share for share in shares):
-            return False
-        every = [p for share in shares for p in share or ()]
-        return sorted(every) == list(range(PARTITIONS))
-
-    await eventually(split, *(i.program for i in instances), timeout_s=60)
+    programs = [i.program for i in instances]
+    await eventually(lambda: share_every_partition(programs, PARTITIONS), *programs)
     return [i.owned() or set() for i in instances]
 
 
