@@ -35,4 +35,3 @@ def referrer_from(payload: str | None, telegram_id: int) -> int | None:
         return None
     referrer = int(raw)
     return referrer if 0 < referrer != telegram_id else None
-
