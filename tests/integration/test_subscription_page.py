@@ -30,7 +30,7 @@ from keyland.settings import KafkaSettings
 from keyland.web.i18n import byte_size, local_moment, web_texts
 from keyland_tools.stack.node import Node
 from services.provisioner.domain.web_page import Standing, standing_of
-from tests.browser import PHONE_AGENT, PhoneFactory
+from tests.browser import PHONE_AGENT, PhoneFactory, qr_codes
 from tests.processes import Program, free_port, wait_http
 from tests.provisioning import (
     User,
@@ -226,7 +226,7 @@ def test_the_page_shows_the_standing_and_end_the_database_holds(
         moment = local_moment(until, ZoneInfo(ZONE))
         assert session.text("#until") == texts.text(key, language, moment=moment)
         assert session.find("#renew").get_attribute("href") == f"https://t.me/{BOT}"
-        session.shot(standing.value)
+        assert qr_codes(session.shot(standing.value)) == [page_user.url]
         if standing is Standing.ACTIVE:
             units = texts.text("byte_units", language).split()
             used = byte_size(DOWNLOADED, units)
