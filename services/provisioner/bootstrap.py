@@ -19,6 +19,8 @@ from keyland.settings import ConfigError, KafkaSettings, MongoSettings, load
 from services.provisioner.adapters.node_client import NodeClients
 from services.provisioner.adapters.repository import NodeRecords, UserAccesses
 from services.provisioner.config import (
+    CapacitySettings,
+    CountriesFileSettings,
     NodeAccessSettings,
     ProvisionerSettings,
     SubscriptionPageSettings,
@@ -153,6 +155,8 @@ class ApiContainer:
     accesses: UserAccesses
     records: NodeRecords
     clients: NodeClients
+    countries_file: CountriesFile | None  # the nodes of the capacity view
+    capacity: CapacitySettings
 
 
 def bootstrap_api() -> ApiContainer:
@@ -162,10 +166,13 @@ def bootstrap_api() -> ApiContainer:
         load(MongoSettings),
     )
     db = async_database(mongo, app_name="keyland-provisioner-api")
+    countries_file = load(CountriesFileSettings).countries_file
     return ApiContainer(
         settings=settings,
         db=db,
         accesses=UserAccesses(db[COLLECTION]),
         records=NodeRecords(db[COLLECTION]),
         clients=NodeClients.from_settings(access),
+        countries_file=None if countries_file is None else CountriesFile(countries_file),
+        capacity=load(CapacitySettings),
     )

@@ -7,6 +7,7 @@ the variable that is missing or malformed.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -138,4 +139,29 @@ class SubscriptionPageSettings(BaseSettings):
         default=None,
         min_length=16,
         description="Bearer token of /v1 (the bot asks there for a user's URL); unset: no /v1.",
+    )
+
+
+class CountriesFileSettings(BaseSettings):
+    """Where the API finds the nodes: the worker's countries file (the same variable);
+    unset, its capacity view has no nodes to show."""
+
+    model_config = _CONFIG
+
+    countries_file: Path | None = None
+
+
+class CapacitySettings(BaseSettings):
+    """The capacity view (``keyland capacity``, the API's ``/v1/nodes/capacity``, the
+    bot's admin chart): the last load run's report and what one node costs a month."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KEYLAND_CAPACITY_", env_file=".env", extra="ignore"
+    )
+
+    node_monthly_price: Decimal = Field(
+        default=Decimal("5.00"), ge=0, description="What one node costs a month."
+    )
+    report: Path = Field(
+        default=Path("bench/reports/capacity.json"), description="The load run's report."
     )
