@@ -22,10 +22,9 @@ from keyland.capacity import cost_per_user
 from keyland.load_run import read_report
 from keyland.settings import KafkaSettings, MongoSettings
 from keyland_tools.stack.node import Node
-from services.bot.config import BotSettings
 from services.bot.locales import text
-from tests.bot_harness import PollingBot
-from tests.notifier_harness import BOT, BOT_TOKEN, telegram
+from tests.bot_harness import PollingBot, admin_bot
+from tests.notifier_harness import BOT, telegram
 from tests.processes import Program, free_port, wait_http
 from tests.provisioning import address, node_tokens, running_nodes
 from tests.services import read_api
@@ -172,21 +171,16 @@ async def bot(
     kafka_settings: KafkaSettings,
     mongo_settings: MongoSettings,
 ) -> AsyncIterator[PollingBot]:
-    settings = BotSettings(
-        token=SecretStr(BOT_TOKEN),
-        telegram_api_url=emulator.url,
-        admin_ids=[ADMIN],
-        read_api_url=users_api,
-        read_api_token=SecretStr(READ_TOKEN),
-        payments_token=SecretStr("unused-payments-token"),
+    async with admin_bot(
+        emulator.url,
+        ADMIN,
+        (users_api, READ_TOKEN),
+        kafka_settings,
+        mongo_settings,
         links_url=api,
         links_token=SecretStr(API_TOKEN),
-        http_timeout_s=10,
-    )
-    running = PollingBot(settings, kafka_settings, mongo_settings)
-    await running.start()
-    yield running
-    await running.stop()
+    ) as running:
+        yield running
 
 
 async def test_an_admin_gets_the_chart_and_a_line_per_node(
