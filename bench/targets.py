@@ -10,7 +10,7 @@ from bench.measure import Marks, quantile
 from bench.rebalance import TARGET_S as REBALANCE_S
 from bench.scale import Point
 from bench.users import LEVEL_TIMEOUT_S, Level
-from keyland_tools.capacity_report import Report
+from keyland.load_run import Report
 from tests.faults import Summary
 
 USERS_SPEEDUP = 3.0  # Keyland users/s against the baseline's, at 100 and 1000 concurrent

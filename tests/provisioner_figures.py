@@ -1,6 +1,8 @@
 """Figures of the provisioner on real Kafka, the real database and two real local nodes.
 
-``python -m tests.provisioner_figures [--users N] [--outages N]`` prints:
+``python -m tests.provisioner_figures [--users N] [--outages N] [--instances N]`` prints,
+with ``--instances`` provisioner workers in one consumer group (1 by default; measuring
+starts once they share the partitions):
 - provision latency: ``TrialActivated`` published → a real VLESS client fetches a page
   through both nodes;
 - revocation latency: ``SubscriptionExpired`` published → new connections refused on both;
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import typer
 
-from events.registry import TopicNames
+from events.registry import TOPICS_BY_NAME, TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import ensure_topics, wait_until_visible
 from keyland.mongo import database
@@ -41,6 +43,7 @@ from tests.provisioning import (
     new_node,
     node_tokens,
     publish,
+    share_every_partition,
     write_countries,
 )
 
@@ -71,7 +74,9 @@ def summary(name: str, samples: list[float]) -> str:
     )
 
 
-async def measure(endpoints: Endpoints, users: int, outages: int, home: Path) -> None:
+async def measure(
+    endpoints: Endpoints, users: int, outages: int, instances: int, home: Path
+) -> None:
     prefix = f"f{secrets.token_hex(5)}"
     kafka = KafkaSettings(bootstrap=endpoints.kafka_bootstrap, topic_prefix=f"{prefix}.")
     mongo = MongoSettings(
@@ -82,19 +87,23 @@ async def measure(endpoints: Endpoints, users: int, outages: int, home: Path) ->
     await wait_until_visible(kafka.bootstrap, [topics("subscriptions"), topics("bot.actions")])
     nodes: list[Node] = []
     publisher = EventPublisher.from_settings(kafka, client_id="figures")
-    worker: Program | None = None
+    workers: list[Program] = []
     try:
         nodes += [new_node(home / "nodes", name) for name in ("finland", "germany")]
         for node in nodes:
             node.start()
-        worker = start_worker(kafka, mongo, prefix, nodes, home)
+        for n in range(instances):
+            workers.append(start_worker(kafka, mongo, prefix, nodes, home / f"worker-{n}"))
+        partitions = TOPICS_BY_NAME["subscriptions"].partitions
+        wait_for(lambda: share_every_partition(workers, partitions), timeout_s=60, step_s=0.2)
         with PageServer() as page:
             await provisioning(publisher, nodes, page, users, home)
             await open_connection(publisher, nodes, page, home)
-        await after_outages(publisher, nodes, outages)
+        if outages:
+            await after_outages(publisher, nodes, outages)
     finally:
         await publisher.close()
-        if worker is not None:
+        for worker in workers:
             worker.stop()
         for node in nodes:
             node.stop()
@@ -106,6 +115,7 @@ async def measure(endpoints: Endpoints, users: int, outages: int, home: Path) ->
 def start_worker(
     kafka: KafkaSettings, mongo: MongoSettings, prefix: str, nodes: list[Node], home: Path
 ) -> Program:
+    home.mkdir(parents=True)
     countries = home / "countries.json"
     write_countries(countries, nodes)
     env = {
@@ -206,12 +216,13 @@ async def one_outage(publisher: EventPublisher, nodes: list[Node]) -> tuple[floa
 def main(
     users: int = typer.Option(20, help="Users provisioned and revoked."),
     outages: int = typer.Option(3, help="Node outages to recover from."),
+    instances: int = typer.Option(1, help="Provisioner workers in one consumer group."),
 ) -> None:
     with (
         tempfile.TemporaryDirectory(prefix="provisioner-figures-") as home,
         real_endpoints() as endpoints,  # may start Kafka and the database: outside the loop
     ):
-        asyncio.run(measure(endpoints, users, outages, Path(home)))
+        asyncio.run(measure(endpoints, users, outages, instances, Path(home)))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import json
 import random
+import re
 import secrets
 import time
 import uuid
@@ -32,9 +33,10 @@ from keyland_tools.stack.node import Node
 from keyland_tools.stack.settings import StackSettings
 from tests.kafka_tail import assign_whole_topic, read_topic
 from tests.nodes import agent_client
-from tests.processes import free_port
+from tests.processes import Program, free_port
 
 _telegram_ids = itertools.count(random.randrange(10**6, 10**9, 10**5))
+_OWNING = re.compile(r"^owning partitions \[([\d, ]*)\] of \d+$")
 
 
 def address(node: Node) -> str:
@@ -191,3 +193,22 @@ async def read_raw(
         return found
     finally:
         await consumer.stop()
+
+
+def log_messages(worker: Program) -> list[str]:
+    """The messages of a provisioner worker's log so far (JSON lines), in order."""
+    lines = worker.log_file.read_text(errors="replace").splitlines()
+    return [json.loads(line)["message"] for line in lines if line.startswith("{")]
+
+
+def partitions_owned(worker: Program) -> set[int] | None:
+    """The partitions a provisioner worker owns as it last said; None before it owned any."""
+    found = [m for line in log_messages(worker) if (m := _OWNING.match(line))]
+    return None if not found else {int(p) for p in found[-1][1].split(",") if p.strip()}
+
+
+def share_every_partition(workers: Iterable[Program], partitions: int) -> bool:
+    """Whether the workers own every partition between them, each some, none twice."""
+    shares = [partitions_owned(worker) for worker in workers]
+    every = sorted(p for share in shares for p in share or ())
+    return all(shares) and every == list(range(partitions))

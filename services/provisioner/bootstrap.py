@@ -9,16 +9,21 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from events.registry import TOPICS_BY_NAME
 from keyland.countries import Countries, CountriesError, CountriesFile
 from keyland.indexes import prepared
 from keyland.kafka.dlq import DeadLetters
 from keyland.kafka.owned_cache import OwnedCache
+from keyland.kafka.ownership import Ownership
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import ConfigError, KafkaSettings, MongoSettings, load
 from services.provisioner.adapters.node_client import NodeClients
+from services.provisioner.adapters.read_api import TrafficTotals
 from services.provisioner.adapters.repository import NodeRecords, UserAccesses
 from services.provisioner.config import (
+    CapacitySettings,
+    CountriesFileSettings,
     NodeAccessSettings,
     ProvisionerSettings,
     SubscriptionPageSettings,
@@ -36,6 +41,9 @@ COLLECTION = "node_keys"
 # Co-partitioned (six partitions each, keyed by Telegram id): one user's records from both
 # meet in the same agent, so the agent is the one writer of that user's document.
 INPUT_TOPICS = ("subscriptions", "bot.actions")
+# Users are shared among worker instances by their partition of this one (the other input
+# topic has as many partitions, so faust assigns the same ones of both to an instance).
+OWNING_TOPIC = "subscriptions"
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,8 @@ def bootstrap(db: AsyncDatabase[Document] | None = None) -> Container:
     publisher = EventPublisher.from_settings(kafka, client_id=settings.app_id)
     clients = NodeClients.from_settings(access)
     book = AccessBook()
+    # Every partition until the worker's app follows the consumer group instead.
+    ownership = Ownership.whole(TOPICS_BY_NAME[OWNING_TOPIC].partitions)
 
     def build_loop(address: str, country: str) -> NodeLoop:
         converger = NodeConverger(
@@ -100,6 +110,8 @@ def bootstrap(db: AsyncDatabase[Document] | None = None) -> Container:
             clients.for_node(address),
             book=book,
             records=records,
+            accesses=accesses,
+            ownership=ownership,
             publisher=publisher,
             unknown_key_grace=timedelta(seconds=settings.unknown_key_grace_s),
             outage_grace=timedelta(seconds=settings.outage_grace_s),
@@ -109,6 +121,7 @@ def bootstrap(db: AsyncDatabase[Document] | None = None) -> Container:
             country,
             clients.for_node(address),
             book=book,
+            ownership=ownership,
             publisher=publisher,
             window=timedelta(seconds=settings.traffic_window_s),
         )
@@ -127,6 +140,7 @@ def bootstrap(db: AsyncDatabase[Document] | None = None) -> Container:
         records,
         book=book,
         accesses=accesses,
+        ownership=ownership,
         usable=usable,
         poll_s=settings.countries_poll_s,
         reload_interval_s=settings.reload_interval_s,
@@ -153,6 +167,9 @@ class ApiContainer:
     accesses: UserAccesses
     records: NodeRecords
     clients: NodeClients
+    traffic: TrafficTotals | None  # the read API's monthly totals, for the browser page
+    countries_file: CountriesFile | None  # the nodes of the capacity view
+    capacity: CapacitySettings
 
 
 def bootstrap_api() -> ApiContainer:
@@ -162,10 +179,14 @@ def bootstrap_api() -> ApiContainer:
         load(MongoSettings),
     )
     db = async_database(mongo, app_name="keyland-provisioner-api")
+    countries_file = load(CountriesFileSettings).countries_file
     return ApiContainer(
         settings=settings,
         db=db,
         accesses=UserAccesses(db[COLLECTION]),
         records=NodeRecords(db[COLLECTION]),
         clients=NodeClients.from_settings(access),
+        traffic=TrafficTotals.from_settings(settings),
+        countries_file=None if countries_file is None else CountriesFile(countries_file),
+        capacity=load(CapacitySettings),
     )

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from events import Envelope, Event, derived_event_id
 from events.registry import TopicNames
 from events.traffic import TrafficCounted
+from keyland.kafka.ownership import Ownership, partition_of
 from keyland.kafka.producer import EventPublisher
 from keyland.settings import KafkaSettings
 from keyland_tools.stack.node import Node
@@ -83,15 +84,22 @@ async def test_a_windows_bytes_are_published_once_for_the_keys_owner(
     answer = await client.change([owned, stranger], [])
     book = AccessBook()
     book.put(UserAccess(telegram_id=4242, key_id=owned, until=START + timedelta(days=30)))
-    meter = TrafficMeter(where, "finland", client, book=book, publisher=publisher, window=WINDOW)
+    meter, elsewhere = (
+        TrafficMeter(
+            where, "finland", client, book=book, ownership=owner, publisher=publisher, window=WINDOW
+        )
+        for owner in (Ownership.whole(6), Ownership(6, set(range(6)) - {partition_of(b"4242", 6)}))
+    )
 
     assert await meter.count(START) == 0  # the baseline
+    assert await elsewhere.count(START) == 0
     for key in (owned, stranger):
         with VlessClient(answer.links[key], node.xray.build, tmp_path / str(key)) as vless:
             vless.fetch(page)
             vless.fetch(page)
     assert not meter.due(START + WINDOW - timedelta(seconds=1))
     assert await meter.count(START + WINDOW) == 1
+    assert await elsewhere.count(START + WINDOW) == 0  # 4242 is another instance's user
     assert await meter.count(START + WINDOW + timedelta(minutes=1)) == 0  # window counted
     assert await meter.count(START + 2 * WINDOW) == 0  # nothing moved since
 

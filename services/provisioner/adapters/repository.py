@@ -5,9 +5,11 @@ with exactly one writer (FerretDB's updates are not atomic against a concurrent 
   user's access and the event ids it has recorded. Written only by the agent that owns
   the user's partition.
 - ``applied:<key_id>@<node>``: what the provisioner last did or saw for one key on one
-  node (state, link). Written only by that node's loop (and deleted, once the loop has
-  stopped, when the node leaves the countries file).
-- ``node:<node>``: the node's current outage, if any. Written like the above.
+  node (state, link). Written only by that node's loop in the worker instance that owns
+  the key's user, by partition like the above (and deleted, once the loops have stopped,
+  when the node leaves the countries file).
+- ``node:<node>``: the node's current outage, if any. Written only by that node's loop in
+  the instance owning the partition of the node's address.
 
 Whole documents are replaced (``replace_one`` with upsert); nothing else is needed when a
 document has one writer. No transactions, change streams, TTL indexes or ``$lookup``.

@@ -1,9 +1,18 @@
-"""The node loops of every node in the countries file, following the file as it changes.
+"""The node loops of every node in the countries file, following the file as it changes,
+and the instance's share of the users, following the consumer group.
 
 Every user's access is kept in the :class:`AccessBook` the loops compare against: read
 from the database before any loop starts (so that no loop takes a user it has not read
 about for a stranger), then kept current by the agent through :meth:`Fleet.changed`, and
 read again every ``reload_interval_s`` as the safety net against drift.
+
+Several worker instances share the users by the partitions of their input topics
+(:class:`Ownership`): every instance runs a loop per node, and each loop applies only the
+users owned here. When partitions are revoked, the worker stops treating their users as
+its own before the rebalance goes on, and waits for the loops' rounds under way; when it
+gains partitions, it reads every user again (another instance wrote them meanwhile) and
+only then takes them on, and each loop reads its node's records again. A process that is
+the topics' only consumer (a tool, a test) owns every partition from the start.
 
 A node added to the file gets a loop whose first round is a full reconciliation: every
 active user is back-filled. A node removed from the file loses its loop and its records
@@ -21,6 +30,7 @@ import time
 from collections.abc import Callable
 
 from keyland.countries import Countries, CountriesError, CountriesFile
+from keyland.kafka.ownership import Ownership
 from keyland.retry import retry_transient
 from services.provisioner.adapters.repository import NodeRecords, UserAccesses
 from services.provisioner.domain.access import UserAccess
@@ -40,6 +50,7 @@ class Fleet:
         *,
         book: AccessBook,
         accesses: UserAccesses,
+        ownership: Ownership,
         usable: Callable[[Countries], None],
         poll_s: float,
         reload_interval_s: float,
@@ -55,6 +66,10 @@ class Fleet:
         self._poll_s = poll_s
         self._book = book
         self._accesses = accesses
+        self._ownership = ownership
+        self._held: frozenset[int] = ownership.owned  # as the group last assigned them
+        self._taking_over: asyncio.Task[None] | None = None
+        self._reading = asyncio.Lock()  # one whole read of the users at a time
         self._reload_interval_s = reload_interval_s
         self._loops = {address: build_loop(address, c) for address, c in countries.items()}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -68,6 +83,52 @@ class Fleet:
         self._book.put(access)
         for loop in self._loops.values():
             loop.notify(access.telegram_id)
+
+    @property
+    def ownership(self) -> Ownership:
+        return self._ownership
+
+    def follow_the_group(self) -> None:
+        """Own no partition until the consumer group assigns some (a worker instance)."""
+        self._ownership.change(())
+        self._held = frozenset()
+
+    async def revoked(self, partitions: set[int]) -> None:
+        """The group takes ``partitions`` away: their users are no longer applied here
+        once the rounds under way have ended."""
+        if self._taking_over is not None:
+            self._taking_over.cancel()
+            self._taking_over = None
+        self._ownership.change(self._ownership.owned - partitions)
+        await asyncio.gather(*(loop.quiet() for loop in self._loops.values()))
+        if partitions:
+            log.info("partitions %s revoked; waited for the rounds under way", sorted(partitions))
+
+    def assigned(self, partitions: set[int], count: int) -> None:
+        """The group's assignment to this instance, whole (out of ``count`` partitions).
+        Users of newly gained partitions are taken on after every user was read again."""
+        gained = partitions - self._held
+        self._held = frozenset(partitions)
+        if self._taking_over is not None:
+            self._taking_over.cancel()
+            self._taking_over = None
+        if not gained and count == self._ownership.partitions:
+            self._own(partitions, count)
+            return
+        self._taking_over = asyncio.create_task(
+            self._take_over(partitions, count), name="provisioner-take-over"
+        )
+        self._taking_over.add_done_callback(_log_unexpected_end)
+
+    async def _take_over(self, partitions: set[int], count: int) -> None:
+        await self._read_users()
+        self._own(partitions, count)
+
+    def _own(self, partitions: set[int], count: int) -> None:
+        self._ownership.change(partitions, count)
+        for loop in self._loops.values():
+            loop.wake()
+        log.info("owning partitions %s of %d", sorted(partitions), count)
 
     async def run(self) -> None:
         """Read the users, run every node's loop and follow the countries file (and
@@ -88,6 +149,8 @@ class Fleet:
                     await self._read_users_again()
                     next_read = time.monotonic() + self._reload_interval_s
         finally:
+            if self._taking_over is not None:
+                self._taking_over.cancel()
             for address in list(self._tasks):
                 await self._stop(address)
 
@@ -118,7 +181,8 @@ class Fleet:
         self._countries = dict(countries)
 
     async def _read_users(self) -> None:
-        read = await retry_transient(lambda: self._book.load(self._accesses.every()))
+        async with self._reading:
+            read = await retry_transient(lambda: self._book.load(self._accesses.every()))
         log.info("read the access of %d users", read)
 
     async def _read_users_again(self) -> None:

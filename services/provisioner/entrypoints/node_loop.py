@@ -1,8 +1,9 @@
 """One loop per node: apply what the agent recorded, reconcile on a timer, back off on failure.
 
 Each round is one of, in this order of precedence:
-- a reload (at start and every ``reload_interval_s``, minutes): the node's records read
-  from the database, then a reconciliation. The only round that reads a collection whole;
+- a reload (at start, when the instance's partitions moved, and every
+  ``reload_interval_s``, minutes): the node's records read from the database, then a
+  reconciliation. The only round that reads a collection whole;
 - a reconciliation (every ``reconcile_interval_s``, and after any failure): the node's
   real key list against every user's access, both from memory (no database read);
 - the users the agent reported changed since the last round, all in one batch.
@@ -14,7 +15,9 @@ is logged and tried again at the next round, and never fails the round.
 The agent wakes the loop (an event, not a timer), so a change reaches the node within one
 agent call; changes that arrive while a round runs make up the next round's batch. A
 failed round waits a capped, doubling delay before the next; other nodes' loops and the
-Kafka partition never wait for it.
+Kafka partition never wait for it. When the instance's partitions are revoked, the
+worker waits for the round under way (:meth:`NodeLoop.quiet`): no later round touches a
+user it no longer owns.
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ class NodeLoop:
         self._next_reconcile = 0.0  # monotonic; 0 means "at the next round"
         self._next_reload = 0.0
         self._load_minute: datetime | None = None
+        self._generation = converger.ownership_generation
+        self._busy = asyncio.Lock()
 
     @property
     def address(self) -> str:
@@ -89,11 +94,22 @@ class NodeLoop:
         self.pending.add(telegram_id)
         self._wake.set()
 
+    async def quiet(self) -> None:
+        """Wait for the round under way, if any, to end."""
+        async with self._busy:
+            return
+
+    def wake(self) -> None:
+        """Start a round now (the instance's partitions moved)."""
+        self._wake.set()
+
     async def run(self) -> None:
         """Rounds until cancelled; a failed round is retried after a backoff delay."""
         while True:
             self._wake.clear()
-            if await self._round():
+            async with self._busy:
+                went_well = await self._round()
+            if went_well:
                 self.backoff.reset()
                 await self._report_load()
                 await self._idle()
@@ -103,6 +119,12 @@ class NodeLoop:
 
     async def _round(self) -> bool:
         now = self.clock()
+        if self._generation != self.converger.ownership_generation:
+            # Partitions moved: another instance may have written this node's records of
+            # the users now owned here, and its outage record.
+            self._generation = self.converger.ownership_generation
+            self.converger.ownership_moved()
+            self._next_reload = 0.0
         try:
             if time.monotonic() >= self._next_reload:
                 await self.converger.reload()

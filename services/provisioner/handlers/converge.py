@@ -1,10 +1,14 @@
 """Bringing one node in line with the users' access, and telling ``keys`` what changed.
 
-One :class:`NodeConverger` per node, driven by that node's loop one round at a time, so
-it is the only writer of the node's records. It therefore keeps them in memory, read from
-the database only by :meth:`NodeConverger.reload` (at start and as the rare safety net),
-and compares them with the users' access in the :class:`AccessBook`: a round reads no
-collection at all.
+One :class:`NodeConverger` per node in each worker instance, driven by that node's loop
+one round at a time. It applies, reconciles and records only the keys of the users whose
+partitions its instance owns (:class:`Ownership`), so each ``applied:*`` record has one
+writer, like the user's own document; the node's own duties (its outage record and
+announcements, its load, removing keys that nobody owns) belong to the instance owning
+the node's address, the key of those facts. It keeps its records in memory, read from the
+database only by :meth:`NodeConverger.reload` (at start, when its instance's partitions
+moved, and as the rare safety net), and compares them with the users' access in the
+:class:`AccessBook`: a round reads no collection at all.
 
 A round's steps go to the node in batches, one agent call each (up to
 :data:`MAX_KEYS_PER_CALL` keys); then the batch's facts are published together (sent at
@@ -24,10 +28,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from events import Envelope, Event
+from keyland.kafka.ownership import Ownership
 from keyland.kafka.producer import EventPublisher
 from services.provisioner.adapters import metrics
 from services.provisioner.adapters.node_client import MAX_KEYS_PER_CALL, NodeClient
-from services.provisioner.adapters.repository import NodeRecords, Outage
+from services.provisioner.adapters.repository import NodeRecords, Outage, UserAccesses
 from services.provisioner.domain.access import Cause, KeyState
 from services.provisioner.domain.access_book import AccessBook
 from services.provisioner.domain.key_facts import (
@@ -44,6 +49,7 @@ from services.provisioner.domain.plan import (
     due_evictions,
     plan_node,
     record_view,
+    split_by_owner,
     wanted_keys,
 )
 
@@ -80,6 +86,8 @@ class NodeConverger:
         *,
         book: AccessBook,
         records: NodeRecords,
+        accesses: UserAccesses,
+        ownership: Ownership,
         publisher: EventPublisher,
         unknown_key_grace: timedelta,
         outage_grace: timedelta,
@@ -89,6 +97,8 @@ class NodeConverger:
         self._client = client
         self._book = book
         self._records = records
+        self._accesses = accesses
+        self._ownership = ownership
         self._publisher = publisher
         self._unknown_key_grace = unknown_key_grace
         self._outage_grace = outage_grace
@@ -101,6 +111,26 @@ class NodeConverger:
     def loaded(self) -> bool:
         return self._applied is not None
 
+    @property
+    def on_duty(self) -> bool:
+        """Whether this instance answers for the node itself: its outage, its load, the
+        keys nobody owns."""
+        return self._ownership.owns(self.address)
+
+    @property
+    def ownership_generation(self) -> int:
+        return self._ownership.generation
+
+    def owns(self, telegram_id: int) -> bool:
+        return self._ownership.owns(str(telegram_id))
+
+    def ownership_moved(self) -> None:
+        """The instance's partitions changed: what was learnt of the node's outage and
+        unknown keys may be another instance's since; read or watch them afresh."""
+        self._outage_loaded = False
+        self._outage = None
+        self._unknown_since = {}
+
     async def reload(self) -> None:
         """Read this node's records from the database (a whole read of them: at start and
         as the rare safety net only; rounds use the copy kept in memory)."""
@@ -108,7 +138,9 @@ class NodeConverger:
 
     async def converge_users(self, telegram_ids: Iterable[int], now: datetime) -> int:
         """Apply the access of these users, trusting the record for what the node has."""
-        accesses = [a for t in telegram_ids if (a := self._book.get(t)) is not None]
+        accesses = [
+            a for t in telegram_ids if self.owns(t) and (a := self._book.get(t)) is not None
+        ]
         wanted = wanted_keys(accesses, now)
         known = self._records_in_memory()
         applied = {key: known[key] for key in wanted if key in known}
@@ -117,20 +149,42 @@ class NodeConverger:
         return len(steps)
 
     async def reconcile(self, now: datetime) -> int:
-        """Compare the node's real keys with every user's access and repair both ways."""
+        """Compare the node's real keys with the access of the users owned here and
+        repair both ways; keys of users owned elsewhere are left to their owner."""
         on_node = await self._client.enabled_keys()
-        wanted = wanted_keys(self._book.every(), now)
-        steps = plan_node(wanted, self._records_in_memory(), on_node)
+        mine, theirs = split_by_owner(self._book.every(), self.owns)
+        wanted = wanted_keys(mine, now)
+        steps = plan_node(wanted, self._records_in_memory(), on_node - theirs)
         unknown = {s.key_id for s in steps if s.action is Action.EVICT}
-        due, self._unknown_since = due_evictions(
-            unknown, self._unknown_since, now, self._unknown_key_grace
-        )
+        due: set[uuid.UUID] = set()
+        if self.on_duty:
+            due, self._unknown_since = due_evictions(
+                unknown, self._unknown_since, now, self._unknown_key_grace
+            )
+            due = await self._nobodys(due)
         steps = [s for s in steps if s.action is not Action.EVICT or s.key_id in due]
         await self._run(steps, now)
         return len(steps)
 
+    async def _nobodys(self, keys: set[uuid.UUID]) -> set[uuid.UUID]:
+        """Of keys unknown here past their grace, those no user holds in the database
+        (one lookup by the indexed ``key_id`` each): another instance's newest users are
+        in its book, not necessarily in this one's, until this one reads them."""
+        nobodys = set()
+        for key in keys:
+            holder = await self._accesses.holding(key)
+            if holder is None:
+                nobodys.add(key)
+            else:
+                self._book.put(holder)
+                self._unknown_since.pop(key, None)
+        return nobodys
+
     async def failed(self, error: str, now: datetime) -> None:
-        """Note a failed round; announce the outage once it lasted the grace period."""
+        """Note a failed round; announce the outage once it lasted the grace period (the
+        node's duty: another instance on duty notes it otherwise)."""
+        if not self.on_duty:
+            return
         outage = await self._current_outage()
         if outage is None:
             log.warning("node %s (%s) unreachable: %s", self.address, self.country, error)
@@ -142,7 +196,10 @@ class NodeConverger:
             await self._save_outage(replace(outage, announced=True))
 
     async def report_load(self, minute: datetime, now: datetime) -> None:
-        """Publish the node's load for ``minute`` as its agent measured it (one call)."""
+        """Publish the node's load for ``minute`` as its agent measured it (one call),
+        when on duty."""
+        if not self.on_duty:
+            return
         event, event_id = load_fact(self.country, self.address, minute, await self._client.load())
         await self._publish(event, event_id, None, now)
 
@@ -151,6 +208,8 @@ class NodeConverger:
         is announced over too (the first round after a failure compares every key, so the
         node is in line by now); published before the record is cleared, so a crash in
         between publishes it again under the same id."""
+        if not self.on_duty:
+            return
         outage = await self._current_outage()
         if outage is not None:
             if outage.announced:

@@ -6,6 +6,10 @@ acknowledged before the reading becomes the baseline; a failure leaves the basel
 it was, and the next try in the same window publishes the same ids again (the
 subscription processor counts an id once). Owners come from the access book in memory:
 no database read.
+
+Each worker instance reads every key's counters, so its baseline covers keys it may come
+to own, and publishes the counts of the users whose partitions it owns: a key whose user
+moves to another instance is counted there from that instance's previous reading on.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import logging
 from datetime import datetime, timedelta
 
 from events import Envelope, Event
+from keyland.kafka.ownership import Ownership
 from keyland.kafka.producer import EventPublisher
 from services.provisioner.adapters.node_client import NodeClient
 from services.provisioner.domain.access_book import AccessBook
@@ -31,6 +36,7 @@ class TrafficMeter:
         client: NodeClient,
         *,
         book: AccessBook,
+        ownership: Ownership,
         publisher: EventPublisher,
         window: timedelta,
     ) -> None:
@@ -39,6 +45,7 @@ class TrafficMeter:
         self.window = window
         self._client = client
         self._book = book
+        self._ownership = ownership
         self._publisher = publisher
         self._baseline: Reading | None = None
         self._counted_window: datetime | None = None
@@ -54,7 +61,11 @@ class TrafficMeter:
             return 0
         reading = await self._client.traffic()
         moved = counted(self._baseline, reading)
-        owners = {a.key_id: a.telegram_id for a in self._book.every() if a.key_id is not None}
+        owners = {
+            a.key_id: a.telegram_id
+            for a in self._book.every()
+            if a.key_id is not None and self._ownership.owns(str(a.telegram_id))
+        }
         envelopes: list[Envelope[Event]] = [
             Envelope(
                 event_id=event_id,

@@ -16,6 +16,7 @@ from services.provisioner.domain.plan import (
     due_evictions,
     plan_node,
     record_view,
+    split_by_owner,
     wanted_keys,
 )
 from tests.unit.provisioner.builders import KEY, NEXT_KEY, USER, at, fold
@@ -116,3 +117,46 @@ def test_one_plan_converges_and_a_second_finds_nothing(
             recorded[step.key_id] = Applied(step.key_id, step.wanted.state)
     assert node == {k for k, s in wanted_states.items() if s is KeyState.ENABLED}
     assert plan_node(wanted, recorded, node) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.uuids(version=4), st.booleans(), st.booleans(), st.booleans()),
+        max_size=12,
+        unique_by=lambda user: user[0],
+    ),
+    st.sets(st.uuids(version=4), max_size=3),
+)
+def test_two_instances_each_touch_only_their_users_keys_and_together_converge(
+    users: list[tuple[uuid.UUID, bool, bool, bool]], strangers: set[uuid.UUID]
+) -> None:
+    """Users are (key, active, purged, owned by instance A); the node has every key."""
+    accesses = []
+    for n, (key, active, purged, _) in enumerate(users):
+        until = at(3) if active else at(-1)
+        access = UserAccess(USER + n, key_id=key, until=until)
+        if purged:
+            access = UserAccess(USER + n, retired_keys=frozenset({key}), until=until)
+        accesses.append(access)
+    in_a = {USER + n for n, user in enumerate(users) if user[3]}
+    node = {key for key, *_ in users} | strangers
+    touched: dict[uuid.UUID, str] = {}
+    for name, owned in (("a", in_a.__contains__), ("b", lambda t: t not in in_a)):
+        mine, theirs = split_by_owner(accesses, owned)
+        assert {a.telegram_id for a in mine} == {
+            t for t in range(USER, USER + len(users)) if owned(t)
+        }
+        for step in plan_node(wanted_keys(mine, at()), {}, node - theirs):
+            if step.action is Action.EVICT:
+                continue  # the node's duty, not a user's
+            assert step.key_id not in touched, "a key planned by both instances"
+            touched[step.key_id] = name
+            if step.action is Action.ENABLE:
+                node.add(step.key_id)
+            elif step.action is Action.REVOKE:
+                node.discard(step.key_id)
+    for key, active, purged, owned_by_a in users:
+        assert (key in node) == (active and not purged)
+        if key in touched:
+            assert touched[key] == ("a" if owned_by_a else "b")
