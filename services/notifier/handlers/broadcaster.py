@@ -108,10 +108,10 @@ class Broadcaster:
     async def _deliver(self, broadcast: Document, queue: asyncio.Queue[Document]) -> None:
         buttons = broadcast.get("buttons") or []
         while not queue.empty():
+            delivery = queue.get_nowait()
             now = self._clock()
             if not await self._turn(now):
-                return  # another instance carries on with what is pending
-            delivery = queue.get_nowait()
+                return  # unclaimed, it stays pending for the instance whose turn it is
             if not await self._claims.claim("delivery", delivery["_id"], now):
                 claimed_at = await self._claims.claimed_at("delivery", delivery["_id"])
                 if claimed_at is not None and claimed_at < now - self._lease:
