@@ -5,11 +5,13 @@ In order: ``bench.payments``, ``bench.notifier``, ``bench.users`` (Keyland and t
 baseline), ``bench.journey_latency``, ``bench.flat_cost``, ``bench.capacity`` (its
 report rewritten in ``bench/reports/``), ``bench.rebalance`` and ``bench.scale`` (worker
 instances in one group: the takeover after a SIGKILL, the scale curve) and, unless
-``--fault-payments 0``, the fault drill (``bench.faults``: its own broker, nodes and
-services beside the stack; 10,000 payments by default, judged against 15 minutes; 2,000
+``--fault-payments 0``, the fault drill (``bench.faults``: its own cluster of three brokers,
+nodes and two instances of each worker beside the stack, ``--fault-brokers`` and
+``--fault-instances`` to change them; 10,000 payments by default, judged against 15 minutes; 2,000
 against CI's 3 minutes).
 
-Run: ``.venv/bin/python -m bench [--levels 1 10 100 1000] [--fault-payments N]``.
+Run: ``.venv/bin/python -m bench [--levels 1 10 100 1000] [--fault-payments N]
+[--fault-brokers 3] [--fault-instances 2]``.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from keyland.settings import KafkaSettings, load
 from tests.faults import FaultPlan
 
 
-def main(levels: tuple[int, ...], fault_payments: int) -> None:
+def main(
+    levels: tuple[int, ...], fault_payments: int, fault_brokers: int, fault_instances: int
+) -> None:
     load(KafkaSettings)  # a clear error before anything starts when misconfigured
     rows: list[targets.Target] = []
     asyncio.run(payments.main())
@@ -47,7 +51,13 @@ def main(levels: tuple[int, ...], fault_payments: int) -> None:
     rows += targets.rebalance(asyncio.run(rebalance.main()))
     rows += targets.scale_curve(asyncio.run(scale.main()))
     if fault_payments:
-        plan = FaultPlan(payments=fault_payments, rate=faults.RATE, kills_per_worker=faults.KILLS)
+        plan = FaultPlan(
+            payments=fault_payments,
+            rate=faults.RATE,
+            kills_per_worker=faults.KILLS,
+            brokers=fault_brokers,
+            instances=fault_instances,
+        )
         rows += targets.fault_drill(faults.drill(plan))
     targets.print_targets(rows)
 
@@ -56,5 +66,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", nargs="+", type=int, default=list(users.LEVELS))
     parser.add_argument("--fault-payments", type=int, default=10_000)
+    parser.add_argument("--fault-brokers", type=int, default=3)
+    parser.add_argument("--fault-instances", type=int, default=2)
     arguments = parser.parse_args()
-    main(tuple(arguments.levels), arguments.fault_payments)
+    main(
+        tuple(arguments.levels),
+        arguments.fault_payments,
+        arguments.fault_brokers,
+        arguments.fault_instances,
+    )
