@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 
 import pytest
 from pymongo.database import Database
@@ -13,6 +13,9 @@ from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document, database
 from keyland.settings import KafkaSettings, MongoSettings
+from keyland_tools.stack.chromium import Chromium
+from keyland_tools.stack.process import StartError
+from tests.browser import Phone, PhoneFactory, artifact_dir, start_phone
 from tests.endpoints import Endpoints, real_endpoints
 from tests.processes import Program
 from tests.services import subscription_worker
@@ -103,3 +106,44 @@ def worker(
     its own ``worker`` instead)."""
     with subscription_worker(service_env, tmp_path_factory.mktemp("worker")) as program:
         yield program
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Chromium:
+    """Debian's headless Chromium and chromedriver, installed when missing (``make test``
+    installs them first); the test is skipped, saying why, where they cannot be."""
+    try:
+        return Chromium().fetch()
+    except StartError as error:
+        pytest.skip(f"no Chromium for the browser tests: {error}")
+
+
+@pytest.fixture
+def phone(chromium: Chromium, request: pytest.FixtureRequest) -> Iterator[PhoneFactory]:
+    """Opens phone-sized browser sessions (``phone("ru")``), each closed after the test;
+    screenshots land in the test's artifact folder (``tests/browser.py``), and a failed
+    test leaves one of each session as it was."""
+    sessions: list[Phone] = []
+
+    def open_phone(language: str) -> Phone:
+        session = start_phone(chromium, language, artifact_dir(request.node.nodeid))
+        sessions.append(session)
+        return session
+
+    yield open_phone
+    call = getattr(request.node, "rep_call", None)
+    for index, session in enumerate(sessions):
+        if call is not None and call.failed:  # what the browser showed when the test failed
+            session.shot(f"failed-{index}-{session.language}")
+        session.driver.quit()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keeps each phase's report on the test item (``rep_call``), for fixtures to see
+    whether the test failed."""
+    report: pytest.TestReport = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -17,8 +17,11 @@ from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import ConfigError, KafkaSettings, MongoSettings, load
 from services.provisioner.adapters.node_client import NodeClients
+from services.provisioner.adapters.read_api import TrafficTotals
 from services.provisioner.adapters.repository import NodeRecords, UserAccesses
 from services.provisioner.config import (
+    CapacitySettings,
+    CountriesFileSettings,
     NodeAccessSettings,
     ProvisionerSettings,
     SubscriptionPageSettings,
@@ -153,6 +156,9 @@ class ApiContainer:
     accesses: UserAccesses
     records: NodeRecords
     clients: NodeClients
+    traffic: TrafficTotals | None  # the read API's monthly totals, for the browser page
+    countries_file: CountriesFile | None  # the nodes of the capacity view
+    capacity: CapacitySettings
 
 
 def bootstrap_api() -> ApiContainer:
@@ -162,10 +168,14 @@ def bootstrap_api() -> ApiContainer:
         load(MongoSettings),
     )
     db = async_database(mongo, app_name="keyland-provisioner-api")
+    countries_file = load(CountriesFileSettings).countries_file
     return ApiContainer(
         settings=settings,
         db=db,
         accesses=UserAccesses(db[COLLECTION]),
         records=NodeRecords(db[COLLECTION]),
         clients=NodeClients.from_settings(access),
+        traffic=TrafficTotals.from_settings(settings),
+        countries_file=None if countries_file is None else CountriesFile(countries_file),
+        capacity=load(CapacitySettings),
     )

@@ -7,8 +7,10 @@ the variable that is missing or malformed.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -103,7 +105,8 @@ class NodeAccessSettings(BaseSettings):
 
 
 class SubscriptionPageSettings(BaseSettings):
-    """The subscription API: ``/sub/{token}`` for VPN clients, ``/v1`` for the bot."""
+    """The subscription API: ``/sub/{token}`` for VPN clients and browsers, ``/v1`` for
+    the bot."""
 
     model_config = _CONFIG
 
@@ -134,8 +137,60 @@ class SubscriptionPageSettings(BaseSettings):
         default=None, pattern=_URL, description="Sent as profile-web-page-url; unset: not sent."
     )
     traffic_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    page_time_zone: str = Field(
+        default="Europe/Moscow",
+        description="The time zone of the dates on the page a browser gets (IANA name).",
+    )
+    read_api_url: str = Field(
+        default="http://127.0.0.1:8081",
+        pattern=_URL,
+        description="The subscription read API, asked for a user's traffic this month.",
+    )
+    read_api_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="KEYLAND_SUBSCRIPTION_API_TOKEN's value; unset: the page shows no traffic.",
+    )
     api_token: SecretStr | None = Field(
         default=None,
         min_length=16,
         description="Bearer token of /v1 (the bot asks there for a user's URL); unset: no /v1.",
+    )
+
+    @field_validator("page_time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"no time zone {name!r}: an IANA name like Europe/Moscow") from error
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.page_time_zone)
+
+
+class CountriesFileSettings(BaseSettings):
+    """Where the API finds the nodes: the worker's countries file (the same variable);
+    unset, its capacity view has no nodes to show."""
+
+    model_config = _CONFIG
+
+    countries_file: Path | None = None
+
+
+class CapacitySettings(BaseSettings):
+    """The capacity view (``keyland capacity``, the API's ``/v1/nodes/capacity``, the
+    bot's admin chart): the last load run's report and what one node costs a month."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KEYLAND_CAPACITY_", env_file=".env", extra="ignore"
+    )
+
+    node_monthly_price: Decimal = Field(
+        default=Decimal("5.00"), ge=0, description="What one node costs a month."
+    )
+    report: Path = Field(
+        default=Path("bench/reports/capacity.json"), description="The load run's report."
     )
