@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -28,8 +27,7 @@ from keyland.kafka.producer import EventPublisher, PublishFailed
 from keyland.kafka.topics import ensure_topics
 from keyland.settings import KafkaSettings
 from keyland_tools.stack.kafka import Kafka
-from keyland_tools.stack.kafka_layout import PORT_STRIDE
-from keyland_tools.stack.process import free_port
+from keyland_tools.stack.process import free_port_run
 from keyland_tools.stack.settings import StackSettings
 
 pytestmark = pytest.mark.integration
@@ -38,30 +36,12 @@ STATE_ROOT = Path("/tmp/cluster")
 BROKERS = 3
 
 
-def _free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_ports_for_brokers() -> tuple[int, int]:
-    """A client port and a controller port from which every broker's ports are free."""
-    while True:
-        first = free_port()
-        if first + 2 * PORT_STRIDE * BROKERS > 65535:
-            continue
-        ports = [first + n for n in range(2 * BROKERS)]  # clients even, controllers odd
-        if all(_free(port) for port in ports):
-            return first, first + 1
-
-
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Kafka]:
     state = STATE_ROOT / uuid.uuid4().hex[:10]
-    client_port, controller_port = free_ports_for_brokers()
+    # Client ports first, +2, +4; controller ports first + 1, +3, +5 (kafka_layout).
+    client_port = free_port_run(2 * BROKERS)
+    controller_port = client_port + 1
     stack = StackSettings(state_dir=state, kafka_controller_port=controller_port)
     kafka = Kafka(stack, KafkaSettings(bootstrap=f"127.0.0.1:{client_port}"), BROKERS)
     try:
