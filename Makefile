@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help venv infra up down status test lint bench demo
+.PHONY: help venv infra up down status test lint bench demo browser
 
 help:
 	@echo "make up      start the whole local stack (Kafka, PostgreSQL + FerretDB, ...) and wait until ready"
@@ -45,9 +45,15 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+# Debian's Chromium and chromedriver for the browser tests, installed when missing (as
+# root). A machine where they cannot be installed still runs the rest: the browser tests
+# skip, saying why.
+browser: venv
+	-$(BIN)/keyland stack browser
+
 # Two test processes, each taking a whole module at a time: every module has its own
 # topics and database (tests/conftest.py), so they run side by side.
-test: lint infra
+test: lint infra browser
 	$(BIN)/pytest -n 2 --dist loadfile
 
 demo: up

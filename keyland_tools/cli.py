@@ -13,7 +13,9 @@ from keyland.settings import KafkaSettings, load
 from keyland_tools.ops.capacity import capacity_command
 from keyland_tools.ops.cli import dlq_app, lag, replay, state_app
 from keyland_tools.ops.users_cli import users_app
+from keyland_tools.stack.chromium import Chromium
 from keyland_tools.stack.components import Component, everything, infrastructure
+from keyland_tools.stack.process import StartError
 from keyland_tools.stack.services import SupervisedServices, service_specs
 from keyland_tools.stack.settings import StackSettings
 from keyland_tools.stack.supervisor import Supervisor
@@ -76,6 +78,18 @@ def stack_fetch() -> None:
     """Download and build what the stack runs (cached; later runs are instant)."""
     for component in everything():
         typer.echo(f"{component.daemon.name}: {component.fetch()}")
+
+
+@stack_app.command("browser")
+def stack_browser() -> None:
+    """Install headless Chromium and chromedriver from Debian when missing (as root): the
+    browser tests' browser. Exits 1 saying why when they cannot be installed."""
+    try:
+        chromium = Chromium().fetch()
+    except StartError as error:
+        typer.echo(f"browser: {error}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"browser: {chromium.browser}, driver: {chromium.driver}")
 
 
 def _components(only_infra: bool) -> list[Component]:

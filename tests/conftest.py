@@ -13,6 +13,9 @@ from keyland.kafka.producer import EventPublisher
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document, database
 from keyland.settings import KafkaSettings, MongoSettings
+from keyland_tools.stack.chromium import Chromium
+from keyland_tools.stack.process import StartError
+from tests.browser import Phone, PhoneFactory, artifact_dir, start_phone
 from tests.endpoints import Endpoints, real_endpoints
 from tests.processes import Program
 from tests.services import subscription_worker
@@ -103,3 +106,29 @@ def worker(
     its own ``worker`` instead)."""
     with subscription_worker(service_env, tmp_path_factory.mktemp("worker")) as program:
         yield program
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Chromium:
+    """Debian's headless Chromium and chromedriver, installed when missing (``make test``
+    installs them first); the test is skipped, saying why, where they cannot be."""
+    try:
+        return Chromium().fetch()
+    except StartError as error:
+        pytest.skip(f"no Chromium for the browser tests: {error}")
+
+
+@pytest.fixture
+def phone(chromium: Chromium, request: pytest.FixtureRequest) -> Iterator[PhoneFactory]:
+    """Opens phone-sized browser sessions (``phone("ru")``), each closed after the test;
+    screenshots land in the test's artifact folder (``tests/browser.py``)."""
+    sessions: list[Phone] = []
+
+    def open_phone(language: str) -> Phone:
+        session = start_phone(chromium, language, artifact_dir(request.node.nodeid))
+        sessions.append(session)
+        return session
+
+    yield open_phone
+    for session in sessions:
+        session.driver.quit()
