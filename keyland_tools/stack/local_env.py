@@ -22,6 +22,7 @@ TELEGRAM_EMULATOR_PORT = 8766
 PAYMENTS_PORT = 8080
 SUBSCRIPTION_API_PORT = 8081
 PROVISIONER_API_PORT = 8082
+CABINET_PORT = 8084
 # /health and /metrics of the workers without an HTTP API of their own.
 OPS_PORTS = {"SUBSCRIPTION": 9101, "PROVISIONER": 9102, "NOTIFIER": 9103, "BOT": 9104}
 EMULATED_BOT_USERNAME = "keyland_local_bot"
@@ -78,6 +79,7 @@ def local_env(stack: StackSettings) -> dict[str, str]:
         # The subscription worker has the ingest charge saved methods for renewals.
         "KEYLAND_SUBSCRIPTION_PAYMENTS_URL": f"http://127.0.0.1:{env['KEYLAND_PAYMENTS_PORT']}",
         "KEYLAND_SUBSCRIPTION_PAYMENTS_TOKEN": env["KEYLAND_PAYMENTS_INTERNAL_TOKEN"],
+        "KEYLAND_BOT_CABINET_PORT": _configured("KEYLAND_BOT_CABINET_PORT") or str(CABINET_PORT),
         "KEYLAND_BOT_LINKS_URL": f"http://127.0.0.1:{PROVISIONER_API_PORT}",
         "KEYLAND_BOT_LINKS_TOKEN": _configured("KEYLAND_PROVISIONER_API_TOKEN")
         or made["KEYLAND_PROVISIONER_API_TOKEN"],
@@ -123,6 +125,12 @@ def local_env(stack: StackSettings) -> dict[str, str]:
             or f"[{DEMO_ADMIN_ID}]",
             "KEYLAND_EMULATED_BOT_TOKEN": token,
         }
+    # The bot's menu button opens the cabinet: here on loopback (Telegram itself opens only
+    # a public https URL: set KEYLAND_BOT_CABINET_URL for a real bot).
+    env["KEYLAND_BOT_CABINET_URL"] = (
+        _configured("KEYLAND_BOT_CABINET_URL")
+        or f"http://127.0.0.1:{env['KEYLAND_BOT_CABINET_PORT']}/app"
+    )
     env |= {
         "KEYLAND_BOT_TOKEN": token,
         "KEYLAND_NOTIFIER_BOT_TOKEN": _configured("KEYLAND_NOTIFIER_BOT_TOKEN") or token,

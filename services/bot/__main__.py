@@ -28,5 +28,34 @@ def run() -> None:
         asyncio.run(run_polling(container))
 
 
+@cli.command()
+def cabinet() -> None:
+    """Serve the Mini App cabinet (``KEYLAND_BOT_CABINET_HOST`` / ``_PORT``)."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415
+
+    from keyland.observability.logs import configure_logging, secret_values  # noqa: PLC0415
+    from services.bot.bootstrap import bootstrap_cabinet  # noqa: PLC0415
+    from services.bot.entrypoints.cabinet import build_app  # noqa: PLC0415
+
+    container = bootstrap_cabinet()
+    settings = container.settings
+    configure_logging("cabinet", secret_values(settings))
+    app = build_app(
+        container.deps,
+        settings.token.get_secret_value(),
+        timedelta(seconds=settings.cabinet_auth_max_age_s),
+        close=container.close,
+    )
+    uvicorn.run(
+        app,
+        host=settings.cabinet_host,
+        port=settings.cabinet_port,
+        log_level="warning",
+        log_config=None,
+    )
+
+
 if __name__ == "__main__":
     cli()

@@ -80,6 +80,27 @@ class BotSettings(ServesOperations, SellsPlans):
         le=30,
         description="How far back that reading goes.",
     )
+    cabinet_url: str | None = Field(
+        default=None,
+        pattern=_URL,
+        description="The Mini App cabinet's public URL (https in production: Telegram opens "
+        "only https web apps); set, the bot's menu button opens it.",
+    )
+    cabinet_host: str = "127.0.0.1"
+    cabinet_port: int = Field(default=8084, gt=0, lt=65536)
+    cabinet_auth_max_age_s: float = Field(
+        default=3600,
+        gt=0,
+        le=7 * 86400,
+        description="How old Telegram's initData (its auth_date) may be before the cabinet "
+        "refuses it (401) and the user opens it again from the menu button.",
+    )
+    cabinet_ends_soon_days: float = Field(
+        default=3,
+        ge=0,
+        le=60,
+        description="The cabinet says access ends soon within this many days of its end.",
+    )
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = Field(
         default=None,
