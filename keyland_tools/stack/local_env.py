@@ -98,6 +98,9 @@ def local_env(stack: StackSettings) -> dict[str, str]:
         or made["KEYLAND_PROVISIONER_SUBSCRIPTION_SECRET"],
         "KEYLAND_PROVISIONER_API_TOKEN": env["KEYLAND_BOT_LINKS_TOKEN"],
         "KEYLAND_PROVISIONER_API_PORT": str(PROVISIONER_API_PORT),
+        # The subscription page a browser gets shows the read API's monthly traffic.
+        "KEYLAND_PROVISIONER_READ_API_URL": env["KEYLAND_BOT_READ_API_URL"],
+        "KEYLAND_PROVISIONER_READ_API_TOKEN": env["KEYLAND_SUBSCRIPTION_API_TOKEN"],
     }
     env |= {f"KEYLAND_{name}_OPS_PORT": str(port) for name, port in OPS_PORTS.items()}
     env["KEYLAND_BOT_COUNTRIES_FILE"] = env["KEYLAND_NOTIFIER_COUNTRIES_FILE"] = env[

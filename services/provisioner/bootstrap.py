@@ -17,6 +17,7 @@ from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document, async_database
 from keyland.settings import ConfigError, KafkaSettings, MongoSettings, load
 from services.provisioner.adapters.node_client import NodeClients
+from services.provisioner.adapters.read_api import TrafficTotals
 from services.provisioner.adapters.repository import NodeRecords, UserAccesses
 from services.provisioner.config import (
     NodeAccessSettings,
@@ -153,6 +154,7 @@ class ApiContainer:
     accesses: UserAccesses
     records: NodeRecords
     clients: NodeClients
+    traffic: TrafficTotals | None  # the read API's monthly totals, for the browser page
 
 
 def bootstrap_api() -> ApiContainer:
@@ -168,4 +170,5 @@ def bootstrap_api() -> ApiContainer:
         accesses=UserAccesses(db[COLLECTION]),
         records=NodeRecords(db[COLLECTION]),
         clients=NodeClients.from_settings(access),
+        traffic=TrafficTotals.from_settings(settings),
     )

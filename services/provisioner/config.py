@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -103,7 +104,8 @@ class NodeAccessSettings(BaseSettings):
 
 
 class SubscriptionPageSettings(BaseSettings):
-    """The subscription API: ``/sub/{token}`` for VPN clients, ``/v1`` for the bot."""
+    """The subscription API: ``/sub/{token}`` for VPN clients and browsers, ``/v1`` for
+    the bot."""
 
     model_config = _CONFIG
 
@@ -134,8 +136,35 @@ class SubscriptionPageSettings(BaseSettings):
         default=None, pattern=_URL, description="Sent as profile-web-page-url; unset: not sent."
     )
     traffic_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    page_time_zone: str = Field(
+        default="Europe/Moscow",
+        description="The time zone of the dates on the page a browser gets (IANA name).",
+    )
+    read_api_url: str = Field(
+        default="http://127.0.0.1:8081",
+        pattern=_URL,
+        description="The subscription read API, asked for a user's traffic this month.",
+    )
+    read_api_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="KEYLAND_SUBSCRIPTION_API_TOKEN's value; unset: the page shows no traffic.",
+    )
     api_token: SecretStr | None = Field(
         default=None,
         min_length=16,
         description="Bearer token of /v1 (the bot asks there for a user's URL); unset: no /v1.",
     )
+
+    @field_validator("page_time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"no time zone {name!r}: an IANA name like Europe/Moscow") from error
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.page_time_zone)

@@ -3,8 +3,11 @@ counts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
+
+from keyland.web.i18n import byte_size
+
+__all__ = ["byte_size", "date", "days_left", "referral_link", "referrer_from"]
 
 REFERRAL_PREFIX = "ref_"
 
@@ -32,18 +35,3 @@ def referrer_from(payload: str | None, telegram_id: int) -> int | None:
         return None
     referrer = int(raw)
     return referrer if 0 < referrer != telegram_id else None
-
-
-def byte_size(amount: int, units: Sequence[str]) -> str:
-    """``amount`` bytes in the largest of ``units`` (bytes, then each 1024 times more) that
-    keeps it at least 1, with one decimal past bytes: ``1.5 GB``."""
-    if amount < 0:
-        raise ValueError(f"a byte count is never negative: {amount}")
-    if not units:
-        raise ValueError("no units to show bytes in")
-    step = 0
-    value = float(amount)
-    while value >= 1024 and step < len(units) - 1:
-        value /= 1024
-        step += 1
-    return f"{amount} {units[0]}" if step == 0 else f"{value:.1f} {units[step]}"

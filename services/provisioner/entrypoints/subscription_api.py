@@ -14,6 +14,8 @@
   behind it. A user without access now (lapsed, or never had any) answers 200 with one
   entry that says access ended and where to renew, and ``expire`` in the past, so
   clients drop the dead servers and show why; after a renewal the same URL fills up again.
+  A browser (``Mozilla/`` agent naming no VPN app, ``Accept: text/html``, no
+  ``?format=``) gets the subscription page instead (``entrypoints/web_page.py``).
 - ``GET /v1/users/{telegram_id}/subscription``: ``{url, active, until, ...}`` and
   ``GET /v1/users/{telegram_id}/links``: ``{links: {country: link}, subscription_url}``
   (without the nodes that are down)
@@ -41,7 +43,14 @@ from keyland.observability import checks
 from keyland.observability.ops_server import ops_routes
 from services.provisioner.bootstrap import ApiContainer
 from services.provisioner.config import SubscriptionPageSettings
-from services.provisioner.domain.formats import UnknownFormat, format_for, render
+from services.provisioner.domain.access import UserAccess
+from services.provisioner.domain.formats import (
+    Format,
+    UnknownFormat,
+    format_for,
+    render,
+    wants_page,
+)
 from services.provisioner.domain.subscription_page import (
     CountryLink,
     Profile,
@@ -52,6 +61,7 @@ from services.provisioner.domain.subscription_page import (
     page_headers,
     subscription_token,
 )
+from services.provisioner.entrypoints.web_page import BrowserPage
 
 
 async def _usage(container: ApiContainer, key_id: uuid.UUID) -> Usage:
@@ -93,41 +103,48 @@ def _profile(settings: SubscriptionPageSettings) -> Profile:
     )
 
 
+async def _for_client(
+    container: ApiContainer, profile: Profile, chosen: Format, key_id: uuid.UUID, access: UserAccess
+) -> Response:
+    """The subscription in the VPN client's format, with the headers clients read."""
+    now = datetime.now(UTC)
+    active = access.active_at(now)
+    links, down = await _links(container, key_id) if active else ([], set())
+    entries = page_entries(active, links, access.region, profile, blocked=access.blocked, down=down)
+    page = render(chosen, entries, profile.title)
+    usage = await _usage(container, key_id)
+    headers = page_headers(
+        profile,
+        usage,
+        access.until,
+        active,
+        now,
+        blocked=access.blocked,
+        down_countries=[link.country for link in links if link.node in down],
+    )
+    headers["cache-control"] = "no-store"
+    return Response(page.body, media_type=page.media_type, headers=headers)
+
+
 def build_app(container: ApiContainer) -> Starlette:
     settings = container.settings
     secret = settings.subscription_secret.get_secret_value().encode()
     profile = _profile(settings)
+    browser_page = BrowserPage(container, profile)
 
     async def subscription(request: Request) -> Response:
+        agent, requested = request.headers.get("user-agent", ""), request.query_params.get("format")
         try:
-            chosen = format_for(
-                request.headers.get("user-agent", ""), request.query_params.get("format")
-            )
+            chosen = format_for(agent, requested)
         except UnknownFormat as error:
             return PlainTextResponse(f"{error}\n", status_code=400)
         key_id = key_of_token(request.path_params["token"], secret)
         access = None if key_id is None else await container.accesses.holding(key_id)
         if key_id is None or access is None:
             return PlainTextResponse("no such subscription\n", status_code=404)
-        now = datetime.now(UTC)
-        active = access.active_at(now)
-        links, down = await _links(container, key_id) if active else ([], set())
-        entries = page_entries(
-            active, links, access.region, profile, blocked=access.blocked, down=down
-        )
-        page = render(chosen, entries, profile.title)
-        usage = await _usage(container, key_id)
-        headers = page_headers(
-            profile,
-            usage,
-            access.until,
-            active,
-            now,
-            blocked=access.blocked,
-            down_countries=[link.country for link in links if link.node in down],
-        )
-        headers["cache-control"] = "no-store"
-        return Response(page.body, media_type=page.media_type, headers=headers)
+        if wants_page(agent, request.headers.get("accept", ""), requested):
+            return await browser_page(request, key_id, access)
+        return await _for_client(container, profile, chosen, key_id, access)
 
     async def user_subscription(request: Request) -> Response:
         raw = request.path_params["telegram_id"]
@@ -173,6 +190,8 @@ def build_app(container: ApiContainer) -> Starlette:
             yield
         finally:
             await container.clients.close()
+            if container.traffic is not None:
+                await container.traffic.close()
 
     health, metrics_route = ops_routes({"database": checks.database(container.db)})
     routes: list[Route | Mount] = [health, Route("/sub/{token}", subscription)]

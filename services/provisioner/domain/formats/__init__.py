@@ -7,14 +7,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.provisioner.domain.formats.choice import Format, UnknownFormat, format_for
+from services.provisioner.domain.formats.choice import (
+    Format,
+    UnknownFormat,
+    format_for,
+    wants_page,
+)
 from services.provisioner.domain.formats.clash import clash_body
 from services.provisioner.domain.formats.links import links_body
 from services.provisioner.domain.formats.sing_box import sing_box_body
 from services.provisioner.domain.formats.xray import xray_body
 from services.provisioner.domain.outbound import VlessOutbound
 
-__all__ = ["Format", "Rendered", "UnknownFormat", "format_for", "render"]
+__all__ = ["Format", "Rendered", "UnknownFormat", "format_for", "render", "wants_page"]
 
 
 @dataclass(frozen=True)

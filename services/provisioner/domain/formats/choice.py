@@ -44,3 +44,19 @@ def format_for(user_agent: str, requested: str | None = None) -> Format:
         if pattern.search(agent):
             return chosen
     return Format.BASE64
+
+
+def wants_page(user_agent: str, accept: str, requested: str | None = None) -> bool:
+    """Whether to answer with the HTML page rather than a format: a browser (its agent
+    says ``Mozilla/`` and names none of the VPN apps) that accepts ``text/html``, and no
+    ``?format=`` asked. VPN apps that borrow a browser's agent still name themselves, and
+    none of them asks for HTML."""
+    if requested is not None:
+        return False
+    agent = user_agent.lower()
+    if not agent.startswith("mozilla/") or any(p.search(agent) for p, _ in _AGENTS):
+        return False
+    return any(
+        part.split(";")[0].strip().lower() in ("text/html", "application/xhtml+xml")
+        for part in accept.split(",")
+    )
