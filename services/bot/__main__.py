@@ -46,6 +46,7 @@ def cabinet() -> None:
         container.deps,
         settings.token.get_secret_value(),
         timedelta(seconds=settings.cabinet_auth_max_age_s),
+        settings.cabinet_zone,
         close=container.close,
     )
     uvicorn.run(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 
@@ -165,6 +164,6 @@ def bootstrap_cabinet(settings: BotSettings | None = None) -> CabinetContainer:
         ),
         plans=settings.plans,
         bot_username=settings.username,
-        ends_soon=timedelta(days=settings.cabinet_ends_soon_days),
+        ends_soon_days=settings.cabinet_ends_soon_days,
     )
     return CabinetContainer(settings=settings, deps=deps)

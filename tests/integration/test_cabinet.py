@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -33,8 +34,8 @@ from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, MongoSettings
+from keyland.web.i18n import local_moment, web_texts
 from services.bot.config import BotSettings
-from services.bot.domain.display import date
 from services.bot.locales import text
 from tests.bot_harness import PollingBot, links_app
 from tests.processes import Program, free_port, wait_http
@@ -50,6 +51,7 @@ TOKEN, BOT_USERNAME = "710101:cabinet-test-token", "keyland_cabinet_bot"
 READ_TOKEN, PAYMENTS_TOKEN, LINKS_TOKEN = "cabinet-read", "cabinet-payments", "cabinet-links"
 SHOP, SHOP_SECRET = "100600", "cabinet_shop_secret"
 MAX_AGE_S = 600
+ZONE = ZoneInfo("Europe/Moscow")  # the cabinet's default time zone
 LINKS: dict[int, dict[str, Any]] = {}
 _ids = itertools.count(random.randrange(10**9, 2 * 10**9, 10**6))
 
@@ -167,7 +169,7 @@ def cabinet(
     program = Program("services.bot", env, log, args=["cabinet"]).start()
     url = f"http://127.0.0.1:{settings.cabinet_port}"
     try:
-        wait_http(f"{url}/health", program)
+        wait_http(f"{url}/health", program, timeout_s=90)  # aiogram's models load slowly
         yield url
     finally:
         program.stop()
@@ -253,8 +255,9 @@ async def test_the_bots_menu_button_opens_the_cabinet_as_its_user(
     assert "tgWebAppData" in page.text  # the page reads Telegram's launch data itself
     assert view.status_code == 200
     html = view.text
-    assert f'data-access="active" data-until="{until.isoformat()}"' in html
-    assert text("cabinet_until", "en", until=date(until), days_left="40 days") in html
+    assert f'data-standing="active" data-until="{until.isoformat()}"' in html
+    assert web_texts().text("until_active", "en", moment=local_moment(until, ZONE)) in html
+    assert text("cabinet_days_left", "en", days_left="40 days") in html
     assert f"vless://{user.id}@fi" in html
     assert f"https://t.me/{BOT_USERNAME}?start=ref_{user.id}" in html
     assert text("cabinet_no_payments", "en") in html
@@ -262,7 +265,7 @@ async def test_the_bots_menu_button_opens_the_cabinet_as_its_user(
 
 @pytest.mark.parametrize(
     ("days", "access", "key"),
-    [(2, "ends_soon", "cabinet_status_ends_soon"), (None, "none", "cabinet_status_none")],
+    [(2, "ends_soon", "status_ends_soon"), (None, "never", "status_never")],
 )
 async def test_the_status_follows_the_end_of_access(
     bot: PollingBot,
@@ -283,8 +286,8 @@ async def test_the_status_follows_the_end_of_access(
     async with httpx.AsyncClient(timeout=30) as client:
         view = await client.get(f"{cabinet}/app/view", headers=tma(opened["init_data"]))
 
-    assert f'data-access="{access}"' in view.text
-    assert text(key, "ru") in view.text
+    assert f'data-standing="{access}"' in view.text
+    assert web_texts().text(key, "ru") in view.text
     assert text("cabinet_no_keys", "ru") in view.text
 
 
@@ -422,7 +425,7 @@ async def test_payments_show_in_the_cabinet(
     assert f'data-payment="{payment_id}"' in view.text
     assert text("cabinet_payment_credited", "en") in view.text
     assert "199.00 RUB" in view.text
-    assert 'data-access="active"' in view.text
+    assert 'data-standing="active"' in view.text
     assert datetime.now(UTC) + timedelta(days=27) < user_doc(db, user.id)["until"].replace(
         tzinfo=UTC
     )

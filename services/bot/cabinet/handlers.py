@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Literal
 
 from aiogram import Bot
@@ -22,6 +22,7 @@ from aiogram.types import LabeledPrice
 from events.users import UserView
 from keyland.plans import PlanSpec
 from keyland.texts import language_of
+from keyland.web.standing import Standing, standing_of
 from services.bot.adapters.links import Links, UserLinks
 from services.bot.adapters.payments import Payments, PlanRefused
 from services.bot.adapters.read_api import Payment, ReadApi, Referrals
@@ -44,7 +45,7 @@ class CabinetDeps:
     payments: Payments
     plans: Mapping[str, PlanSpec]
     bot_username: str | None
-    ends_soon: timedelta
+    ends_soon_days: int
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class CabinetView:
 
     telegram_id: int
     language: str
-    access: cabinet.Access
+    standing: Standing
     until: datetime | None
     now: datetime
     links: UserLinks | None
@@ -76,10 +77,17 @@ async def view(deps: CabinetDeps, user: WebAppUser, now: datetime | None = None)
     )
     known = account or UserView(telegram_id=user.telegram_id)
     until = known.until if known.registered else None
+    standing = standing_of(
+        until,
+        until is not None and known.active_at(now),
+        now,
+        announce_days=deps.ends_soon_days,
+        blocked=known.blocked,
+    )
     return CabinetView(
         telegram_id=user.telegram_id,
         language=language_of(user.language_code or known.language_code),
-        access=cabinet.access(until, now, deps.ends_soon),
+        standing=standing,
         until=until,
         now=now,
         links=links,

@@ -1,53 +1,61 @@
 """The cabinet's HTML: the page Telegram opens, and the user's part it fetches.
 
-Everything is served by us, inline (no CDN, no Telegram script). The page reads Telegram's
-launch data from its URL fragment (``#tgWebAppData=...``, where Telegram puts it) and
-sends it with each call as ``Authorization: tma <initData>``; the server answers the
-user's part as HTML in their language. The renew buttons ask for a payment and go where
-it is paid: a YooKassa page, or a Stars invoice, opened through Telegram's web app
-bridge when there is one. Every value shown is escaped.
+Built with the web pages' shared parts (``keyland.web``: escaped markup, the inline QR
+code, the import links and the copy button, the shared texts and dates). Everything is
+served by us, inline: no CDN, no Telegram script. The page reads Telegram's launch data
+from its URL fragment (``#tgWebAppData=...``, where Telegram puts it) and sends it with
+each call as ``Authorization: tma <initData>``; the server answers the user's part in
+their language. A renew button asks for a payment and goes where it is paid: a YooKassa
+page, or a Stars invoice, through Telegram's web app bridge when there is one.
 """
 
 from __future__ import annotations
 
-import base64
-from html import escape
+from zoneinfo import ZoneInfo
 
+from keyland.web.clients import import_links
+from keyland.web.copy import COPY_SCRIPT, copy_button
+from keyland.web.html import Html, document, element, join
+from keyland.web.i18n import local_moment, web_texts
+from keyland.web.qr import qr_image
+from keyland.web.standing import Standing
 from services.bot.cabinet.handlers import CabinetView
-from services.bot.domain.cabinet import Access
-from services.bot.domain.display import date, days_left
-from services.bot.domain.images import qr_png
+from services.bot.domain.display import days_left
 from services.bot.keyboards.buy import duration
 from services.bot.locales import Speaker
 
 STYLE = """
-:root { color-scheme: light dark; --accent: #2e7de6; --muted: #6b7280; --card: #8881; }
-* { box-sizing: border-box; }
+:root { color-scheme: light dark; --accent: #2e7de6; --muted: #8a8f98; --card: #8881; }
 body { margin: 0; font: 16px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-main { max-width: 34rem; margin: 0 auto; padding: 1rem; }
+main { max-width: 32rem; margin: 0 auto; padding: 1rem; }
 section { background: var(--card); border-radius: 14px; padding: 1rem; margin: 0 0 1rem; }
-h1 { font-size: 1.4rem; margin: 0 0 .25rem; } h2 { font-size: 1.1rem; margin: 0 0 .6rem; }
-p { margin: .3rem 0; } .muted { color: var(--muted); }
-.status { border-left: 6px solid #16a34a; } .status.ends_soon { border-color: #f59e0b; }
-.status.ended, .status.none { border-color: #dc2626; }
-.link { margin: .6rem 0; } .link b { display: block; }
-code { display: block; overflow-wrap: anywhere; font-size: .8rem; padding: .4rem;
-       background: #8882; border-radius: 8px; margin: .2rem 0; }
-button { font: inherit; border: 0; border-radius: 10px; padding: .6rem .9rem; margin: .2rem 0;
-         background: var(--accent); color: #fff; cursor: pointer; }
-button.secondary { background: #8884; color: inherit; padding: .3rem .7rem; }
-button.stars { background: #f5a623; }
-.plan { display: flex; gap: .5rem; flex-wrap: wrap; } .plan button { flex: 1; }
-img.qr { display: block; width: 12rem; height: 12rem; margin: .5rem auto;
-         image-rendering: pixelated; background: #fff; }
+h1 { font-size: 1.3rem; margin: 0 0 .25rem; } h2 { font-size: 1.1rem; margin: 0 0 .6rem; }
+p { margin: .3rem 0; } .muted, .hint { color: var(--muted); font-size: .9rem; }
+.status { display: inline-block; padding: .2rem .7rem; border-radius: 1rem; font-weight: 600; }
+.status.active { background: #d7f5dd; color: #145a26; }
+.status.ends_soon { background: #fff0c2; color: #6b4d00; }
+.status.ended, .status.never, .status.suspended { background: #ffd9d6; color: #7a1610; }
+code { display: block; overflow-wrap: anywhere; font-size: .8rem; margin: .2rem 0; }
+.apps { list-style: none; padding: 0; display: grid; grid-template-columns: 1fr 1fr; gap: .5rem; }
+.button, button.renew { display: block; width: 100%; text-align: center; padding: .6rem;
+  border: 0; border-radius: .6rem; background: var(--accent); color: #fff; font: inherit;
+  font-weight: 600; text-decoration: none; }
+button.renew.stars { background: #f5a623; }
+.plan { display: grid; grid-template-columns: 2fr 1fr; gap: .5rem; margin: .4rem 0; }
+.plan.yookassa-only { grid-template-columns: 1fr; }
+button.copy { width: 100%; padding: .5rem; font: inherit; font-weight: 600; margin: .2rem 0 .6rem;
+  border-radius: .6rem; border: 2px solid var(--accent); background: none; color: var(--accent); }
+.qr { display: block; margin: .5rem auto; background: #fff; padding: .5rem; border-radius: .5rem; }
+.country b { display: block; margin-top: .4rem; }
 table { width: 100%; border-collapse: collapse; font-size: .9rem; }
-td { padding: .3rem 0; border-bottom: 1px solid #8883; } td.amount { text-align: right; }
+td { padding: .3rem .2rem; border-bottom: 1px solid #8883; } td.amount { text-align: right; }
 .figures { display: flex; gap: 1rem; } .figures div { flex: 1; }
 .figures strong { display: block; font-size: 1.5rem; }
 #notice:empty { display: none; }
 """
 
-SCRIPT = r"""
+SCRIPT = (
+    r"""
 (function () {
   var launch = new URLSearchParams(location.hash.slice(1));
   var app = window.Telegram && window.Telegram.WebApp;
@@ -67,10 +75,11 @@ SCRIPT = r"""
     }
     return false;
   }
+  function texts() { return main.querySelector("[data-opening]").dataset; }
   function notice(text) { document.getElementById("notice").textContent = text; }
   function renew(button) {
     button.disabled = true;
-    notice(main.dataset.opening);
+    notice(texts().opening);
     fetch(base + "renew", {
       method: "POST",
       headers: Object.assign({ "Content-Type": "application/json" }, auth),
@@ -80,180 +89,198 @@ SCRIPT = r"""
       return answer.json();
     }).then(function (started) {
       if (started.method === "stars") {
-        var slug = started.url.split("$")[1];
-        if (!tell("web_app_open_invoice", { slug: slug })) {
-          notice(main.dataset.payInTelegram.replace("{link}", started.url));
+        if (!tell("web_app_open_invoice", { slug: started.url.split("$")[1] })) {
+          notice(texts().payInTelegram.replace("{link}", started.url));
         }
       } else if (!tell("web_app_open_link", { url: started.url })) {
         location.href = started.url;
       }
-    }).catch(function () { notice(main.dataset.failed); })
+    }).catch(function () { notice(texts().failed); })
       .finally(function () { button.disabled = false; });
-  }
-  function wire() {
-    main.querySelectorAll("[data-renew]").forEach(function (button) {
-      button.addEventListener("click", function () { renew(button); });
-    });
-    main.querySelectorAll("[data-copy]").forEach(function (button) {
-      button.addEventListener("click", function () {
-        navigator.clipboard.writeText(button.dataset.copy).then(function () {
-          button.textContent = main.dataset.copied;
-        });
-      });
-    });
   }
   fetch(base + "view", { headers: auth }).then(function (answer) {
     return answer.text().then(function (html) {
       main.innerHTML = html;
       main.dataset.state = answer.ok ? "ready" : "refused";
-      var root = main.querySelector("[data-texts]");
-      if (root) { Object.assign(main.dataset, root.dataset); }
-      wire();
+      main.querySelectorAll("button[data-renew]").forEach(function (button) {
+        button.addEventListener("click", function () { renew(button); });
+      });
+      wireCopyButtons();
       tell("web_app_ready", {});
     });
   });
 })();
+function wireCopyButtons() {
 """
+    + COPY_SCRIPT
+    + "}\n"
+)
 
 
-def shell(title: str) -> str:
+def shell(language: str) -> Html:
     """The page Telegram opens; the user's part comes from ``view``."""
-    return (
-        '<!doctype html><html><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
-        '<body><main id="cabinet" data-state="loading"><p class="muted">…</p></main>'
-        f"<script>{SCRIPT}</script></body></html>"
+    loading = element("main", element("p", "…", class_="muted"), id="cabinet", data_state="loading")
+    return document(
+        language=language,
+        title=Speaker(language).t("cabinet_title"),
+        style=STYLE,
+        body=loading,
+        script=SCRIPT,
     )
 
 
-def refused(language: str, key: str) -> str:
+def refused(language: str, key: str) -> Html:
     """What a refused or failed view shows instead of the user's part."""
-    return f'<section class="status none" id="refused"><p>{escape(Speaker(language).t(key))}</p></section>'
+    return element(
+        "section", element("p", Speaker(language).t(key), class_="status never"), id="refused"
+    )
 
 
-def cabinet(found: CabinetView) -> str:
-    """The user's part: status, keys, renewal, payments, referrals."""
+def cabinet(found: CabinetView, zone: ZoneInfo) -> Html:
+    """The user's part: standing, keys, renewal, payments, referrals."""
     speaker = Speaker(found.language)
-    texts = {
-        "copied": speaker.t("cabinet_copied"),
-        "opening": speaker.t("cabinet_opening_payment"),
-        "failed": speaker.t("cabinet_renew_failed"),
-        "pay-in-telegram": speaker.t("cabinet_pay_in_telegram", link="{link}"),
-    }
-    data = " ".join(f'data-{name}="{escape(value)}"' for name, value in texts.items())
-    return "".join(
-        (
-            f'<div data-texts {data} lang="{escape(found.language)}">',
-            _status(speaker, found),
-            '<p id="notice" class="muted" role="status"></p>',
-            _keys(speaker, found),
-            _renewal(speaker, found),
-            _payments(speaker, found),
-            _referrals(speaker, found),
-            "</div>",
-        )
+    return element(
+        "div",
+        _standing(speaker, found, zone),
+        element("p", None, id="notice", class_="muted", role="status"),
+        _keys(speaker, found),
+        _renewal(speaker, found),
+        _payments(speaker, found, zone),
+        _referrals(speaker, found),
+        lang=found.language,
+        data_opening=speaker.t("cabinet_opening_payment"),
+        data_failed=speaker.t("cabinet_renew_failed"),
+        data_pay_in_telegram=speaker.t("cabinet_pay_in_telegram", link="{link}"),
     )
 
 
-def _status(speaker: Speaker, found: CabinetView) -> str:
-    state = found.access
-    heading = speaker.t(f"cabinet_status_{state.value}")
-    if found.until is None:
-        detail = speaker.t("cabinet_none_hint")
-    elif state is Access.ENDED:
-        detail = speaker.t("cabinet_ended_on", until=date(found.until))
-    else:
-        left = days_left(found.until, found.now)
-        days = speaker.t("days_left_1") if left == 1 else speaker.t("days_left_n", n=left)
-        detail = speaker.t("cabinet_until", until=date(found.until), days_left=days)
-    until = f' data-until="{found.until.isoformat()}"' if found.until else ""
-    return (
-        f'<section id="status" class="status {state.value}" data-access="{state.value}"{until}>'
-        f"<h1>{escape(heading)}</h1><p>{escape(detail)}</p>"
-        f'<p class="muted">ID {found.telegram_id}</p></section>'
+def _web(found: CabinetView, key: str, **values: object) -> str:
+    return web_texts().text(key, found.language, **values)
+
+
+def _standing(speaker: Speaker, found: CabinetView, zone: ZoneInfo) -> Html:
+    standing, until = found.standing, found.until
+    detail: list[Html] = []
+    if until is not None and standing is not Standing.SUSPENDED:
+        ended = standing is Standing.ENDED
+        moment = local_moment(until, zone)
+        when = _web(found, "until_ended" if ended else "until_active", moment=moment)
+        detail.append(element("p", when, id="until"))
+        if not ended:
+            left = days_left(until, found.now)
+            days = speaker.t("days_left_1") if left == 1 else speaker.t("days_left_n", n=left)
+            detail.append(element("p", speaker.t("cabinet_days_left", days_left=days), id="left"))
+    if standing is Standing.NEVER:
+        detail.append(element("p", speaker.t("cabinet_none_hint"), class_="hint"))
+    if standing is Standing.SUSPENDED:
+        detail.append(element("p", _web(found, "suspended_hint"), class_="hint"))
+    return element(
+        "section",
+        element("h1", speaker.t("cabinet_title")),
+        element(
+            "p",
+            _web(found, f"status_{standing.value}"),
+            id="status",
+            class_=f"status {standing.value}",
+            data_standing=standing.value,
+            data_until=until.isoformat() if until is not None else None,
+        ),
+        detail,
+        element("p", f"ID {found.telegram_id}", class_="muted"),
     )
 
 
-def _copyable(speaker: Speaker, label: str, value: str, css: str) -> str:
-    return (
-        f'<div class="link {css}"><b>{escape(label)}</b><code>{escape(value)}</code>'
-        f'<button class="secondary" data-copy="{escape(value)}">'
-        f"{escape(speaker.t('cabinet_copy'))}</button></div>"
+def _copyable(found: CabinetView, text: str, css: str) -> Html:
+    return join(
+        element("code", text, class_=css),
+        copy_button(text, label=_web(found, "copy"), done_label=_web(found, "copied")),
     )
 
 
-def _keys(speaker: Speaker, found: CabinetView) -> str:
-    heading = f"<h2>{escape(speaker.t('cabinet_keys'))}</h2>"
+def _keys(speaker: Speaker, found: CabinetView) -> Html:
+    heading = element("h2", speaker.t("cabinet_keys"))
     if found.links is None or not found.links.links:
-        return (
-            f'<section id="keys">{heading}<p>{escape(speaker.t("cabinet_no_keys"))}</p></section>'
-        )
+        return element("section", heading, element("p", speaker.t("cabinet_no_keys")), id="keys")
     url = found.links.subscription_url
-    qr = base64.b64encode(qr_png(url)).decode()
-    parts = [
-        heading,
-        f'<img class="qr" alt="{escape(speaker.t("cabinet_qr"))}" src="data:image/png;base64,{qr}">',
-        _copyable(speaker, speaker.t("cabinet_subscription"), url, "subscription"),
+    apps = [
+        element("li", element("a", link.app, href=link.url, class_="button"))
+        for link in import_links(url, "Keyland")
     ]
-    for country, link in found.links.ordered(found.region):
-        parts.append(_copyable(speaker, country.capitalize(), link, f"country {country}"))
-    return f'<section id="keys">{"".join(parts)}</section>'
+    countries = [
+        element("div", element("b", country.capitalize()), _copyable(found, link, "link"))
+        for country, link in found.links.ordered(found.region)
+    ]
+    return element(
+        "section",
+        heading,
+        element("p", _web(found, "add_to_app_hint"), class_="hint"),
+        element("ul", apps, class_="apps"),
+        qr_image(url, label=_web(found, "qr_alt")),
+        element("p", _web(found, "subscription_url"), class_="hint"),
+        _copyable(found, url, "subscription"),
+        element("div", countries, class_="country"),
+        id="keys",
+    )
 
 
-def _renewal(speaker: Speaker, found: CabinetView) -> str:
+def _renewal(speaker: Speaker, found: CabinetView) -> Html:
     rows = []
     for name, plan in found.plans.items():
         label = speaker.t(
-            "plan_label",
-            duration=duration(speaker, plan),
-            price=plan.price,
-            currency=plan.currency,
+            "plan_label", duration=duration(speaker, plan), price=plan.price, currency=plan.currency
         )
-        buttons = [
-            f'<button data-renew="yookassa" data-plan="{escape(name)}">{escape(label)}</button>'
-        ]
+        buttons = [element("button", label, class_="renew", data_renew="yookassa", data_plan=name)]
         if plan.stars is not None:
             stars = speaker.t("button_stars", stars=plan.stars)
             buttons.append(
-                f'<button class="stars" data-renew="stars" data-plan="{escape(name)}">'
-                f"{escape(stars)}</button>"
+                element("button", stars, class_="renew stars", data_renew="stars", data_plan=name)
             )
-        rows.append(f'<div class="plan">{"".join(buttons)}</div>')
-    heading = f"<h2>{escape(speaker.t('cabinet_renew'))}</h2>"
-    return f'<section id="renew">{heading}{"".join(rows)}</section>'
+        css = "plan" if plan.stars is not None else "plan yookassa-only"
+        rows.append(element("div", buttons, class_=css))
+    return element("section", element("h2", speaker.t("cabinet_renew")), rows, id="renew")
 
 
-def _payments(speaker: Speaker, found: CabinetView) -> str:
-    heading = f"<h2>{escape(speaker.t('cabinet_payments'))}</h2>"
+def _payments(speaker: Speaker, found: CabinetView, zone: ZoneInfo) -> Html:
+    heading = element("h2", speaker.t("cabinet_payments"))
     if not found.payments:
-        return f'<section id="payments">{heading}<p class="muted">{escape(speaker.t("cabinet_no_payments"))}</p></section>'
+        nothing = element("p", speaker.t("cabinet_no_payments"), class_="muted")
+        return element("section", heading, nothing, id="payments")
     rows = []
     for payment in found.payments:
-        refunded = payment.refunded > 0
-        status = "refunded" if refunded else payment.status
+        status = "refunded" if payment.refunded > 0 else payment.status
         known = status in {"credited", "held", "gift", "refunded"}
-        said = speaker.t(f"cabinet_payment_{status}") if known else status
-        when = date(payment.paid_at) if payment.paid_at else ""
         plan = found.plans.get(payment.plan or "")
-        what = duration(speaker, plan) if plan is not None else (payment.plan or "")
         rows.append(
-            f'<tr data-payment="{escape(payment.payment_id)}"><td>{escape(when)}</td>'
-            f"<td>{escape(what)}</td><td>{escape(said)}</td>"
-            f'<td class="amount">{escape(str(payment.amount))} {escape(payment.currency)}</td></tr>'
+            element(
+                "tr",
+                element("td", local_moment(payment.paid_at, zone) if payment.paid_at else ""),
+                element("td", duration(speaker, plan) if plan else payment.plan or ""),
+                element("td", speaker.t(f"cabinet_payment_{status}") if known else status),
+                element("td", f"{payment.amount} {payment.currency}", class_="amount"),
+                data_payment=payment.payment_id,
+            )
         )
-    return f'<section id="payments">{heading}<table>{"".join(rows)}</table></section>'
+    return element("section", heading, element("table", rows), id="payments")
 
 
-def _referrals(speaker: Speaker, found: CabinetView) -> str:
+def _referrals(speaker: Speaker, found: CabinetView) -> Html:
     earned = found.referrals
-    return (
-        f'<section id="referrals"><h2>{escape(speaker.t("cabinet_referrals"))}</h2>'
-        f'<p class="muted">{escape(speaker.t("cabinet_referral_hint"))}</p>'
-        + _copyable(speaker, "", found.referral_link, "referral")
-        + '<div class="figures">'
-        f'<div><strong id="invited">{earned.invited}</strong>'
-        f"{escape(speaker.t('cabinet_invited'))}</div>"
-        f'<div><strong id="bonus-days">{earned.bonus_days}</strong>'
-        f"{escape(speaker.t('cabinet_bonus_days'))}</div></div></section>"
+    return element(
+        "section",
+        element("h2", speaker.t("cabinet_referrals")),
+        element("p", speaker.t("cabinet_referral_hint"), class_="hint"),
+        _copyable(found, found.referral_link, "referral"),
+        element(
+            "div",
+            element(
+                "div", element("strong", earned.invited, id="invited"), speaker.t("cabinet_invited")
+            ),
+            element(
+                "div",
+                element("strong", earned.bonus_days, id="bonus-days"),
+                speaker.t("cabinet_bonus_days"),
+            ),
+            class_="figures",
+        ),
+        id="referrals",
     )

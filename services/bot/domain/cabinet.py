@@ -1,29 +1,10 @@
-"""What the Mini App cabinet decides, computed: the state of a user's access, and the order
-a renewal from one opening of the app is placed under."""
+"""What the Mini App cabinet decides, computed: the order a renewal from one opening of the
+app is placed under. (Where the user stands is the web pages' shared rule,
+:mod:`keyland.web.standing`.)"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from enum import StrEnum
-
 from services.bot.domain.init_data import WebAppUser
-
-
-class Access(StrEnum):
-    NONE = "none"
-    """Never had access (or purged)."""
-    ACTIVE = "active"
-    ENDS_SOON = "ends_soon"
-    ENDED = "ended"
-
-
-def access(until: datetime | None, now: datetime, soon: timedelta) -> Access:
-    """``ends_soon`` once no more than ``soon`` is left; ``ended`` from ``until`` on."""
-    if until is None:
-        return Access.NONE
-    if until <= now:
-        return Access.ENDED
-    return Access.ENDS_SOON if until - now <= soon else Access.ACTIVE
 
 
 def order_id(user: WebAppUser, plan: str) -> str:

@@ -20,6 +20,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.applications import Starlette
@@ -31,16 +32,27 @@ from starlette.routing import Route
 from keyland.http import BodyLimitMiddleware
 from keyland.observability.ops_server import ops_routes
 from keyland.texts import language_of
+from keyland.web.html import content_security_policy
+from keyland.web.i18n import preferred_language
 from services.bot.adapters.http_api import Unavailable
 from services.bot.cabinet import handlers, page
 from services.bot.cabinet.handlers import CabinetDeps, Method, RenewRefused
 from services.bot.domain.init_data import InitDataRefused, WebAppUser, validated
-from services.bot.locales import text
 
 log = logging.getLogger(__name__)
 
 SCHEME = "tma "
 NO_STORE = {"Cache-Control": "no-store"}
+PAGE_HEADERS = {
+    **NO_STORE,
+    # Telegram's web client shows a Mini App in a frame; its phone apps in a web view.
+    "Content-Security-Policy": content_security_policy(
+        scripts=[page.SCRIPT], connect_self=True, frame_ancestors="https://web.telegram.org"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Vary": "Accept-Language",
+}
 
 
 class RenewOrder(BaseModel):
@@ -51,17 +63,18 @@ class RenewOrder(BaseModel):
 
 
 def _browser_language(request: Request) -> str:
-    return language_of(request.headers.get("accept-language", "").split(",")[0])
+    return preferred_language(request.headers.get("accept-language"))
 
 
 def build_app(
     deps: CabinetDeps,
     bot_token: str,
     max_age: timedelta,
+    zone: ZoneInfo,
     close: Callable[[], Awaitable[None]] | None = None,
 ) -> Starlette:
     """The cabinet's routes; ``bot_token`` checks initData, ``max_age`` its freshness;
-    ``close`` releases the clients when the server stops."""
+    dates on ``zone``'s clock; ``close`` releases the clients when the server stops."""
 
     def user_of(request: Request) -> WebAppUser | None:
         header = request.headers.get("authorization", "")
@@ -75,8 +88,7 @@ def build_app(
             return None
 
     async def app_page(request: Request) -> Response:
-        title = text("cabinet_title", _browser_language(request))
-        return HTMLResponse(page.shell(title), headers=NO_STORE)
+        return HTMLResponse(page.shell(_browser_language(request)), headers=PAGE_HEADERS)
 
     async def view(request: Request) -> Response:
         user = user_of(request)
@@ -89,7 +101,7 @@ def build_app(
             log.warning("cabinet of %s not shown: %s", user.telegram_id, error)
             body = page.refused(language_of(user.language_code), "cabinet_unavailable")
             return HTMLResponse(body, status_code=503, headers=NO_STORE)
-        return HTMLResponse(page.cabinet(found), headers=NO_STORE)
+        return HTMLResponse(page.cabinet(found, zone), headers=NO_STORE)
 
     async def renew(request: Request) -> Response:
         user = user_of(request)
