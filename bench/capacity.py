@@ -38,8 +38,9 @@ import httpx
 
 from bench.local import LocalStack
 from keyland.capacity import Level, Limits, capacity
+from keyland.load_run import NodeReport, Report
 from keyland.settings import load
-from keyland_tools.capacity_report import NodeReport, Report, chart_png, render_markdown
+from keyland_tools.capacity_report import chart_png, render_markdown
 from keyland_tools.stack.local_env import LOCAL_NODES
 from keyland_tools.stack.node import OfficialXray, XrayBuild
 from keyland_tools.stack.settings import StackSettings

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bench.flat_cost import TARGET_RATIO, Run
 from bench.measure import Marks, quantile
 from bench.users import LEVEL_TIMEOUT_S, Level
-from keyland_tools.capacity_report import Report
+from keyland.load_run import Report
 from tests.faults import Summary
 
 USERS_SPEEDUP = 3.0  # Keyland users/s against the baseline's, at 100 and 1000 concurrent

@@ -1,77 +1,14 @@
-"""The capacity report of a load run (``bench.capacity``): its JSON, its Markdown and its
-chart, and the table ``keyland capacity`` prints beside each node's current load."""
+"""The capacity report of a load run (``bench.capacity``) as the README shows it: its
+Markdown, its chart, and the lines ``keyland capacity`` prints beside each node's current
+load. The report itself (its JSON) is :mod:`keyland.load_run`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
-
-from keyland.capacity import Capacity, Fit, Level, Limits, Resource, capacity, cost_per_user
+from keyland.capacity import Fit, Resource
+from keyland.load_run import Report
 from services.bot.domain.images import bar_chart_png
 
 _UNITS = {Resource.CPU: "cores", Resource.MEMORY: "bytes", Resource.NETWORK: "bytes/s"}
-
-
-@dataclass(frozen=True)
-class NodeReport:
-    name: str
-    levels: tuple[Level, ...]
-    capacity: Capacity
-
-
-@dataclass(frozen=True)
-class Report:
-    measured_at: str
-    machine: str
-    command: str
-    user_mbps: float
-    window_s: float
-    limits: Limits
-    monthly_price: Decimal
-    nodes: tuple[NodeReport, ...]
-    failed_fetches: int
-
-    def cost_per_user(self, node: NodeReport) -> Decimal | None:
-        held = node.capacity.active_users
-        return cost_per_user(self.monthly_price, held) if held else None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "measured_at": self.measured_at,
-            "machine": self.machine,
-            "command": self.command,
-            "user_mbps": self.user_mbps,
-            "window_s": self.window_s,
-            "limits": vars(self.limits),
-            "monthly_price": str(self.monthly_price),
-            "failed_fetches": self.failed_fetches,
-            "nodes": [
-                {"name": node.name, "levels": [vars(level) for level in node.levels]}
-                for node in self.nodes
-            ],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], monthly_price: Decimal | None = None) -> Report:
-        """The report as written; ``monthly_price`` replaces the one it was written with."""
-        limits = Limits(**data["limits"])
-        nodes = []
-        for node in data["nodes"]:
-            levels = tuple(Level(**level) for level in node["levels"])
-            nodes.append(NodeReport(node["name"], levels, capacity(levels, limits)))
-        price = Decimal(data["monthly_price"]) if monthly_price is None else monthly_price
-        return cls(
-            measured_at=data["measured_at"],
-            machine=data["machine"],
-            command=data["command"],
-            user_mbps=data["user_mbps"],
-            window_s=data["window_s"],
-            limits=limits,
-            monthly_price=price,
-            nodes=tuple(nodes),
-            failed_fetches=data["failed_fetches"],
-        )
 
 
 def _held(fit: Fit) -> str:

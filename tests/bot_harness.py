@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,6 +17,7 @@ from keyland.settings import KafkaSettings, MongoSettings
 from services.bot.bootstrap import Container, bootstrap
 from services.bot.config import BotSettings
 from services.bot.entrypoints.polling import run_polling
+from tests.notifier_harness import BOT_TOKEN
 
 
 class PollingBot:
@@ -45,6 +49,39 @@ class PollingBot:
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+
+@contextlib.asynccontextmanager
+async def admin_bot(
+    telegram_api_url: str,
+    admin: int,
+    read_api: tuple[str, str],
+    kafka: KafkaSettings,
+    mongo: MongoSettings,
+    **settings: Any,
+) -> AsyncIterator[PollingBot]:
+    """The real bot (the test emulator's ``BOT_TOKEN``) polling ``telegram_api_url``, with
+    ``admin`` as its admin and ``read_api`` (URL, token) as its read API; ``settings`` set
+    the rest (by default the payments and links APIs are never asked)."""
+    defaults: dict[str, Any] = {
+        "payments_token": SecretStr("unused-payments-token"),
+        "links_token": SecretStr("unused-links-token"),
+        "http_timeout_s": 10,
+    }
+    bot_settings = BotSettings(
+        token=SecretStr(BOT_TOKEN),
+        telegram_api_url=telegram_api_url,
+        admin_ids=[admin],
+        read_api_url=read_api[0],
+        read_api_token=SecretStr(read_api[1]),
+        **{**defaults, **settings},
+    )
+    running = PollingBot(bot_settings, kafka, mongo)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
 
 
 def links_app(token: str, links: dict[int, dict[str, Any]]) -> Starlette:

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import zxingcpp
+from PIL import Image
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
@@ -145,6 +147,12 @@ class Phone:
 
 
 PhoneFactory = Callable[[str], Phone]
+
+
+def qr_codes(screenshot: Path) -> list[str]:
+    """The texts of the QR codes a phone's camera would read in ``screenshot``."""
+    with Image.open(screenshot) as image:
+        return [found.text for found in zxingcpp.read_barcodes(image)]
 
 
 def start_phone(chromium: Chromium, language: str, artifacts: Path) -> Phone:

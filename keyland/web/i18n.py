@@ -56,7 +56,8 @@ def byte_size(amount: int, units: Sequence[str]) -> str:
         raise ValueError("no units to show bytes in")
     step = 0
     value = float(amount)
-    while value >= 1024 and step < len(units) - 1:
+    # Compared as shown (one decimal), so that 1023.96 GB reads 1.0 TB, never 1024.0 GB.
+    while round(value, 1) >= 1024 and step < len(units) - 1:
         value /= 1024
         step += 1
     return f"{amount} {units[0]}" if step == 0 else f"{value:.1f} {units[step]}"

@@ -5,62 +5,36 @@ per active user at the configured monthly price of a node."""
 from __future__ import annotations
 
 import asyncio
-import json
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import typer
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keyland.countries import CountriesError, CountriesFile
+from keyland.load_run import UnreadableReport, read_report
 from keyland.settings import load
-from keyland_tools.capacity_report import Report, summary_lines
-from services.provisioner.config import NodeAccessSettings
+from keyland_tools.capacity_report import summary_lines
+from services.provisioner.adapters.node_client import NodeClients
+from services.provisioner.config import CapacitySettings, NodeAccessSettings
+from services.provisioner.domain.capacity import NodeLoad
 
 
-class CapacitySettings(BaseSettings):
-    """What ``keyland capacity`` reads: the load run's report and a node's price."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="KEYLAND_CAPACITY_", env_file=".env", extra="ignore"
-    )
-
-    node_monthly_price: Decimal = Field(
-        default=Decimal("5.00"), ge=0, description="What one node costs a month."
-    )
-    report: Path = Field(
-        default=Path("bench/reports/capacity.json"), description="The load run's report."
+def _line(load: NodeLoad | str) -> str:
+    if isinstance(load, str):
+        return f"no load: {load}"
+    return (
+        f"{load.online_users} online users, {load.connections} connections, "
+        f"CPU {load.cpu_cores:.2f} of {load.host_cpu_cores} cores, "
+        f"memory {load.memory_bytes / 2**20:.0f} MiB, {load.throughput_bps * 8 / 1e6:.2f} Mbit/s"
     )
 
 
-async def current_loads(addresses: list[str], access: NodeAccessSettings) -> dict[str, str]:
-    """Each node agent's ``GET /v1/load`` in a line, or why there is none."""
-
-    async def one(client: httpx.AsyncClient, address: str) -> str:
-        token = access.token_for(address)
-        if token is None:
-            return "no token configured (KEYLAND_PROVISIONER_NODE_TOKEN)"
-        try:
-            answer = await client.get(
-                f"{access.node_scheme}://{address}/v1/load",
-                headers={"Authorization": f"Bearer {token.get_secret_value()}"},
-            )
-        except httpx.HTTPError as error:
-            return f"unreachable ({error.__class__.__name__})"
-        if answer.status_code != httpx.codes.OK:
-            return f"no load ({answer.status_code})"
-        f = answer.json()
-        return (
-            f"{f['online_users']} online users, {f['connections']} connections, "
-            f"CPU {f['cpu_cores']:.2f} of {f['host_cpu_cores']} cores, "
-            f"memory {f['memory_bytes'] / 2**20:.0f} MiB, {f['throughput_bps'] * 8 / 1e6:.2f} Mbit/s"
-        )
-
-    async with httpx.AsyncClient(timeout=access.node_timeout_s) as client:
-        lines = await asyncio.gather(*(one(client, address) for address in addresses))
-    return dict(zip(addresses, lines, strict=True))
+async def current_loads(addresses: list[str]) -> dict[str, NodeLoad | str]:
+    clients = NodeClients.from_settings(load(NodeAccessSettings))
+    try:
+        return await clients.loads(addresses)
+    finally:
+        await clients.close()
 
 
 def capacity_command(
@@ -89,14 +63,18 @@ def capacity_command(
         typer.echo(f"cannot read the countries file {countries_file}: {error}", err=True)
         raise typer.Exit(2) from error
     addresses = dict(sorted(countries.items(), key=lambda item: (item[1], item[0])))
-    loads = asyncio.run(current_loads(list(addresses), load(NodeAccessSettings)))
+    loads = asyncio.run(current_loads(list(addresses)))
     typer.echo("Current load:")
     for address, country in addresses.items():
-        typer.echo(f"  {country} {address}: {loads[address]}")
-    if not settings.report.exists():
+        typer.echo(f"  {country} {address}: {_line(loads[address])}")
+    try:
+        report = read_report(settings.report, monthly_price=price)
+    except (OSError, UnreadableReport) as error:
+        typer.echo(f"cannot read the load run report: {error}", err=True)
+        raise typer.Exit(2) from error
+    if report is None:
         typer.echo(f"No load run report at {settings.report}: run `python -m bench.capacity`.")
         return
-    report = Report.from_json(json.loads(settings.report.read_text()), monthly_price=price)
     typer.echo(f"Load run of {report.measured_at} ({report.machine}; `{report.command}`):")
     for line in summary_lines(report):
         typer.echo(f"  {line}")

@@ -14,6 +14,7 @@ from keyland.observability import checks as health_checks
 from keyland.observability.ops_server import Check
 from keyland.settings import KafkaSettings, MongoSettings, load
 from keyland.telegram.client import make_bot
+from services.bot.adapters.capacity import Capacity
 from services.bot.adapters.events import BotEvents
 from services.bot.adapters.fsm_storage import FsmStorage
 from services.bot.adapters.links import Links
@@ -45,6 +46,7 @@ class Container:
     read_api: ReadApi
     payments: Payments
     links: Links
+    capacity: Capacity
     ledger: StarLedger
     published: Published
     storage: FsmStorage
@@ -60,6 +62,7 @@ class Container:
         await self.read_api.close()
         await self.payments.close()
         await self.links.close()
+        await self.capacity.close()
         await self.events.close()
         await self.storage.close()
 
@@ -85,6 +88,10 @@ def bootstrap(
         settings.payments_url, settings.payments_token.get_secret_value(), timeout
     )
     links = Links.from_url(settings.links_url, settings.links_token.get_secret_value(), timeout)
+    # The provisioner asks every agent first, each within its own timeout (5 s by default).
+    capacity = Capacity.from_url(
+        settings.links_url, settings.links_token.get_secret_value(), timeout * 2
+    )
     events = BotEvents(
         EventPublisher.from_settings(kafka, client_id=settings.app_id), bot_id=settings.bot_id
     )
@@ -97,6 +104,7 @@ def bootstrap(
         read_api=read_api,
         payments=payments,
         links=links,
+        capacity=capacity,
         events=events,
         published=published,
         regions=Regions(settings.countries_file),
@@ -121,6 +129,7 @@ def bootstrap(
         read_api=read_api,
         payments=payments,
         links=links,
+        capacity=capacity,
         ledger=StarLedger(bot),
         published=published,
         storage=storage,

@@ -20,6 +20,8 @@ from services.provisioner.adapters.node_client import NodeClients
 from services.provisioner.adapters.read_api import TrafficTotals
 from services.provisioner.adapters.repository import NodeRecords, UserAccesses
 from services.provisioner.config import (
+    CapacitySettings,
+    CountriesFileSettings,
     NodeAccessSettings,
     ProvisionerSettings,
     SubscriptionPageSettings,
@@ -155,6 +157,8 @@ class ApiContainer:
     records: NodeRecords
     clients: NodeClients
     traffic: TrafficTotals | None  # the read API's monthly totals, for the browser page
+    countries_file: CountriesFile | None  # the nodes of the capacity view
+    capacity: CapacitySettings
 
 
 def bootstrap_api() -> ApiContainer:
@@ -164,6 +168,7 @@ def bootstrap_api() -> ApiContainer:
         load(MongoSettings),
     )
     db = async_database(mongo, app_name="keyland-provisioner-api")
+    countries_file = load(CountriesFileSettings).countries_file
     return ApiContainer(
         settings=settings,
         db=db,
@@ -171,4 +176,6 @@ def bootstrap_api() -> ApiContainer:
         records=NodeRecords(db[COLLECTION]),
         clients=NodeClients.from_settings(access),
         traffic=TrafficTotals.from_settings(settings),
+        countries_file=None if countries_file is None else CountriesFile(countries_file),
+        capacity=load(CapacitySettings),
     )

@@ -7,6 +7,7 @@ the variable that is missing or malformed.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -168,3 +169,28 @@ class SubscriptionPageSettings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.page_time_zone)
+
+
+class CountriesFileSettings(BaseSettings):
+    """Where the API finds the nodes: the worker's countries file (the same variable);
+    unset, its capacity view has no nodes to show."""
+
+    model_config = _CONFIG
+
+    countries_file: Path | None = None
+
+
+class CapacitySettings(BaseSettings):
+    """The capacity view (``keyland capacity``, the API's ``/v1/nodes/capacity``, the
+    bot's admin chart): the last load run's report and what one node costs a month."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KEYLAND_CAPACITY_", env_file=".env", extra="ignore"
+    )
+
+    node_monthly_price: Decimal = Field(
+        default=Decimal("5.00"), ge=0, description="What one node costs a month."
+    )
+    report: Path = Field(
+        default=Path("bench/reports/capacity.json"), description="The load run's report."
+    )

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from pymongo.database import Database
 
 from emulators.serving import BackgroundServer
@@ -27,11 +26,10 @@ from events.registry import TopicNames
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import Document
 from keyland.settings import KafkaSettings, MongoSettings
-from services.bot.config import BotSettings
 from services.bot.locales import text
-from tests.bot_harness import PollingBot
+from tests.bot_harness import PollingBot, admin_bot
 from tests.integration.test_business_figures import refund, trial
-from tests.notifier_harness import BOT, BOT_TOKEN, telegram
+from tests.notifier_harness import BOT, telegram
 from tests.processes import Program
 from tests.services import read_api
 from tests.telegram_chat import TelegramUser, text_of
@@ -182,20 +180,10 @@ async def bot(
     kafka_settings: KafkaSettings,
     mongo_settings: MongoSettings,
 ) -> AsyncIterator[PollingBot]:
-    settings = BotSettings(
-        token=SecretStr(BOT_TOKEN),
-        telegram_api_url=emulator.url,
-        admin_ids=[ADMIN],
-        read_api_url=api,
-        read_api_token=SecretStr(READ_TOKEN),
-        payments_token=SecretStr("unused-payments-token"),
-        links_token=SecretStr("unused-links-token"),
-        http_timeout_s=10,
-    )
-    running = PollingBot(settings, kafka_settings, mongo_settings)
-    await running.start()
-    yield running
-    await running.stop()
+    async with admin_bot(
+        emulator.url, ADMIN, (api, READ_TOKEN), kafka_settings, mongo_settings
+    ) as running:
+        yield running
 
 
 @pytest.fixture

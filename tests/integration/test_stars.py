@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from bench.measure import Agent, NodeWatcher
 from bench.stars_journey import stars_journey
@@ -35,12 +34,11 @@ from keyland.settings import KafkaSettings, MongoSettings
 from keyland.telegram.client import make_bot
 from keyland_tools.stack.node import Node
 from services.bot.adapters.star_ledger import PAGE, StarLedger
-from services.bot.config import BotSettings
 from services.bot.entrypoints.stars_ledger import reconcile_now
 from services.bot.keyboards.callbacks import AdminMenu, AdminTool, BuyStars, HeldDecision
 from services.bot.locales import text
 from services.subscription.domain.state import key_id_for
-from tests.bot_harness import PollingBot
+from tests.bot_harness import PollingBot, admin_bot
 from tests.kafka_tail import read_topic
 from tests.notifier_harness import BOT, BOT_TOKEN, notifier, telegram
 from tests.processes import Program
@@ -123,20 +121,10 @@ async def bot(
     kafka_settings: KafkaSettings,
     mongo_settings: MongoSettings,
 ) -> AsyncIterator[PollingBot]:
-    settings = BotSettings(
-        token=SecretStr(BOT_TOKEN),
-        telegram_api_url=emulator.url,
-        admin_ids=[ADMIN],
-        read_api_url=api,
-        read_api_token=SecretStr(READ_TOKEN),
-        payments_token=SecretStr("unused-payments-token"),
-        links_token=SecretStr("unused-links-token"),
-        http_timeout_s=10,
-    )
-    running = PollingBot(settings, kafka_settings, mongo_settings)
-    await running.start()
-    yield running
-    await running.stop()
+    async with admin_bot(
+        emulator.url, ADMIN, (api, READ_TOKEN), kafka_settings, mongo_settings
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from keyland.capacity import Level, Limits, Resource, capacity
-from keyland_tools.capacity_report import NodeReport, Report, chart_png, render_markdown
+from keyland.load_run import NodeReport, Report
+from keyland_tools.capacity_report import chart_png, render_markdown
 from keyland_tools.cli import app
 from keyland_tools.stack.process import free_port
 
@@ -75,13 +76,13 @@ def test_the_command_prints_the_load_run_beside_each_nodes_load(
     report_file: Path, tmp_path: Path
 ) -> None:
     countries = tmp_path / "countries.json"
-    countries.write_text(json.dumps({"finland": [f"127.0.0.1:{free_port()}"]}))
+    node = f"127.0.0.1:{free_port()}"
+    countries.write_text(json.dumps({"finland": [node]}))
     result = CliRunner().invoke(
         app, ["capacity", "--countries-file", str(countries), "--monthly-price", "12"]
     )
     assert result.exit_code == 0, result.output
-    assert "finland 127.0.0.1:" in result.output
-    assert "unreachable" in result.output
+    assert f"finland {node}: no load: {node}: GET /v1/load: ClientConnectorError" in result.output
     assert "cpu saturates first at 100 active users" in result.output
     assert "12 a month per node = 0.1200 per active user" in result.output
 

@@ -9,13 +9,14 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from keyland.settings import KafkaSettings, MongoSettings
-from keyland_tools.ops.capacity import CapacitySettings
 from keyland_tools.stack.settings import StackSettings
 from services.bot.config import BotSettings
 from services.node_agent.config import NodeAgentSettings
 from services.notifier.config import NotifierSettings
 from services.payments_ingest.config import PaymentsSettings
 from services.provisioner.config import (
+    CapacitySettings,
+    CountriesFileSettings,
     NodeAccessSettings,
     ProvisionerSettings,
     SubscriptionPageSettings,
@@ -26,7 +27,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 SETTINGS: list[type[BaseSettings]] = [
     KafkaSettings, MongoSettings, StackSettings, SubscriptionSettings, PaymentsSettings,
     NotifierSettings, BotSettings, NodeAgentSettings, ProvisionerSettings, NodeAccessSettings,
-    SubscriptionPageSettings, CapacitySettings,
+    SubscriptionPageSettings, CapacitySettings, CountriesFileSettings,
 ]  # fmt: skip
 
 

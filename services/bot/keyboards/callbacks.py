@@ -47,6 +47,7 @@ class AdminTool(StrEnum):
     HELD = "held"
     PROMO = "newpromo"
     BLOCK = "block"
+    CAPACITY = "capacity"
 
 
 class AdminMenu(CallbackData, prefix="admin"):

@@ -9,6 +9,7 @@ spends ~140 µs of CPU per call where httpx spent ~1,800 µs (20 concurrent call
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import uuid
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 import aiohttp
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from services.provisioner.config import NodeAccessSettings
+from services.provisioner.domain.capacity import NodeLoad
 from services.provisioner.domain.subscription_page import Usage
 from services.provisioner.domain.traffic import Bytes, Reading
 
@@ -158,6 +160,24 @@ class NodeClients:
         if token is None:
             raise KeyError(f"no token for node {address}")
         return NodeClient(self._http, address, token, self._access.node_scheme)
+
+    async def loads(self, addresses: Collection[str]) -> dict[str, NodeLoad | str]:
+        """Every node's current load (``GET /v1/load``), asked at once, or why it has none."""
+
+        async def one(address: str) -> NodeLoad | str:
+            if not self.has_token(address):
+                return "no token (KEYLAND_PROVISIONER_NODE_TOKEN or _NODE_TOKENS)"
+            try:
+                answer = await self.for_node(address).load()
+            except NodeUnavailable as error:
+                return str(error)
+            try:
+                return NodeLoad.model_validate(answer)
+            except ValidationError as error:
+                return f"{address}: unexpected load answer ({error.error_count()} errors)"
+
+        asked = list(addresses)
+        return dict(zip(asked, await asyncio.gather(*map(one, asked)), strict=True))
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:

@@ -19,8 +19,8 @@
 - ``GET /v1/users/{telegram_id}/subscription``: ``{url, active, until, ...}`` and
   ``GET /v1/users/{telegram_id}/links``: ``{links: {country: link}, subscription_url}``
   (without the nodes that are down)
-  for the bot, behind ``Authorization: Bearer <KEYLAND_PROVISIONER_API_TOKEN>`` (served
-  only when set).
+  for the bot, and ``GET /v1/nodes/capacity`` for its admins (``capacity_api.py``), behind
+  ``Authorization: Bearer <KEYLAND_PROVISIONER_API_TOKEN>`` (served only when set).
 - ``GET /health`` (the database answers), ``GET /metrics`` (with the API token).
 """
 
@@ -61,6 +61,7 @@ from services.provisioner.domain.subscription_page import (
     page_headers,
     subscription_token,
 )
+from services.provisioner.entrypoints.capacity_api import capacity_route
 from services.provisioner.entrypoints.web_page import BrowserPage
 
 
@@ -200,6 +201,7 @@ def build_app(container: ApiContainer) -> Starlette:
             [
                 Route("/users/{telegram_id}/subscription", user_subscription),
                 Route("/users/{telegram_id}/links", user_links),
+                capacity_route(container),
             ]
         )
         token = settings.api_token.get_secret_value()

@@ -128,7 +128,8 @@ class TestRendering:
     def test_in_russian(self) -> None:
         page = render_page(view(standing=Standing.ENDED), web_texts(), "ru", MOSCOW)
         assert text_of(page, "status") == "Закончилась"
-        assert text_of(page, "until") == "закончилась 27.12.2026 19:47 (UTC+03:00)"
+        moment = "27.12.2026 19:47 (UTC+03:00)"
+        assert text_of(page, "until") == web_texts().text("until_ended", "ru", moment=moment)
         assert text_of(page, "traffic") == "1.5 ГБ, без ограничений"
 
     def test_a_quota_and_unknown_traffic(self) -> None:

@@ -16,11 +16,11 @@ from aiogram.types import CallbackQuery, Message
 from events.admin_commands import BroadcastRequested
 from events.buttons import MENU_ACTIONS
 from services.bot.adapters.events import BotEvents
-from services.bot.adapters.read_api import ReadApi
 from services.bot.domain.admin_input import Invalid, broadcast_text, parse_buttons
 from services.bot.keyboards.admin import admin_menu, broadcast_confirmation
 from services.bot.keyboards.callbacks import BroadcastDecision
 from services.bot.middlewares.viewer import Viewer
+from services.bot.routers.admin.common import AdminApis
 from services.bot.routers.admin.states import Broadcast
 from services.bot.routers.common import Trigger, clear, respond
 
@@ -28,7 +28,7 @@ BUTTON_NAMES = " ".join(MENU_ACTIONS)
 
 
 async def begin(
-    trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext, read_api: ReadApi
+    trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext, apis: AdminApis
 ) -> None:
     await state.set_state(Broadcast.text)
     await respond(trigger, bot, viewer.t("admin_broadcast_prompt"))

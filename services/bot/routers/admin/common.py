@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from events.users import UserTraffic, UserView
+from services.bot.adapters.capacity import Capacity
 from services.bot.adapters.read_api import ReadApi
 from services.bot.domain.admin_input import ByTelegramId, Invalid, Target
 from services.bot.domain.display import date, days_left
@@ -14,6 +16,14 @@ from services.bot.routers.common import traffic_values
 
 REFUND_STARS = "refund_stars"
 COMMANDS = ("admin", *AdminTool, REFUND_STARS)
+
+
+@dataclass(frozen=True)
+class AdminApis:
+    """The services an admin tool may ask when it opens."""
+
+    read_api: ReadApi
+    capacity: Capacity
 
 
 async def matching(read_api: ReadApi, target: Target) -> list[UserView]:

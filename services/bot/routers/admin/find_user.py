@@ -10,7 +10,7 @@ from services.bot.adapters.read_api import ReadApi
 from services.bot.domain.admin_input import Invalid, parse_target
 from services.bot.keyboards.admin import admin_menu
 from services.bot.middlewares.viewer import Viewer
-from services.bot.routers.admin.common import card, matching
+from services.bot.routers.admin.common import AdminApis, card, matching
 from services.bot.routers.admin.states import FindUser
 from services.bot.routers.common import Trigger, clear, respond
 
@@ -18,7 +18,7 @@ SHOWN = 5
 
 
 async def begin(
-    trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext, read_api: ReadApi
+    trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext, apis: AdminApis
 ) -> None:
     await state.set_state(FindUser.target)
     await respond(trigger, bot, viewer.t("admin_find_prompt"))

@@ -20,6 +20,7 @@ from services.bot.domain import stars
 from services.bot.keyboards.callbacks import HeldDecision
 from services.bot.middlewares.viewer import Viewer
 from services.bot.routers.admin import refund_stars
+from services.bot.routers.admin.common import AdminApis
 from services.bot.routers.common import Trigger, chat_of, respond
 
 DASH = "—"
@@ -70,9 +71,9 @@ def _decisions(viewer: Viewer, held: HeldPayment) -> InlineKeyboardMarkup | None
 
 
 async def begin(
-    trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext, read_api: ReadApi
+    trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext, apis: AdminApis
 ) -> None:
-    held = await read_api.held_payments()
+    held = await apis.read_api.held_payments()
     if not held:
         await respond(trigger, bot, viewer.t("admin_held_none"))
         return

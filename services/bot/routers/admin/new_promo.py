@@ -11,19 +11,19 @@ from aiogram.types import Message, Update
 
 from events.admin_commands import PromoCodeCreated
 from services.bot.adapters.events import BotEvents, update_origin
-from services.bot.adapters.read_api import ReadApi
 from services.bot.config import BotSettings
 from services.bot.domain.admin_input import Invalid
 from services.bot.domain.display import date
 from services.bot.domain.promo_input import parse_new_promo, promo_link
 from services.bot.keyboards.admin import admin_menu
 from services.bot.middlewares.viewer import Viewer
+from services.bot.routers.admin.common import AdminApis
 from services.bot.routers.admin.states import NewPromo
 from services.bot.routers.common import Trigger, clear, respond
 
 
 async def begin(
-    trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext, read_api: ReadApi
+    trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext, apis: AdminApis
 ) -> None:
     await state.set_state(NewPromo.details)
     await respond(trigger, bot, viewer.t("admin_promo_prompt"))

@@ -1,5 +1,5 @@
 """``/admin``: the tools menu (also ``/find``, ``/broadcast``, ``/addtime``, ``/test``,
-``/stats``, ``/held``, ``/newpromo``, ``/block``); ``EXIT`` leaves any tool at any step. Registered before the tools' steps,
+``/stats``, ``/held``, ``/newpromo``, ``/block``, ``/capacity``); ``EXIT`` leaves any tool at any step. Registered before the tools' steps,
 so these win over a step that takes any text."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from services.bot.adapters.capacity import Capacity
 from services.bot.adapters.read_api import ReadApi
 from services.bot.domain.admin_input import is_exit
 from services.bot.keyboards.admin import admin_menu
@@ -23,13 +24,15 @@ from services.bot.routers.admin import (
     find_user,
     held_payments,
     new_promo,
+    node_capacity,
     stats,
     test_notification,
 )
+from services.bot.routers.admin.common import AdminApis
 from services.bot.routers.admin.states import ADMIN_FLOWS
 from services.bot.routers.common import Trigger, clear, respond
 
-Begin = Callable[[Trigger, Bot, Viewer, FSMContext, ReadApi], Awaitable[None]]
+Begin = Callable[[Trigger, Bot, Viewer, FSMContext, AdminApis], Awaitable[None]]
 TOOLS: dict[AdminTool, Begin] = {
     AdminTool.FIND: find_user.begin,
     AdminTool.BROADCAST: broadcast.begin,
@@ -39,6 +42,7 @@ TOOLS: dict[AdminTool, Begin] = {
     AdminTool.HELD: held_payments.begin,
     AdminTool.PROMO: new_promo.begin,
     AdminTool.BLOCK: block.begin,
+    AdminTool.CAPACITY: node_capacity.begin,
 }
 
 
@@ -60,9 +64,10 @@ async def open_tool(
     viewer: Viewer,
     state: FSMContext,
     read_api: ReadApi,
+    capacity: Capacity,
 ) -> None:
     await clear(state)
-    await TOOLS[callback_data.tool](callback, bot, viewer, state, read_api)
+    await TOOLS[callback_data.tool](callback, bot, viewer, state, AdminApis(read_api, capacity))
 
 
 async def tool_command(
@@ -73,9 +78,11 @@ async def tool_command(
     viewer: Viewer,
     state: FSMContext,
     read_api: ReadApi,
+    capacity: Capacity,
 ) -> None:
     await clear(state)
-    await TOOLS[AdminTool(command.command)](message, bot, viewer, state, read_api)
+    apis = AdminApis(read_api, capacity)
+    await TOOLS[AdminTool(command.command)](message, bot, viewer, state, apis)
 
 
 def build_router() -> Router:

@@ -7,9 +7,10 @@ from aiogram import Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery
 
-from services.bot.adapters.read_api import ReadApi, Stats
+from services.bot.adapters.read_api import Stats
 from services.bot.domain.images import bar_chart_png
 from services.bot.middlewares.viewer import Viewer
+from services.bot.routers.admin.common import AdminApis
 from services.bot.routers.common import Trigger, chat_of
 
 
@@ -40,9 +41,9 @@ def chart(stats: Stats) -> bytes:
 
 
 async def begin(
-    trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext, read_api: ReadApi
+    trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext, apis: AdminApis
 ) -> None:
-    figures = await read_api.stats()
+    figures = await apis.read_api.stats()
     if isinstance(trigger, CallbackQuery):
         await trigger.answer()
     await bot.send_photo(

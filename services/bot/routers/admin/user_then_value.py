@@ -23,7 +23,7 @@ from services.bot.config import BotSettings
 from services.bot.domain.admin_input import Invalid, Target
 from services.bot.keyboards.admin import admin_menu
 from services.bot.middlewares.viewer import Viewer
-from services.bot.routers.admin.common import label, resolve
+from services.bot.routers.admin.common import AdminApis, label, resolve
 from services.bot.routers.common import Trigger, clear, respond
 
 V = TypeVar("V")
@@ -45,7 +45,7 @@ class UserThenValue(Generic[V]):
     confirmation: Callable[[Viewer, str, V], str]
 
     async def begin(
-        self, trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext, read_api: ReadApi
+        self, trigger: Trigger, bot: Bot, viewer: Viewer, state: FSMContext, apis: AdminApis
     ) -> None:
         await state.set_state(self.asking_user)
         await respond(trigger, bot, viewer.t(self.user_prompt))
