@@ -13,6 +13,7 @@ import itertools
 import random
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -22,6 +23,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from pymongo.database import Database
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 
 from emulators.serving import BackgroundServer
 from emulators.telegram import BotAccount, EmulatorConfig
@@ -36,8 +39,10 @@ from keyland.mongo import Document
 from keyland.settings import KafkaSettings, MongoSettings
 from keyland.web.i18n import local_moment, web_texts
 from services.bot.config import BotSettings
+from services.bot.domain.display import days_left
 from services.bot.locales import text
 from tests.bot_harness import PollingBot, links_app
+from tests.browser import PhoneFactory, qr_codes
 from tests.processes import Program, free_port, wait_http
 from tests.services import payments_ingest, yookassa_emulator
 from tests.services import read_api as read_api_running
@@ -429,3 +434,148 @@ async def test_payments_show_in_the_cabinet(
     assert datetime.now(UTC) + timedelta(days=27) < user_doc(db, user.id)["until"].replace(
         tzinfo=UTC
     )
+
+
+# --- in a real browser: Chromium at a phone's viewport ----------------------------------
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A user with 40 days left who opened the cabinet from the bot's menu button."""
+
+    telegram_id: int
+    url: str
+    subscription_url: str
+    stale_url: str
+
+
+@pytest.fixture(scope="module")
+async def opened(
+    bot: PollingBot,
+    cabinet: str,
+    emulator: httpx.AsyncClient,
+    db: Database[Document],
+    worker: Program,
+    kafka_settings: KafkaSettings,
+    created_topics: TopicNames,
+) -> dict[str, Opened]:
+    publisher = EventPublisher.from_settings(kafka_settings, client_id="cabinet-tests")
+    found = {}
+    for language, name in (("ru", "Анна"), ("en", "Ann")):
+        user = await customer(emulator, db, worker, language, first_name=name)
+        await grant(publisher, db, worker, user.id, 40)
+        subscription_url = f"https://vpn.example/sub/{user.id}"
+        LINKS[user.id] = {
+            "links": {
+                "finland": f"vless://{user.id}@fi.example:443?security=reality#finland",
+                "germany": f"vless://{user.id}@de.example:443?security=reality#germany",
+            },
+            "subscription_url": subscription_url,
+        }
+        stale_at = int(time.time()) - MAX_AGE_S - 60
+        found[language] = Opened(
+            user.id,
+            (await open_app(emulator, user))["url"],
+            subscription_url,
+            (await open_app(emulator, user, auth_date=stale_at))["url"],
+        )
+    await publisher.close()
+    return found
+
+
+def stored_until(db: Database[Document], telegram_id: int) -> datetime:
+    until: datetime = user_doc(db, telegram_id)["until"]
+    return until if until.tzinfo else until.replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_cabinet_shows_the_standing_the_database_holds(
+    phone: PhoneFactory, opened: dict[str, Opened], db: Database[Document], language: str
+) -> None:
+    user = opened[language]
+    session = phone(language)
+    session.open(user.url)
+
+    status = session.find("#status")
+    until = stored_until(db, user.telegram_id)
+    left = days_left(until, datetime.now(UTC))
+    assert left in (39, 40)
+    days = text("days_left_n", language, n=left)
+    assert status.get_attribute("data-standing") == "active"
+    assert status.text == web_texts().text("status_active", language)
+    moment = local_moment(until, ZONE)
+    assert session.text("#until") == web_texts().text("until_active", language, moment=moment)
+    assert session.text("#left") == text("cabinet_days_left", language, days_left=days)
+    assert session.find("#cabinet").get_attribute("data-state") == "ready"
+    codes = session.driver.find_elements(By.CSS_SELECTOR, "#keys code")
+    assert [c.text for c in codes][:2] == [
+        user.subscription_url,
+        LINKS[user.telegram_id]["links"]["finland"],
+    ]
+    assert qr_codes(session.shot("cabinet")) == [user.subscription_url]
+
+
+def test_the_copy_button_copies_the_subscription_url(
+    phone: PhoneFactory, opened: dict[str, Opened]
+) -> None:
+    user = opened["en"]
+    session = phone("en")
+    session.open(user.url)
+    session.grant_clipboard()
+    button = session.find("#keys button.copy")
+    button.click()
+    assert session.wait_for_text("#keys button.copy", "Copied") == "Copied ✓"
+    assert session.clipboard() == user.subscription_url
+
+
+def test_the_renew_button_opens_the_yookassa_payment(
+    phone: PhoneFactory, opened: dict[str, Opened], yookassa: BackgroundServer
+) -> None:
+    user = opened["en"]
+    session = phone("en")
+    session.open(user.url)
+    session.find('button[data-renew="yookassa"][data-plan="month_1"]').click()
+
+    WebDriverWait(session.driver, 20).until(
+        lambda driver: driver.current_url.startswith(f"{yookassa.url}/checkout/")
+    )
+    session.shot("payment-page")
+    payment_id = session.driver.current_url.rsplit("/", 1)[1]
+    payment = httpx.get(
+        f"{yookassa.url}/v3/payments/{payment_id}", auth=(SHOP, SHOP_SECRET), timeout=10
+    ).json()
+    assert payment["metadata"]["telegram_id"] == str(user.telegram_id)
+    assert payment["amount"] == {"value": "199.00", "currency": "RUB"}
+    assert payment["status"] == "pending"
+
+
+def test_the_stars_button_gives_a_telegram_invoice_link(
+    phone: PhoneFactory, opened: dict[str, Opened]
+) -> None:
+    session = phone("ru")
+    session.open(opened["ru"].url)
+    session.find('button[data-renew="stars"][data-plan="month_1"]').click()
+
+    shown = session.wait_for_text("#notice", "https://t.me/$")
+    assert shown.startswith(text("cabinet_pay_in_telegram", "ru", link="https://t.me/$"))
+
+
+@pytest.mark.parametrize("forgery", ["another_user", "stale"])
+def test_a_forged_or_stale_init_data_shows_nothing_of_the_user(
+    phone: PhoneFactory, opened: dict[str, Opened], forgery: str
+) -> None:
+    user = opened["ru"]
+    if forgery == "stale":
+        url = user.stale_url
+    else:
+        other = opened["en"].telegram_id
+        url = user.url.replace(str(user.telegram_id), str(other))  # in the signed user JSON
+        assert url != user.url
+    session = phone("ru")
+    session.open(url)
+
+    refusal = session.find("#refused")
+    assert refusal.text == text("cabinet_refused", "ru")
+    assert session.find("#cabinet").get_attribute("data-state") == "refused"
+    assert session.driver.find_elements(By.CSS_SELECTOR, "#status, #keys") == []
+    session.shot(forgery)

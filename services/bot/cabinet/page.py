@@ -26,6 +26,7 @@ from services.bot.locales import Speaker
 
 STYLE = """
 :root { color-scheme: light dark; --accent: #2e7de6; --muted: #8a8f98; --card: #8881; }
+* { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 main { max-width: 32rem; margin: 0 auto; padding: 1rem; }
 section { background: var(--card); border-radius: 14px; padding: 1rem; margin: 0 0 1rem; }
@@ -231,7 +232,7 @@ def _renewal(speaker: Speaker, found: CabinetView) -> Html:
         )
         buttons = [element("button", label, class_="renew", data_renew="yookassa", data_plan=name)]
         if plan.stars is not None:
-            stars = speaker.t("button_stars", stars=plan.stars)
+            stars = speaker.t("cabinet_stars", stars=plan.stars)
             buttons.append(
                 element("button", stars, class_="renew stars", data_renew="stars", data_plan=name)
             )
