@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 
 import pytest
 from pymongo.database import Database
@@ -121,7 +121,8 @@ def chromium() -> Chromium:
 @pytest.fixture
 def phone(chromium: Chromium, request: pytest.FixtureRequest) -> Iterator[PhoneFactory]:
     """Opens phone-sized browser sessions (``phone("ru")``), each closed after the test;
-    screenshots land in the test's artifact folder (``tests/browser.py``)."""
+    screenshots land in the test's artifact folder (``tests/browser.py``), and a failed
+    test leaves one of each session as it was."""
     sessions: list[Phone] = []
 
     def open_phone(language: str) -> Phone:
@@ -130,5 +131,19 @@ def phone(chromium: Chromium, request: pytest.FixtureRequest) -> Iterator[PhoneF
         return session
 
     yield open_phone
-    for session in sessions:
+    call = getattr(request.node, "rep_call", None)
+    for index, session in enumerate(sessions):
+        if call is not None and call.failed:  # what the browser showed when the test failed
+            session.shot(f"failed-{index}-{session.language}")
         session.driver.quit()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keeps each phase's report on the test item (``rep_call``), for fixtures to see
+    whether the test failed."""
+    report: pytest.TestReport = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -43,6 +43,10 @@ def test_countries_file_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
         (NodeAccessSettings, "KEYLAND_PROVISIONER_NODE_TOKENS", "not json"),
         (SubscriptionPageSettings, "KEYLAND_PROVISIONER_SUBSCRIPTION_SECRET", "short"),
         (SubscriptionPageSettings, "KEYLAND_PROVISIONER_PUBLIC_URL", "sub.example"),
+        (SubscriptionPageSettings, "KEYLAND_PROVISIONER_PAGE_TIME_ZONE", "Mars/Olympus"),
+        (SubscriptionPageSettings, "KEYLAND_PROVISIONER_PAGE_TIME_ZONE", "../../etc/passwd"),
+        (SubscriptionPageSettings, "KEYLAND_PROVISIONER_READ_API_URL", "read-api:8081"),
+        (SubscriptionPageSettings, "KEYLAND_PROVISIONER_READ_API_TOKEN", "short"),
     ],
 )
 def test_malformed_variable_is_named(
@@ -70,3 +74,11 @@ def test_a_node_without_any_token_is_refused() -> None:
     check = tokens_cover(load(NodeAccessSettings))
     with pytest.raises(CountriesError, match=r"no token for 10\.0\.0\.1:8470"):
         check({"10.0.0.1:8470": "finland"})
+
+
+def test_the_page_shows_dates_in_moscow_time_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load(SubscriptionPageSettings).zone.key == "Europe/Moscow"
+    monkeypatch.setenv("KEYLAND_PROVISIONER_PAGE_TIME_ZONE", "Asia/Novosibirsk")
+    assert load(SubscriptionPageSettings).zone.key == "Asia/Novosibirsk"
