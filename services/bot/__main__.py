@@ -1,5 +1,5 @@
 """``python -m services.bot``: the Telegram bot, by long polling or webhook
-(``KEYLAND_BOT_MODE``)."""
+(``KEYLAND_BOT_MODE``); ``python -m services.bot cabinet``: its Mini App."""
 
 from __future__ import annotations
 
@@ -8,6 +8,13 @@ import asyncio
 import typer
 
 cli = typer.Typer(help="The Keyland Telegram bot.", add_completion=False)
+
+
+@cli.callback(invoke_without_command=True)
+def default(context: typer.Context) -> None:
+    """Without a command: the bot itself (``run``)."""
+    if context.invoked_subcommand is None:
+        run()
 
 
 @cli.command()
