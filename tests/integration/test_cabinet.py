@@ -321,6 +321,14 @@ async def test_renew_creates_one_yookassa_payment_per_opening(
         unknown = await client.post(
             f"{cabinet}/app/renew", headers=tma(opened["init_data"]), json={"plan": "lifetime"}
         )
+        malformed = [
+            await client.post(f"{cabinet}/app/renew", headers=tma(opened["init_data"]), **body)
+            for body in (
+                {"content": b"{not json"},
+                {"json": {"plan": "month_1", "method": "paypal"}},
+                {"json": ["month_1"]},
+            )
+        ]
 
     assert first.status_code == 200, first.text
     assert first.json()["url"].startswith(yookassa.url)
@@ -329,6 +337,8 @@ async def test_renew_creates_one_yookassa_payment_per_opening(
     assert payment.json()["metadata"]["telegram_id"] == str(user.id)
     assert payment.json()["amount"] == {"value": "199.00", "currency": "RUB"}
     assert unknown.status_code == 422
+    assert [r.status_code for r in malformed] == [422] * 3
+    assert all(r.json()["error"] == "bad order" for r in malformed)
 
 
 async def test_renew_in_stars_gives_an_invoice_link_the_bot_accepts(

@@ -111,7 +111,8 @@ def build_app(
             order = RenewOrder.model_validate_json(await request.body())
             started = await handlers.renew(deps, user, order.plan, order.method)
         except ValidationError as error:
-            return JSONResponse({"error": "bad order", "errors": error.errors()}, 422)
+            errors = error.errors(include_url=False, include_context=False, include_input=False)
+            return JSONResponse({"error": "bad order", "errors": errors}, 422)
         except RenewRefused as refusal:
             return JSONResponse({"error": str(refusal)}, 422)
         except Unavailable as error:
