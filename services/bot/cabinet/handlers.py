@@ -11,6 +11,7 @@ the bot like any Stars payment.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from events.users import UserView
 from keyland.plans import PlanSpec
 from keyland.texts import language_of
 from keyland.web.standing import Standing, standing_of
+from services.bot.adapters.http_api import Unavailable
 from services.bot.adapters.links import Links, UserLinks
 from services.bot.adapters.payments import Payments, PlanRefused
 from services.bot.adapters.read_api import Payment, ReadApi, Referrals
@@ -33,6 +35,7 @@ from services.bot.keyboards.buy import duration
 from services.bot.locales import Speaker
 
 Method = Literal["yookassa", "stars"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class CabinetView:
     until: datetime | None
     now: datetime
     links: UserLinks | None
+    links_unavailable: bool
+    """The links API did not answer: the rest is shown, and renewing still works."""
     region: str | None
     payments: list[Payment]
     referral_link: str
@@ -70,7 +75,7 @@ async def view(deps: CabinetDeps, user: WebAppUser, now: datetime | None = None)
     now = now or datetime.now(UTC)
     account, links, payments, referrals, username = await asyncio.gather(
         deps.read_api.user(user.telegram_id),
-        deps.links.of(user.telegram_id),
+        _links(deps, user.telegram_id),
         deps.read_api.payments_of(user.telegram_id),
         deps.read_api.referrals(user.telegram_id),
         _username(deps),
@@ -90,13 +95,22 @@ async def view(deps: CabinetDeps, user: WebAppUser, now: datetime | None = None)
         standing=standing,
         until=until,
         now=now,
-        links=links,
+        links=links if isinstance(links, UserLinks) else None,
+        links_unavailable=isinstance(links, Unavailable),
         region=known.region,
         payments=payments,
         referral_link=referral_link(username, user.telegram_id),
         referrals=referrals,
         plans=deps.plans,
     )
+
+
+async def _links(deps: CabinetDeps, telegram_id: int) -> UserLinks | Unavailable | None:
+    try:
+        return await deps.links.of(telegram_id)
+    except Unavailable as error:
+        log.warning("links of %s not shown: %s", telegram_id, error)
+        return error
 
 
 async def _username(deps: CabinetDeps) -> str:

@@ -200,6 +200,9 @@ def _copyable(found: CabinetView, text: str, css: str) -> Html:
 
 def _keys(speaker: Speaker, found: CabinetView) -> Html:
     heading = element("h2", speaker.t("cabinet_keys"))
+    if found.links_unavailable:
+        unavailable = element("p", speaker.t("cabinet_unavailable"), class_="hint")
+        return element("section", heading, unavailable, id="keys")
     if found.links is None or not found.links.links:
         return element("section", heading, element("p", speaker.t("cabinet_no_keys")), id="keys")
     url = found.links.subscription_url

@@ -63,6 +63,7 @@ def view(link: str, payment_id: str, referral: str, language: str = "en") -> Cab
         links=UserLinks(
             links={"finland": link}, subscription_url=f"https://sub.example/{uuid.uuid4()}"
         ),
+        links_unavailable=False,
         region=None,
         payments=[
             Payment(
