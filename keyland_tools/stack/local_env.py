@@ -128,12 +128,13 @@ def local_env(stack: StackSettings) -> dict[str, str]:
             or f"[{DEMO_ADMIN_ID}]",
             "KEYLAND_EMULATED_BOT_TOKEN": token,
         }
-    # The bot's menu button opens the cabinet: here on loopback (Telegram itself opens only
-    # a public https URL: set KEYLAND_BOT_CABINET_URL for a real bot).
-    env["KEYLAND_BOT_CABINET_URL"] = (
-        _configured("KEYLAND_BOT_CABINET_URL")
-        or f"http://127.0.0.1:{env['KEYLAND_BOT_CABINET_PORT']}/app"
-    )
+    # The bot's menu button opens the cabinet: on loopback for the emulated Telegram; a
+    # real one opens only a public https URL, which only the operator can give.
+    cabinet_url = _configured("KEYLAND_BOT_CABINET_URL")
+    if cabinet_url is None and emulating_telegram(env):
+        cabinet_url = f"http://127.0.0.1:{env['KEYLAND_BOT_CABINET_PORT']}/app"
+    if cabinet_url is not None:
+        env["KEYLAND_BOT_CABINET_URL"] = cabinet_url
     env |= {
         "KEYLAND_BOT_TOKEN": token,
         "KEYLAND_NOTIFIER_BOT_TOKEN": _configured("KEYLAND_NOTIFIER_BOT_TOKEN") or token,
