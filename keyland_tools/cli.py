@@ -119,7 +119,11 @@ def stack_up(
     """Start every component that is not running and wait until each answers."""
     components = _components(only_infra, brokers)
     for component in components:
-        component.start()
+        try:
+            component.start()
+        except StartError as error:
+            typer.echo(f"{component.daemon.name}: {error}", err=True)
+            raise typer.Exit(1) from error
         typer.echo(f"{component.daemon.name}: ready (pid {component.daemon.pid()})")
         if isinstance(component, Kafka):  # it answers: every catalog topic and DLQ must exist
             prefix = load(KafkaSettings).topic_prefix

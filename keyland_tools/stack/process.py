@@ -131,6 +131,24 @@ def free_port() -> int:
     return port
 
 
+def free_port_run(count: int) -> int:
+    """The first of ``count`` consecutive loopback TCP ports that nothing listens on now
+    (a local Kafka cluster's: clients and controllers of three brokers take six)."""
+    while True:
+        first = free_port()
+        if first + count <= 65536 and all(_bindable(first + n) for n in range(1, count)):
+            return first
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _alive(pid: int) -> bool:
     try:
         waited, _ = os.waitpid(pid, os.WNOHANG)
