@@ -28,11 +28,14 @@ $(INSTALLED): pyproject.toml constraints.txt
 
 venv: $(INSTALLED)
 
+# BROKERS=3 formats a fresh state directory for a three-broker Kafka cluster (default: 1).
+BROKERS_OPTION := $(if $(BROKERS),--brokers $(BROKERS))
+
 infra: venv
-	$(BIN)/keyland stack up --only-infra
+	$(BIN)/keyland stack up --only-infra $(BROKERS_OPTION)
 
 up: venv
-	$(BIN)/keyland stack up
+	$(BIN)/keyland stack up $(BROKERS_OPTION)
 
 down: venv
 	$(BIN)/keyland stack down

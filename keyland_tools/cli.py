@@ -15,6 +15,7 @@ from keyland_tools.ops.cli import dlq_app, lag, replay, state_app
 from keyland_tools.ops.users_cli import users_app
 from keyland_tools.stack.chromium import Chromium
 from keyland_tools.stack.components import Component, everything, infrastructure
+from keyland_tools.stack.kafka import Kafka
 from keyland_tools.stack.process import StartError
 from keyland_tools.stack.services import SupervisedServices, service_specs
 from keyland_tools.stack.settings import StackSettings
@@ -48,15 +49,22 @@ def demo() -> None:
 
 @topics_app.command("ensure")
 def topics_ensure(
-    replication_factor: int = typer.Option(
-        1, "--replication-factor", min=1, help="3 on a production cluster."
+    replication_factor: int | None = typer.Option(
+        None,
+        "--replication-factor",
+        min=1,
+        help="Default: 3 when the cluster has three brokers or more, else its broker count.",
     ),
     min_insync_replicas: int | None = typer.Option(
-        None, "--min-insync-replicas", min=1, help="2 on a production cluster."
+        None, "--min-insync-replicas", min=1, help="Default: 2 at replication 3, else 1."
     ),
 ) -> None:
     """Create every catalog topic and its DLQ that is missing (existing ones are left alone)."""
-    if min_insync_replicas is not None and min_insync_replicas > replication_factor:
+    if (
+        replication_factor is not None
+        and min_insync_replicas is not None
+        and min_insync_replicas > replication_factor
+    ):
         typer.echo("--min-insync-replicas cannot exceed --replication-factor", err=True)
         raise typer.Exit(2)
     kafka = load(KafkaSettings)
@@ -92,22 +100,36 @@ def stack_browser() -> None:
     typer.echo(f"browser: {chromium.browser}, driver: {chromium.driver}")
 
 
-def _components(only_infra: bool) -> list[Component]:
-    return infrastructure() if only_infra else everything()
+def _components(only_infra: bool, brokers: int | None) -> list[Component]:
+    return infrastructure(brokers) if only_infra else everything(brokers)
 
 
 @stack_app.command("up")
 def stack_up(
     only_infra: bool = typer.Option(False, "--only-infra", help="Kafka and the database only."),
+    brokers: int | None = typer.Option(
+        None,
+        "--brokers",
+        min=1,
+        max=9,
+        help="Kafka brokers to format a fresh state directory for (KEYLAND_KAFKA_BROKERS, 1); "
+        "3 gives a three-voter cluster with topics replicated 3 times, 2 in sync.",
+    ),
 ) -> None:
     """Start every component that is not running and wait until each answers."""
-    components = _components(only_infra)
-    for index, component in enumerate(components):
-        component.start()
+    components = _components(only_infra, brokers)
+    for component in components:
+        try:
+            component.start()
+        except StartError as error:
+            typer.echo(f"{component.daemon.name}: {error}", err=True)
+            raise typer.Exit(1) from error
         typer.echo(f"{component.daemon.name}: ready (pid {component.daemon.pid()})")
-        if index == 0:  # Kafka answers: every catalog topic and DLQ must exist
-            kafka = load(KafkaSettings)
-            asyncio.run(ensure_topics(kafka.bootstrap, TopicNames(kafka.topic_prefix)))
+        if isinstance(component, Kafka):  # it answers: every catalog topic and DLQ must exist
+            prefix = load(KafkaSettings).topic_prefix
+            asyncio.run(ensure_topics(component.bootstrap, TopicNames(prefix)))
+            for line in component.describe():
+                typer.echo(line)
 
 
 @stack_app.command("down")
@@ -149,7 +171,7 @@ def stack_status() -> None:
         healthy = healthy and answers
         state = "ready" if answers else ("not answering" if pid else "stopped")
         typer.echo(f"{component.daemon.name}: {state} (log {component.daemon.log_file})")
-        if isinstance(component, SupervisedServices):
+        if isinstance(component, SupervisedServices | Kafka):
             for line in component.describe():
                 typer.echo(line)
     raise typer.Exit(0 if healthy else 1)

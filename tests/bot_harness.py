@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from pydantic import SecretStr
@@ -84,9 +84,9 @@ async def admin_bot(
         await running.stop()
 
 
-def links_app(token: str, links: dict[int, dict[str, Any]]) -> Starlette:
+def links_app(token: str, links: Mapping[int, dict[str, Any] | None]) -> Starlette:
     """The provisioner's links contract: ``GET /v1/users/{id}/links`` with a bearer token;
-    404 for a user without keys."""
+    404 for a user without keys; 503 for a user whose links are ``None`` (the API failing)."""
 
     async def user_links(request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {token}":
@@ -94,6 +94,9 @@ def links_app(token: str, links: dict[int, dict[str, Any]]) -> Starlette:
         telegram_id = request.path_params["telegram_id"]
         if telegram_id not in links:
             return JSONResponse({"error": f"no keys for {telegram_id}"}, status_code=404)
-        return JSONResponse(links[telegram_id])
+        found = links[telegram_id]
+        if found is None:
+            return JSONResponse({"error": "unavailable"}, status_code=503)
+        return JSONResponse(found)
 
     return Starlette(routes=[Route("/v1/users/{telegram_id:int}/links", user_links)])

@@ -1,9 +1,10 @@
 """Where the tests find real Kafka and a real MongoDB-protocol database.
 
-In order: endpoints given in the environment; containers when a Docker engine answers
-(testcontainers); otherwise the project's own local stack from ``infra/`` (Kafka from
-Maven Central jars, Debian's PostgreSQL 15, FerretDB built from the Go module proxy),
-started if not running.
+``KEYLAND_TEST_CONTAINERS=1`` asks for containers (testcontainers: Kafka and ``mongo:7``,
+so the suite runs against real MongoDB) and skips, saying why, where no Docker engine
+answers. Otherwise: endpoints given in the environment, else the project's own local
+stack from ``infra/`` (Kafka from Maven Central jars, Debian's PostgreSQL 15, FerretDB
+built from the Go module proxy), started if not running.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pytest
+
 from keyland.settings import KafkaSettings, MongoSettings
 from keyland_tools.stack.ferretdb import FerretDB
 from keyland_tools.stack.kafka import Kafka
 from keyland_tools.stack.postgres import PostgreSQL
 from keyland_tools.stack.settings import StackSettings
+
+# Opt-in: the suite against containers (Kafka, mongo:7) where a Docker engine answers.
+CONTAINERS = "KEYLAND_TEST_CONTAINERS"
 
 
 @dataclass(frozen=True)
@@ -53,17 +59,39 @@ def _containers() -> Iterator[Endpoints]:
 
 
 @contextlib.contextmanager
+def _environment(endpoints: Endpoints) -> Iterator[None]:
+    """Point the variables our services and tools read at ``endpoints`` meanwhile."""
+    wanted = {
+        "KEYLAND_KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap,
+        "KEYLAND_MONGO_URL": endpoints.mongo_url,
+        "KEYLAND_MONGO_POSTGRES_URL": endpoints.postgres_url,
+    }
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
 def real_endpoints() -> Iterator[Endpoints]:
     """Yield endpoints of a real broker and database for the test session."""
-    if os.environ.get("KEYLAND_KAFKA_BOOTSTRAP") and os.environ.get("KEYLAND_MONGO_URL"):
+    if os.environ.get(CONTAINERS) == "1":
+        if not _docker_engine_answers():
+            pytest.skip(f"{CONTAINERS}=1 asks for Kafka and mongo:7 in Docker: no Docker engine")
+        with _containers() as endpoints, _environment(endpoints):
+            yield endpoints
+    elif os.environ.get("KEYLAND_KAFKA_BOOTSTRAP") and os.environ.get("KEYLAND_MONGO_URL"):
         yield Endpoints(
             os.environ["KEYLAND_KAFKA_BOOTSTRAP"],
             os.environ["KEYLAND_MONGO_URL"],
             os.environ.get("KEYLAND_MONGO_POSTGRES_URL", ""),
         )
-    elif _docker_engine_answers():
-        with _containers() as endpoints:
-            yield endpoints
     else:
         kafka_settings, mongo_settings, stack = KafkaSettings(), MongoSettings(), StackSettings()
         postgres = PostgreSQL(stack)

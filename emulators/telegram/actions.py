@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from emulators.telegram import markup, wire
+from emulators.telegram import markup, web_apps, wire
 from emulators.telegram.errors import ControlError
 from emulators.telegram.formatting import utf16_len
 from emulators.telegram.state import (
@@ -96,7 +96,11 @@ def user_presses(
 
 
 def invoice_terms(bot: BotState, user_id: int, raw: dict[str, Any]) -> tuple[str, int, str]:
-    """(currency, total_amount, invoice_payload): from an invoice message, or as given."""
+    """(currency, total_amount, invoice_payload): from an invoice message, an invoice
+    link, or as given."""
+    if raw.get("invoice_link") is not None:
+        invoice = web_apps.invoice_by_link(bot, raw["invoice_link"])
+        return invoice["currency"], invoice["total_amount"], invoice["payload"]
     if raw.get("message_id") is not None:
         found = chat_of(bot, user_id).message(raw["message_id"])
         if found is None or found.invoice is None:
@@ -110,7 +114,9 @@ def invoice_terms(bot: BotState, user_id: int, raw: dict[str, Any]) -> tuple[str
     )
     if not (isinstance(currency, str) and isinstance(total, int) and isinstance(payload, str)):
         raise ControlError(
-            400, "give message_id of an invoice, or currency, total_amount and invoice_payload"
+            400,
+            "give message_id of an invoice, invoice_link, or currency, total_amount and "
+            "invoice_payload",
         )
     return currency, total, payload
 

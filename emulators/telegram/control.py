@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from emulators.telegram import actions
+from emulators.telegram import actions, web_apps
 from emulators.telegram.emulator import Emulator
 from emulators.telegram.errors import ControlError
 from emulators.telegram.runtime import Runtime
@@ -92,6 +92,20 @@ def pays(runtime: Runtime, body: dict[str, Any], now: float) -> dict[str, Any]:
     return {"telegram_payment_charge_id": charge.id, "update": update}
 
 
+def opens_web_app(runtime: Runtime, body: dict[str, Any], now: float) -> dict[str, Any]:
+    """The user taps the bot's menu button: the web app's URL with signed launch data;
+    ``auth_date`` (Unix time) plays an app opened then."""
+    auth_date = body.get("auth_date")
+    if auth_date is not None and (not isinstance(auth_date, int) or isinstance(auth_date, bool)):
+        raise ControlError(400, "auth_date must be a Unix time")
+    user = body.get("user")
+    bot = runtime.state
+    who = actions.known_or_new(bot, user) if user is not None else None
+    if who is None:
+        who = actions.chat_of(bot, user_id_of(bot, body)).person
+    return web_apps.opened(bot, who, now, auth_date)
+
+
 def control_routes(emulator: Emulator) -> list[BaseRoute]:
     def acting(handler: Handler) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> JSONResponse:
@@ -119,6 +133,7 @@ def control_routes(emulator: Emulator) -> list[BaseRoute]:
         Route(f"{bot}/callbacks", acting(presses), methods=["POST"]),
         Route(f"{bot}/pre-checkout-queries", acting(checks_out), methods=["POST"]),
         Route(f"{bot}/payments", acting(pays), methods=["POST"]),
+        Route(f"{bot}/web-app", acting(opens_web_app), methods=["POST"]),
         Route(f"{bot}/users/{{user_id:int}}/block", blocking(True), methods=["POST"]),
         Route(f"{bot}/users/{{user_id:int}}/unblock", blocking(False), methods=["POST"]),
     ]

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from emulators.telegram import messages, payments, polling
+from emulators.telegram import messages, payments, polling, web_apps
 from emulators.telegram.delivery import WebhookPolicy, WebhookSender
 from emulators.telegram.errors import ApiError, ControlError
 from emulators.telegram.limits import RateLimits
@@ -15,7 +15,12 @@ from emulators.telegram.polling import Described
 from emulators.telegram.runtime import Disconnected, Runtime
 from emulators.telegram.state import BotAccount
 
-METHODS: dict[str, messages.Method] = {**messages.METHODS, **payments.METHODS, **polling.METHODS}
+METHODS: dict[str, messages.Method] = {
+    **messages.METHODS,
+    **payments.METHODS,
+    **polling.METHODS,
+    **web_apps.METHODS,
+}
 
 
 class Emulator:

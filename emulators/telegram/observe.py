@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from emulators.telegram import polling, wire
+from emulators.telegram import polling, web_apps, wire
 from emulators.telegram.control import json_body
 from emulators.telegram.emulator import Emulator
 from emulators.telegram.errors import ControlError
@@ -45,6 +45,7 @@ def summary(runtime: Runtime, now: float) -> dict[str, Any]:
         "allowed_updates": sorted(bot.updates.allowed),
         "pending_updates": len(bot.updates.ready(now)),
         "commands": bot.commands,
+        "menu_button": web_apps.shown_button(bot, None),
         "rate_limits": bot.throttle.limits.to_json(),
         "chats": sorted(bot.chats),
     }

@@ -43,8 +43,8 @@ def text_between(params: Params, name: str, low: int, high: int, in_bytes: bool 
     return value
 
 
-def send_invoice(bot: BotState, params: Params, now: float) -> Any:
-    chat = target(bot, params)
+def invoice_of(params: Params) -> dict[str, Any]:
+    """The invoice ``sendInvoice`` and ``createInvoiceLink`` describe, checked alike."""
     title = text_between(params, "title", 1, 32)
     description = text_between(params, "description", 1, 255)
     payload = text_between(params, "payload", 1, 128, in_bytes=True)
@@ -60,8 +60,7 @@ def send_invoice(bot: BotState, params: Params, now: float) -> Any:
     total = sum(price["amount"] for price in prices)
     if total <= 0:
         raise bad_request("CURRENCY_TOTAL_AMOUNT_INVALID")
-    inline = markup.inline_only(params.structure("reply_markup", "reply keyboard markup"))
-    invoice = {
+    return {
         "title": title,
         "description": description,
         "start_parameter": params.text("start_parameter") or "",
@@ -70,6 +69,12 @@ def send_invoice(bot: BotState, params: Params, now: float) -> Any:
         "payload": payload,
         "prices": prices,
     }
+
+
+def send_invoice(bot: BotState, params: Params, now: float) -> Any:
+    chat = target(bot, params)
+    invoice = invoice_of(params)
+    inline = markup.inline_only(params.structure("reply_markup", "reply keyboard markup"))
     content = Content(int(now), reply_markup=inline)
     return sent(bot, chat, now, content, invoice=invoice)
 

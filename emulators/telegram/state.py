@@ -187,6 +187,10 @@ class BotState:
     charges: dict[str, Charge] = field(default_factory=dict)
     star_transfers: list[StarTransfer] = field(default_factory=list)  # oldest first
     photos: dict[str, Photo] = field(default_factory=dict)
+    menu_buttons: dict[int | None, dict[str, Any]] = field(default_factory=dict)
+    """setChatMenuButton's buttons by chat id; ``None``: the bot's default."""
+    invoice_links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """createInvoiceLink's invoices by the link's slug."""
 
     def chat(self, chat_id: int | None) -> Chat:
         """The chat the bot addresses; Telegram's answer when it has never talked there."""

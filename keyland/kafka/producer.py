@@ -84,9 +84,13 @@ class EventPublisher:
             self._producer = producer
 
     async def close(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        """Stop the producer, waiting at most the publish timeout for what it still sends:
+        records Kafka keeps refusing (too few in-sync copies) would hold it forever, and
+        their publishers were told they failed."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(KafkaError, TimeoutError):
+                await asyncio.wait_for(producer.stop(), self._timeout_s)
 
     async def publish(self, envelope: Envelope[Event]) -> RecordMetadata:
         """Send and wait for the acknowledgement of all in-sync replicas."""

@@ -6,12 +6,29 @@ import asyncio
 import time
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from events.registry import TOPICS, TopicNames, TopicSpec
+from keyland.kafka.admin import admin_client
 
 _ALREADY_EXISTS = TopicAlreadyExistsError.errno
+
+
+# Copies of each partition a cluster of three brokers or more keeps, and how many of
+# them must have a write before an ``acks=all`` producer hears it succeeded.
+FULL_REPLICATION = 3
+
+
+def replication_for(brokers: int) -> int:
+    """Three copies of each partition on three brokers or more; one per broker below."""
+    return min(brokers, FULL_REPLICATION)
+
+
+def min_insync_for(replication_factor: int) -> int:
+    """Two copies in sync once there are three, so one broker may be lost without
+    refusing writes; otherwise one (a smaller cluster cannot spare a broker anyway)."""
+    return 2 if replication_factor >= FULL_REPLICATION else 1
 
 
 async def ensure_topics(
@@ -19,31 +36,33 @@ async def ensure_topics(
     topics: TopicNames,
     specs: tuple[TopicSpec, ...] = TOPICS,
     *,
-    replication_factor: int = 1,
+    replication_factor: int | None = None,
     min_insync_replicas: int | None = None,
 ) -> list[str]:
     """Create every catalog topic and its DLQ that does not exist yet; return the created.
 
-    Locally one broker: replication 1. In production 3 and ``min_insync_replicas=2``, so
-    an event our producers saw acknowledged (``acks=all``) is on two brokers at least.
+    Unless asked otherwise, the replication follows the brokers the cluster has now
+    (:func:`replication_for`: 3 from three brokers, so 1 on the local one-broker stack)
+    and ``min.insync.replicas`` the replication (:func:`min_insync_for`: 2 of 3), so an
+    event our producers saw acknowledged (``acks=all``) is on two brokers at least.
+    Create them while every broker is up: a cluster missing one counts fewer.
 
     ``create_topics`` does not raise when a topic exists (error code 36), so the
     response is checked: "already exists" is fine, any other error code raises.
     """
-    configs = (
-        {} if min_insync_replicas is None else {"min.insync.replicas": str(min_insync_replicas)}
-    )
-    wanted = [
-        NewTopic(name, spec.partitions, replication_factor, topic_configs=configs)
-        for spec in specs
-        for name in (topics(spec.name), topics.dlq(spec.name))
-    ]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap) as admin:
+        if replication_factor is None:
+            cluster = await admin.describe_cluster()
+            replication_factor = replication_for(len(cluster["brokers"]))
+        if min_insync_replicas is None:
+            min_insync_replicas = min_insync_for(replication_factor)
+        configs = {"min.insync.replicas": str(min_insync_replicas)}
+        wanted = [
+            NewTopic(name, spec.partitions, replication_factor, topic_configs=configs)
+            for spec in specs
+            for name in (topics(spec.name), topics.dlq(spec.name))
+        ]
         response = await admin.create_topics(wanted)
-    finally:
-        await admin.close()
     created = []
     for name, code, *_ in response.topic_errors:
         if code == 0:

@@ -82,13 +82,20 @@ def script_hash(script: str) -> str:
     return f"'sha256-{base64.b64encode(digest).decode()}'"
 
 
-def content_security_policy(*, scripts: Iterable[str] = ()) -> str:
+def content_security_policy(
+    *, scripts: Iterable[str] = (), connect_self: bool = False, frame_ancestors: str = "'none'"
+) -> str:
     """What the browser may load for our pages: nothing from anywhere else. Inline styles,
-    ``data:`` images (the QR code) and exactly the given inline scripts."""
+    ``data:`` images (the QR code) and exactly the given inline scripts; with
+    ``connect_self``, the scripts may call back the page's own origin (the Mini App
+    cabinet fetches the user's part); ``frame_ancestors``: who may frame the page (the
+    cabinet lets Telegram's web client)."""
     allowed = " ".join(script_hash(script) for script in scripts) or "'none'"
+    connect = "; connect-src 'self'" if connect_self else ""
     return (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src {allowed}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        f"script-src {allowed}; base-uri 'none'; form-action 'none'; "
+        f"frame-ancestors {frame_ancestors}{connect}"
     )
 
 

@@ -26,13 +26,14 @@ class Component(Protocol):
     def stop(self) -> bool: ...
 
 
-def infrastructure() -> list[Component]:
-    """Kafka and the database (PostgreSQL, FerretDB on it): what every service and
-    integration test needs. Kafka first: ``stack up`` creates the topics once it answers."""
+def infrastructure(brokers: int | None = None) -> list[Component]:
+    """Kafka (``brokers`` of them, see :class:`Kafka`) and the database (PostgreSQL,
+    FerretDB on it): what every service and integration test needs. Kafka first:
+    ``stack up`` creates the topics once it answers."""
     stack = load(StackSettings)
     postgres = PostgreSQL(stack)
     return [
-        Kafka(stack, load(KafkaSettings)),
+        Kafka(stack, load(KafkaSettings), brokers),
         postgres,
         FerretDB(stack, load(MongoSettings), postgres.url),
     ]
@@ -61,7 +62,7 @@ def local_nodes(stack: StackSettings) -> list[Component]:
     return [part for node in nodes for part in node.components()]
 
 
-def everything() -> list[Component]:
+def everything(brokers: int | None = None) -> list[Component]:
     """The whole local stack: infrastructure, two local nodes, the supervised services."""
     stack = load(StackSettings)
-    return [*infrastructure(), *local_nodes(stack), SupervisedServices(stack)]
+    return [*infrastructure(brokers), *local_nodes(stack), SupervisedServices(stack)]

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from keyland.settings import KafkaSettings, load
+from keyland_tools.stack.kafka import Kafka
 from keyland_tools.stack.postgres import postgres_url
 from keyland_tools.stack.settings import StackSettings
 
@@ -22,6 +24,7 @@ TELEGRAM_EMULATOR_PORT = 8766
 PAYMENTS_PORT = 8080
 SUBSCRIPTION_API_PORT = 8081
 PROVISIONER_API_PORT = 8082
+CABINET_PORT = 8084
 # /health and /metrics of the workers without an HTTP API of their own.
 OPS_PORTS = {"SUBSCRIPTION": 9101, "PROVISIONER": 9102, "NOTIFIER": 9103, "BOT": 9104}
 EMULATED_BOT_USERNAME = "keyland_local_bot"
@@ -70,6 +73,8 @@ def local_env(stack: StackSettings) -> dict[str, str]:
         "KEYLAND_MONGO_POSTGRES_URL": postgres_url(stack),
     }
     env = {k: _configured(k) or v for k, v in defaults.items()}
+    # Every local broker, so that a service starting while one is down still finds the others.
+    env["KEYLAND_KAFKA_BOOTSTRAP"] = Kafka(stack, load(KafkaSettings)).bootstrap
     env |= {
         "KEYLAND_BOT_READ_API_URL": f"http://127.0.0.1:{env['KEYLAND_SUBSCRIPTION_API_PORT']}",
         "KEYLAND_BOT_READ_API_TOKEN": env["KEYLAND_SUBSCRIPTION_API_TOKEN"],
@@ -78,6 +83,7 @@ def local_env(stack: StackSettings) -> dict[str, str]:
         # The subscription worker has the ingest charge saved methods for renewals.
         "KEYLAND_SUBSCRIPTION_PAYMENTS_URL": f"http://127.0.0.1:{env['KEYLAND_PAYMENTS_PORT']}",
         "KEYLAND_SUBSCRIPTION_PAYMENTS_TOKEN": env["KEYLAND_PAYMENTS_INTERNAL_TOKEN"],
+        "KEYLAND_BOT_CABINET_PORT": _configured("KEYLAND_BOT_CABINET_PORT") or str(CABINET_PORT),
         "KEYLAND_BOT_LINKS_URL": f"http://127.0.0.1:{PROVISIONER_API_PORT}",
         "KEYLAND_BOT_LINKS_TOKEN": _configured("KEYLAND_PROVISIONER_API_TOKEN")
         or made["KEYLAND_PROVISIONER_API_TOKEN"],
@@ -126,6 +132,13 @@ def local_env(stack: StackSettings) -> dict[str, str]:
             or f"[{DEMO_ADMIN_ID}]",
             "KEYLAND_EMULATED_BOT_TOKEN": token,
         }
+    # The bot's menu button opens the cabinet: on loopback for the emulated Telegram; a
+    # real one opens only a public https URL, which only the operator can give.
+    cabinet_url = _configured("KEYLAND_BOT_CABINET_URL")
+    if cabinet_url is None and emulating_telegram(env):
+        cabinet_url = f"http://127.0.0.1:{env['KEYLAND_BOT_CABINET_PORT']}/app"
+    if cabinet_url is not None:
+        env["KEYLAND_BOT_CABINET_URL"] = cabinet_url
     env |= {
         "KEYLAND_BOT_TOKEN": token,
         "KEYLAND_NOTIFIER_BOT_TOKEN": _configured("KEYLAND_NOTIFIER_BOT_TOKEN") or token,

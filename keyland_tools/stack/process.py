@@ -111,6 +111,17 @@ class Daemon:
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def kill(self) -> bool:
+        """SIGKILL the process group at once, as a crash would; False if nothing ran."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        _signal_group(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.05)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
 
 def free_port() -> int:
     """A loopback TCP port that nothing listens on right now."""
@@ -118,6 +129,24 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+def free_port_run(count: int) -> int:
+    """The first of ``count`` consecutive loopback TCP ports that nothing listens on now
+    (a local Kafka cluster's: clients and controllers of three brokers take six)."""
+    while True:
+        first = free_port()
+        if first + count <= 65536 and all(_bindable(first + n) for n in range(1, count)):
+            return first
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _alive(pid: int) -> bool:

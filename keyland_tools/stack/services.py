@@ -103,6 +103,10 @@ def service_specs(stack: StackSettings) -> list[ServiceSpec]:
             "notifier", "services.notifier", env=env, health_url=_ops_health(env, "NOTIFIER")
         ),
         ServiceSpec("bot", "services.bot", env=env, health_url=_ops_health(env, "BOT")),
+        ServiceSpec(
+            "cabinet", "services.bot", ("cabinet",), env=env,
+            health_url=f"http://127.0.0.1:{env['KEYLAND_BOT_CABINET_PORT']}/health",
+        ),
     ]  # fmt: skip
     return specs
 

@@ -23,10 +23,11 @@ from services.bot.adapters.read_api import ReadApi
 from services.bot.adapters.regions import Regions
 from services.bot.adapters.star_ledger import StarLedger
 from services.bot.adapters.telegram_pace import RetryAfter
+from services.bot.cabinet.handlers import CabinetDeps
 from services.bot.config import BotSettings
 from services.bot.domain.seen import SeenPace
 from services.bot.domain.stars import Published
-from services.bot.entrypoints.commands import publish_commands
+from services.bot.entrypoints.commands import publish_commands, publish_menu_button
 from services.bot.middlewares.counted import Counted
 from services.bot.middlewares.in_flight import InFlight
 from services.bot.middlewares.seen import Seen
@@ -118,6 +119,7 @@ def bootstrap(
         observer.outer_middleware(viewer)
     dispatcher.include_router(root_router())
     dispatcher.startup.register(publish_commands)
+    dispatcher.startup.register(publish_menu_button(settings.cabinet_url))
     dispatcher.startup.register(prepared(storage.owned(), mongo.postgres_url))
     return Container(
         settings=settings,
@@ -137,3 +139,40 @@ def bootstrap(
             "kafka": health_checks.kafka(kafka.bootstrap),
         },
     )
+
+
+@dataclass(frozen=True)
+class CabinetContainer:
+    """The Mini App cabinet's process: the bot's token and its clients of the services'
+    APIs; no Kafka, no database."""
+
+    settings: BotSettings
+    deps: CabinetDeps
+
+    async def close(self) -> None:
+        await self.deps.bot.session.close()
+        await self.deps.read_api.close()
+        await self.deps.payments.close()
+        await self.deps.links.close()
+
+
+def bootstrap_cabinet(settings: BotSettings | None = None) -> CabinetContainer:
+    """What the cabinet needs, from the environment unless given."""
+    settings = settings or load(BotSettings)
+    timeout = settings.http_timeout_s
+    bot = make_bot(settings.token.get_secret_value(), settings.telegram_api_url)
+    bot.session.middleware(RetryAfter())
+    deps = CabinetDeps(
+        bot=bot,
+        read_api=ReadApi.from_url(
+            settings.read_api_url, settings.read_api_token.get_secret_value(), timeout
+        ),
+        links=Links.from_url(settings.links_url, settings.links_token.get_secret_value(), timeout),
+        payments=Payments.from_url(
+            settings.payments_url, settings.payments_token.get_secret_value(), timeout
+        ),
+        plans=settings.plans,
+        bot_username=settings.username,
+        ends_soon_days=settings.cabinet_ends_soon_days,
+    )
+    return CabinetContainer(settings=settings, deps=deps)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -80,6 +81,31 @@ class BotSettings(ServesOperations, SellsPlans):
         le=30,
         description="How far back that reading goes.",
     )
+    cabinet_url: str | None = Field(
+        default=None,
+        pattern=_URL,
+        description="The Mini App cabinet's public URL (https in production: Telegram opens "
+        "only https web apps); set, the bot's menu button opens it.",
+    )
+    cabinet_host: str = "127.0.0.1"
+    cabinet_port: int = Field(default=8084, gt=0, lt=65536)
+    cabinet_auth_max_age_s: float = Field(
+        default=3600,
+        gt=0,
+        le=7 * 86400,
+        description="How old Telegram's initData (its auth_date) may be before the cabinet "
+        "refuses it (401) and the user opens it again from the menu button.",
+    )
+    cabinet_ends_soon_days: int = Field(
+        default=3,
+        ge=0,
+        le=60,
+        description="The cabinet says access ends soon within this many days of its end.",
+    )
+    cabinet_time_zone: str = Field(
+        default="Europe/Moscow",
+        description="The time zone of the cabinet's dates (IANA name).",
+    )
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = Field(
         default=None,
@@ -132,6 +158,19 @@ class BotSettings(ServesOperations, SellsPlans):
             if not _WEBHOOK_SECRET.match(value.get_secret_value()):
                 raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
+
+    @field_validator("cabinet_time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"no time zone {name!r}: an IANA name like Europe/Moscow") from error
+        return name
+
+    @property
+    def cabinet_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.cabinet_time_zone)
 
     @property
     def bot_id(self) -> int:

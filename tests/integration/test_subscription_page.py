@@ -28,8 +28,8 @@ from keyland.kafka.topics import wait_until_visible
 from keyland.mongo import Document, user_document_id
 from keyland.settings import KafkaSettings
 from keyland.web.i18n import byte_size, local_moment, web_texts
+from keyland.web.standing import Standing, standing_of
 from keyland_tools.stack.node import Node
-from services.provisioner.domain.web_page import Standing, standing_of
 from tests.browser import PHONE_AGENT, PhoneFactory, qr_codes
 from tests.processes import Program, free_port, wait_http
 from tests.provisioning import (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 import signal
 import socket
@@ -20,6 +21,7 @@ import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -42,14 +44,18 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LabeledPrice,
+    MenuButtonCommands,
+    MenuButtonWebApp,
     Message,
     TransactionPartnerUser,
+    WebAppInfo,
 )
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from emulators.serving import BackgroundServer
 from emulators.telegram import BotAccount, EmulatorConfig, WebhookPolicy, build_app
+from emulators.telegram.web_apps import sign
 from tests.processes import ROOT
 
 TOKEN, OTHER_TOKEN = "123456:ABC-emulated_token", "654321:other-bot-token"
@@ -446,6 +452,62 @@ class TestPhotosAndPayments:
 
         assert refused.status_code == 409
         assert answer.json()["answer"] == {"ok": False, "error_message": "Sold out"}
+
+
+class TestWebApps:
+    async def test_menu_button_opens_the_web_app_with_signed_init_data(
+        self, bot: Bot, control: httpx.AsyncClient
+    ) -> None:
+        await user_says(control, "/start")
+        app = WebAppInfo(url="http://127.0.0.1:8084/app?v=1")
+        await bot.set_chat_menu_button(menu_button=MenuButtonWebApp(text="Cabinet", web_app=app))
+
+        opened = await post(control, "/web-app", user_id=ANN["id"])
+
+        url, _, fragment = opened["url"].partition("#")
+        launch = dict(parse_qsl(fragment))
+        fields = dict(parse_qsl(launch["tgWebAppData"]))
+        assert url == "http://127.0.0.1:8084/app?v=1"
+        assert launch["tgWebAppData"] == opened["init_data"]
+        assert json.loads(fields["user"])["id"] == ANN["id"]
+        assert abs(int(fields["auth_date"]) - time.time()) < 60
+        unsigned = {k: v for k, v in fields.items() if k != "hash"}
+        assert dict(parse_qsl(sign(TOKEN, unsigned))) == fields  # Telegram's HMAC, recomputed
+        assert dict(parse_qsl(sign(OTHER_TOKEN, unsigned)))["hash"] != fields["hash"]
+        shown = await bot.get_chat_menu_button(chat_id=ANN["id"])
+        assert isinstance(shown, MenuButtonWebApp)
+        assert shown.web_app.url == app.url
+
+    async def test_without_a_web_app_button_nothing_opens(
+        self, bot: Bot, control: httpx.AsyncClient
+    ) -> None:
+        await user_says(control, "/start")
+        await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
+
+        refused = await control.post(f"{BOT_PATH}/web-app", json={"user_id": ANN["id"]})
+
+        assert refused.status_code == 409
+        assert isinstance(await bot.get_chat_menu_button(), MenuButtonCommands)
+
+    async def test_invoice_link_is_paid_like_an_invoice(
+        self, bot: Bot, control: httpx.AsyncClient
+    ) -> None:
+        await user_says(control, "/start")
+        price = [LabeledPrice(label="30 days", amount=150)]
+
+        link = await bot.create_invoice_link("Keyland", "VPN access", "plan:week", "XTR", price)
+        query = await post(control, "/pre-checkout-queries", user_id=ANN["id"], invoice_link=link)
+        unknown = await control.post(
+            f"{BOT_PATH}/pre-checkout-queries",
+            json={"user_id": ANN["id"], "invoice_link": "https://t.me/$nothing"},
+        )
+
+        assert link.startswith("https://t.me/$")
+        assert query["update"]["pre_checkout_query"]["invoice_payload"] == "plan:week"
+        assert query["update"]["pre_checkout_query"]["total_amount"] == 150
+        assert unknown.status_code == 404
+        with pytest.raises(TelegramBadRequest, match="STARS_INVOICE_INVALID"):
+            await bot.create_invoice_link("K", "V", "p", "XTR", [*price, *price])
 
 
 class TestBlockingAndLimits:

@@ -60,9 +60,15 @@ class Payment(BaseModel):
     provider: str
     telegram_id: int | None = None
     status: str
+    plan: str | None = None
     amount: Decimal
     currency: str
     refunded: Decimal = Decimal(0)
+    paid_at: datetime | None = None
+
+
+class _Payments(BaseModel):
+    payments: list[Payment]
 
 
 class _Held(BaseModel):
@@ -105,6 +111,11 @@ class ReadApi:
         """The user's traffic this month (zero when nothing was counted)."""
         response = await self._api.request("GET", f"/v1/users/{telegram_id}/traffic")
         return self._parse(response, UserTraffic)
+
+    async def payments_of(self, telegram_id: int) -> list[Payment]:
+        """The user's latest payments, newest first."""
+        response = await self._api.request("GET", f"/v1/users/{telegram_id}/payments")
+        return self._parse(response, _Payments).payments
 
     async def held_payments(self) -> list[HeldPayment]:
         """Held payments, oldest first (at most 50)."""

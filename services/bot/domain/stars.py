@@ -21,6 +21,7 @@ from events.payments import HoldReason, PaymentHeld, PaymentSucceeded, RefundSuc
 from keyland.plans import PlanSpec
 
 STARS = "XTR"
+TITLE_MAX = 32  # Telegram's limit on an invoice title
 PROVIDER = "telegram_stars"
 _CHARGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _PAYLOAD = re.compile(r"^stars:([A-Za-z0-9_]{1,32}):([1-9][0-9]{0,5}):([1-9][0-9]{0,15})$")

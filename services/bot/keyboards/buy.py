@@ -10,15 +10,16 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from events.buttons import MenuAction
 from keyland.plans import PlanSpec
 from services.bot.keyboards.callbacks import BuyGift, BuyPlan, BuyRenewing, BuyStars, GiftPlans
+from services.bot.locales import Speaks
 from services.bot.middlewares.viewer import Viewer
 
 
-def duration(viewer: Viewer, plan: PlanSpec) -> str:
+def duration(speaker: Speaks, plan: PlanSpec) -> str:
     parts = []
     if plan.months:
-        parts.append(viewer.t("plan_months", n=plan.months))
+        parts.append(speaker.t("plan_months", n=plan.months))
     if plan.days:
-        parts.append(viewer.t("plan_days", n=plan.days))
+        parts.append(speaker.t("plan_days", n=plan.days))
     return " ".join(parts)
 
 

@@ -38,8 +38,6 @@ from services.bot.routers.common import chat_of, respond
 
 log = logging.getLogger(__name__)
 
-TITLE_MAX = 32  # Telegram's limit on an invoice title
-
 
 async def send_invoice(
     callback: CallbackQuery,
@@ -62,7 +60,7 @@ async def send_invoice(
     duration = keyboards.duration(viewer, settings.plans[terms.plan])
     await bot.send_invoice(
         chat_of(callback),
-        title=viewer.t("stars_invoice_title", duration=duration)[:TITLE_MAX],
+        title=viewer.t("stars_invoice_title", duration=duration)[: stars.TITLE_MAX],
         description=viewer.t("stars_invoice_description", duration=duration),
         payload=terms.payload,
         currency=stars.STARS,

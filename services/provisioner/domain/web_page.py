@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from keyland.texts import Texts
@@ -21,32 +20,8 @@ from keyland.web.copy import COPY_SCRIPT, copy_button
 from keyland.web.html import Html, document, element, join
 from keyland.web.i18n import byte_size, local_moment
 from keyland.web.qr import qr_image
+from keyland.web.standing import Standing
 from services.provisioner.domain.subscription_page import CountryLink, ordered_links
-
-
-class Standing(StrEnum):
-    ACTIVE = "active"
-    ENDS_SOON = "ends_soon"
-    ENDED = "ended"
-    SUSPENDED = "suspended"
-    NEVER = "never"  # registered, never had access
-
-
-def standing_of(
-    until: datetime | None, active: bool, now: datetime, *, announce_days: int, blocked: bool
-) -> Standing:
-    """Where the user stands, as the ``announce`` header says it to VPN clients: suspended
-    by an admin; without access (never had any, or ended: past ``until`` or ended early by
-    an expiry); ending within ``announce_days``; else active."""
-    if blocked:
-        return Standing.SUSPENDED
-    if until is None:
-        return Standing.NEVER
-    if not active:
-        return Standing.ENDED
-    if until - now <= timedelta(days=announce_days):
-        return Standing.ENDS_SOON
-    return Standing.ACTIVE
 
 
 @dataclass(frozen=True)

@@ -15,16 +15,12 @@ from zoneinfo import ZoneInfo
 
 from keyland.web.html import Html
 from keyland.web.i18n import web_texts
+from keyland.web.standing import standing_of
 from services.provisioner.adapters.read_api import TrafficTotals
 from services.provisioner.adapters.repository import NodeRecords
 from services.provisioner.domain.access import UserAccess
 from services.provisioner.domain.subscription_page import Profile
-from services.provisioner.domain.web_page import (
-    PageView,
-    countries_of,
-    render_page,
-    standing_of,
-)
+from services.provisioner.domain.web_page import PageView, countries_of, render_page
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,11 @@ class Payments:
         """Up to ``limit`` held payments, by the indexed ``status`` (refunded ones too)."""
         return await self._collection.find({"status": "held"}).limit(limit).to_list(None)
 
+    async def of_user(self, telegram_id: int, limit: int) -> list[Document]:
+        """Up to ``limit`` of the user's payments, by the indexed ``telegram_id``."""
+        cursor = self._collection.find({"telegram_id": telegram_id}).limit(limit)
+        return await cursor.to_list(None)
+
     async def payment(self, provider: str, payment_id: str) -> Document | None:
         """One payment, by its ``_id``."""
         return await self._collection.find_one({"_id": f"{provider}:{payment_id}"})

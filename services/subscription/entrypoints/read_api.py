@@ -41,6 +41,8 @@ from services.subscription.handlers.stats import business_stats, set_business_ga
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 1000
+USER_PAYMENTS = 20
+"""A user's payments the read API lists, newest first (of the first 200 stored)."""
 
 
 def public_user(document: Document) -> dict[str, Any]:
@@ -74,14 +76,17 @@ def public_payment(document: Document) -> dict[str, Any] | None:
     if not paid or "amount" not in paid:
         return None
     provider, _, payment_id = str(document["_id"]).partition(":")
+    paid_at = paid.get("paid_at")
     return {
         "payment_id": payment_id,
         "provider": provider,
         "telegram_id": document.get("telegram_id"),
         "status": document["status"],
+        "plan": paid.get("plan"),
         "amount": paid["amount"],
         "currency": paid["currency"],
         "refunded": str(refunded),
+        "paid_at": paid_at.isoformat() if isinstance(paid_at, datetime) else None,
     }
 
 
@@ -118,6 +123,25 @@ def traffic_route(traffic: TrafficBook) -> Callable[[Request], Awaitable[Respons
         return JSONResponse(view.model_dump(mode="json"))
 
     return this_month
+
+
+def payments_route(payments: Payments) -> Callable[[Request], Awaitable[Response]]:
+    """``GET /v1/users/{id}/payments``: the user's payments (credited, gifts, held),
+    newest first. One read by the indexed ``telegram_id``."""
+
+    async def of_user(request: Request) -> Response:
+        raw = request.path_params["telegram_id"]
+        if not raw.isdigit() or int(raw) == 0:
+            return _error(422, "telegram_id must be a positive integer")
+        found = [
+            view
+            for view in map(public_payment, await payments.of_user(int(raw), 200))
+            if view is not None
+        ]
+        found.sort(key=lambda view: str(view["paid_at"] or ""), reverse=True)
+        return JSONResponse({"payments": found[:USER_PAYMENTS]})
+
+    return of_user
 
 
 def build_app(
@@ -219,6 +243,7 @@ def build_app(
             Route("/v1/users/ids", list_ids),
             Route("/v1/users/{telegram_id}/referrals", referrals),
             Route("/v1/users/{telegram_id}/traffic", traffic_route(TrafficBook(db["traffic"]))),
+            Route("/v1/users/{telegram_id}/payments", payments_route(payments)),
             Route("/v1/stats", stats),
             Route("/v1/payments/held", held_payments),
             Route("/v1/payments/{provider}/{payment_id}", payment),

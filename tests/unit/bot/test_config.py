@@ -27,6 +27,7 @@ def test_defaults_are_a_working_polling_bot(env: pytest.MonkeyPatch) -> None:
     assert settings.mode == "polling"
     assert settings.bot_id == 123
     assert set(settings.plans) == {"month_1", "month_3", "month_6", "month_12"}
+    assert settings.cabinet_url is None  # no Mini App: the menu button lists the commands
 
 
 @pytest.mark.parametrize(
@@ -39,6 +40,10 @@ def test_defaults_are_a_working_polling_bot(env: pytest.MonkeyPatch) -> None:
         ("KEYLAND_BOT_READ_API_URL", "ftp://x"),
         ("KEYLAND_PLANS", '{"month_1": {"months": 0, "price": "1.00"}}'),
         ("KEYLAND_BOT_MODE", "carrier-pigeon"),
+        ("KEYLAND_BOT_CABINET_URL", "cabinet.example"),
+        ("KEYLAND_BOT_CABINET_TIME_ZONE", "Mars/Olympus"),
+        ("KEYLAND_BOT_CABINET_AUTH_MAX_AGE_S", "0"),
+        ("KEYLAND_BOT_CABINET_PORT", "70000"),
     ],
 )
 def test_a_malformed_variable_is_named(env: pytest.MonkeyPatch, name: str, value: str) -> None:

@@ -12,15 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from keyland.web.i18n import web_texts
+from keyland.web.standing import Standing, standing_of
 from services.provisioner.domain.formats import wants_page
 from services.provisioner.domain.subscription_page import CountryLink
 from services.provisioner.domain.web_page import (
     CountryState,
     PageView,
-    Standing,
     countries_of,
     render_page,
-    standing_of,
 )
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)

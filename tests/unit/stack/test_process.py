@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import signal
+import socket
 from pathlib import Path
 
-from keyland_tools.stack.process import Daemon
+from keyland_tools.stack.process import Daemon, free_port_run
 
 # Ignores SIGTERM; on SIGINT records it and exits, as PostgreSQL's postmaster shuts down.
 SERVER = (
@@ -23,3 +24,10 @@ def test_a_leader_signal_reaches_the_leader_instead_of_sigterm(tmp_path: Path) -
     assert daemon.stop(timeout_s=20, leader_signal=signal.SIGINT) is True
     assert marker.exists()
     assert daemon.pid() is None
+
+
+def test_a_free_port_run_is_free_from_its_first_port_to_its_last() -> None:
+    first = free_port_run(6)
+    for port in range(first, first + 6):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", port))  # raises if anything listens there

@@ -1,4 +1,5 @@
-"""Production runs one systemd unit per service: the same programs the local stack runs."""
+"""Production runs the local stack's programs as systemd template units, N instances each
+(``keyland-<service>@<instance>``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from keyland_tools.stack.services import ROOT, service_specs
 from keyland_tools.stack.settings import StackSettings
 
 UNITS = sorted((ROOT / "infra" / "systemd").glob("*.service"))
+TEMPLATES = [path for path in UNITS if path.name.endswith("@.service")]
 PYTHON = "/opt/keyland/.venv/bin/python"
 
 
@@ -39,13 +41,18 @@ def test_every_service_of_the_local_stack_has_a_unit_and_no_unit_is_extra(
         if spec.module.startswith("services.")
     }
     assert {program(path) for path in UNITS} == ours
+    assert TEMPLATES == UNITS
 
 
 @pytest.mark.parametrize("path", UNITS, ids=lambda p: p.stem)
 def test_unit_restarts_always_and_runs_an_existing_module(path: Path) -> None:
     service = unit(path)["Service"]
     assert service["Restart"] == "always"
-    assert service["EnvironmentFile"] == "/etc/keyland/keyland.env"
+    environment = re.findall(r"^EnvironmentFile=(.*)$", path.read_text(), flags=re.MULTILINE)
+    # The shared settings, then the instance's own (optional, hence "-"), which win.
+    assert environment == ["/etc/keyland/keyland.env", "-/etc/keyland/%p@%i.env"]
+    # Two instances on one host never share a state directory.
+    assert service.get("StateDirectory", "-%i").endswith("-%i")
     module, _ = program(path)
     assert importlib.util.find_spec(module) is not None
     assert unit(path)["Install"]["WantedBy"] == "multi-user.target"

@@ -36,6 +36,7 @@ def test_a_credited_payment_says_whose_it_is_what_it_cost_and_what_went_back() -
     )
     assert (found.status, found.amount, found.currency) == ("credited", Decimal(150), "XTR")
     assert found.refunded == Decimal(150)
+    assert (found.plan, found.paid_at) == ("month_1", AT)
 
 
 def test_a_held_payment_answers_with_its_held_amount() -> None:
