@@ -4,9 +4,9 @@ Why in memory: the loops used to read every user document of ``node_keys`` every
 seconds (and the changed ones with ``$in``), a whole read of the collection each time on
 FerretDB, growing with every user. The agent is the one writer of the documents of its
 partitions' users and runs in the same worker, so whatever it saves it also puts here;
-the database is read whole only at start, when the worker gains partitions (another
-instance wrote their users until then) and, rarely, again as a safety net against drift
-(an edit by hand, a bug), never per round or per event. Users of other instances'
+the database is read whole only at start, after each rebalance (another instance may
+have written the users of its new partitions) and, rarely, again as a safety net against
+drift (an edit by hand, a bug), never per round or per event. Users of other instances'
 partitions are as last read: the loops only tell their keys from strangers' by them.
 
 A reload that runs while the agent records changes keeps the agent's entries written

@@ -10,9 +10,10 @@ Several worker instances share the users by the partitions of their input topics
 (:class:`Ownership`): every instance runs a loop per node, and each loop applies only the
 users owned here. When partitions are revoked, the worker stops treating their users as
 its own before the rebalance goes on, and waits for the loops' rounds under way; when it
-gains partitions, it reads every user again (another instance wrote them meanwhile) and
-only then takes them on, and each loop reads its node's records again. A process that is
-the topics' only consumer (a tool, a test) owns every partition from the start.
+is assigned partitions, it reads every user again (another instance may have written
+them meanwhile) and only then takes them on, and each loop reads its node's records
+again. A process that is the topics' only consumer (a tool, a test) owns every partition
+from the start.
 
 A node added to the file gets a loop whose first round is a full reconciliation: every
 active user is back-filled. A node removed from the file loses its loop and its records
@@ -67,7 +68,6 @@ class Fleet:
         self._book = book
         self._accesses = accesses
         self._ownership = ownership
-        self._held: frozenset[int] = ownership.owned  # as the group last assigned them
         self._taking_over: asyncio.Task[None] | None = None
         self._reading = asyncio.Lock()  # one whole read of the users at a time
         self._reload_interval_s = reload_interval_s
@@ -91,7 +91,6 @@ class Fleet:
     def follow_the_group(self) -> None:
         """Own no partition until the consumer group assigns some (a worker instance)."""
         self._ownership.change(())
-        self._held = frozenset()
 
     async def revoked(self, partitions: set[int]) -> None:
         """The group takes ``partitions`` away: their users are no longer applied here
@@ -105,14 +104,13 @@ class Fleet:
             log.info("partitions %s revoked; waited for the rounds under way", sorted(partitions))
 
     def assigned(self, partitions: set[int], count: int) -> None:
-        """The group's assignment to this instance, whole (out of ``count`` partitions).
-        Users of newly gained partitions are taken on after every user was read again."""
-        gained = partitions - self._held
-        self._held = frozenset(partitions)
+        """The group's assignment to this instance, whole (out of ``count`` partitions),
+        taken on once every user was read again: even a partition held before the
+        rebalance may have been another's meanwhile, if this one missed a generation."""
         if self._taking_over is not None:
             self._taking_over.cancel()
             self._taking_over = None
-        if not gained and count == self._ownership.partitions:
+        if not partitions:
             self._own(partitions, count)
             return
         self._taking_over = asyncio.create_task(
