@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Generator, Iterator
 
@@ -17,6 +18,7 @@ from keyland_tools.stack.chromium import Chromium
 from keyland_tools.stack.process import StartError
 from tests.browser import Phone, PhoneFactory, artifact_dir, start_phone
 from tests.endpoints import Endpoints, real_endpoints
+from tests.kafka_tail import delete_topics_starting
 from tests.processes import Program
 from tests.services import subscription_worker
 
@@ -34,10 +36,15 @@ def isolation() -> str:
 
 
 @pytest.fixture(scope="module")
-def kafka_settings(endpoints: Endpoints, isolation: str) -> KafkaSettings:
-    return KafkaSettings(
+def kafka_settings(endpoints: Endpoints, isolation: str) -> Iterator[KafkaSettings]:
+    """The module's Kafka: its topics start with ``isolation`` (ours, and the faust apps'
+    own, whose ids the module's services start with it too). They are deleted when the
+    module ends, as its database is dropped, so a long-lived broker does not pile up
+    every module's partitions."""
+    yield KafkaSettings(
         bootstrap=endpoints.kafka_bootstrap, topic_prefix=f"{isolation}.", publish_timeout_s=10
     )
+    asyncio.run(delete_topics_starting(endpoints.kafka_bootstrap, isolation))
 
 
 @pytest.fixture(scope="module")

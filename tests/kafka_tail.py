@@ -7,8 +7,10 @@ import time
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from events import Envelope, Event, decode
+from keyland.kafka.admin import admin_client
 
 
 async def assign_whole_topic(consumer: AIOKafkaConsumer, topic: str, deadline: float) -> None:
@@ -47,3 +49,17 @@ async def read_topic(
         return found
     finally:
         await consumer.stop()
+
+
+async def delete_topics_starting(bootstrap: str, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with ``prefix``; the deleted names. A broker
+    that does not answer (a test stopped it) deletes nothing: the next start's tests do
+    not need these topics."""
+    try:
+        async with admin_client(bootstrap) as admin:
+            doomed = [name for name in await admin.list_topics() if name.startswith(prefix)]
+            if doomed:
+                await admin.delete_topics(doomed, timeout_ms=30_000)
+    except (KafkaError, OSError):
+        return []
+    return doomed
