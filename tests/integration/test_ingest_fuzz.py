@@ -606,7 +606,16 @@ def test_oversized_headers_are_refused_and_the_ingest_keeps_answering(
         {"type": "notification", "event": "payment.succeeded", "object": {"id": pool.ids[0]}}
     )
     for size in (20_000, 1_000_000):
-        answer = senders.post(TRUSTED, WEBHOOK, body.encode(), {**JSON, "X-Padding": "a" * size})
+        try:
+            answer = senders.post(
+                TRUSTED, WEBHOOK, body.encode(), {**JSON, "X-Padding": "a" * size}
+            )
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+            # The server refused the head and closed while the sender was still writing
+            # it: the kernel then resets the connection, and the 400 sent before the
+            # close may be lost with it. A refusal all the same.
+            assert size > 64_000
+            continue
         # Either the HTTP server refuses the head (how much it takes depends on how the
         # bytes arrive) or the ingest answers the genuine notification as usual.
         assert answer.status_code == 400 or answer.json() == {"status": "published"}
