@@ -54,10 +54,13 @@ lint: venv
 browser: venv
 	$(if $(CI),,-)$(BIN)/keyland stack browser
 
-# Two test processes, each taking a whole module at a time: every module has its own
-# topics and database (tests/conftest.py), so they run side by side.
+# Three test processes, each taking a whole module at a time: every module has its own
+# topics and database (tests/conftest.py), so they run side by side. Three on two cores:
+# much of a module's time is spent waiting (paced sends, timers, a node kept down), not
+# computing.
+TEST_PROCESSES ?= 3
 test: lint infra browser
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 demo: up
 	$(BIN)/keyland demo
