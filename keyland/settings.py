@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _ENV_FILE = ".env"
@@ -83,6 +84,18 @@ def json_variable(raw: str) -> Any:
         return json.loads(raw)
     except ValueError as error:
         raise ValueError(f"not valid JSON: {error}") from error
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"no time zone {name!r}: an IANA name like Europe/Moscow") from error
+    return name
+
+
+# A setting naming a time zone the machine knows (IANA, e.g. Europe/Moscow).
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from events.admin_commands import MAX_ADJUSTMENT_DAYS
 from keyland.plans import SellsPlans
-from keyland.settings import ServesOperations, json_variable
+from keyland.settings import ServesOperations, TimeZoneName, json_variable
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -102,7 +102,7 @@ class BotSettings(ServesOperations, SellsPlans):
         le=60,
         description="The cabinet says access ends soon within this many days of its end.",
     )
-    cabinet_time_zone: str = Field(
+    cabinet_time_zone: TimeZoneName = Field(
         default="Europe/Moscow",
         description="The time zone of the cabinet's dates (IANA name).",
     )
@@ -158,15 +158,6 @@ class BotSettings(ServesOperations, SellsPlans):
             if not _WEBHOOK_SECRET.match(value.get_secret_value()):
                 raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
-
-    @field_validator("cabinet_time_zone")
-    @classmethod
-    def _known_zone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"no time zone {name!r}: an IANA name like Europe/Moscow") from error
-        return name
 
     @property
     def cabinet_zone(self) -> ZoneInfo:

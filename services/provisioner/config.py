@@ -10,13 +10,13 @@ import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from keyland.countries import is_node_address
-from keyland.settings import RunsWorker
+from keyland.settings import RunsWorker, TimeZoneName
 
 _CONFIG = SettingsConfigDict(env_prefix="KEYLAND_PROVISIONER_", env_file=".env", extra="ignore")
 
@@ -137,7 +137,7 @@ class SubscriptionPageSettings(BaseSettings):
         default=None, pattern=_URL, description="Sent as profile-web-page-url; unset: not sent."
     )
     traffic_timeout_s: float = Field(default=2.0, gt=0, le=30)
-    page_time_zone: str = Field(
+    page_time_zone: TimeZoneName = Field(
         default="Europe/Moscow",
         description="The time zone of the dates on the page a browser gets (IANA name).",
     )
@@ -156,15 +156,6 @@ class SubscriptionPageSettings(BaseSettings):
         min_length=16,
         description="Bearer token of /v1 (the bot asks there for a user's URL); unset: no /v1.",
     )
-
-    @field_validator("page_time_zone")
-    @classmethod
-    def _known_zone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"no time zone {name!r}: an IANA name like Europe/Moscow") from error
-        return name
 
     @property
     def zone(self) -> ZoneInfo:
