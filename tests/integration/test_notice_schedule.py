@@ -21,7 +21,7 @@ from emulators.serving import BackgroundServer
 from events import Envelope, Event
 from events.admin_commands import BroadcastRequested, TestNotificationRequested
 from events.bot_actions import UserSeen, UserStarted
-from events.subscriptions import ExtensionReason, SubscriptionExtended
+from events.subscriptions import ExtensionReason, SubscriptionExtended, TrialActivated
 from keyland.indexes import ensure_indexes
 from keyland.mongo import Document
 from keyland.settings import MongoSettings
@@ -206,6 +206,36 @@ async def test_a_batch_is_planned_in_one_insert_and_sent_with_equality_lookups_o
     filters = commands.filters()
     assert any(c == "notices" for c, _ in filters), "the due window was not read"
     assert all(keyed_by_equality(f, notifier.lookups[c]) for c, f in filters), filters
+
+
+async def test_a_trials_two_events_in_one_batch_insert_each_notice_once(
+    notifier: Notifier, commands: Commands, db: Database[Document]
+) -> None:
+    """``TrialActivated`` and its ``SubscriptionExtended`` plan the same expiry notice:
+    it goes into the batch's one insert once (FerretDB would insert every document again
+    one by one on the duplicate)."""
+    now, key = datetime.now(UTC), uuid.uuid4()
+    until = now + timedelta(days=3)
+    trial = TrialActivated(telegram_id=4151, key_id=key, until=until, revision=1)
+    extended = SubscriptionExtended(
+        telegram_id=4151,
+        key_id=key,
+        previous_until=None,
+        until=until,
+        revision=1,
+        reason=ExtensionReason.TRIAL,
+    )
+    batch = [Envelope.new(e, producer="tests", occurred_at=now) for e in (trial, extended)]
+    await notifier.handler.handle_batch(batch)
+
+    inserts = [docs for name, c, docs in commands.seen if (name, c) == ("insert", "notices")]
+    assert [sorted(d["_id"] for d in docs) for docs in inserts] == [
+        sorted(d["_id"] for d in db.notices.find({"telegram_id": 4151}))
+    ]
+    assert sorted(d["kind"] for d in db.notices.find({"telegram_id": 4151})) == [
+        str(Kind.EXPIRED),
+        str(Kind.TRIAL),
+    ]
 
 
 @pytest.mark.parametrize(

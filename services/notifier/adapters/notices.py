@@ -102,11 +102,19 @@ class Notices:
     ) -> int:
         """Insert each (notice, when it was planned) in one round trip (those stored
         already are left alone); return how many are new. ``filed_at``: when they are
-        written (now by default)."""
+        written (now by default).
+
+        A notice planned twice in ``planned`` is sent once (the first): a trial's
+        ``TrialActivated`` and ``SubscriptionExtended`` plan the same period notices, and
+        FerretDB answers a duplicate inside one insert by inserting every document again
+        on its own, a statement and a rollback each."""
         if not planned:
             return 0
         filed_at = filed_at or datetime.now(UTC)
-        documents = [filed_document(notice, at, filed_at) for notice, at in planned]
+        first: dict[str, tuple[Notice, datetime]] = {}
+        for notice, at in planned:
+            first.setdefault(notice.id, (notice, at))
+        documents = [filed_document(notice, at, filed_at) for notice, at in first.values()]
         try:
             result = await self._collection.insert_many(documents, ordered=False)
         except BulkWriteError as error:
