@@ -6,7 +6,8 @@ ingest (as ``bench.payments`` makes them), then YooKassa (the emulator) marks al
 For each payment, from the moment it is marked paid:
 
 - webhook answered: the emulator's delivery to the ingest acknowledged (``wait=true``);
-- key usable: the user's key enabled on both nodes (the node agents' own record);
+- key usable: the user's key enabled on both nodes (the later ``KeyActivated``, see
+  ``bench.measure.Activations``);
 - user messaged: the bot's "payment received, choose a region" message in the chat.
 
 Then the same in Telegram Stars: 100 other fresh users each open the plans, tap the
@@ -40,7 +41,7 @@ from bench.local import (
     shared_database,
     simulated_user,
 )
-from bench.measure import SPREAD_HEADER, Marks, NodeWatcher, quantile, spread_ms
+from bench.measure import SPREAD_HEADER, Marks, quantile, spread_ms
 from bench.payments import EMULATOR, create_payments
 from bench.stars_journey import messaged, stars_journey
 from keyland.mongo import database
@@ -96,7 +97,7 @@ async def keyland_payments(
         if all(d["state"] == "delivered" for d in answer.json()["deliveries"]):
             mark["webhook"] = time.perf_counter()
 
-    async with NodeWatcher(client, stack.agents) as watcher:
+    async with stack.watching(client) as watcher:
         watcher.expect(keys.values())
         await asyncio.gather(
             *(pay(t) for t in ids),
@@ -117,7 +118,7 @@ async def stars_payments(
     deadline = time.monotonic() + TIMEOUT_S
     users = await registered_users(emulator, count, deadline)
     keys = {telegram_id: stack.key_of(telegram_id) for telegram_id in users}
-    async with NodeWatcher(client, stack.agents) as watcher:
+    async with stack.watching(client) as watcher:
         marks = await stars_journey(users, keys, watcher, deadline)
         left = await stack.purge(list(users), watcher)
     return marks, left

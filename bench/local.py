@@ -4,9 +4,11 @@ agents, simulated Telegram users, users' key ids, and removing the benchmark's u
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 import httpx
 from dotenv import dotenv_values
 
-from bench.measure import Agent, NodeWatcher
+from bench.measure import Activations, Agent, NodeWatcher
 from events import Envelope
 from events.admin_commands import UserPurgeRequested
 from keyland.kafka.producer import EventPublisher
@@ -47,6 +49,16 @@ class LocalStack:
             for address in addresses
         ]
         return cls(stack, tokens, agents)
+
+    @contextlib.asynccontextmanager
+    async def watching(self, client: httpx.AsyncClient) -> AsyncIterator[NodeWatcher]:
+        """A watcher of the stack's nodes whose keys are usable at their ``KeyActivated``
+        (see :class:`bench.measure.Activations`)."""
+        async with (
+            Activations(load(KafkaSettings)) as activations,
+            NodeWatcher(client, self.agents, activations=activations) as watcher,
+        ):
+            yield watcher
 
     def key_of(self, telegram_id: int) -> str:
         """The key id the subscription service gives a new user (first generation)."""

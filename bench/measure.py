@@ -1,5 +1,6 @@
 """What the benchmarks measure with: percentiles, the processes' CPU and memory, and the
-moment a key is enabled on each node (the node agent's own record).
+moment a key is enabled on each node (the provisioner's ``KeyActivated`` for that node,
+or, where there is none, the first poll of the node agent's list that shows the key).
 
 CPU and memory are read from ``/proc/<pid>/stat`` and ``/proc/<pid>/status`` (Linux),
 without psutil, for each named process with all its descendants (PostgreSQL's postmaster
@@ -21,6 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from events import decode
+from events.keys import KeyActivated
+from events.registry import TopicNames
+from keyland.settings import KafkaSettings
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 Marks = dict[int, dict[str, float]]  # per user: stage → time.perf_counter()
@@ -212,15 +219,80 @@ class Agent:
     token: str
 
 
+class Activations:
+    """``KeyActivated`` facts as they reach the ``keys`` topic, read from its end at the
+    start: per key id and node address, when the provisioner announced the key working
+    there. It announces one as soon as the node's agent answered that Xray has it (see
+    ``services.provisioner.handlers.converge``), so this is the moment the key became
+    usable, late by one publish at most: exact where a poll of the agents is late by up
+    to its interval and its own duration."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self._kafka = kafka
+        self.at: dict[tuple[str, str], float] = {}  # (key id, node) → time.perf_counter()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        # Record timestamps are the producer's wall clock: this turns them into
+        # time.perf_counter(), the benchmarks' clock.
+        self._perf_minus_wall = time.perf_counter() - time.time()
+
+    async def __aenter__(self) -> Activations:
+        topic = TopicNames(self._kafka.topic_prefix)("keys")
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._kafka.bootstrap, enable_auto_commit=False
+        )
+        await consumer.start()
+        self._consumer = consumer
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer.stop()
+            raise RuntimeError(f"topic {topic} not found: is the stack up?")
+        assigned = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(assigned)
+        await consumer.seek_to_end(*assigned)
+        for partition in assigned:  # fix the start now, before anything is activated
+            await consumer.position(partition)
+        self._task = asyncio.create_task(self._read(consumer))
+        return self
+
+    async def _read(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for record in records:
+                    payload = decode(record.value).payload
+                    if isinstance(payload, KeyActivated):
+                        moment = record.timestamp / 1000 + self._perf_minus_wall
+                        self.at.setdefault((str(payload.key_id), payload.node), moment)
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+
 class NodeWatcher:
     """Polls every node agent's list of enabled keys and notes when each awaited key first
     appears there (the agent records a key just before it gives it to Xray, within one
-    gRPC call)."""
+    gRPC call). With ``activations``, a key's moment on a node is its ``KeyActivated``
+    there instead (exact; the polls still tell what is enabled or removed)."""
 
-    def __init__(self, client: httpx.AsyncClient, agents: list[Agent], interval_s: float = 0.1):
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        agents: list[Agent],
+        interval_s: float = 0.1,
+        activations: Activations | None = None,
+    ):
         self.client = client
         self.agents = agents
         self.interval_s = interval_s
+        self.activations = activations
         self.wanted: set[str] = set()
         self.enabled_at: dict[str, dict[str, float]] = {a.name: {} for a in agents}
         self.latest: dict[str, set[str]] = {a.name: set() for a in agents}
@@ -269,7 +341,14 @@ class NodeWatcher:
     def usable_at(self, key: str) -> float | None:
         """When ``key`` was enabled on every node (the last of them), or None."""
         times = [self.enabled_at[a.name].get(key) for a in self.agents]
-        return None if None in times else max(t for t in times if t is not None)
+        if None in times:
+            return None
+        if self.activations is not None:
+            nodes = [a.url.removeprefix("http://").removeprefix("https://") for a in self.agents]
+            times = [self.activations.at.get((key, node)) for node in nodes]
+            if None in times:
+                return None
+        return max(t for t in times if t is not None)
 
     def removed_everywhere(self, key: str) -> bool:
         return all(key not in keys for keys in self.latest.values())

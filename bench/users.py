@@ -5,8 +5,10 @@ Keyland, against the running local stack (``make up``): N simulated Telegram use
 once (fresh ids each run) write ``/start`` to the bot through the Telegram emulator,
 press "free trial" under the menu, and wait. Per user: the bot's answer to each step,
 the "trial active" message (the notifier, paced at Telegram's 30 messages/s), and when
-the user's key is enabled on both country nodes (the node agents' own record, polled
-every 0.1 s). Afterwards the users are purged (keys off every node) before the next level.
+the user's key is enabled on both country nodes: the later of the provisioner's two
+``KeyActivated``, each published as soon as the node's agent answered that Xray has the
+key (see ``bench.measure.Activations``; the agents' lists, polled every 0.1 s, must show
+it too). Afterwards the users are purged (keys off every node) before the next level.
 
 Baseline: the same N at once ``POST /users`` to a synchronous Flask + pymongo app that
 inserts the user and calls both node agents before it answers (its own two nodes, real
@@ -246,7 +248,7 @@ async def main(
         httpx.AsyncClient(timeout=LEVEL_TIMEOUT_S, limits=limits) as client,
     ):
         if "keyland" in sides:
-            async with NodeWatcher(client, stack.agents) as watcher:
+            async with stack.watching(client) as watcher:
                 for count in levels:
                     keyland[count] = await keyland_level(stack, emulator, watcher, count)
                     keyland[count].print("Keyland, /start → trial through the bot")
