@@ -33,6 +33,7 @@ import uuid
 import httpx
 
 from bench.baseline.harness import Baseline, running_baseline
+from bench.light_client import LightClient
 from bench.local import (
     TELEGRAM_EMULATOR,
     LocalStack,
@@ -56,7 +57,7 @@ def _after(marks: Marks, stage: str) -> list[float]:
 
 
 async def registered_users(
-    emulator: httpx.AsyncClient, count: int, deadline: float
+    emulator: LightClient, count: int, deadline: float
 ) -> dict[int, TelegramUser]:
     """``count`` fresh users who opened the bot, once their /start registered them."""
     ids = new_telegram_ids(count)
@@ -78,7 +79,7 @@ async def registered_users(
 
 
 async def keyland_payments(
-    stack: LocalStack, emulator: httpx.AsyncClient, client: httpx.AsyncClient, count: int
+    stack: LocalStack, emulator: LightClient, client: httpx.AsyncClient, count: int
 ) -> tuple[Marks, int]:
     deadline = time.monotonic() + TIMEOUT_S
     users = await registered_users(emulator, count, deadline)
@@ -113,7 +114,7 @@ async def keyland_payments(
 
 
 async def stars_payments(
-    stack: LocalStack, emulator: httpx.AsyncClient, client: httpx.AsyncClient, count: int
+    stack: LocalStack, emulator: LightClient, client: httpx.AsyncClient, count: int
 ) -> tuple[Marks, int]:
     deadline = time.monotonic() + TIMEOUT_S
     users = await registered_users(emulator, count, deadline)
@@ -161,7 +162,7 @@ async def main(count: int) -> tuple[Marks, Marks]:
     stack = LocalStack.load()
     limits = httpx.Limits(max_connections=4 * count + 10, keepalive_expiry=1.0)
     async with (
-        httpx.AsyncClient(base_url=TELEGRAM_EMULATOR, timeout=60, limits=limits) as emulator,
+        LightClient(TELEGRAM_EMULATOR, timeout_s=60, connections=4 * count + 10) as emulator,
         httpx.AsyncClient(timeout=60, limits=limits) as client,
     ):
         keyland, left = await keyland_payments(stack, emulator, client, count)

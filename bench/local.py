@@ -25,7 +25,7 @@ from keyland_tools.stack.local_env import EMULATED_BOT_USERNAME, TELEGRAM_EMULAT
 from keyland_tools.stack.postgres import PostgreSQL
 from keyland_tools.stack.settings import StackSettings
 from services.subscription.domain.state import key_id_for
-from tests.telegram_chat import ChatError, TelegramUser
+from tests.telegram_chat import ChatError, EmulatorClient, TelegramUser
 
 TELEGRAM_EMULATOR = f"http://127.0.0.1:{TELEGRAM_EMULATOR_PORT}"
 Message = dict[str, Any]
@@ -109,7 +109,7 @@ def new_telegram_ids(count: int) -> list[int]:
     return [base + i for i in range(count)]
 
 
-def simulated_user(emulator: httpx.AsyncClient, telegram_id: int) -> TelegramUser:
+def simulated_user(emulator: EmulatorClient, telegram_id: int) -> TelegramUser:
     return TelegramUser(
         emulator, EMULATED_BOT_USERNAME, telegram_id, first_name="Bench", language_code="en"
     )

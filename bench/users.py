@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from bench.baseline.harness import Baseline, running_baseline
+from bench.light_client import LightClient
 from bench.local import (
     TELEGRAM_EMULATOR,
     LocalStack,
@@ -98,7 +99,7 @@ def _between(marks: dict[int, dict[str, float]], first: str, last: str) -> list[
 
 
 async def keyland_level(
-    stack: LocalStack, emulator: httpx.AsyncClient, watcher: NodeWatcher, count: int
+    stack: LocalStack, emulator: LightClient, watcher: NodeWatcher, count: int
 ) -> Level:
     ids = new_telegram_ids(count)
     keys = {telegram_id: stack.key_of(telegram_id) for telegram_id in ids}
@@ -152,7 +153,7 @@ async def keyland_level(
 
 async def baseline_level(
     baseline: Baseline,
-    client: httpx.AsyncClient,
+    client: LightClient,
     watcher: NodeWatcher,
     count: int,
     pids: dict[str, int],
@@ -244,8 +245,9 @@ async def main(
     keyland: dict[int, Level] = {}
     baseline: dict[int, Level] = {}
     async with (
-        httpx.AsyncClient(base_url=TELEGRAM_EMULATOR, timeout=60, limits=limits) as emulator,
+        LightClient(TELEGRAM_EMULATOR, timeout_s=60, connections=2 * max(levels) + 10) as emulator,
         httpx.AsyncClient(timeout=LEVEL_TIMEOUT_S, limits=limits) as client,
+        LightClient(timeout_s=LEVEL_TIMEOUT_S, connections=2 * max(levels) + 10) as load,
     ):
         if "keyland" in sides:
             async with stack.watching(client) as watcher:
@@ -262,9 +264,7 @@ async def main(
                 pids = running.pids | {k: v for k, v in shared.items() if k in SHARED_DATABASE}
                 async with NodeWatcher(client, running.agents) as watcher:
                     for count in levels:
-                        baseline[count] = await baseline_level(
-                            running, client, watcher, count, pids
-                        )
+                        baseline[count] = await baseline_level(running, load, watcher, count, pids)
                         baseline[count].print("BASELINE (seed-style Flask + pymongo, not Keyland)")
             print_usage(
                 "\nBASELINE processes during each level",

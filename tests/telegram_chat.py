@@ -7,11 +7,32 @@ test waits for its answers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import Any, Protocol
 
 Message = dict[str, Any]
+
+
+class EmulatorAnswer(Protocol):
+    """What a user reads of the emulator's answer (an ``httpx.Response`` is one)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
+
+    def raise_for_status(self) -> object: ...
+
+
+class EmulatorClient(Protocol):
+    """The user's way to the emulator: an ``httpx.AsyncClient`` on its base URL in the
+    tests, a lighter one in the benchmarks (``bench.light_client``)."""
+
+    async def get(self, url: str, *, params: dict[str, Any]) -> EmulatorAnswer: ...
+
+    async def post(self, url: str, *, json: dict[str, Any]) -> EmulatorAnswer: ...
 
 
 class ChatError(AssertionError):
@@ -22,7 +43,7 @@ class ChatError(AssertionError):
 class TelegramUser:
     """One person in a private chat with the bot; ``seen`` counts bot messages consumed."""
 
-    emulator: httpx.AsyncClient
+    emulator: EmulatorClient
     bot: str
     id: int
     first_name: str = "Test"
