@@ -53,10 +53,11 @@ class LocalStack:
     @contextlib.asynccontextmanager
     async def watching(self, client: httpx.AsyncClient) -> AsyncIterator[NodeWatcher]:
         """A watcher of the stack's nodes whose keys are usable at their ``KeyActivated``
-        (see :class:`bench.measure.Activations`)."""
+        (see :class:`bench.measure.Activations`). Its polls of the agents only tell when
+        to stop waiting, so they come twice a second: each lists every key of a node."""
         async with (
             Activations(load(KafkaSettings)) as activations,
-            NodeWatcher(client, self.agents, activations=activations) as watcher,
+            NodeWatcher(client, self.agents, 0.5, activations) as watcher,
         ):
             yield watcher
 

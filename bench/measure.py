@@ -6,7 +6,7 @@ CPU and memory are read from ``/proc/<pid>/stat`` and ``/proc/<pid>/status`` (Li
 without psutil, for each named process with all its descendants (PostgreSQL's postmaster
 and every backend it forks; a descendant named on its own row is left to that row): CPU
 seconds are user + system time, the reaped children's included, at the end of a level
-minus at its start; peak RSS is the largest resident memory sampled every 0.2 s meanwhile
+minus at its start; peak RSS is the largest resident memory sampled every second meanwhile
 (file-backed and shared memory counted once per tree).
 """
 
@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import time
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,26 +51,37 @@ def spread_ms(seconds: list[float]) -> str:
 SPREAD_HEADER = f"{'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}"
 
 
-def _children(pid: int) -> list[int]:
-    """The live children of ``pid`` (any of its threads may have started them)."""
-    found: list[int] = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        with contextlib.suppress(OSError, ValueError):
-            found += [int(child) for child in children.read_text().split()]
+Children = Mapping[int, list[int]]
+
+
+def children_of_all() -> Children:
+    """Every live process's children, from one pass over ``/proc`` (the parent named in
+    each process's ``stat``): a read per process, where asking each tree member for its
+    children read a file per thread (Kafka's JVM has about a hundred)."""
+    found: dict[int, list[int]] = defaultdict(list)
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = Path(entry.path, "stat").read_text()
+                found[int(stat.rpartition(")")[2].split()[1])].append(int(entry.name))
     return found
 
 
-def process_tree(pid: int, exclude: Collection[int] = ()) -> list[int]:
+def process_tree(
+    pid: int, exclude: Collection[int] = (), children: Children | None = None
+) -> list[int]:
     """``pid`` and its live descendants, without the subtrees of ``exclude`` (processes
-    measured on their own row); empty when ``pid`` is gone."""
+    measured on their own row); empty when ``pid`` is gone. ``children``: as
+    :func:`children_of_all` read them (read now if not given)."""
     if not Path(f"/proc/{pid}").exists():
         return []
-    tree, pending = [pid], _children(pid)
+    family = children_of_all() if children is None else children
+    tree, pending = [pid], list(family.get(pid, ()))
     while pending:
         child = pending.pop()
         if child not in exclude:
             tree.append(child)
-            pending += _children(child)
+            pending += family.get(child, ())
     return tree
 
 
@@ -83,11 +95,13 @@ def _cpu_s(pid: int) -> float | None:
     return sum(int(f) for f in fields[11:15]) / _CLOCK_TICKS  # utime stime cutime cstime
 
 
-def tree_cpu_s(pid: int, exclude: Collection[int] = ()) -> float | None:
+def tree_cpu_s(
+    pid: int, exclude: Collection[int] = (), children: Children | None = None
+) -> float | None:
     """CPU seconds of ``pid``'s whole tree so far: a backend that starts or ends between
     two readings is counted in the difference either way (live, or in its parent's
     reaped-children time)."""
-    tree = process_tree(pid, exclude)
+    tree = process_tree(pid, exclude, children)
     if not tree:
         return None
     return sum(cpu for member in tree if (cpu := _cpu_s(member)) is not None)
@@ -106,11 +120,13 @@ def _memory_kb(pid: int) -> dict[str, int]:
     }
 
 
-def tree_rss_mb(pid: int, exclude: Collection[int] = ()) -> float | None:
+def tree_rss_mb(
+    pid: int, exclude: Collection[int] = (), children: Children | None = None
+) -> float | None:
     """Resident memory of ``pid``'s tree: each member's private pages, plus its file-backed
     and shared-memory pages once (the largest member's: PostgreSQL's backends map the same
     binary and the same shared buffers). For a single process this is its ``VmRSS``."""
-    members = [m for m in (_memory_kb(p) for p in process_tree(pid, exclude)) if m]
+    members = [m for m in (_memory_kb(p) for p in process_tree(pid, exclude, children)) if m]
     if not members:
         return None
     private = sum(m.get("RssAnon:", 0) for m in members)
@@ -131,7 +147,10 @@ class ProcessSampler:
     """CPU seconds and peak RSS of named process trees while the ``async with`` block runs."""
 
     pids: Mapping[str, int]
-    interval_s: float = 0.2
+    # A sample reads every tree member's memory (PostgreSQL's tree: a backend per pooled
+    # connection) from /proc, on the cores the measured processes use: once a second
+    # still catches a level's peak.
+    interval_s: float = 1.0
     usage: dict[str, Usage] = field(default_factory=dict)
     _cpu_at_start: dict[str, float] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
@@ -140,8 +159,9 @@ class ProcessSampler:
         return set(self.pids.values()) - {pid}
 
     def _sample_rss(self) -> None:
+        children = children_of_all()
         for name, pid in self.pids.items():
-            rss = tree_rss_mb(pid, self._others(pid))
+            rss = tree_rss_mb(pid, self._others(pid), children)
             if rss is not None:
                 entry = self.usage.setdefault(name, Usage())
                 entry.peak_rss_mb = max(entry.peak_rss_mb, rss)
@@ -153,10 +173,11 @@ class ProcessSampler:
 
     async def __aenter__(self) -> ProcessSampler:
         self.usage = {name: Usage() for name in self.pids}
+        children = children_of_all()
         self._cpu_at_start = {
             name: cpu
             for name, pid in self.pids.items()
-            if (cpu := tree_cpu_s(pid, self._others(pid))) is not None
+            if (cpu := tree_cpu_s(pid, self._others(pid), children)) is not None
         }
         self._task = asyncio.create_task(self._sample())
         return self
@@ -167,8 +188,9 @@ class ProcessSampler:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._sample_rss()
+        children = children_of_all()
         for name, pid in self.pids.items():
-            cpu = tree_cpu_s(pid, self._others(pid))
+            cpu = tree_cpu_s(pid, self._others(pid), children)
             if cpu is not None and name in self._cpu_at_start:
                 self.usage[name].cpu_s = cpu - self._cpu_at_start[name]
 

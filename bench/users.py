@@ -262,7 +262,8 @@ async def main(
             async with running_baseline(shared_database()) as running:
                 shared = stack_pids(stack.stack.state_dir)
                 pids = running.pids | {k: v for k, v in shared.items() if k in SHARED_DATABASE}
-                async with NodeWatcher(client, running.agents) as watcher:
+                # Its answers tell when keys are usable; the polls only confirm.
+                async with NodeWatcher(client, running.agents, interval_s=0.5) as watcher:
                     for count in levels:
                         baseline[count] = await baseline_level(running, load, watcher, count, pids)
                         baseline[count].print("BASELINE (seed-style Flask + pymongo, not Keyland)")
