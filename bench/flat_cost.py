@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from unittest import mock
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -225,9 +226,12 @@ async def measure_size(users: int, events: int) -> Run:
     kafka = load(KafkaSettings)
     ops_port = free_port()
     env = worker_env(kafka, run, home, ops_port)
-    os.environ.update(env)  # for this process's bootstrap(), the same as the worker's
     await ensure_topics(kafka.bootstrap, TopicNames(env["KEYLAND_KAFKA_TOPIC_PREFIX"]))
-    container = bootstrap()
+    # This process's bootstrap() reads the worker's settings; only it: the benchmarks that
+    # follow in this process start their own workers, which inherit the environment (two
+    # of them given this worker's ops port, say).
+    with mock.patch.dict(os.environ, env):
+        container = bootstrap()
     now = datetime.now(UTC)
     try:
         started = time.perf_counter()
