@@ -256,9 +256,14 @@ class FaultRun:
             program = self.rig.programs[fault.target]
             self._killing.add(fault.target)
             try:
-                if program.process is not None and program.process.poll() is None:
-                    await asyncio.to_thread(program.kill)
-                    self.summary.kills[fault.target] += 1
+                if program.process is None or program.process.poll() is not None:
+                    # It exited by itself, and the supervising loop has not restarted it
+                    # yet: counted as such, started, and then killed as planned.
+                    if program.process is not None:
+                        self.summary.unplanned_exits[fault.target] += 1
+                    program.start()
+                await asyncio.to_thread(program.kill)
+                self.summary.kills[fault.target] += 1
                 await asyncio.sleep(fault.downtime_s)
                 program.start()
             finally:

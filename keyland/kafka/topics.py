@@ -7,10 +7,11 @@ import time
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import NewTopic
-from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError, for_code
 
 from events.registry import TOPICS, TopicNames, TopicSpec
 from keyland.kafka.admin import admin_client
+from keyland.retry import retry_transient
 
 _ALREADY_EXISTS = TopicAlreadyExistsError.errno
 
@@ -76,17 +77,33 @@ class TopicsMissing(RuntimeError):
     """The topics a worker reads are not in the broker's metadata."""
 
 
+async def _connected(bootstrap: str, give_up_after_s: float) -> AIOKafkaConsumer:
+    """A started consumer, the broker waited for while it does not answer (restarting)."""
+
+    async def connect() -> AIOKafkaConsumer:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+        try:
+            await consumer.start()
+        except KafkaConnectionError as error:
+            await consumer.stop()
+            raise ConnectionError(f"Kafka at {bootstrap} does not answer: {error}") from error
+        return consumer
+
+    return await retry_transient(connect, give_up_after_s=give_up_after_s)
+
+
 async def wait_until_visible(bootstrap: str, names: list[str], timeout_s: float = 60) -> None:
     """Wait until the broker's metadata lists ``names``.
 
     A faust worker that subscribes before that ignores the missing topics and idles until
     its next metadata refresh, minutes later; so workers wait here first, and fail with
-    the names when the topics never appear.
+    the names when the topics never appear. A broker that does not answer yet is waited
+    for within the same time: a worker started while its broker restarts used to exit at
+    once (seen in the fault drill).
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
+    deadline = time.monotonic() + timeout_s
+    consumer = await _connected(bootstrap, timeout_s)
     try:
-        deadline = time.monotonic() + timeout_s
         while not all(consumer.partitions_for_topic(name) for name in names):
             if time.monotonic() > deadline:
                 missing = [n for n in names if not consumer.partitions_for_topic(n)]

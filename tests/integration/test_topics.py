@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import pytest
@@ -12,9 +13,10 @@ from typer.testing import CliRunner
 
 from events.registry import TOPICS, TopicNames
 from keyland.kafka.admin import admin_client
-from keyland.kafka.topics import ensure_topics
+from keyland.kafka.topics import ensure_topics, wait_until_visible
 from keyland.settings import KafkaSettings
 from keyland_tools.cli import app
+from tests.processes import free_port
 
 
 async def min_insync(bootstrap: str, topic: str) -> str:
@@ -70,3 +72,41 @@ def test_min_insync_above_the_replication_factor_is_refused_before_kafka_is_aske
     )
     assert result.exit_code == 2
     assert "cannot exceed" in result.output
+
+
+async def test_a_worker_waits_for_a_broker_that_answers_only_later(
+    kafka_settings: KafkaSettings, created_topics: TopicNames
+) -> None:
+    """The bootstrap address accepts nothing for the first second and a half (a broker
+    restarting), then leads to the real broker: the wait goes on and ends once the
+    topics are seen, instead of failing at the first refused connection."""
+    broker_host, broker_port = kafka_settings.bootstrap.rsplit(":", 1)
+    address = free_port()
+
+    async def forward(client: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(
+            broker_host, int(broker_port)
+        )
+
+        async def pipe(reader: asyncio.StreamReader, to: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await reader.read(65536):
+                    to.write(data)
+                    await to.drain()
+            to.close()
+
+        await asyncio.gather(pipe(client, upstream_writer), pipe(upstream_reader, writer))
+
+    waiting = asyncio.create_task(
+        wait_until_visible(f"127.0.0.1:{address}", [created_topics("payments")], timeout_s=30)
+    )
+    await asyncio.sleep(1.5)
+    assert not waiting.done(), "gave up, or connected to nothing"
+    server = await asyncio.start_server(forward, "127.0.0.1", address)
+    async with server:
+        await asyncio.wait_for(waiting, 30)
+
+
+async def test_a_broker_that_never_answers_fails_the_wait_in_time() -> None:
+    with pytest.raises(ConnectionError, match="does not answer"):
+        await wait_until_visible(f"127.0.0.1:{free_port()}", ["payments"], timeout_s=1)
