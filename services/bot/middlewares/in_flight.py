@@ -12,8 +12,6 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 
-QUIET_S = 0.2
-
 
 class InFlight(BaseMiddleware):
     def __init__(self) -> None:
@@ -37,20 +35,7 @@ class InFlight(BaseMiddleware):
                 self._idle.set()
 
     async def drained(self, timeout_s: float) -> bool:
-        """Wait until no update is being handled, and none starts for a moment; False if
-        some still are at the timeout.
-
-        The dispatcher's tasks for the updates of its last poll may not have reached this
-        middleware yet when polling stops: idle must hold over ``QUIET_S``, or the clients
-        would close under them (seen: a /start failing with "Cannot use AsyncMongoClient
-        after close", its update already confirmed to Telegram)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), max(0.0, deadline - loop.time()))
-            if not self._idle.is_set():
-                return False
-            await asyncio.sleep(QUIET_S)
-            if self._idle.is_set():
-                return True
+        """Wait until no update is being handled; False if some still are at the timeout."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        return self._handling == 0
