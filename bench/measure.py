@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from events import decode
 from events.keys import KeyActivated
 from events.registry import TopicNames
 from keyland.settings import KafkaSettings
+from tests.kafka_tail import assign_whole_topic
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 Marks = dict[int, dict[str, float]]  # per user: stage → time.perf_counter()
@@ -265,15 +266,11 @@ class Activations:
         )
         await consumer.start()
         self._consumer = consumer
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
+        await assign_whole_topic(consumer, topic, time.monotonic() + 5)
+        assigned = sorted(consumer.assignment())
+        if not assigned:
             await consumer.stop()
             raise RuntimeError(f"topic {topic} not found: is the stack up?")
-        assigned = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(assigned)
         await consumer.seek_to_end(*assigned)
         for partition in assigned:  # fix the start now, before anything is activated
             await consumer.position(partition)
