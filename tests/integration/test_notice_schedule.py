@@ -20,8 +20,14 @@ from pymongo.database import Database
 from emulators.serving import BackgroundServer
 from events import Envelope, Event
 from events.admin_commands import BroadcastRequested, TestNotificationRequested
-from events.bot_actions import UserSeen, UserStarted
-from events.subscriptions import ExtensionReason, SubscriptionExtended, TrialActivated
+from events.bot_actions import RegionChosen, UserSeen, UserStarted
+from events.keys import NodeRecovered, NodeUnreachable
+from events.subscriptions import (
+    ExtensionReason,
+    SubscriptionExtended,
+    TrialActivated,
+    UserRegistered,
+)
 from keyland.indexes import ensure_indexes
 from keyland.mongo import Document
 from keyland.settings import MongoSettings
@@ -120,6 +126,7 @@ async def notifier(
         "claims",
         "broadcasts",
         "profiles",
+        "node_outages",
     ):
         db[name].delete_many({})
     client: AsyncMongoClient[Document] = AsyncMongoClient(
@@ -338,3 +345,80 @@ async def test_profiles_learn_a_batch_with_one_read_and_at_most_one_write_per_us
     assert await scheduler.run_once(now + timedelta(seconds=1)) == 1  # the admin's notice
     [told] = await user.bot_messages(min_count=1)
     assert "Администратор продлил" in str(told.get("text")), "written in the learnt language"
+
+
+async def test_a_payment_made_before_a_node_went_down_but_learnt_after_joins_its_outage(
+    notifier: Notifier, commands: Commands, db: Database[Document]
+) -> None:
+    """The notifier reads each partition at its own pace: a payment made before the
+    announcement may reach it after. Its payer is told like those counted at once, under
+    the same ids, once however often redelivered; one who paid after the announcement is
+    not; the recovery goes to them all and closes the outage."""
+    announced = datetime.now(UTC)
+    since = announced - timedelta(seconds=10)
+    node = "127.0.0.1:18082"
+    known, late, after, too_late = 4401, 4402, 4403, 4404
+
+    def event(payload: Event, at: datetime, event_id: uuid.UUID | None = None) -> Envelope[Event]:
+        return Envelope.new(payload, producer="tests", occurred_at=at, event_id=event_id)
+
+    def paid(telegram_id: int, at: datetime) -> Envelope[Event]:
+        extended = SubscriptionExtended(
+            telegram_id=telegram_id,
+            key_id=uuid.uuid4(),
+            previous_until=None,
+            until=at + timedelta(days=30),
+            revision=2,
+            reason=ExtensionReason.PAYMENT,
+        )
+        return event(extended, at)
+
+    joined_before = announced - timedelta(minutes=5)
+    await notifier.handler.handle_batch(
+        [
+            e
+            for user in (known, late, after, too_late)
+            for e in (
+                event(UserRegistered(telegram_id=user, key_id=uuid.uuid4()), joined_before),
+                event(RegionChosen(telegram_id=user, region="germany"), joined_before),
+            )
+        ]
+        + [paid(known, joined_before)]
+    )
+    down = NodeUnreachable(country="germany", node=node, error="refused", since=since)
+    down_news = event(down, announced, uuid.uuid4())
+    await notifier.handler.handle_batch([down_news])
+    commands.seen.clear()
+    behind = [
+        paid(late, announced - timedelta(seconds=3)),
+        paid(after, announced + timedelta(seconds=3)),
+    ]
+    await notifier.handler.handle_batch(behind)
+    await notifier.handler.handle_batch(behind)  # redelivered: nobody told twice
+
+    def planned(kind: Kind) -> list[str]:
+        return sorted(d["_id"] for d in db.notices.find({"kind": str(kind)}))
+
+    assert planned(Kind.NODE_DOWN) == [
+        f"{down_news.event_id}:node_down:{known}",
+        f"{down_news.event_id}:node_down:{late}",
+    ]
+    [outage] = list(db.node_outages.find())
+    assert (outage["told"], outage["open"]) == ([known, late], True)
+    filters = commands.filters()
+    assert ("node_outages", {"open": True}) in filters
+    assert all(keyed_by_equality(f, notifier.lookups[c]) for c, f in filters), filters
+
+    back = NodeRecovered(country="germany", node=node, since=since, back_at=announced)
+    back_news = event(back, announced + timedelta(minutes=1), uuid.uuid4())
+    await notifier.handler.handle_batch([back_news, back_news])
+    assert planned(Kind.NODE_BACK) == [
+        f"{back_news.event_id}:node_back:{known}",
+        f"{back_news.event_id}:node_back:{late}",
+    ]
+    assert db.node_outages.find_one({"open": True}) is None
+    await notifier.handler.handle_batch([paid(too_late, announced - timedelta(seconds=1))])
+    assert planned(Kind.NODE_DOWN) == [
+        f"{down_news.event_id}:node_down:{known}",
+        f"{down_news.event_id}:node_down:{late}",
+    ], "an outage over takes nobody in"

@@ -7,7 +7,10 @@ A batch of records is applied with the fewest round trips. First each user's pro
 (:mod:`.domain.profiles`) learns from the batch's events: users side by side, per user
 one read by ``_id`` and, if it changed, one whole-document write, whatever the number
 of their events in the batch; before any notice of the batch is offered for sending, so
-a send due at once sees the access end its own event set. Then every notice the batch
+a send due at once sees the access end its own event set. A user these events place on
+an open outage's list, though the notifier learnt of them after its announcement, is
+told of it too (one indexed read of the open outages per batch that taught a profile a
+region and access; see :mod:`..domain.outages`). Then every notice the batch
 plans is written in one unordered insert (those stored already, from a redelivery, are
 left alone), then each user's visits run in order, users side by side. Planning writes
 only ``notices``; a visit reads and writes only ``pending_notices``, ``recipients`` and
@@ -28,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from events import Envelope, Event
 from events.admin_commands import BroadcastRequested
 from events.bot_actions import UserSeen, UserStarted
-from events.keys import NodeUnreachable
+from events.keys import NodeRecovered, NodeUnreachable
 from keyland.kafka.batches import side_by_side
 from services.notifier.adapters.broadcasts import Broadcasts
 from services.notifier.adapters.notices import Notices
@@ -36,9 +39,17 @@ from services.notifier.adapters.outages import Outages
 from services.notifier.adapters.users import Users, as_stored
 from services.notifier.domain.alerts import alerts
 from services.notifier.domain.notices import Notice
-from services.notifier.domain.outages import NodeEvent, affected, node_notices, outage_key
+from services.notifier.domain.outages import (
+    NodeEvent,
+    OpenOutage,
+    affected,
+    down_notice,
+    joins,
+    node_notices,
+    outage_key,
+)
 from services.notifier.domain.planning import plan
-from services.notifier.domain.profiles import LEARNT_FROM, learn
+from services.notifier.domain.profiles import LEARNT_FROM, Profile, learn
 from services.notifier.handlers.redelivery import Redelivery
 
 
@@ -90,10 +101,21 @@ class NotifierHandler:
                     *alerts(envelope, self._alert_ids),
                 ]
                 planned += [(notice, envelope.occurred_at) for notice in notices]
-        await side_by_side(learnt.items(), lambda item: self._learn(*item))
+        histories = await side_by_side(learnt.items(), lambda item: self._learn(*item))
+        joined = await self._late_joiners(dict(zip(learnt, histories, strict=True)))
+        planned += [
+            (
+                down_notice(o.event_id, o.announced_at, o.country, user, self._regions),
+                o.announced_at,
+            )
+            for o, users in joined.items()
+            for user in users
+        ]
         if planned:
             await self._notices.plan(planned)
             self._on_planned([notice for notice, _ in planned])
+        for outage, users in joined.items():  # after their notices: a retry finds them again
+            await self._outages.join(outage.key, users)
         # Every user's visits end before a failure is raised: a retry of the batch must
         # never overlap a send still under way for the same user.
         outcomes = await asyncio.gather(
@@ -107,19 +129,49 @@ class NotifierHandler:
         """Who is told of a node outage is fixed when it is announced; its end goes to
         the same users (nobody, when its announcement was never handled)."""
         outage = outage_key(event)
-        told = await self._outages.told(outage)
+        if isinstance(event, NodeRecovered):
+            told = await self._outages.close(outage)
+        else:
+            told = await self._outages.told(outage)
         if told is None and isinstance(event, NodeUnreachable):
             at = envelope.occurred_at
             candidates = affected(await self._users.in_region(event.country), event.country, at)
-            told = await self._outages.fix_told(outage, candidates, datetime.now(UTC))
+            announced = OpenOutage(
+                outage, event.country, str(envelope.event_id), at, frozenset(candidates)
+            )
+            told = await self._outages.fix_told(announced, datetime.now(UTC))
         return node_notices(envelope, told or [], self._regions, self._alert_ids)
 
-    async def _learn(self, telegram_id: int, envelopes: list[Envelope[Event]]) -> None:
+    async def _late_joiners(
+        self, learnt: dict[int, list[tuple[datetime, Profile]]]
+    ) -> dict[OpenOutage, list[int]]:
+        """The users this batch's events place on an open outage's list (see
+        :func:`..domain.outages.joins`). One indexed read, and only when a profile learnt
+        of has a region and access: nothing else can join."""
+        if not any(p.region and p.until for history in learnt.values() for _, p in history):
+            return {}
+        joined = {
+            outage: [
+                user
+                for user, history in learnt.items()
+                if user not in outage.told and joins(outage, history)
+            ]
+            for outage in await self._outages.open()
+        }
+        return {outage: users for outage, users in joined.items() if users}
+
+    async def _learn(
+        self, telegram_id: int, envelopes: list[Envelope[Event]]
+    ) -> list[tuple[datetime, Profile]]:
+        """Learn the user's events; each event's time with the profile it left."""
         loaded = profile = await self._users.profile(telegram_id)
+        history = []
         for envelope in envelopes:
             profile = learn(profile, envelope.payload, envelope.occurred_at)
+            history.append((envelope.occurred_at, profile))
         if as_stored(profile) != loaded:
             await self._users.save_profile(profile)
+        return history
 
     async def _visits(self, seen: list[Envelope[Event]]) -> None:
         for envelope in seen:

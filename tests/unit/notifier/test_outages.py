@@ -14,7 +14,14 @@ from events.keys import NodeRecovered, NodeUnreachable
 from events.subscriptions import UserPurged
 from services.notifier.adapters.rendering import notice_text
 from services.notifier.domain.notices import Kind
-from services.notifier.domain.outages import affected, node_notices, outage_key
+from services.notifier.domain.outages import (
+    OpenOutage,
+    affected,
+    down_notice,
+    joins,
+    node_notices,
+    outage_key,
+)
 from services.notifier.domain.profiles import Profile, learn
 
 SINCE = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
@@ -89,3 +96,28 @@ def test_a_profile_keeps_the_latest_region_until_a_purge() -> None:
     moved = learn(chosen, RegionChosen(telegram_id=1, region="finland"), BACK)
     assert (chosen.region, moved.region) == ("germany", "finland")
     assert learn(moved, UserPurged(telegram_id=1, key_id=uuid.uuid4()), BACK).region is None
+
+
+ANNOUNCED = SINCE + timedelta(seconds=10)
+OPEN = OpenOutage(outage_key(DOWN), "germany", str(uuid.uuid4()), ANNOUNCED, frozenset({11}))
+
+
+@given(st.timedeltas(timedelta(minutes=-5), timedelta(minutes=5)))
+def test_a_user_learnt_late_joins_an_open_outage_if_what_placed_them_happened_before_it(
+    offset: timedelta,
+) -> None:
+    paid = profile(12, "germany", ANNOUNCED + timedelta(days=30))
+    assert joins(OPEN, [(ANNOUNCED + offset, paid)]) == (offset <= timedelta(0))
+
+
+def test_a_late_learnt_user_of_another_region_or_without_access_does_not_join() -> None:
+    before = ANNOUNCED - timedelta(seconds=1)
+    assert not joins(OPEN, [(before, profile(12, "finland", ANNOUNCED + timedelta(days=3)))])
+    assert not joins(OPEN, [(before, profile(12, "germany", ANNOUNCED - timedelta(seconds=1)))])
+    assert not joins(OPEN, [])
+
+
+def test_a_late_joiner_hears_the_notice_those_counted_at_once_heard() -> None:
+    envelope = Envelope.new(DOWN, producer="provisioner", occurred_at=ANNOUNCED)
+    [at_once] = [n for n in node_notices(envelope, [12], REGIONS, []) if n.telegram_id == 12]
+    assert down_notice(str(envelope.event_id), ANNOUNCED, "germany", 12, REGIONS) == at_once
