@@ -55,7 +55,7 @@ class Container:
 
     async def close(self, drain_timeout_s: float = 20) -> None:
         """Let updates being handled finish, then release every client (the FSM storage
-        closes its database client)."""
+        releases its database client)."""
         if not await self.in_flight.drained(drain_timeout_s):
             log.warning("closing with updates still being handled")
         await self.bot.session.close()
@@ -64,7 +64,7 @@ class Container:
         await self.links.close()
         await self.capacity.close()
         await self.events.close()
-        await self.storage.close()
+        await self.storage.release()
 
 
 def bootstrap(

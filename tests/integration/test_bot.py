@@ -17,13 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
+from aiogram import Dispatcher
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.pymongo import PyMongoStorage
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 from pymongo.database import Database
-from pymongo.errors import OperationFailure
+from pymongo.errors import InvalidOperation, OperationFailure
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -961,6 +962,22 @@ async def test_fsm_storage_works_on_the_database_where_plain_pymongo_storage_doe
                 await plain.update_data(key, {"text": "hi"})
     finally:
         await client.close()
+
+
+async def test_the_dispatchers_shutdown_leaves_the_fsm_storage_to_updates_still_handled(
+    mongo_settings: MongoSettings,
+) -> None:
+    """aiogram closes its FSM storage when polling stops, before the bot has drained the
+    updates it took: the storage keeps working until the container releases it."""
+    client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_settings.url, tz_aware=True)
+    key = StorageKey(bot_id=1, chat_id=3, user_id=3)
+    storage = FsmStorage(client, db_name=mongo_settings.database, collection_name="fsm_drain")
+    await Dispatcher(storage=storage).emit_shutdown()  # as start_polling does on its way out
+    await storage.set_state(key, "Broadcast:text")  # an update still being handled
+    assert await storage.get_state(key) == "Broadcast:text"
+    await storage.release()
+    with pytest.raises(InvalidOperation):
+        await storage.get_state(key)
 
 
 async def test_webhook_mode_serves_updates_only_with_the_secret(

@@ -5,6 +5,11 @@ FerretDB v1.24 does not implement ``findAndModify`` with a projection (``fields`
 clear state or data. This subclass sends the same updates without a projection and
 drops ``_id`` itself; documents, keys and every other call are aiogram's, so the
 collection stays interchangeable with plain ``PyMongoStorage`` on MongoDB.
+
+aiogram's dispatcher closes its FSM storage when polling stops, while the updates it has
+taken (and confirmed to Telegram) may still be handled: ``close`` leaves the database
+client open, and the bot's container closes it with :meth:`FsmStorage.release` once they
+are done.
 """
 
 from __future__ import annotations
@@ -21,6 +26,13 @@ from keyland.indexes import Owned
 
 
 class FsmStorage(PyMongoStorage):
+    async def close(self) -> None:
+        """Nothing yet: see the module's note, and :meth:`release`."""
+
+    async def release(self) -> None:
+        """Close the database client, once no update is being handled any more."""
+        await self._client.close()
+
     def owned(self) -> list[Owned]:
         """Every lookup is by ``_id`` (aiogram's storage key)."""
         return [Owned(self._collection)]

@@ -3,8 +3,9 @@ pressed one of its buttons, paced per user (:class:`SeenPace`). ``/start`` publi
 ``UserStarted`` instead, which the notifier takes as a visit too, and starts the pace.
 
 Published after the update was handled, so the bot's answer comes before whatever the
-notifier kept for the user; a failed publish is only logged (the next update tries
-again: the pace counts only what reached Kafka).
+notifier kept for the user. The report is claimed before it is published, so updates of
+one user handled side by side report once; a failed publish gives the claim back and is
+only logged (the next update tries again: the pace counts only what reached Kafka).
 """
 
 from __future__ import annotations
@@ -46,11 +47,10 @@ class Seen(BaseMiddleware):
 
     async def _report(self, telegram_id: int, update: Update) -> None:
         now = time.monotonic()
-        if not self._pace.due(telegram_id, now):
+        if not self._pace.claim(telegram_id, now):
             return
         try:
             await self._events.publish(UserSeen(telegram_id=telegram_id), update_origin(update))
         except PublishFailed as error:
+            self._pace.unclaim(telegram_id, now)
             log.warning("UserSeen for %s not published: %s", telegram_id, error)
-            return
-        self._pace.reported(telegram_id, now)

@@ -56,3 +56,13 @@ def test_memory_is_bounded_by_forgetting_the_oldest() -> None:
     played(pace, [(user, 0.0) for user in range(1, 6)])
     assert pace.due(1, 1.0), "the oldest was forgotten"
     assert not pace.due(5, 1.0), "the newest is remembered"
+
+
+def test_a_claim_holds_off_a_concurrent_update_and_a_failed_one_is_given_back() -> None:
+    pace = SeenPace(EVERY_S)
+    assert pace.claim(7, 0.0)
+    assert not pace.claim(7, 0.1), "the first is still being published: one report"
+    pace.unclaim(7, 0.0)  # it did not reach Kafka
+    assert pace.claim(7, 0.2)
+    pace.unclaim(7, 0.0)  # a stale give-back leaves the later report alone
+    assert not pace.due(7, 0.3)
