@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import time
@@ -123,11 +124,30 @@ class Daemon:
         return True
 
 
+FREE_PORTS_FROM = 20_000
+
+
+def ephemeral_ports_from() -> int:
+    """The first port the kernel hands to outgoing connections."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
+
+
 def free_port() -> int:
-    """A loopback TCP port that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
+    """A loopback TCP port that nothing listens on right now, drawn below the kernel's
+    ephemeral ports. Those go to outgoing connections at any moment, so one found free
+    there (as ``bind(0)`` finds them) could be taken before its server binds it: seen
+    when a worker's ops port went to a connection in between and the worker exited."""
+    below = ephemeral_ports_from()
+    if below <= FREE_PORTS_FROM + 1000:  # an unusual range: let the kernel choose
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        return port
+    while not _bindable(port := random.randrange(FREE_PORTS_FROM, below)):  # noqa: S311 - not a secret
+        pass
     return port
 
 

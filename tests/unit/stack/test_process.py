@@ -6,7 +6,13 @@ import signal
 import socket
 from pathlib import Path
 
-from keyland_tools.stack.process import Daemon, free_port_run
+from keyland_tools.stack.process import (
+    FREE_PORTS_FROM,
+    Daemon,
+    ephemeral_ports_from,
+    free_port,
+    free_port_run,
+)
 
 # Ignores SIGTERM; on SIGINT records it and exits, as PostgreSQL's postmaster shuts down.
 SERVER = (
@@ -31,3 +37,11 @@ def test_a_free_port_run_is_free_from_its_first_port_to_its_last() -> None:
     for port in range(first, first + 6):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.bind(("127.0.0.1", port))  # raises if anything listens there
+
+
+def test_a_free_port_is_below_the_ports_outgoing_connections_take() -> None:
+    """A port the kernel may hand to an outgoing connection before the server binds it
+    is never offered."""
+    ports = {free_port() for _ in range(50)}
+    assert all(FREE_PORTS_FROM <= port < ephemeral_ports_from() for port in ports)
+    assert len(ports) > 1, "drawn, not one fixed port"
