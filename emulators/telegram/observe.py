@@ -84,8 +84,12 @@ async def messages(emulator: Emulator, request: Request) -> JSONResponse:
         found = [] if chat is None else chat.messages
         return [m for m in found if sender is None or m.sender == sender]
 
+    def size() -> object:  # what a change must move for the wait to look again
+        chat = runtime.state.chats.get(chat_id)
+        return id(runtime.state), None if chat is None else len(chat.messages)
+
     arrived = await runtime.changes.until(
-        lambda: len(listed()) >= wanted, number(request, "timeout", 10)
+        lambda: len(listed()) >= wanted, number(request, "timeout", 10), probe=size
     )
     chat = runtime.state.chats.get(chat_id)
     body = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,27 +16,52 @@ Disconnected = Callable[[], Awaitable[Any]]
 
 
 class Changes:
-    """Wakes long polls and control waits whenever the bot's state may have changed."""
+    """Wakes long polls and control waits whenever the bot's state may have changed.
+
+    A wait may name a cheap ``probe`` of what it waits on (a chat's message count, say):
+    a change then wakes it only if the probe's value moved. A thousand users waiting each
+    for their own chat cost a comparison each per change, instead of a wake-up and a
+    re-check each (which made the emulator's CPU grow with the square of the users)."""
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self._probed: dict[asyncio.Future[None], tuple[Callable[[], object], object]] = {}
 
     def announce(self) -> None:
         self._event.set()
         self._event = asyncio.Event()
+        for future, (probe, seen) in list(self._probed.items()):
+            if probe() != seen:
+                del self._probed[future]
+                if not future.done():
+                    future.set_result(None)
 
-    async def until(self, condition: Callable[[], bool], timeout_s: float) -> bool:
-        """Whether ``condition`` held within ``timeout_s`` seconds."""
+    async def until(
+        self,
+        condition: Callable[[], bool],
+        timeout_s: float,
+        probe: Callable[[], object] | None = None,
+    ) -> bool:
+        """Whether ``condition`` held within ``timeout_s`` seconds; with ``probe``,
+        ``condition`` is looked at again only when the probe's value changed."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while not condition():
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
+            if probe is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._event.wait(), remaining)
+                continue
+            moved: asyncio.Future[None] = loop.create_future()
+            self._probed[moved] = (probe, probe())
             try:
-                await asyncio.wait_for(self._event.wait(), remaining)
+                await asyncio.wait_for(moved, remaining)
             except TimeoutError:
                 continue
+            finally:
+                self._probed.pop(moved, None)
         return True
 
     async def until_or_gone(
