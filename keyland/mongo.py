@@ -10,10 +10,13 @@ from pymongo import AsyncMongoClient, MongoClient, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
 
 from keyland.settings import MongoSettings
 
 Document = dict[str, Any]
+
+DUPLICATE_KEY = 11000
 
 UPDATES_PER_COMMAND = 8
 """The most update statements sent in one command.
@@ -73,3 +76,22 @@ def async_client(settings: MongoSettings, *, app_name: str) -> AsyncMongoClient[
 def async_database(settings: MongoSettings, *, app_name: str) -> AsyncDatabase[Document]:
     """An asyncio handle on the configured database (services)."""
     return async_client(settings, app_name=app_name)[settings.database]
+
+
+async def insert_new(collection: AsyncCollection[Document], documents: Sequence[Document]) -> int:
+    """Insert ``documents`` in one unordered command, leaving alone those whose ``_id`` is
+    stored already; return how many are new. Each ``_id`` goes in once (the first):
+    FerretDB answers a duplicate inside one insert by inserting every document again on
+    its own, a statement and a rollback each."""
+    first: dict[Any, Document] = {}
+    for document in documents:
+        first.setdefault(document["_id"], document)
+    if not first:
+        return 0
+    try:
+        result = await collection.insert_many(list(first.values()), ordered=False)
+    except BulkWriteError as error:
+        if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
+            raise
+        return int(error.details["nInserted"])
+    return len(result.inserted_ids)

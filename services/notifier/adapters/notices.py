@@ -22,16 +22,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from keyland.indexes import Owned
-from keyland.mongo import Document
+from keyland.mongo import Document, insert_new
 from keyland.time_buckets import MINUTES, Bucket, hour_key, minute_key
 from services.notifier.domain.notices import Kind, Notice
 
 PLANNED, SENT, SKIPPED, FAILED, UNCONFIRMED = "planned", "sent", "skipped", "failed", "unconfirmed"
 WAITING = "waiting"
-DUPLICATE_KEY = 11000
 _CURSOR = "cursor"
 """Not delivered for a reason that may pass; kept for the user's next visit (see
 :mod:`services.notifier.adapters.pending`)."""
@@ -108,20 +107,9 @@ class Notices:
         ``TrialActivated`` and ``SubscriptionExtended`` plan the same period notices, and
         FerretDB answers a duplicate inside one insert by inserting every document again
         on its own, a statement and a rollback each."""
-        if not planned:
-            return 0
         filed_at = filed_at or datetime.now(UTC)
-        first: dict[str, tuple[Notice, datetime]] = {}
-        for notice, at in planned:
-            first.setdefault(notice.id, (notice, at))
-        documents = [filed_document(notice, at, filed_at) for notice, at in first.values()]
-        try:
-            result = await self._collection.insert_many(documents, ordered=False)
-        except BulkWriteError as error:
-            if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
-                raise
-            return int(error.details["nInserted"])
-        return len(result.inserted_ids)
+        documents = [filed_document(notice, at, filed_at) for notice, at in planned]
+        return await insert_new(self._collection, documents)
 
     async def filed(self, bucket: Bucket) -> list[tuple[Notice, datetime]]:
         """Notices filed under ``bucket``, whatever became of them (see ``status``), each

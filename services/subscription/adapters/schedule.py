@@ -18,15 +18,13 @@ handler's own process).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from keyland.indexes import Owned
-from keyland.mongo import Document
+from keyland.mongo import Document, insert_new
 from keyland.time_buckets import EXPIRY, Bucket, Scales
 
 _CURSOR, _BACKFILLED = "cursor", "backfilled"
@@ -66,9 +64,15 @@ class Schedule:
 
     async def file(self, telegram_id: int, at: datetime) -> None:
         """File that something is due for ``telegram_id`` at ``at`` (idempotent)."""
-        filed = max(at, self._clock() + self._margin)
-        with contextlib.suppress(DuplicateKeyError):
-            await self._collection.insert_one(entry(self._scales, telegram_id, at, filed))
+        await self.file_many([(telegram_id, at)])
+
+    async def file_many(self, moments: Sequence[tuple[int, datetime]]) -> None:
+        """:meth:`file` for each (user, moment), in one unordered insert: the entries
+        filed already (a redelivery, a crash before the outbox was cleared) are left
+        alone, every other one is filed."""
+        now = self._clock() + self._margin
+        entries = [entry(self._scales, who, at, max(at, now)) for who, at in moments]
+        await insert_new(self._collection, entries)
 
     async def due(self, bucket: Bucket) -> list[Document]:
         return await self._collection.find({bucket.field: bucket.key}).to_list(None)

@@ -47,7 +47,9 @@ the ledger: they change no access.
 
 Database calls, all by ``_id``: per user and batch, one load, one save (state, ledger,
 share and outbox together), one clear of the outbox when there were facts, an upsert per
-payment or refund, a unique insert per schedule whose moment moved; per user with traffic
+payment or refund; per batch, one unordered insert per schedule of the moments that
+moved (after every user's save) and one wait for the acknowledgement of all the batch's
+facts (each user's in order, before their outbox is cleared); per user with traffic
 counts in the batch, one read and at most one write of their totals; per shard (Kafka
 partition) and batch, one read and, when a share moved, one write.
 """
@@ -131,6 +133,18 @@ class _Plan:
     first_charge: Charge | None
 
 
+@dataclass(frozen=True)
+class _Release:
+    """One user's saved outbox (facts, encoded) and the moments to file for the sweeps
+    (None: not moved)."""
+
+    telegram_id: int
+    outbox: list[bytes]
+    lapses_at: datetime | None
+    inactive_at: datetime | None
+    renews_at: datetime | None = None
+
+
 class SubscriptionHandler:
     def __init__(  # noqa: PLR0917 - the handler's ports, each built once in bootstrap
         self,
@@ -205,7 +219,7 @@ class SubscriptionHandler:
         plans = await side_by_side(per_user.items(), lambda item: self._plan(*item))
         changed = [p for p in plans if p is not None]
         await self._move_shards(changed)
-        await side_by_side(changed, self._commit)
+        await self._release(await side_by_side(changed, self._commit))
         for due in renewals:
             await self._renew(due)
 
@@ -230,7 +244,9 @@ class SubscriptionHandler:
                 self._schedules.cleanup_after,
             )
             renews_at = None if record.renewal is None else record.renewal["at"]
-            await self._publish(telegram_id, record.outbox, record.until, inactive, renews_at)
+            await self._release(
+                [_Release(telegram_id, record.outbox, record.until, inactive, renews_at)]
+            )
         entries, applied, revision = record.entries, record.applied, record.revision
         first = state = fold(telegram_id, entries, self._rules)
         facts: list[bytes] = []
@@ -284,7 +300,8 @@ class SubscriptionHandler:
                 if self._saved[shard].get(telegram_id) == share:
                     del self._saved[shard][telegram_id]
 
-    async def _commit(self, plan: _Plan) -> None:
+    async def _commit(self, plan: _Plan) -> _Release:
+        """Save the user's new state; what is to be filed and published after it."""
         state, first = plan.state, plan.first
         charge = plan.charge
         renews_at = charge.at if charge is not None and charge != plan.first_charge else None
@@ -305,7 +322,7 @@ class SubscriptionHandler:
             self._saved[self._shards.shard_of(plan.telegram_id)][plan.telegram_id] = plan.share
         moved = state.registered and state.until is not None and state.until != first.until
         inactive = self._inactive_from(state)
-        await self._publish(
+        return _Release(
             plan.telegram_id,
             plan.facts,
             state.until if moved else None,
@@ -341,20 +358,20 @@ class SubscriptionHandler:
             facts.append(encode(envelope))
         return facts
 
-    async def _publish(
-        self,
-        telegram_id: int,
-        outbox: list[bytes],
-        lapses_at: datetime | None,
-        inactive_at: datetime | None,
-        renews_at: datetime | None = None,
-    ) -> None:
-        if lapses_at is not None:
-            await self._schedules.expiry.file(telegram_id, lapses_at)
-        if renews_at is not None and not self._rebuild:
-            await self._schedules.renewal.file(telegram_id, renews_at)
-        if inactive_at is not None:
-            await self._schedules.inactivity.file(telegram_id, inactive_at)
-        if outbox:  # saved empty otherwise: nothing to clear
-            await self._publisher.publish_many([decode(raw) for raw in outbox])
-            await self._users.clear_outbox(telegram_id)
+    async def _release(self, releases: list[_Release]) -> None:
+        """After the users' saves: file every moment that moved (one insert per schedule
+        for the lot), publish every outbox's facts (one wait for all acknowledgements;
+        each user's in order) and clear those outboxes."""
+        await self._schedules.expiry.file_many(
+            [(r.telegram_id, r.lapses_at) for r in releases if r.lapses_at is not None]
+        )
+        if not self._rebuild:
+            await self._schedules.renewal.file_many(
+                [(r.telegram_id, r.renews_at) for r in releases if r.renews_at is not None]
+            )
+        await self._schedules.inactivity.file_many(
+            [(r.telegram_id, r.inactive_at) for r in releases if r.inactive_at is not None]
+        )
+        with_facts = [r for r in releases if r.outbox]
+        await self._publisher.publish_many([decode(raw) for r in with_facts for raw in r.outbox])
+        await side_by_side(with_facts, lambda r: self._users.clear_outbox(r.telegram_id))
