@@ -24,6 +24,17 @@ def samples(url: str, name: str, headers: dict[str, str] | None = None) -> list[
     ]
 
 
+def totals(url: str, headers: dict[str, str] | None = None) -> dict[str, float]:
+    """Each metric family at ``url`` (without the ``_total`` suffix) with the sum of its
+    samples, from one scrape: figures read together."""
+    answer = httpx.get(url, headers=headers or {}, timeout=5)
+    answer.raise_for_status()
+    return {
+        family.name: sum(float(sample.value) for sample in family.samples)
+        for family in text_string_to_metric_families(answer.text)
+    }
+
+
 def counted(url: str, name: str, **labels: str) -> float:
     return sum(
         float(s.value)
