@@ -78,20 +78,24 @@ def async_database(settings: MongoSettings, *, app_name: str) -> AsyncDatabase[D
     return async_client(settings, app_name=app_name)[settings.database]
 
 
-async def insert_new(collection: AsyncCollection[Document], documents: Sequence[Document]) -> int:
+async def insert_new(
+    collection: AsyncCollection[Document], documents: Sequence[Document]
+) -> list[Any]:
     """Insert ``documents`` in one unordered command, leaving alone those whose ``_id`` is
-    stored already; return how many are new. Each ``_id`` goes in once (the first):
-    FerretDB answers a duplicate inside one insert by inserting every document again on
-    its own, a statement and a rollback each."""
+    stored already; return those ``_id``s. Each ``_id`` goes in once (the first): FerretDB
+    answers a duplicate inside one insert by inserting every document again on its own, a
+    statement and a rollback each."""
     first: dict[Any, Document] = {}
     for document in documents:
         first.setdefault(document["_id"], document)
-    if not first:
-        return 0
+    sent = list(first.values())
+    if not sent:
+        return []
     try:
-        result = await collection.insert_many(list(first.values()), ordered=False)
+        await collection.insert_many(sent, ordered=False)
     except BulkWriteError as error:
-        if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
+        errors = error.details["writeErrors"]
+        if any(e["code"] != DUPLICATE_KEY for e in errors):
             raise
-        return int(error.details["nInserted"])
-    return len(result.inserted_ids)
+        return [sent[e["index"]]["_id"] for e in errors]
+    return []

@@ -1,6 +1,7 @@
-"""A batch of payments is filed and published as a batch: after every user's save, one
-insert per schedule for all the moments that moved, then the facts, then the outboxes
-cleared; a redelivered batch files and publishes nothing (real Kafka and database)."""
+"""A batch of payments is written as a batch: before the users' saves, one insert of the
+payments' records; after them, one insert per schedule for all the moments that moved,
+then the facts, then the outboxes cleared; a redelivered batch writes and publishes
+nothing more (real Kafka and database)."""
 
 from __future__ import annotations
 
@@ -101,8 +102,11 @@ async def test_a_batch_of_payments_is_filed_in_one_insert_per_schedule_and_publi
     await container.handler.handle_batch(payments)
     INSERTS.on = False
 
-    schedules = [c for c in INSERTS.seen if c in {"expiry_due", "inactive_due"}]
-    assert sorted(schedules) == ["expiry_due", "inactive_due"], INSERTS.seen
+    schedules = [c for c in INSERTS.seen if c in {"expiry_due", "inactive_due", "payments"}]
+    assert sorted(schedules) == ["expiry_due", "inactive_due", "payments"], INSERTS.seen
+    record = db.payments.find_one({"telegram_id": USERS[0]})
+    assert record is not None
+    assert (record["status"], record["refunds"]) == ("credited", {})
     assert db.expiry_due.count_documents({"telegram_id": {"$in": list(USERS)}}) == len(USERS)
     assert all(user_doc(db, t)["outbox"] == [] for t in USERS)
     published = await extended(kafka_settings, created_topics)
@@ -112,5 +116,5 @@ async def test_a_batch_of_payments_is_filed_in_one_insert_per_schedule_and_publi
     INSERTS.on = True
     await container.handler.handle_batch(payments)  # redelivered
     INSERTS.on = False
-    assert [c for c in INSERTS.seen if c.endswith("_due")] == []
+    assert [c for c in INSERTS.seen if c.endswith("_due") or c == "payments"] == []
     assert await extended(kafka_settings, created_topics) == published

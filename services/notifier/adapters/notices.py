@@ -109,7 +109,8 @@ class Notices:
         on its own, a statement and a rollback each."""
         filed_at = filed_at or datetime.now(UTC)
         documents = [filed_document(notice, at, filed_at) for notice, at in planned]
-        return await insert_new(self._collection, documents)
+        stored = await insert_new(self._collection, documents)
+        return len({d["_id"] for d in documents}) - len(stored)
 
     async def filed(self, bucket: Bucket) -> list[tuple[Notice, datetime]]:
         """Notices filed under ``bucket``, whatever became of them (see ``status``), each

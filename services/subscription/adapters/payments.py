@@ -9,11 +9,13 @@ fully refunded one leaves the admins' list. Admins list the held ones by the ind
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pymongo.asynchronous.collection import AsyncCollection
 
 from events.payments import GiftPurchased, HeldPaymentRefunded, PaymentHeld
 from keyland.indexes import Owned
-from keyland.mongo import Document
+from keyland.mongo import Document, insert_new
 from services.subscription.domain.ledger import Entry, Paid, Refunded
 
 
@@ -95,6 +97,21 @@ class Payments:
             {"$set": {f"refunds.{refund.refund_id}": str(refund.amount)}},
             upsert=True,
         )
+
+    async def record_many(self, entries: Sequence[tuple[int, Entry]]) -> None:
+        """:meth:`record` each (user, entry), in order; the first credit of each payment
+        not stored yet goes in one insert for the lot, the rest one by one."""
+        paid = [
+            {"_id": e.payment_id, "refunds": {}, **credited(t, e)}
+            for t, e in entries
+            if isinstance(e, Paid)
+        ]
+        fresh = {d["_id"] for d in paid} - set(await insert_new(self._collection, paid))
+        for telegram_id, entry in entries:
+            if isinstance(entry, Paid) and entry.payment_id in fresh:
+                fresh.discard(entry.payment_id)  # inserted: its first credit
+                continue
+            await self.record(telegram_id, entry)
 
     async def record(self, telegram_id: int, entry: Entry) -> None:
         if isinstance(entry, Paid):

@@ -46,10 +46,11 @@ Promo codes' records are keyed by the code and go to the promo desk (see
 the ledger: they change no access.
 
 Database calls, all by ``_id``: per user and batch, one load, one save (state, ledger,
-share and outbox together), one clear of the outbox when there were facts, an upsert per
-payment or refund; per batch, one unordered insert per schedule of the moments that
-moved (after every user's save) and one wait for the acknowledgement of all the batch's
-facts (each user's in order, before their outbox is cleared); per user with traffic
+share and outbox together), one clear of the outbox when there were facts; per batch,
+before any save, one insert of the first credits of payments not stored yet (an upsert
+for any other payment or refund record), and after every save, one unordered insert per
+schedule of the moments that moved and one wait for the acknowledgement of all the
+batch's facts (each user's in order, before their outbox is cleared); per user with traffic
 counts in the batch, one read and at most one write of their totals; per shard (Kafka
 partition) and batch, one read and, when a share moved, one write.
 """
@@ -217,7 +218,10 @@ class SubscriptionHandler:
         if counts:
             await self._traffic.handle(counts)
         plans = await side_by_side(per_user.items(), lambda item: self._plan(*item))
-        changed = [p for p in plans if p is not None]
+        # Before any user's save, as each entry's record was when it was applied one by one.
+        applied = zip(per_user, (new for _, new in plans), strict=True)
+        await self._payments.record_many([(t, entry) for t, new in applied for entry in new])
+        changed = [p for p, _ in plans if p is not None]
         await self._move_shards(changed)
         await self._release(await side_by_side(changed, self._commit))
         for due in renewals:
@@ -234,7 +238,11 @@ class SubscriptionHandler:
             return
         await charge(self._payments_api, due)
 
-    async def _plan(self, telegram_id: int, arrivals: list[Arrival]) -> _Plan | None:
+    async def _plan(
+        self, telegram_id: int, arrivals: list[Arrival]
+    ) -> tuple[_Plan | None, list[Entry]]:
+        """The user's new state (None: unchanged), and the entries newly applied, whose
+        payments are to be recorded."""
         record = await self._users.load(telegram_id)
         if record.outbox and not self._rebuild:
             inactive = inactive_from(
@@ -250,6 +258,7 @@ class SubscriptionHandler:
         entries, applied, revision = record.entries, record.applied, record.revision
         first = state = fold(telegram_id, entries, self._rules)
         facts: list[bytes] = []
+        applied_now: list[Entry] = []
         for envelope, entry in arrivals:
             if str(entry.event_id) in applied:
                 log.info("event %s applied already; skipped", envelope.event_id)
@@ -260,18 +269,18 @@ class SubscriptionHandler:
             revision = next_revision(revision, entry, kept)
             if not self._rebuild:
                 facts += self._facts(envelope, entry, state, after, revision)
-            await self._payments.record(telegram_id, entry)
+            applied_now.append(entry)
             entries, state = kept, after
             applied.add(str(entry.event_id))
         share = share_of(state, entries)
         if state is first and share == record.share:
-            return None
+            return None, applied_now
         at = arrivals[-1][0].occurred_at
         charge, first_charge = (
             next_charge(state, self._rules.renewal),
             next_charge(first, self._rules.renewal),
         )
-        return _Plan(
+        plan = _Plan(
             telegram_id,
             first,
             state,
@@ -284,6 +293,7 @@ class SubscriptionHandler:
             charge,
             first_charge,
         )
+        return plan, applied_now
 
     async def _move_shards(self, plans: list[_Plan]) -> None:
         per_shard: dict[int, list[ShareChange]] = defaultdict(list)
