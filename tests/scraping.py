@@ -12,13 +12,18 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.processes import Program
 
 
-def samples(url: str, name: str, headers: dict[str, str] | None = None) -> list[Any]:
-    """Every sample of metric family ``name`` (without the ``_total`` suffix) at ``url``."""
+def _families(url: str, headers: dict[str, str] | None) -> list[Any]:
+    """The metric families at ``url``, from one scrape."""
     answer = httpx.get(url, headers=headers or {}, timeout=5)
     answer.raise_for_status()
+    return list(text_string_to_metric_families(answer.text))
+
+
+def samples(url: str, name: str, headers: dict[str, str] | None = None) -> list[Any]:
+    """Every sample of metric family ``name`` (without the ``_total`` suffix) at ``url``."""
     return [
         sample
-        for family in text_string_to_metric_families(answer.text)
+        for family in _families(url, headers)
         if family.name == name
         for sample in family.samples
     ]
@@ -27,11 +32,9 @@ def samples(url: str, name: str, headers: dict[str, str] | None = None) -> list[
 def totals(url: str, headers: dict[str, str] | None = None) -> dict[str, float]:
     """Each metric family at ``url`` (without the ``_total`` suffix) with the sum of its
     samples, from one scrape: figures read together."""
-    answer = httpx.get(url, headers=headers or {}, timeout=5)
-    answer.raise_for_status()
     return {
         family.name: sum(float(sample.value) for sample in family.samples)
-        for family in text_string_to_metric_families(answer.text)
+        for family in _families(url, headers)
     }
 
 

@@ -56,10 +56,16 @@ def affected(profiles: Iterable[Profile], country: str, at: datetime) -> list[in
     )
 
 
+def standing(profile: Profile) -> tuple[bool, str | None, datetime | None]:
+    """What decides whether a user is told of an outage (see :func:`affected`)."""
+    return profile.registered, profile.region, profile.until
+
+
 def joins(outage: OpenOutage, learnt: Sequence[tuple[datetime, Profile]]) -> bool:
     """Whether a user not told of ``outage`` yet should be: one of the events just learnt
-    of them (each with the profile it left), which happened before the announcement,
-    left them in its country with access running then."""
+    of them that moved their :func:`standing` (each with the profile it left), which
+    happened before the announcement, left them in its country with access running then.
+    An event that moved nothing leaves them as the one before did, judged already."""
     at = outage.announced_at
     return any(
         happened <= at and affected([profile], outage.country, at) for happened, profile in learnt

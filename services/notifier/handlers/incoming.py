@@ -47,6 +47,7 @@ from services.notifier.domain.outages import (
     joins,
     node_notices,
     outage_key,
+    standing,
 )
 from services.notifier.domain.planning import plan
 from services.notifier.domain.profiles import LEARNT_FROM, Profile, learn
@@ -146,8 +147,8 @@ class NotifierHandler:
         self, learnt: dict[int, list[tuple[datetime, Profile]]]
     ) -> dict[OpenOutage, list[int]]:
         """The users this batch's events place on an open outage's list (see
-        :func:`..domain.outages.joins`). One indexed read, and only when a profile learnt
-        of has a region and access: nothing else can join."""
+        :func:`..domain.outages.joins`). One indexed read, and only when an event moved a
+        profile to a region and access: nothing else can join."""
         if not any(p.region and p.until for history in learnt.values() for _, p in history):
             return {}
         joined = {
@@ -163,12 +164,15 @@ class NotifierHandler:
     async def _learn(
         self, telegram_id: int, envelopes: list[Envelope[Event]]
     ) -> list[tuple[datetime, Profile]]:
-        """Learn the user's events; each event's time with the profile it left."""
+        """Learn the user's events; the time of each that moved the user's standing
+        toward outages, with the profile it left (what :meth:`_late_joiners` judges)."""
         loaded = profile = await self._users.profile(telegram_id)
         history = []
         for envelope in envelopes:
-            profile = learn(profile, envelope.payload, envelope.occurred_at)
-            history.append((envelope.occurred_at, profile))
+            learnt = learn(profile, envelope.payload, envelope.occurred_at)
+            if standing(learnt) != standing(profile):
+                history.append((envelope.occurred_at, learnt))
+            profile = learnt
         if as_stored(profile) != loaded:
             await self._users.save_profile(profile)
         return history
