@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from yookassa.domain.common import SecurityHelper
 
+from keyland.indexes import prepared
 from keyland.kafka.producer import EventPublisher
 from keyland.mongo import async_database
 from keyland.observability import checks
@@ -24,6 +25,7 @@ def bootstrap() -> tuple[PaymentsSettings, Starlette]:
     trusted = [*settings.extra_trusted_networks]
     if settings.trust_yookassa_networks:
         trusted += SecurityHelper.YOOKASSA_NETWORKS
+    orders = Orders(db["orders"])
     handlers = IngestHandlers(
         api=YooKassaApi.configure(
             settings.yookassa_shop_id,
@@ -33,7 +35,7 @@ def bootstrap() -> tuple[PaymentsSettings, Starlette]:
             settings.yookassa_threads,
         ),
         publisher=publisher,
-        orders=Orders(db["orders"]),
+        orders=orders,
         plans=settings.plan_book(),
         trusted_networks=networks(trusted),
         trusted_proxies=networks(settings.trusted_proxies),
@@ -44,5 +46,6 @@ def bootstrap() -> tuple[PaymentsSettings, Starlette]:
         settings.internal_token.get_secret_value(),
         checks={"kafka": checks.kafka(kafka.bootstrap), "database": checks.database(db)},
         max_body=settings.max_body_bytes,
+        prepare=prepared(orders.owned(), mongo.postgres_url),
     )
     return settings, app

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from pymongo.database import Database
 
@@ -25,7 +26,7 @@ from events.payments import HoldReason, PaymentHeld
 from events.registry import TopicNames
 from keyland.kafka.topics import ensure_topics
 from keyland.mongo import Document
-from keyland.settings import KafkaSettings
+from keyland.settings import KafkaSettings, MongoSettings
 from keyland_tools.stack.kafka import Kafka
 from keyland_tools.stack.settings import StackSettings
 from tests.kafka_tail import read_topic
@@ -410,3 +411,22 @@ async def test_a_held_payment_naming_nobody_is_refunded_to_completion(
         ),
         worker,
     )
+
+
+async def test_the_ingest_creates_the_orders_lookup_index_at_start(
+    ingest: str, mongo_settings: MongoSettings
+) -> None:
+    """Every webhook reads its order by ``_id``: on FerretDB over PostgreSQL only the GIN
+    pushdown index keeps that from reading the whole ``orders`` table."""
+    if not mongo_settings.postgres_url:
+        pytest.skip("needs FerretDB on PostgreSQL (KEYLAND_MONGO_POSTGRES_URL)")
+
+    def orders_indexes() -> set[str]:
+        with psycopg.connect(mongo_settings.postgres_url) as pg:
+            rows = pg.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND indexname LIKE %s",
+                [mongo_settings.database, "orders_%_gin"],
+            ).fetchall()
+        return {name for (name,) in rows}
+
+    await eventually(lambda: len(orders_indexes()) == 1)

@@ -21,6 +21,7 @@ from services.notifier.adapters.broadcasts import Broadcasts
 from services.notifier.adapters.claims import Claims
 from services.notifier.adapters.notices import Notices
 from services.notifier.adapters.users import Users as Recipients
+from services.payments_ingest.adapters.orders import Orders
 from services.provisioner.adapters.repository import UserAccesses
 from services.subscription.adapters.expiry_marks import ExpiryMarks
 from services.subscription.adapters.payments import Payments
@@ -62,6 +63,7 @@ def every_owned(handle: AsyncDatabase[Document], prefix: str) -> list[Owned]:
         *Broadcasts(db[f"{prefix}broadcasts"], db[f"{prefix}deliveries"]).owned(),
         *UserAccesses(db[f"{prefix}node_keys"]).owned(),
         *fsm.owned(),
+        *Orders(db[f"{prefix}orders"]).owned(),
     ]
 
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from keyland.indexes import Owned
 from keyland.mongo import Document
 from services.payments_ingest.domain.notifications import Order, Plan, Renewal
 
@@ -28,6 +29,11 @@ class OrdersUnavailable(RuntimeError):
 class Orders:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
+
+    def owned(self) -> list[Owned]:
+        """Looked up by ``_id`` only: no secondary index, but the ``_id`` pushdown index
+        (without it, every webhook's order lookup read the whole ``orders`` table)."""
+        return [Owned(self._collection)]
 
     async def place(self, order: Order, at: datetime) -> Order:
         """Record ``order`` unless it exists; return the order as recorded (first wins)."""

@@ -15,9 +15,10 @@ published on any answer but 200.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -95,15 +96,23 @@ def _is_json(content_type: str) -> bool:
     return content_type.partition(";")[0].strip().lower() == "application/json"
 
 
+def _report_preparation(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("creating the orders collection and its indexes failed", exc_info=error)
+
+
 def build_app(
     handlers: IngestHandlers,
     internal_token: str,
     checks: Mapping[str, Check],
     max_body: int = DEFAULT_MAX_BODY,
+    prepare: Callable[[], Awaitable[None]] | None = None,
 ) -> Starlette:
     """The ASGI app; ``internal_token`` guards everything but the webhook and health
     (``/metrics`` too: this port faces the internet). Bodies over ``max_body`` bytes are
-    refused with 413 as they arrive."""
+    refused with 413 as they arrive. ``prepare`` (the collection and its indexes) runs
+    beside the server from start: a database still down delays it, not the health
+    answers, and a webhook meanwhile gets 503 from the order lookup as it would anyway."""
 
     async def webhook(request: Request) -> Response:
         try:
@@ -171,7 +180,13 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        preparing = asyncio.ensure_future(prepare()) if prepare is not None else None
+        if preparing is not None:
+            preparing.add_done_callback(_report_preparation)
         yield
+        if preparing is not None:
+            preparing.cancel()
+            await asyncio.gather(preparing, return_exceptions=True)
         await handlers.publisher.close()
         handlers.api.close()
 
