@@ -22,7 +22,7 @@ from keyland_tools.stack.node import Node
 from services.provisioner.adapters.node_client import NodeClients, NodeUnavailable
 from services.provisioner.config import NodeAccessSettings
 from services.provisioner.domain.subscription_page import Usage
-from tests.nodes import TlsTarget, start_node
+from tests.nodes import TlsTarget, agent_client, start_node
 from tests.processes import free_port
 from tests.provisioning import address
 
@@ -98,6 +98,34 @@ async def test_a_batch_is_applied_and_listed_on_a_real_agent(node: Node) -> None
 
         await agent.change(enable=[], disable=[first, second])
         assert not {first, second} & await agent.enabled_keys()
+
+
+async def test_an_unchanged_list_comes_back_as_the_same_set_without_being_sent_again(
+    node: Node,
+) -> None:
+    """The agent tags its list; asked with the tag while its record is unchanged it
+    answers 304, and the client returns the set it returned last time."""
+    token = node.agent.environment["KEYLAND_NODE_TOKEN"]
+    key = uuid.uuid4()
+    async with node_clients(node_tokens={address(node): token}) as clients:
+        agent = clients.for_node(address(node))
+        listed = await agent.enabled_keys()
+        assert await agent.enabled_keys() is listed
+        await agent.change(enable=[key], disable=[])
+        grown = await agent.enabled_keys()
+        assert grown is not listed
+        assert grown == listed | {key}
+        assert await agent.enabled_keys() is grown
+        await agent.change(enable=[], disable=[key])
+        assert await agent.enabled_keys() == listed
+    with agent_client(node) as api:
+        first = api.get("/v1/users")
+        tag = first.headers["ETag"]
+        again = api.get("/v1/users", headers={"If-None-Match": tag})
+        assert (again.status_code, again.content) == (304, b"")
+        stale = api.get("/v1/users", headers={"If-None-Match": '"another-0"'})
+        assert stale.status_code == 200
+        assert stale.json() == first.json()
 
 
 async def test_a_refused_token_names_the_node_the_call_and_the_status(node: Node) -> None:

@@ -29,6 +29,9 @@ from keyland.mongo import UPDATES_PER_COMMAND, Document, user_document_id
 from keyland.settings import KafkaSettings, MongoSettings
 from keyland_tools.stack.node import Node
 from services.provisioner.bootstrap import Container, bootstrap
+from services.provisioner.domain.plan import plan_node
+from services.provisioner.handlers import converge
+from tests.nodes import agent_client
 from tests.provisioning import (
     User,
     address,
@@ -235,3 +238,40 @@ def test_the_filter_check_tells_lookups_by_id_from_whole_reads() -> None:
     assert not by_id_only({"filter": {"_id": {"$in": ["user:1"]}}})
     assert not by_id_only({"filter": {"kind": "user"}})
     assert not by_id_only({"updates": [{"q": {"kind": "applied", "node": "n"}}]})
+
+
+async def test_an_idle_node_is_compared_again_only_once_something_moved(
+    worker: tuple[Container, CommandRecorder],
+    nodes: list[Node],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Node checks every half second: with nothing changed (the agents answer "same list",
+    the book and records are as they were) no check compares a key; a key removed on a node
+    by hand, and an access whose ``until`` passed without any event, are still repaired."""
+    container, _ = worker
+    compared: list[int] = []
+
+    def counted(wanted: Any, applied: Any, on_node: Any) -> Any:
+        compared.append(len(on_node))
+        return plan_node(wanted, applied, on_node)
+
+    monkeypatch.setattr(converge, "plan_node", counted)
+    steady, lapsing = User.new(), User.new()
+    soon = datetime.now(UTC) + timedelta(seconds=6)
+    await hand(container, steady.registered(), steady.trial(until_in(3)))
+    await hand(container, lapsing.registered(), lapsing.trial(soon))
+    await eventually(lambda: on_every([steady.key, lapsing.key], nodes), timeout_s=30)
+    await asyncio.sleep(1.5)  # the checks that follow the changes
+    compared.clear()
+    await asyncio.sleep(2)  # four checks per node
+    assert compared == []
+
+    finland = nodes[0]
+    with agent_client(finland) as api:
+        assert api.delete(f"/v1/users/{steady.key}").status_code == 200
+    await eventually(lambda: on_every([steady.key], nodes), timeout_s=10)
+    assert compared  # the node's list changed: compared again
+
+    await eventually(lambda: on_none([lapsing.key], nodes), timeout_s=20)
+    assert datetime.now(UTC) >= soon
+    assert on_every([steady.key], nodes)

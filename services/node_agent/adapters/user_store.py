@@ -7,6 +7,7 @@ re-applies after Xray restarts. A write is committed before the HTTP answer goes
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,6 +28,16 @@ class UserStore:
         self._db = connection
         self._db.execute(_SCHEMA)
         self._db.commit()
+        # Names this record's state for ``GET /v1/users``'s ``ETag``: this process is its one
+        # writer, so a count of its changes, under an id new with each open, tells a list
+        # asked before from one that would differ.
+        self._opened = uuid.uuid4().hex[:12]
+        self._changes = 0
+
+    @property
+    def tag(self) -> str:
+        """An entity tag for the current set of keys (changes with every :meth:`change`)."""
+        return f'"{self._opened}-{self._changes}"'
 
     @classmethod
     def from_path(cls, path: Path) -> UserStore:
@@ -50,6 +61,7 @@ class UserStore:
             self._db.executemany(
                 "DELETE FROM enabled_users WHERE key_id = ?", [(k,) for k in disable]
             )
+        self._changes += 1
 
     def __contains__(self, key_id: object) -> bool:
         row = self._db.execute("SELECT 1 FROM enabled_users WHERE key_id = ?", (key_id,))

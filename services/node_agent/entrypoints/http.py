@@ -7,7 +7,8 @@ Every route except ``GET /v1/health`` needs ``Authorization: Bearer <token>``.
 - ``PATCH /v1/users``: many at once, ``{"enable": [key ids], "disable": [key ids]}``
   (idempotent; at most 1000 keys); answers ``{"enabled": {key: link}, "disabled": [key],
   "refused": {key: why}}``, ``refused`` holding the keys Xray turned down.
-- ``GET /v1/users``: the enabled key ids.
+- ``GET /v1/users``: the enabled key ids, tagged (``ETag``) with the version of the
+  agent's record; asked ``If-None-Match`` that tag, an unchanged record answers 304.
 - ``GET /v1/users/{key_id}/traffic``: uplink and downlink bytes since Xray started.
 - ``GET /v1/traffic``: every user's counters in one call, ``{"xray_uptime_s": n, "users":
   {key: {"uplink_bytes": n, "downlink_bytes": n}}}`` (counters are not reset; they restart
@@ -113,7 +114,11 @@ async def change_users(request: Request) -> Response:
 
 
 async def list_users(request: Request) -> Response:
-    return JSONResponse({"key_ids": _users(request).enabled()})
+    users = _users(request)
+    tag = users.store.tag
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers={"ETag": tag})
+    return JSONResponse({"key_ids": users.enabled()}, headers={"ETag": tag})
 
 
 async def user_traffic(request: Request) -> Response:

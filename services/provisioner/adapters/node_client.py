@@ -60,6 +60,7 @@ class NodeClient:
         self.address = address
         self._base = f"{scheme}://{address}"
         self._headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
+        self._listed: tuple[str, frozenset[uuid.UUID]] | None = None  # last list, its tag
 
     async def change(
         self, enable: Collection[uuid.UUID], disable: Collection[uuid.UUID]
@@ -79,16 +80,29 @@ class NodeClient:
             raise NodeUnavailable(f"{self.address}: enabling {unanswered[0]} answered no link")
         return NodeAnswer(links, refused)
 
-    async def enabled_keys(self) -> set[uuid.UUID]:
-        """The keys enabled on the node (anything that is not a UUID is left out)."""
-        answer = await self._call("GET", "/v1/users")
+    async def enabled_keys(self) -> frozenset[uuid.UUID]:
+        """The keys enabled on the node (anything that is not a UUID is left out).
+
+        The list is asked with the version the agent tagged the last one with: while the
+        agent's record is unchanged it answers 304 and the very set returned last time is
+        returned again, so the caller can tell "unchanged" by identity, and neither side
+        spends anything on a list of every key (an agent without tags answers in full)."""
+        headers = dict(self._headers)
+        if self._listed is not None:
+            headers["If-None-Match"] = self._listed[0]
+        status, content, tag = await self._request("GET", "/v1/users", headers=headers)
+        if status == 304 and self._listed is not None:
+            return self._listed[1]
+        answer = self._answer("GET /v1/users", status, content)
         keys: set[uuid.UUID] = set()
         for text in answer.get("key_ids", []):
             try:
                 keys.add(uuid.UUID(str(text)))
             except ValueError:
                 continue
-        return keys
+        listed = frozenset(keys)
+        self._listed = None if tag is None else (tag, listed)
+        return listed
 
     async def usage(self, key_id: uuid.UUID) -> Usage:
         """Bytes ``key_id`` moved through this node since its Xray started."""
@@ -116,15 +130,28 @@ class NodeClient:
         return await self._call("GET", "/v1/load")
 
     async def _call(self, method: str, path: str, body: object = None) -> dict[str, Any]:
-        request = f"{self.address}: {method} {path}"
+        status, content, _ = await self._request(method, path, body)
+        return self._answer(f"{method} {path}", status, content)
+
+    async def _request(
+        self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes, str | None]:
+        """The answer's status, body and ``ETag``; :class:`NodeUnavailable` when none came."""
         try:
             async with self._http().request(
-                method, self._base + path, headers=self._headers, json=body, allow_redirects=False
+                method,
+                self._base + path,
+                headers=self._headers if headers is None else headers,
+                json=body,
+                allow_redirects=False,
             ) as response:
-                status, content = response.status, await response.read()
+                return response.status, await response.read(), response.headers.get("ETag")
         except (aiohttp.ClientError, TimeoutError) as error:
             reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-            raise NodeUnavailable(f"{request}: {reason}") from error
+            raise NodeUnavailable(f"{self.address}: {method} {path}: {reason}") from error
+
+    def _answer(self, what: str, status: int, content: bytes) -> dict[str, Any]:
+        request = f"{self.address}: {what}"
         if status != 200:
             text = content.decode("utf-8", "replace")[:200]
             raise NodeUnavailable(f"{request} answered {status}: {text}")

@@ -33,6 +33,9 @@ class AccessBook:
     def __init__(self) -> None:
         self._users: dict[int, UserAccess] = {}
         self._written_during_load: set[int] | None = None
+        self.version = 0
+        """Counts the changes to the book: what was derived from it at one version holds
+        while the version stays."""
 
     def __len__(self) -> int:
         return len(self._users)
@@ -40,6 +43,7 @@ class AccessBook:
     def put(self, access: UserAccess) -> None:
         """The access the agent has just saved for its user."""
         self._users[access.telegram_id] = _slim(access)
+        self.version += 1
         if self._written_during_load is not None:
             self._written_during_load.add(access.telegram_id)
 
@@ -59,6 +63,7 @@ class AccessBook:
             fresh = {access.telegram_id: _slim(access) async for access in saved}
             fresh.update((telegram_id, self._users[telegram_id]) for telegram_id in written)
             self._users = fresh
+            self.version += 1
         finally:
             self._written_during_load = None
         return len(fresh)

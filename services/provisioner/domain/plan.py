@@ -72,6 +72,14 @@ def wanted_keys(accesses: Iterable[UserAccess], now: datetime) -> dict[uuid.UUID
     return wanted
 
 
+def wanted_until(accesses: Iterable[UserAccess], now: datetime) -> datetime | None:
+    """The first moment after ``now`` at which :func:`wanted_keys` of ``accesses`` would
+    differ (a current key's ``until`` passing; None: never): what it says at ``now`` holds
+    for any moment before. Time changes a key's state only through ``until``."""
+    ends = [a.until for a in accesses if a.until is not None and a.until > now]
+    return min(ends, default=None)
+
+
 def split_by_owner(
     accesses: Iterable[UserAccess], owned: Callable[[int], bool]
 ) -> tuple[list[UserAccess], set[uuid.UUID]]:

@@ -24,7 +24,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from events import Envelope, Event
@@ -46,11 +46,13 @@ from services.provisioner.domain.plan import (
     Action,
     Applied,
     Step,
+    Wanted,
     due_evictions,
     plan_node,
     record_view,
     split_by_owner,
     wanted_keys,
+    wanted_until,
 )
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,36 @@ def _observe_key_usable(cause: Cause | None, node: str, now: datetime) -> None:
     latency = (now - cause.at).total_seconds()
     if 0 <= latency <= KEY_USABLE_WINDOW.total_seconds():
         metrics.KEY_USABLE_SECONDS.labels(node).observe(latency)
+
+
+@dataclass(frozen=True)
+class _WantedHere:
+    """What the users owned here want of every node, derived from the book at
+    ``book_version`` under ownership ``generation``; it holds until ``holds_until``
+    (None: until the book or the ownership changes)."""
+
+    book_version: int
+    generation: int
+    holds_until: datetime | None
+    wanted: dict[uuid.UUID, Wanted]
+    theirs: set[uuid.UUID]
+
+    def holds(self, book_version: int, generation: int, now: datetime) -> bool:
+        return (
+            self.book_version == book_version
+            and self.generation == generation
+            and (self.holds_until is None or now < self.holds_until)
+        )
+
+
+@dataclass(frozen=True)
+class _InLine:
+    """A reconciliation that found nothing to do: the node's list (the very set the
+    client returned), what was wanted and the version of the records it compared."""
+
+    on_node: frozenset[uuid.UUID]
+    wanted: _WantedHere
+    records_version: int
 
 
 class NodeConverger:
@@ -106,6 +138,9 @@ class NodeConverger:
         self._outage: Outage | None = None
         self._outage_loaded = False
         self._applied: dict[uuid.UUID, Applied] | None = None
+        self._records_version = 0  # counts the changes to ``_applied``
+        self._wanted_here: _WantedHere | None = None
+        self._in_line: _InLine | None = None
 
     @property
     def loaded(self) -> bool:
@@ -135,6 +170,7 @@ class NodeConverger:
         """Read this node's records from the database (a whole read of them: at start and
         as the rare safety net only; rounds use the copy kept in memory)."""
         self._applied = await self._records.applied_on(self.address)
+        self._records_version += 1
 
     async def converge_users(self, telegram_ids: Iterable[int], now: datetime) -> int:
         """Apply the access of these users, trusting the record for what the node has."""
@@ -150,11 +186,26 @@ class NodeConverger:
 
     async def reconcile(self, now: datetime) -> int:
         """Compare the node's real keys with the access of the users owned here and
-        repair both ways; keys of users owned elsewhere are left to their owner."""
+        repair both ways; keys of users owned elsewhere are left to their owner.
+
+        Every few seconds per node, so its cost must not grow with the users while nothing
+        changes: what the owned users want is derived again only when the book, the
+        ownership or the time past a key's ``until`` changed it (:func:`wanted_until`),
+        and the comparison is skipped when the last one found the node in line and
+        neither the node's list (the agent answers "unchanged"), the wanted keys nor the
+        records moved since."""
         on_node = await self._client.enabled_keys()
-        mine, theirs = split_by_owner(self._book.every(), self.owns)
-        wanted = wanted_keys(mine, now)
-        steps = plan_node(wanted, self._records_in_memory(), on_node - theirs)
+        here = self._wanted(now)
+        last = self._in_line
+        if (
+            last is not None
+            and last.on_node is on_node
+            and last.wanted is here
+            and last.records_version == self._records_version
+        ):
+            return 0
+        steps = plan_node(here.wanted, self._records_in_memory(), on_node - here.theirs)
+        self._in_line = _InLine(on_node, here, self._records_version) if not steps else None
         unknown = {s.key_id for s in steps if s.action is Action.EVICT}
         due: set[uuid.UUID] = set()
         if self.on_duty:
@@ -165,6 +216,18 @@ class NodeConverger:
         steps = [s for s in steps if s.action is not Action.EVICT or s.key_id in due]
         await self._run(steps, now)
         return len(steps)
+
+    def _wanted(self, now: datetime) -> _WantedHere:
+        generation, version = self._ownership.generation, self._book.version
+        held = self._wanted_here
+        if held is not None and held.holds(version, generation, now):
+            return held
+        mine, theirs = split_by_owner(self._book.every(), self.owns)
+        wanted = wanted_keys(mine, now)
+        self._wanted_here = _WantedHere(
+            version, generation, wanted_until(mine, now), wanted, theirs
+        )
+        return self._wanted_here
 
     async def _nobodys(self, keys: set[uuid.UUID]) -> set[uuid.UUID]:
         """Of keys unknown here past their grace, those no user holds in the database
@@ -256,6 +319,7 @@ class NodeConverger:
         ]
         await self._records.save_applied(self.address, self.country, records, now)
         self._records_in_memory().update((applied.key_id, applied) for _, applied in records)
+        self._records_version += 1
         for step in done:
             if step.wanted is None:
                 log.warning("removed key %s that nobody owns from %s", step.key_id, self.address)

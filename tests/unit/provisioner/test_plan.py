@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +18,7 @@ from services.provisioner.domain.plan import (
     record_view,
     split_by_owner,
     wanted_keys,
+    wanted_until,
 )
 from tests.unit.provisioner.builders import KEY, NEXT_KEY, USER, at, fold
 
@@ -160,3 +161,36 @@ def test_two_instances_each_touch_only_their_users_keys_and_together_converge(
         assert (key in node) == (active and not purged)
         if key in touched:
             assert touched[key] == ("a" if owned_by_a else "b")
+
+
+hour = st.integers(min_value=0, max_value=96).map(lambda h: at(h / 24))
+access = st.builds(
+    UserAccess,
+    telegram_id=st.integers(1, 4),
+    key_id=st.none() | st.sampled_from([KEY, NEXT_KEY, STRANGER]),
+    until=st.none() | hour,
+    lapsed_until=st.none() | hour,
+    retired_keys=st.frozensets(st.sampled_from([KEY, NEXT_KEY, STRANGER]), max_size=2),
+    blocked=st.booleans(),
+)
+
+
+@given(st.lists(access, max_size=6), hour, st.integers(0, 10_000))
+def test_what_is_wanted_holds_until_the_moment_said(
+    accesses: list[UserAccess], now: datetime, permille: int
+) -> None:
+    """The reconciliation reuses what it derived until then: any moment before it must
+    want exactly the same."""
+    holds_until = wanted_until(accesses, now)
+    later = now + timedelta(days=5) if holds_until is None else holds_until
+    assert later > now
+    moment = now + (later - now) * permille / 10_000
+    if moment < later:
+        assert wanted_keys(accesses, moment) == wanted_keys(accesses, now)
+
+
+def test_a_key_enabled_now_is_wanted_until_its_until_and_no_longer() -> None:
+    access = UserAccess(USER, key_id=KEY, until=at(2))
+    assert wanted_until([access], at(1)) == at(2)
+    assert wanted_keys([access], at(2))[KEY].state is KeyState.DISABLED
+    assert wanted_until([access], at(2)) is None
