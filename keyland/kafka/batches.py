@@ -66,6 +66,16 @@ async def side_by_side(items: Iterable[T], work: Callable[[T], Awaitable[R]]) ->
     return cast(list[R], outcomes)
 
 
+async def all_of(*steps: Awaitable[object]) -> None:
+    """Independent steps of a batch (writes to different collections, a publish) at once:
+    the batch waits for the slowest instead of their sum. As in :func:`side_by_side`, the
+    first failure is raised only after every step has ended."""
+    outcomes = await asyncio.gather(*steps, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
 @dataclass(frozen=True)
 class BatchLimits:
     """How many records a batch takes at most, and how long it waits to fill up."""

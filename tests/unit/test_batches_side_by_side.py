@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from keyland.kafka.batches import SIDE_BY_SIDE, side_by_side
+from keyland.kafka.batches import SIDE_BY_SIDE, all_of, side_by_side
 
 
 async def test_at_most_a_bounded_number_of_users_run_at_once() -> None:
@@ -44,3 +44,25 @@ async def test_results_come_back_in_the_items_order() -> None:
         return 2 * n
 
     assert await side_by_side(range(50), double) == [2 * n for n in range(50)]
+
+
+async def test_independent_steps_run_at_once_and_a_failure_waits_for_the_others() -> None:
+    started: list[str] = []
+    ended: list[str] = []
+
+    async def step(name: str, fail: bool = False) -> None:
+        started.append(name)
+        await asyncio.sleep(0.01)
+        if fail:
+            raise RuntimeError(f"{name} failed")
+        ended.append(name)
+
+    await all_of(step("file"), step("publish"))
+    assert sorted(ended) == ["file", "publish"]
+
+    started.clear()
+    ended.clear()
+    with pytest.raises(RuntimeError, match="file failed"):
+        await all_of(step("file", fail=True), step("publish"), step("insert"))
+    assert started == ["file", "publish", "insert"]  # all begun before any ended
+    assert sorted(ended) == ["insert", "publish"]

@@ -69,7 +69,7 @@ from events.codec import decode
 from events.payments import HeldPaymentRefunded, PaymentHeld
 from events.subscriptions import RenewalDue
 from events.traffic import TrafficCounted
-from keyland.kafka.batches import side_by_side
+from keyland.kafka.batches import all_of, side_by_side
 from keyland.kafka.producer import EventPublisher
 from services.subscription.adapters.figure_shards import FigureShards
 from services.subscription.adapters.payments import Payments
@@ -220,9 +220,11 @@ class SubscriptionHandler:
         plans = await side_by_side(per_user.items(), lambda item: self._plan(*item))
         # Before any user's save, as each entry's record was when it was applied one by one.
         applied = zip(per_user, (new for _, new in plans), strict=True)
-        await self._payments.record_many([(t, entry) for t, new in applied for entry in new])
         changed = [p for p, _ in plans if p is not None]
-        await self._move_shards(changed)
+        await all_of(
+            self._payments.record_many([(t, entry) for t, new in applied for entry in new]),
+            self._move_shards(changed),
+        )
         await self._release(await side_by_side(changed, self._commit))
         for due in renewals:
             await self._renew(due)
@@ -370,18 +372,21 @@ class SubscriptionHandler:
 
     async def _release(self, releases: list[_Release]) -> None:
         """After the users' saves: file every moment that moved (one insert per schedule
-        for the lot), publish every outbox's facts (one wait for all acknowledgements;
-        each user's in order) and clear those outboxes."""
-        await self._schedules.expiry.file_many(
-            [(r.telegram_id, r.lapses_at) for r in releases if r.lapses_at is not None]
-        )
-        if not self._rebuild:
-            await self._schedules.renewal.file_many(
-                [(r.telegram_id, r.renews_at) for r in releases if r.renews_at is not None]
-            )
-        await self._schedules.inactivity.file_many(
-            [(r.telegram_id, r.inactive_at) for r in releases if r.inactive_at is not None]
-        )
+        for the lot) while every outbox's facts are published (one wait for all
+        acknowledgements; each user's in order), then clear those outboxes."""
         with_facts = [r for r in releases if r.outbox]
-        await self._publisher.publish_many([decode(raw) for r in with_facts for raw in r.outbox])
+        await all_of(
+            self._schedules.expiry.file_many(
+                [(r.telegram_id, r.lapses_at) for r in releases if r.lapses_at is not None]
+            ),
+            self._schedules.renewal.file_many(
+                []
+                if self._rebuild
+                else [(r.telegram_id, r.renews_at) for r in releases if r.renews_at is not None]
+            ),
+            self._schedules.inactivity.file_many(
+                [(r.telegram_id, r.inactive_at) for r in releases if r.inactive_at is not None]
+            ),
+            self._publisher.publish_many([decode(raw) for r in with_facts for raw in r.outbox]),
+        )
         await side_by_side(with_facts, lambda r: self._users.clear_outbox(r.telegram_id))
