@@ -61,6 +61,7 @@ class NodeClient:
         self._base = f"{scheme}://{address}"
         self._headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
         self._listed: tuple[str, frozenset[uuid.UUID]] | None = None  # last list, its tag
+        self._known: dict[str, uuid.UUID] = {}  # the last list's keys by their text
 
     async def change(
         self, enable: Collection[uuid.UUID], disable: Collection[uuid.UUID]
@@ -94,13 +95,19 @@ class NodeClient:
         if status == 304 and self._listed is not None:
             return self._listed[1]
         answer = self._answer("GET /v1/users", status, content)
-        keys: set[uuid.UUID] = set()
-        for text in answer.get("key_ids", []):
-            try:
-                keys.add(uuid.UUID(str(text)))
-            except ValueError:
-                continue
-        listed = frozenset(keys)
+        # A key listed last time is given back as the same object: parsing is skipped, and
+        # comparing this list with the last one compares by identity.
+        known, fresh = self._known, {}
+        for text in map(str, answer.get("key_ids", [])):
+            key = known.get(text)
+            if key is None:
+                try:
+                    key = uuid.UUID(text)
+                except ValueError:
+                    continue
+            fresh[text] = key
+        listed = frozenset(fresh.values())
+        self._known = fresh
         self._listed = None if tag is None else (tag, listed)
         return listed
 

@@ -22,6 +22,8 @@ from dataclasses import replace
 
 from services.provisioner.domain.access import UserAccess
 
+LOG_LIMIT = 100_000  # users put that :meth:`AccessBook.changed_since` can still list
+
 
 def _slim(access: UserAccess) -> UserAccess:
     return replace(access, seen=frozenset())
@@ -34,8 +36,9 @@ class AccessBook:
         self._users: dict[int, UserAccess] = {}
         self._written_during_load: set[int] | None = None
         self.version = 0
-        """Counts the changes to the book: what was derived from it at one version holds
-        while the version stays."""
+        """Counts the changes to the book (see :meth:`changed_since`)."""
+        self._log: list[int] = []  # the users put, one per version since ``_log_from``
+        self._log_from = 0
 
     def __len__(self) -> int:
         return len(self._users)
@@ -44,8 +47,18 @@ class AccessBook:
         """The access the agent has just saved for its user."""
         self._users[access.telegram_id] = _slim(access)
         self.version += 1
+        self._log.append(access.telegram_id)
+        if len(self._log) > LOG_LIMIT:  # nobody asked for so long: they derive afresh
+            self._log, self._log_from = [], self.version
         if self._written_during_load is not None:
             self._written_during_load.add(access.telegram_id)
+
+    def changed_since(self, version: int) -> set[int] | None:
+        """The users put since the book was at ``version``; None when that is no longer
+        known (the book was loaded whole since, or too much has changed): derive anew."""
+        if version < self._log_from or version > self.version:
+            return None
+        return set(self._log[version - self._log_from :])
 
     def get(self, telegram_id: int) -> UserAccess | None:
         return self._users.get(telegram_id)
@@ -64,6 +77,7 @@ class AccessBook:
             fresh.update((telegram_id, self._users[telegram_id]) for telegram_id in written)
             self._users = fresh
             self.version += 1
+            self._log, self._log_from = [], self.version
         finally:
             self._written_during_load = None
         return len(fresh)

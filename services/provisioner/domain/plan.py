@@ -10,7 +10,7 @@ are news worth a ``keys`` event: a key that starts or stops admitting connection
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,32 +70,6 @@ def wanted_keys(accesses: Iterable[UserAccess], now: datetime) -> dict[uuid.UUID
             until = access.until if key == access.key_id else None
             wanted[key] = Wanted(key, access.telegram_id, state, until, access.last_cause)
     return wanted
-
-
-def wanted_until(accesses: Iterable[UserAccess], now: datetime) -> datetime | None:
-    """The first moment after ``now`` at which :func:`wanted_keys` of ``accesses`` would
-    differ (a current key's ``until`` passing; None: never): what it says at ``now`` holds
-    for any moment before. Time changes a key's state only through ``until``."""
-    ends = [a.until for a in accesses if a.until is not None and a.until > now]
-    return min(ends, default=None)
-
-
-def split_by_owner(
-    accesses: Iterable[UserAccess], owned: Callable[[int], bool]
-) -> tuple[list[UserAccess], set[uuid.UUID]]:
-    """The accesses of the users ``owned`` here (by Telegram id), and every key, current
-    or retired, of the others: those keys are another instance's to apply, reconcile and
-    count, so this one leaves them alone."""
-    mine: list[UserAccess] = []
-    theirs: set[uuid.UUID] = set()
-    for access in accesses:
-        if owned(access.telegram_id):
-            mine.append(access)
-        else:
-            theirs.update(access.retired_keys)
-            if access.key_id is not None:
-                theirs.add(access.key_id)
-    return mine, theirs
 
 
 def plan_node(

@@ -46,14 +46,12 @@ from services.provisioner.domain.plan import (
     Action,
     Applied,
     Step,
-    Wanted,
     due_evictions,
     plan_node,
     record_view,
-    split_by_owner,
     wanted_keys,
-    wanted_until,
 )
+from services.provisioner.domain.wanted_view import WantedView
 
 log = logging.getLogger(__name__)
 
@@ -79,34 +77,17 @@ def _observe_key_usable(cause: Cause | None, node: str, now: datetime) -> None:
         metrics.KEY_USABLE_SECONDS.labels(node).observe(latency)
 
 
-@dataclass(frozen=True)
-class _WantedHere:
-    """What the users owned here want of every node, derived from the book at
-    ``book_version`` under ownership ``generation``; it holds until ``holds_until``
-    (None: until the book or the ownership changes)."""
+@dataclass
+class _Compared:
+    """Where the last check left off: the versions of the book and of the records it
+    had caught up with, the ownership it derived under, the node's list it compared (the
+    very set the client returned) and the keys it found out of line."""
 
-    book_version: int
     generation: int
-    holds_until: datetime | None
-    wanted: dict[uuid.UUID, Wanted]
-    theirs: set[uuid.UUID]
-
-    def holds(self, book_version: int, generation: int, now: datetime) -> bool:
-        return (
-            self.book_version == book_version
-            and self.generation == generation
-            and (self.holds_until is None or now < self.holds_until)
-        )
-
-
-@dataclass(frozen=True)
-class _InLine:
-    """A reconciliation that found nothing to do: the node's list (the very set the
-    client returned), what was wanted and the version of the records it compared."""
-
-    on_node: frozenset[uuid.UUID]
-    wanted: _WantedHere
+    book_version: int
     records_version: int
+    on_node: frozenset[uuid.UUID]
+    unsettled: set[uuid.UUID]
 
 
 class NodeConverger:
@@ -138,9 +119,12 @@ class NodeConverger:
         self._outage: Outage | None = None
         self._outage_loaded = False
         self._applied: dict[uuid.UUID, Applied] | None = None
-        self._records_version = 0  # counts the changes to ``_applied``
-        self._wanted_here: _WantedHere | None = None
-        self._in_line: _InLine | None = None
+        # The record keys written, one per version since ``_records_from``: what a check
+        # that compared the records at an older version has still to compare.
+        self._records_log: list[uuid.UUID] = []
+        self._records_from = 0
+        self._view: WantedView | None = None
+        self._compared: _Compared | None = None
 
     @property
     def loaded(self) -> bool:
@@ -170,7 +154,8 @@ class NodeConverger:
         """Read this node's records from the database (a whole read of them: at start and
         as the rare safety net only; rounds use the copy kept in memory)."""
         self._applied = await self._records.applied_on(self.address)
-        self._records_version += 1
+        self._records_from += len(self._records_log) + 1  # every record may have changed
+        self._records_log = []
 
     async def converge_users(self, telegram_ids: Iterable[int], now: datetime) -> int:
         """Apply the access of these users, trusting the record for what the node has."""
@@ -188,24 +173,24 @@ class NodeConverger:
         """Compare the node's real keys with the access of the users owned here and
         repair both ways; keys of users owned elsewhere are left to their owner.
 
-        Every few seconds per node, so its cost must not grow with the users while nothing
-        changes: what the owned users want is derived again only when the book, the
-        ownership or the time past a key's ``until`` changed it (:func:`wanted_until`),
-        and the comparison is skipped when the last one found the node in line and
-        neither the node's list (the agent answers "unchanged"), the wanted keys nor the
-        records moved since."""
+        Every few seconds per node, so its cost follows what changed, not how many users
+        there are: after the first check (and after a reload or a rebalance) it compares
+        only the keys that may have moved since the last one: those of users whose access
+        changed or whose ``until`` passed (:class:`WantedView`), those recorded since,
+        those that entered or left the node's list (asked with the agent's tag: an
+        unchanged list is the same set) and those the last check found out of line."""
         on_node = await self._client.enabled_keys()
-        here = self._wanted(now)
-        last = self._in_line
-        if (
-            last is not None
-            and last.on_node is on_node
-            and last.wanted is here
-            and last.records_version == self._records_version
-        ):
-            return 0
-        steps = plan_node(here.wanted, self._records_in_memory(), on_node - here.theirs)
-        self._in_line = _InLine(on_node, here, self._records_version) if not steps else None
+        view, candidates = self._catch_up(on_node, now)
+        if candidates is not None and not candidates:
+            return 0  # nothing moved since a check that found everything in line
+        if candidates is None:
+            steps = plan_node(view.wanted, self._records_in_memory(), on_node - view.theirs.keys())
+        else:
+            wanted = {k: view.wanted[k] for k in candidates if k in view.wanted}
+            seen = {k for k in candidates if k in on_node and k not in view.theirs}
+            steps = plan_node(wanted, self._records_in_memory(), seen)
+        assert self._compared is not None
+        self._compared.unsettled = {s.key_id for s in steps}
         unknown = {s.key_id for s in steps if s.action is Action.EVICT}
         due: set[uuid.UUID] = set()
         if self.on_duty:
@@ -217,17 +202,28 @@ class NodeConverger:
         await self._run(steps, now)
         return len(steps)
 
-    def _wanted(self, now: datetime) -> _WantedHere:
-        generation, version = self._ownership.generation, self._book.version
-        held = self._wanted_here
-        if held is not None and held.holds(version, generation, now):
-            return held
-        mine, theirs = split_by_owner(self._book.every(), self.owns)
-        wanted = wanted_keys(mine, now)
-        self._wanted_here = _WantedHere(
-            version, generation, wanted_until(mine, now), wanted, theirs
-        )
-        return self._wanted_here
+    def _catch_up(
+        self, on_node: frozenset[uuid.UUID], now: datetime
+    ) -> tuple[WantedView, set[uuid.UUID] | None]:
+        """The view brought up to ``now``, and the keys to compare (None: every key, the
+        view having been derived afresh)."""
+        generation, book_version = self._ownership.generation, self._book.version
+        records_version = self._records_from + len(self._records_log)
+        last, view = self._compared, self._view
+        users = records = None
+        if last is not None and view is not None and last.generation == generation:
+            users = self._book.changed_since(last.book_version)
+            if last.records_version >= self._records_from:
+                records = set(self._records_log[last.records_version - self._records_from :])
+        unsettled = set() if last is None else last.unsettled
+        self._compared = _Compared(generation, book_version, records_version, on_node, unsettled)
+        if view is None or last is None or users is None or records is None:
+            self._view = view = WantedView(self._book.every(), self.owns, now)
+            return view, None
+        candidates = view.refresh(users, self._book.get, now) | records | last.unsettled
+        if on_node is not last.on_node:
+            candidates |= on_node ^ last.on_node
+        return view, candidates
 
     async def _nobodys(self, keys: set[uuid.UUID]) -> set[uuid.UUID]:
         """Of keys unknown here past their grace, those no user holds in the database
@@ -319,7 +315,7 @@ class NodeConverger:
         ]
         await self._records.save_applied(self.address, self.country, records, now)
         self._records_in_memory().update((applied.key_id, applied) for _, applied in records)
-        self._records_version += 1
+        self._records_log.extend(applied.key_id for _, applied in records)
         for step in done:
             if step.wanted is None:
                 log.warning("removed key %s that nobody owns from %s", step.key_id, self.address)

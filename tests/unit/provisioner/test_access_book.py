@@ -6,6 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import pytest
+
+from services.provisioner.domain import access_book
 from services.provisioner.domain.access import UntilSet, UserAccess
 from services.provisioner.domain.access_book import AccessBook
 from tests.unit.provisioner.builders import KEY, USER, at, fold
@@ -50,3 +53,29 @@ async def test_seen_event_ids_are_not_kept() -> None:
     assert access.seen
     book.put(access)
     assert book.get(USER) == replace(access, seen=frozenset())
+
+
+async def test_the_book_names_the_users_put_since_a_version_until_loaded_whole() -> None:
+    book = AccessBook()
+    start = book.version
+    book.put(UserAccess(1))
+    middle = book.version
+    book.put(UserAccess(2))
+    book.put(UserAccess(1))
+    assert book.changed_since(start) == {1, 2}
+    assert book.changed_since(middle) == {1, 2}
+    assert book.changed_since(book.version) == set()
+    await book.load(stored(UserAccess(3)))
+    assert book.changed_since(middle) is None  # everything may have changed
+    loaded = book.version
+    book.put(UserAccess(4))
+    assert book.changed_since(loaded) == {4}
+
+
+def test_a_version_too_far_back_is_no_longer_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(access_book, "LOG_LIMIT", 3)
+    book = AccessBook()
+    start = book.version
+    for telegram_id in range(5):
+        book.put(UserAccess(telegram_id))
+    assert book.changed_since(start) is None

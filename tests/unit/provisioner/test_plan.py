@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,10 +16,9 @@ from services.provisioner.domain.plan import (
     due_evictions,
     plan_node,
     record_view,
-    split_by_owner,
     wanted_keys,
-    wanted_until,
 )
+from services.provisioner.domain.wanted_view import WantedView
 from tests.unit.provisioner.builders import KEY, NEXT_KEY, USER, at, fold
 
 STRANGER = uuid.UUID("00000000-0000-4000-8000-00000000beef")
@@ -144,11 +143,10 @@ def test_two_instances_each_touch_only_their_users_keys_and_together_converge(
     node = {key for key, *_ in users} | strangers
     touched: dict[uuid.UUID, str] = {}
     for name, owned in (("a", in_a.__contains__), ("b", lambda t: t not in in_a)):
-        mine, theirs = split_by_owner(accesses, owned)
-        assert {a.telegram_id for a in mine} == {
-            t for t in range(USER, USER + len(users)) if owned(t)
-        }
-        for step in plan_node(wanted_keys(mine, at()), {}, node - theirs):
+        view = WantedView(accesses, owned, at())
+        assert all(owned(wanted.telegram_id) for wanted in view.wanted.values())
+        assert all(not owned(telegram_id) for telegram_id in view.theirs.values())
+        for step in plan_node(view.wanted, {}, node - view.theirs.keys()):
             if step.action is Action.EVICT:
                 continue  # the node's duty, not a user's
             assert step.key_id not in touched, "a key planned by both instances"
@@ -161,36 +159,3 @@ def test_two_instances_each_touch_only_their_users_keys_and_together_converge(
         assert (key in node) == (active and not purged)
         if key in touched:
             assert touched[key] == ("a" if owned_by_a else "b")
-
-
-hour = st.integers(min_value=0, max_value=96).map(lambda h: at(h / 24))
-access = st.builds(
-    UserAccess,
-    telegram_id=st.integers(1, 4),
-    key_id=st.none() | st.sampled_from([KEY, NEXT_KEY, STRANGER]),
-    until=st.none() | hour,
-    lapsed_until=st.none() | hour,
-    retired_keys=st.frozensets(st.sampled_from([KEY, NEXT_KEY, STRANGER]), max_size=2),
-    blocked=st.booleans(),
-)
-
-
-@given(st.lists(access, max_size=6), hour, st.integers(0, 10_000))
-def test_what_is_wanted_holds_until_the_moment_said(
-    accesses: list[UserAccess], now: datetime, permille: int
-) -> None:
-    """The reconciliation reuses what it derived until then: any moment before it must
-    want exactly the same."""
-    holds_until = wanted_until(accesses, now)
-    later = now + timedelta(days=5) if holds_until is None else holds_until
-    assert later > now
-    moment = now + (later - now) * permille / 10_000
-    if moment < later:
-        assert wanted_keys(accesses, moment) == wanted_keys(accesses, now)
-
-
-def test_a_key_enabled_now_is_wanted_until_its_until_and_no_longer() -> None:
-    access = UserAccess(USER, key_id=KEY, until=at(2))
-    assert wanted_until([access], at(1)) == at(2)
-    assert wanted_keys([access], at(2))[KEY].state is KeyState.DISABLED
-    assert wanted_until([access], at(2)) is None
