@@ -246,8 +246,10 @@ async def test_an_idle_node_is_compared_again_only_once_something_moved(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Node checks every half second: with nothing changed (the agents answer "same list",
-    the book and records are as they were) no check compares a key; a key removed on a node
-    by hand, and an access whose ``until`` passed without any event, are still repaired."""
+    the book and records are as they were) no check compares a key, and a new user's
+    check compares that user's key; a key removed on a node by hand, and an access whose
+    ``until`` passed without any event, are still repaired; after a failed check, the next
+    one compares every key."""
     container, _ = worker
     compared: list[int] = []
 
@@ -285,3 +287,9 @@ async def test_an_idle_node_is_compared_again_only_once_something_moved(
     await eventually(lambda: on_none([lapsing.key], nodes), timeout_s=20)
     assert datetime.now(UTC) >= soon
     assert on_every([steady.key], nodes)
+
+    compared.clear()
+    finland.stop()  # failed checks; the first one after compares every key again
+    await asyncio.sleep(1)
+    finland.start()
+    await eventually(lambda: max(compared, default=0) >= len(everyone) + 1, timeout_s=20)

@@ -115,6 +115,7 @@ class NodeLoop:
                 await self._idle()
             else:
                 self._next_reconcile = 0.0  # after any failure, compare everything
+                self.converger.compare_everything()
                 await asyncio.sleep(self.backoff.next())
 
     async def _round(self) -> bool:

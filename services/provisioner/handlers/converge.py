@@ -143,6 +143,11 @@ class NodeConverger:
     def owns(self, telegram_id: int) -> bool:
         return self._ownership.owns(str(telegram_id))
 
+    def compare_everything(self) -> None:
+        """Make the next check a full comparison of every key (after a failed round: a
+        node back from an outage gets all it missed, whatever it lost meanwhile)."""
+        self._compared = None
+
     def ownership_moved(self) -> None:
         """The instance's partitions changed: what was learnt of the node's outage and
         unknown keys may be another instance's since; read or watch them afresh."""
@@ -174,8 +179,9 @@ class NodeConverger:
         repair both ways; keys of users owned elsewhere are left to their owner.
 
         Every few seconds per node, so its cost follows what changed, not how many users
-        there are: after the first check (and after a reload or a rebalance) it compares
-        only the keys that may have moved since the last one: those of users whose access
+        there are: after the first check (and after a failure, a reload or a rebalance,
+        each followed by a full one) it compares only the keys that may have moved since
+        the last one: those of users whose access
         changed or whose ``until`` passed (:class:`WantedView`), those recorded since,
         those that entered or left the node's list (asked with the agent's tag: an
         unchanged list is the same set) and those the last check found out of line."""
