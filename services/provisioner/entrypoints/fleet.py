@@ -70,6 +70,8 @@ class Fleet:
         self._ownership = ownership
         self._taking_over: asyncio.Task[None] | None = None
         self._reading = asyncio.Lock()  # one whole read of the users at a time
+        self._read_once = asyncio.Event()  # set once the users were read whole
+        self._following = False
         self._reload_interval_s = reload_interval_s
         self._loops = {address: build_loop(address, c) for address, c in countries.items()}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -89,8 +91,10 @@ class Fleet:
         return self._ownership
 
     def follow_the_group(self) -> None:
-        """Own no partition until the consumer group assigns some (a worker instance)."""
+        """Own no partition until the consumer group assigns some (a worker instance);
+        the users are then first read whole by the group's first assignment."""
         self._ownership.change(())
+        self._following = True
 
     async def revoked(self, partitions: set[int]) -> None:
         """The group takes ``partitions`` away: their users are no longer applied here
@@ -110,7 +114,7 @@ class Fleet:
         if self._taking_over is not None:
             self._taking_over.cancel()
             self._taking_over = None
-        if not partitions:
+        if not partitions and self._read_once.is_set():
             self._own(partitions, count)
             return
         self._taking_over = asyncio.create_task(
@@ -131,14 +135,21 @@ class Fleet:
     async def run(self) -> None:
         """Read the users, run every node's loop and follow the countries file (and
         re-read the users now and then), until cancelled."""
+        departed: asyncio.Task[None] | None = None
         try:
-            await self._read_users()
-            for address in await retry_transient(self._records.nodes):
-                if address not in self._countries:  # it left the file while we were away
-                    await self._forget(address, "gone from the countries file")
+            if self._following:
+                # The group's first assignment reads them (see assigned): reading them
+                # here as well read every user twice at each start.
+                await self._read_once.wait()
+            else:
+                await self._read_users()
             for address in self._loops:
                 self._start(address)
             log.info("managing %d nodes: %s", len(self._loops), self._countries)
+            # Beside the loops, not before them: finding every node with records is a
+            # whole read of the collection (seconds with tens of thousands of keys).
+            departed = asyncio.create_task(self._forget_departed(), name="provisioner-departed")
+            departed.add_done_callback(_log_unexpected_end)
             next_read = time.monotonic() + self._reload_interval_s
             while True:
                 await asyncio.sleep(self._poll_s)
@@ -147,6 +158,8 @@ class Fleet:
                     await self._read_users_again()
                     next_read = time.monotonic() + self._reload_interval_s
         finally:
+            if departed is not None:
+                departed.cancel()
             if self._taking_over is not None:
                 self._taking_over.cancel()
             for address in list(self._tasks):
@@ -181,6 +194,7 @@ class Fleet:
     async def _read_users(self) -> None:
         async with self._reading:
             read = await retry_transient(lambda: self._book.load(self._accesses.every()))
+        self._read_once.set()
         log.info("read the access of %d users", read)
 
     async def _read_users_again(self) -> None:
@@ -192,6 +206,13 @@ class Fleet:
             log.exception(
                 "re-reading the users failed; trying again in %.0f s", self._reload_interval_s
             )
+
+    async def _forget_departed(self) -> None:
+        """Drop the records of the nodes that left the countries file while the worker was
+        away (one still out of it when its turn comes: it may have come back since)."""
+        for address in await retry_transient(self._records.nodes):
+            if address not in self._countries and address not in self._loops:
+                await self._forget(address, "gone from the countries file")
 
     async def _forget(self, address: str, why: str) -> None:
         forgotten = await retry_transient(functools.partial(self._records.forget_node, address))

@@ -4,6 +4,7 @@ once, users of gained ones only after every user was read again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import cast
@@ -36,12 +37,14 @@ def no_loop(address: str, country: str) -> NodeLoop:
     raise AssertionError(f"no node is in the file, yet {address} ({country}) got a loop")
 
 
-def fleet_over(reads: HeldReads, ownership: Ownership, book: AccessBook) -> Fleet:
+def fleet_over(
+    reads: HeldReads, ownership: Ownership, book: AccessBook, records: object = None
+) -> Fleet:
     return Fleet(
         CountriesFile(Path("countries.json")),
         {},
         no_loop,
-        cast(NodeRecords, None),  # the fleet of no node records nothing
+        cast(NodeRecords, records),  # the fleet of no node records nothing
         book=book,
         accesses=cast(UserAccesses, reads),
         ownership=ownership,
@@ -108,3 +111,76 @@ async def test_a_revocation_during_the_read_cancels_the_take_over() -> None:
     assert ownership.owned == frozenset()
     await settled()
     assert (reads.reads, ownership.owned) == (2, frozenset({3}))
+
+
+class NodesOnRecord:
+    """Node records of nodes the (empty) countries file no longer names."""
+
+    def __init__(self, *nodes: str) -> None:
+        self.on_record = set(nodes)
+        self.forgotten: list[str] = []
+
+    async def nodes(self) -> set[str]:
+        return set(self.on_record)
+
+    async def forget_node(self, node: str) -> int:
+        self.forgotten.append(node)
+        self.on_record.discard(node)
+        return 3
+
+
+async def test_a_worker_start_reads_the_users_once_with_its_first_assignment() -> None:
+    ownership, book = Ownership.whole(6), AccessBook()
+    reads = HeldReads([UserAccess(42)])
+    fleet = fleet_over(reads, ownership, book, NodesOnRecord())
+    fleet.follow_the_group()
+    running = asyncio.create_task(fleet.run())
+    try:
+        await settled()
+        assert reads.reads == 0  # waits for the group, not reading on its own
+        fleet.assigned(set(range(6)), 6)
+        reads.through.set()
+        await settled()
+        assert (reads.reads, ownership.owned) == (1, frozenset(range(6)))
+        assert book.get(42) == UserAccess(42)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+async def test_an_empty_first_assignment_still_reads_the_users() -> None:
+    """An instance given no partition tells other instances' keys from strangers' by
+    them."""
+    ownership, book = Ownership.whole(6), AccessBook()
+    reads = HeldReads([UserAccess(42)])
+    reads.through.set()
+    fleet = fleet_over(reads, ownership, book)
+    fleet.follow_the_group()
+    fleet.assigned(set(), 6)
+    await settled()
+    assert (reads.reads, ownership.owned) == (1, frozenset())
+    assert book.get(42) == UserAccess(42)
+    fleet.assigned(set(), 6)  # read already: nothing to read for nothing gained
+    await settled()
+    assert reads.reads == 1
+
+
+async def test_records_of_a_node_gone_from_the_file_meanwhile_are_dropped_beside_the_loops() -> (
+    None
+):
+    records = NodesOnRecord("127.0.0.1:9")
+    reads = HeldReads([])
+    reads.through.set()
+    fleet = fleet_over(reads, Ownership.whole(6), AccessBook(), records)
+    running = asyncio.create_task(fleet.run())
+    try:
+        for _ in range(50):
+            if records.forgotten:
+                break
+            await asyncio.sleep(0.01)
+        assert records.forgotten == ["127.0.0.1:9"]
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
