@@ -179,12 +179,12 @@ class NodeConverger:
         repair both ways; keys of users owned elsewhere are left to their owner.
 
         Every few seconds per node, so its cost follows what changed, not how many users
-        there are: after the first check (and after a failure, a reload or a rebalance,
-        each followed by a full one) it compares only the keys that may have moved since
-        the last one: those of users whose access
-        changed or whose ``until`` passed (:class:`WantedView`), those recorded since,
-        those that entered or left the node's list (asked with the agent's tag: an
-        unchanged list is the same set) and those the last check found out of line."""
+        there are: the first check, and the first after a failure, a reload or a
+        rebalance, compares every key; the others only the keys that may have moved since
+        the last one: those of users whose access changed or whose ``until`` passed
+        (:class:`WantedView`), those recorded since, those that entered or left the node's
+        list (asked with the agent's tag: an unchanged list is the same set) and those the
+        last check found out of line."""
         on_node = await self._client.enabled_keys()
         view, candidates = self._catch_up(on_node, now)
         if candidates is not None and not candidates:
@@ -223,6 +223,7 @@ class NodeConverger:
                 records = set(self._records_log[last.records_version - self._records_from :])
         unsettled = set() if last is None else last.unsettled
         self._compared = _Compared(generation, book_version, records_version, on_node, unsettled)
+        self._records_log, self._records_from = [], records_version  # read: keep no more
         if view is None or last is None or users is None or records is None:
             self._view = view = WantedView(self._book.every(), self.owns, now)
             return view, None
