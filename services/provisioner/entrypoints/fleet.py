@@ -71,6 +71,8 @@ class Fleet:
         self._taking_over: asyncio.Task[None] | None = None
         self._reading = asyncio.Lock()  # one whole read of the users at a time
         self._read_once = asyncio.Event()  # set once the users were read whole
+        self._first_read_ended = asyncio.Event()  # ... or a first read failed for good
+        self._read_failed: Exception | None = None
         self._following = False
         self._reload_interval_s = reload_interval_s
         self._loops = {address: build_loop(address, c) for address, c in countries.items()}
@@ -123,7 +125,12 @@ class Fleet:
         self._taking_over.add_done_callback(_log_unexpected_end)
 
     async def _take_over(self, partitions: set[int], count: int) -> None:
-        await self._read_users()
+        try:
+            await self._read_users()
+        except Exception as error:  # not transient: run() raises it, as its own read did
+            self._read_failed = error
+            self._first_read_ended.set()
+            raise
         self._own(partitions, count)
 
     def _own(self, partitions: set[int], count: int) -> None:
@@ -135,21 +142,22 @@ class Fleet:
     async def run(self) -> None:
         """Read the users, run every node's loop and follow the countries file (and
         re-read the users now and then), until cancelled."""
-        departed: asyncio.Task[None] | None = None
         try:
             if self._following:
                 # The group's first assignment reads them (see assigned): reading them
                 # here as well read every user twice at each start.
-                await self._read_once.wait()
+                await self._first_read_ended.wait()
+                if self._read_failed is not None:
+                    raise self._read_failed
             else:
                 await self._read_users()
             for address in self._loops:
                 self._start(address)
             log.info("managing %d nodes: %s", len(self._loops), self._countries)
-            # Beside the loops, not before them: finding every node with records is a
-            # whole read of the collection (seconds with tens of thousands of keys).
-            departed = asyncio.create_task(self._forget_departed(), name="provisioner-departed")
-            departed.add_done_callback(_log_unexpected_end)
+            # After the loops have started, not before: finding every node with records
+            # is a whole read of the collection (seconds with tens of thousands of keys).
+            # Before the countries file is followed, so that no node comes back meanwhile.
+            await self._forget_departed()
             next_read = time.monotonic() + self._reload_interval_s
             while True:
                 await asyncio.sleep(self._poll_s)
@@ -158,8 +166,6 @@ class Fleet:
                     await self._read_users_again()
                     next_read = time.monotonic() + self._reload_interval_s
         finally:
-            if departed is not None:
-                departed.cancel()
             if self._taking_over is not None:
                 self._taking_over.cancel()
             for address in list(self._tasks):
@@ -195,6 +201,7 @@ class Fleet:
         async with self._reading:
             read = await retry_transient(lambda: self._book.load(self._accesses.every()))
         self._read_once.set()
+        self._first_read_ended.set()
         log.info("read the access of %d users", read)
 
     async def _read_users_again(self) -> None:
@@ -209,9 +216,9 @@ class Fleet:
 
     async def _forget_departed(self) -> None:
         """Drop the records of the nodes that left the countries file while the worker was
-        away (one still out of it when its turn comes: it may have come back since)."""
+        away."""
         for address in await retry_transient(self._records.nodes):
-            if address not in self._countries and address not in self._loops:
+            if address not in self._countries:
                 await self._forget(address, "gone from the countries file")
 
     async def _forget(self, address: str, why: str) -> None:

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import cast
 
+import pytest
+
 from keyland.countries import CountriesFile
 from keyland.kafka.ownership import Ownership
 from services.provisioner.adapters.repository import NodeRecords, UserAccesses
@@ -184,3 +186,22 @@ async def test_records_of_a_node_gone_from_the_file_meanwhile_are_dropped_beside
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+class BrokenReads:
+    """A read of the users that fails for good (not a transient database error)."""
+
+    async def every(self) -> AsyncIterator[UserAccess]:
+        raise ValueError("a document the worker cannot read")
+        yield UserAccess(0)  # pragma: no cover - makes this an async generator
+
+
+async def test_a_first_read_that_fails_for_good_ends_the_run_instead_of_waiting() -> None:
+    ownership = Ownership.whole(6)
+    fleet = fleet_over(cast(HeldReads, BrokenReads()), ownership, AccessBook(), NodesOnRecord())
+    fleet.follow_the_group()
+    running = asyncio.create_task(fleet.run())
+    fleet.assigned({0, 1}, 6)
+    with pytest.raises(ValueError, match="cannot read"):
+        await asyncio.wait_for(running, timeout=5)
+    assert ownership.owned == frozenset()
