@@ -21,6 +21,7 @@ from collections.abc import AsyncIterable, Iterable
 from dataclasses import replace
 
 from services.provisioner.domain.access import UserAccess
+from services.provisioner.domain.change_log import ChangeLog
 
 LOG_LIMIT = 100_000  # users put that :meth:`AccessBook.changed_since` can still list
 
@@ -35,10 +36,7 @@ class AccessBook:
     def __init__(self) -> None:
         self._users: dict[int, UserAccess] = {}
         self._written_during_load: set[int] | None = None
-        self.version = 0
-        """Counts the changes to the book (see :meth:`changed_since`)."""
-        self._log: list[int] = []  # the users put, one per version since ``_log_from``
-        self._log_from = 0
+        self._log: ChangeLog[int] = ChangeLog(LOG_LIMIT)  # the users put
 
     def __len__(self) -> int:
         return len(self._users)
@@ -46,19 +44,19 @@ class AccessBook:
     def put(self, access: UserAccess) -> None:
         """The access the agent has just saved for its user."""
         self._users[access.telegram_id] = _slim(access)
-        self.version += 1
-        self._log.append(access.telegram_id)
-        if len(self._log) > LOG_LIMIT:  # nobody asked for so long: they derive afresh
-            self._log, self._log_from = [], self.version
+        self._log.add([access.telegram_id])
         if self._written_during_load is not None:
             self._written_during_load.add(access.telegram_id)
+
+    @property
+    def version(self) -> int:
+        """Counts the changes to the book (see :meth:`changed_since`)."""
+        return self._log.version
 
     def changed_since(self, version: int) -> set[int] | None:
         """The users put since the book was at ``version``; None when that is no longer
         known (the book was loaded whole since, or too much has changed): derive anew."""
-        if version < self._log_from or version > self.version:
-            return None
-        return set(self._log[version - self._log_from :])
+        return self._log.since(version)
 
     def get(self, telegram_id: int) -> UserAccess | None:
         return self._users.get(telegram_id)
@@ -76,8 +74,7 @@ class AccessBook:
             fresh = {access.telegram_id: _slim(access) async for access in saved}
             fresh.update((telegram_id, self._users[telegram_id]) for telegram_id in written)
             self._users = fresh
-            self.version += 1
-            self._log, self._log_from = [], self.version
+            self._log.everything_changed()
         finally:
             self._written_during_load = None
         return len(fresh)

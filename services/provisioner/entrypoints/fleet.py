@@ -70,9 +70,8 @@ class Fleet:
         self._ownership = ownership
         self._taking_over: asyncio.Task[None] | None = None
         self._reading = asyncio.Lock()  # one whole read of the users at a time
-        self._read_once = asyncio.Event()  # set once the users were read whole
-        self._first_read_ended = asyncio.Event()  # ... or a first read failed for good
-        self._read_failed: Exception | None = None
+        self._first_read_ended = asyncio.Event()  # the users were read whole, or failed
+        self._read_failed: Exception | None = None  # ... for good, when it did
         self._following = False
         self._reload_interval_s = reload_interval_s
         self._loops = {address: build_loop(address, c) for address, c in countries.items()}
@@ -116,7 +115,7 @@ class Fleet:
         if self._taking_over is not None:
             self._taking_over.cancel()
             self._taking_over = None
-        if not partitions and self._read_once.is_set():
+        if not partitions and self._first_read_ended.is_set() and self._read_failed is None:
             self._own(partitions, count)
             return
         self._taking_over = asyncio.create_task(
@@ -200,7 +199,7 @@ class Fleet:
     async def _read_users(self) -> None:
         async with self._reading:
             read = await retry_transient(lambda: self._book.load(self._accesses.every()))
-        self._read_once.set()
+        self._read_failed = None
         self._first_read_ended.set()
         log.info("read the access of %d users", read)
 

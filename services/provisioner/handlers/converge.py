@@ -35,6 +35,7 @@ from services.provisioner.adapters.node_client import MAX_KEYS_PER_CALL, NodeCli
 from services.provisioner.adapters.repository import NodeRecords, Outage, UserAccesses
 from services.provisioner.domain.access import Cause, KeyState
 from services.provisioner.domain.access_book import AccessBook
+from services.provisioner.domain.change_log import ChangeLog
 from services.provisioner.domain.key_facts import (
     PRODUCER,
     key_fact,
@@ -56,6 +57,7 @@ from services.provisioner.domain.wanted_view import WantedView
 log = logging.getLogger(__name__)
 
 KEY_USABLE_WINDOW = timedelta(hours=1)
+RECORDS_LOG_LIMIT = 100_000  # record writes a check can still be told of
 
 
 class KeysRefused(RuntimeError):
@@ -119,10 +121,9 @@ class NodeConverger:
         self._outage: Outage | None = None
         self._outage_loaded = False
         self._applied: dict[uuid.UUID, Applied] | None = None
-        # The record keys written, one per version since ``_records_from``: what a check
-        # that compared the records at an older version has still to compare.
-        self._records_log: list[uuid.UUID] = []
-        self._records_from = 0
+        # The record keys written: what a check that compared the records at an older
+        # version has still to compare.
+        self._records_log: ChangeLog[uuid.UUID] = ChangeLog(RECORDS_LOG_LIMIT)
         self._view: WantedView | None = None
         self._compared: _Compared | None = None
 
@@ -159,8 +160,7 @@ class NodeConverger:
         """Read this node's records from the database (a whole read of them: at start and
         as the rare safety net only; rounds use the copy kept in memory)."""
         self._applied = await self._records.applied_on(self.address)
-        self._records_from += len(self._records_log) + 1  # every record may have changed
-        self._records_log = []
+        self._records_log.everything_changed()
 
     async def converge_users(self, telegram_ids: Iterable[int], now: datetime) -> int:
         """Apply the access of these users, trusting the record for what the node has."""
@@ -214,16 +214,14 @@ class NodeConverger:
         """The view brought up to ``now``, and the keys to compare (None: every key, the
         view having been derived afresh)."""
         generation, book_version = self._ownership.generation, self._book.version
-        records_version = self._records_from + len(self._records_log)
+        records_version = self._records_log.version
         last, view = self._compared, self._view
         users = records = None
         if last is not None and view is not None and last.generation == generation:
             users = self._book.changed_since(last.book_version)
-            if last.records_version >= self._records_from:
-                records = set(self._records_log[last.records_version - self._records_from :])
+            records = self._records_log.since(last.records_version)
         unsettled = set() if last is None else last.unsettled
         self._compared = _Compared(generation, book_version, records_version, on_node, unsettled)
-        self._records_log, self._records_from = [], records_version  # read: keep no more
         if view is None or last is None or users is None or records is None:
             self._view = view = WantedView(self._book.every(), self.owns, now)
             return view, None
@@ -322,7 +320,7 @@ class NodeConverger:
         ]
         await self._records.save_applied(self.address, self.country, records, now)
         self._records_in_memory().update((applied.key_id, applied) for _, applied in records)
-        self._records_log.extend(applied.key_id for _, applied in records)
+        self._records_log.add(applied.key_id for _, applied in records)
         for step in done:
             if step.wanted is None:
                 log.warning("removed key %s that nobody owns from %s", step.key_id, self.address)
